@@ -1,0 +1,131 @@
+// Packs the uploads directory into a tar stream, one read per file: each
+// file's bytes are hashed on their way into the tar, and a `files.sha256`
+// list (sha256sum format, paths relative to the directory) streams alongside.
+//
+// On purpose: symlinks are stored as links (never followed, so a link cannot
+// pull files from outside the directory into the backup); sockets, FIFOs and
+// devices are skipped and listed in the manifest; excluded paths (globs
+// relative to the directory) are skipped, and an excluded directory is not entered.
+import { createHash } from 'node:crypto';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
+import picomatch from 'picomatch';
+import tarStream from 'tar-stream';
+import type { FilesSummary } from './manifest.js';
+import { formatChecksumLine } from './checksums.js';
+import type { Logger } from '../util/logger.js';
+
+export interface PackedFiles {
+  tar: Readable;
+  list: Readable;
+  /** Resolves with the summary once every file is in the tar. */
+  done: Promise<FilesSummary>;
+}
+
+const READ_SIZE = 1 << 20;
+
+export function packFiles(root: string, exclude: string[], logger: Logger, onBytes?: (n: number) => void): PackedFiles {
+  const pack = tarStream.pack();
+  const tar = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+  const list = new PassThrough();
+  const isExcluded = exclude.length ? picomatch(exclude, { dot: true }) : () => false;
+  const summary: FilesSummary = { count: 0, bytes: 0, directories: 0, symlinks: 0, skipped: [], exclude };
+
+  const writeList = async (line: string): Promise<void> => {
+    if (!list.write(line)) await once(list, 'drain');
+  };
+
+  const addFile = async (path: string, name: string): Promise<void> => {
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        logger.warn(`files: ${name} disappeared before it was read; not backed up.`);
+        return;
+      }
+      throw error;
+    }
+    try {
+      const stat = await handle.stat();
+      const size = stat.size;
+      const hash = createHash('sha256');
+      let finished!: (error?: Error | null) => void;
+      const added = new Promise<void>((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
+      const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
+      const buffer = Buffer.allocUnsafe(READ_SIZE);
+      let position = 0;
+      while (position < size) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_SIZE, size - position), position);
+        let chunk: Buffer;
+        if (bytesRead === 0) {
+          // The file shrank while we read it: pad to the size in the header so the tar stays valid.
+          logger.warn(`files: ${name} changed while being read; its copy is padded with zeros.`);
+          chunk = Buffer.alloc(size - position);
+        } else {
+          chunk = Buffer.from(buffer.subarray(0, bytesRead));
+        }
+        hash.update(chunk);
+        position += chunk.length;
+        onBytes?.(chunk.length);
+        if (!entry.write(chunk)) await once(entry as unknown as NodeJS.EventEmitter, 'drain');
+      }
+      entry.end(undefined as unknown as Buffer);
+      await added;
+      summary.count++;
+      summary.bytes += size;
+      await writeList(formatChecksumLine({ sha256: hash.digest('hex'), name }));
+    } finally {
+      await handle.close();
+    }
+  };
+
+  const addEntry = (header: Partial<tarStream.Header> & { name: string }): Promise<void> =>
+    new Promise((resolve, reject) => pack.entry(header, (e) => (e ? reject(e) : resolve())));
+
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    const entries = (await readdir(dir)).sort();
+    for (const entryName of entries) {
+      const path = join(dir, entryName);
+      const name = prefix ? `${prefix}/${entryName}` : entryName;
+      if (isExcluded(name)) continue;
+      let stat;
+      try {
+        stat = await lstat(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      if (stat.isDirectory()) {
+        await addEntry({ name, type: 'directory', mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid });
+        summary.directories++;
+        await walk(path, name);
+      } else if (stat.isFile()) {
+        await addFile(path, name);
+      } else if (stat.isSymbolicLink()) {
+        await addEntry({ name, type: 'symlink', linkname: await readlink(path), mode: 0o777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid });
+        summary.symlinks++;
+      } else {
+        logger.warn(`files: ${name} is a socket, FIFO or device; not backed up.`);
+        summary.skipped.push(name);
+      }
+    }
+  };
+
+  const done = (async () => {
+    try {
+      await walk(root, '');
+      pack.finalize();
+      list.end();
+      return summary;
+    } catch (error) {
+      pack.destroy(error as Error);
+      list.destroy(error as Error);
+      throw error;
+    }
+  })();
+  done.catch(() => undefined);
+  return { tar, list, done };
+}

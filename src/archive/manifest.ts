@@ -1,0 +1,106 @@
+// The manifest: the versioned description of one backup, written last as its
+// completion marker. Documented in docs/FORMAT.md; bump FORMAT_VERSION on any
+// incompatible change and keep reading older versions.
+import { IntegrityError } from '../errors.js';
+import type { TriggerInfo } from '../config.js';
+
+export const FORMAT_NAME = 'backup-drill';
+export const FORMAT_VERSION = 1;
+
+export interface TableStats {
+  schema: string;
+  name: string;
+  rows: number;
+  /** Order-independent content checksum: sum of hashtextextended(row text) (see docs/FORMAT.md). */
+  checksum: string;
+  /** For partitions: the partitioned parent (`schema.name`). Parents are not listed; their leaves are. */
+  partitionOf?: string;
+}
+
+export interface MigrationHead {
+  /** The framework whose ledger table was found (prisma, rails, django, …). */
+  ledger: string;
+  table: string;
+  /** The latest applied migration's version or name. */
+  head: string;
+  count: number;
+}
+
+export interface FilesSummary {
+  count: number;
+  bytes: number;
+  directories: number;
+  symlinks: number;
+  /** Paths not backed up because they are sockets, FIFOs or devices. */
+  skipped: string[];
+  exclude: string[];
+}
+
+export interface PartInfo {
+  /** File name within the backup folder, e.g. `database.dump`. */
+  name: string;
+  /** What it holds: database | files | file-list | checksums | redacted-data */
+  role: string;
+  bytes: number;
+  sha256: string;
+  /** Set when the part is age-encrypted: the stored bytes are ciphertext. */
+  encrypted?: boolean;
+}
+
+export interface Manifest {
+  format: typeof FORMAT_NAME;
+  formatVersion: number;
+  tool: { name: string; version: string };
+  id: string;
+  name: string;
+  startedAt: string;
+  finishedAt: string;
+  trigger: TriggerInfo;
+  source: {
+    database: string;
+    serverVersion: string;
+    serverVersionNum: number;
+    major: number;
+    encoding: string;
+    schemaHash: string;
+    migration: MigrationHead | null;
+  };
+  dump: {
+    tool: string;
+    toolVersion: string;
+    format: 'custom';
+    compression: number;
+    /** Exported snapshot shared by the dump and the table stats. */
+    snapshotConsistent: boolean;
+  };
+  tables: TableStats[];
+  totals: { tables: number; rows: number };
+  files: FilesSummary | null;
+  parts: PartInfo[];
+  encryption: { recipients: string[]; passphrase: boolean } | null;
+  redactions: Array<{ schema: string; table: string; column: string; replacement: string }>;
+  warnings: string[];
+}
+
+/** Parses and checks a manifest's shape; rejects unknown major formats outright. */
+export function parseManifest(text: string, where: string): Manifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new IntegrityError(`Manifest ${where} is not valid JSON: ${(error as Error).message}.`, { cause: error });
+  }
+  const m = data as Partial<Manifest>;
+  if (!m || typeof m !== 'object' || m.format !== FORMAT_NAME) {
+    throw new IntegrityError(`${where} is not a backup-drill manifest (format field is ${JSON.stringify(m?.format)}).`);
+  }
+  if (typeof m.formatVersion !== 'number' || m.formatVersion > FORMAT_VERSION) {
+    throw new IntegrityError(`Manifest ${where} has format version ${m.formatVersion}; this tool reads up to ${FORMAT_VERSION}.`, {
+      hint: 'Upgrade backup-drill to read this backup.',
+    });
+  }
+  for (const field of ['id', 'startedAt', 'finishedAt', 'tables', 'parts', 'source'] as const) {
+    if (m[field] === undefined) throw new IntegrityError(`Manifest ${where} lacks the required field '${field}'.`);
+  }
+  return m as Manifest;
+}

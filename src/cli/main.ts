@@ -1,0 +1,73 @@
+// The terminal shell: argv/env → command → engine → exit code. Logs go to
+// stderr; results to stdout (JSON with --json).
+import { createInterface } from 'node:readline/promises';
+import { BackupDrillError, ExitCode, describeError, exitCodeOf } from '../errors.js';
+import { ConsoleLogger } from '../util/logger.js';
+import { redact } from '../util/redact.js';
+import { parseArgs } from './args.js';
+import { COMMANDS, type CommandContext } from './commands.js';
+import { commandHelp, mainHelp } from './help.js';
+
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let json = false;
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nReceived ${signal}: stopping and cleaning up…\n`);
+    controller.abort(new BackupDrillError('failure', `Interrupted by ${signal}.`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const parsed = parseArgs(argv, ['into', 'older-than']);
+    json = parsed.json;
+    if (!parsed.command || parsed.command === 'help') {
+      const topic = parsed.command === 'help' ? parsed.positionals[0] : undefined;
+      const cmd = COMMANDS.find((c) => c.name === topic);
+      process.stdout.write((cmd ? commandHelp(cmd) : mainHelp(COMMANDS)) + '\n');
+      return parsed.command || parsed.help ? ExitCode.ok : ExitCode.usage;
+    }
+    if (parsed.command === '--version' || parsed.command === 'version') {
+      const { TOOL_VERSION } = await import('../version.js');
+      process.stdout.write(`${TOOL_VERSION}\n`);
+      return ExitCode.ok;
+    }
+    const command = COMMANDS.find((c) => c.name === parsed.command);
+    if (!command) {
+      throw new BackupDrillError('usage', `Unknown command '${parsed.command}'.`, { hint: `Commands: ${COMMANDS.map((c) => c.name).join(', ')}.` });
+    }
+    if (parsed.help) {
+      process.stdout.write(commandHelp(command) + '\n');
+      return ExitCode.ok;
+    }
+    const logger = new ConsoleLogger(process.stderr, parsed.verbose);
+    const ctx: CommandContext = {
+      parsed,
+      env,
+      logger,
+      signal: controller.signal,
+      async confirm(question) {
+        if (parsed.yes) return true;
+        if (!process.stdin.isTTY) return false;
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          const answer = await rl.question(`${question} [y/N] `);
+          return /^y(es)?$/i.test(answer.trim());
+        } finally {
+          rl.close();
+        }
+      },
+    };
+    const outcome = await command.run(ctx);
+    process.stdout.write(json ? JSON.stringify(outcome.result, null, 2) + '\n' : outcome.text + '\n');
+    return outcome.exitCode ?? ExitCode.ok;
+  } catch (error) {
+    const message = redact(describeError(error));
+    if (json) process.stdout.write(JSON.stringify({ error: { category: error instanceof BackupDrillError ? error.category : 'failure', message } }, null, 2) + '\n');
+    process.stderr.write(`error: ${message}\n`);
+    if (!(error instanceof BackupDrillError) && error instanceof Error && env.BACKUP_DRILL_DEBUG) process.stderr.write(`${error.stack}\n`);
+    return exitCodeOf(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

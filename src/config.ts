@@ -1,0 +1,265 @@
+// The single place where raw inputs (action inputs, CLI flags, env) become a
+// typed, validated Config. Every error names the input, the value and the fix.
+import { INPUTS, MODES, type Mode } from './constants.js';
+import { UsageError } from './errors.js';
+import { parseDuration } from './util/format.js';
+import { registerSecret, safeUrl } from './util/redact.js';
+import { availableParallelism } from 'node:os';
+
+/** Reads one raw input by its kebab-case name; '' or undefined when unset. */
+export type InputReader = (name: string) => string | undefined;
+
+export interface S3Options {
+  endpoint?: string;
+  region?: string;
+  forcePathStyle: boolean;
+  storageClass?: string;
+}
+
+export interface Retention {
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+}
+
+export interface EncryptionOptions {
+  recipients: string[];
+  passphrase?: string;
+  identity?: string;
+  decryptPassphrase?: string;
+}
+
+export interface TriggerInfo {
+  kind: 'cli' | 'github';
+  runUrl?: string;
+  actor?: string;
+  event?: string;
+  repository?: string;
+  workflow?: string;
+}
+
+export interface Config {
+  mode: Mode;
+  storage: string;
+  name: string;
+  s3: S3Options;
+  /** Source (backup) or target (restore) database; undefined means libpq PG* env vars. */
+  databaseUrl?: string;
+  filesPath?: string;
+  filesExclude: string[];
+  postgresBinDir?: string;
+  compression: number;
+  retention: Retention;
+  encryption: EncryptionOptions;
+  redactColumns: string[];
+  backupId: string;
+  postgresVersion?: number;
+  drillDatabaseUrl?: string;
+  checksPath?: string;
+  maxAgeSeconds?: number;
+  keepDatabase: boolean;
+  jobs: number;
+  reportDir?: string;
+  force: boolean;
+  ignoreSchemaMismatch: boolean;
+  dryRun: boolean;
+  parts: { database: boolean; files: boolean };
+  tables: string[];
+  intoSchema?: string;
+  discardPreviousFiles: boolean;
+  trigger: TriggerInfo;
+}
+
+const KNOWN = new Set(INPUTS.map((i) => i.name));
+
+/** Wraps a reader with defaults and env fallbacks from the INPUTS table. */
+export function withFallbacks(read: InputReader, env: NodeJS.ProcessEnv): InputReader {
+  return (name) => {
+    if (!KNOWN.has(name)) throw new Error(`internal: unknown input ${name}`);
+    const spec = INPUTS.find((i) => i.name === name)!;
+    const raw = read(name)?.trim();
+    if (raw) return raw;
+    for (const variable of spec.env ?? []) {
+      const value = env[variable]?.trim();
+      if (value) return value;
+    }
+    return spec.default;
+  };
+}
+
+export function parseBoolean(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  const v = value.toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  throw new UsageError(`Input '${name}' must be true or false, got '${value}'.`, { input: name, hint: `Use ${name}: true or ${name}: false.` });
+}
+
+export function parseInteger(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`Input '${name}' must be a whole number from ${min} to ${max}, got '${value}'.`, { input: name });
+  }
+  return Number(value);
+}
+
+/** Splits a list given one per line and/or comma-separated. */
+export function parseList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0 && !s.startsWith('#'));
+}
+
+function validateStorage(value: string | undefined): string {
+  if (!value) {
+    throw new UsageError("Input 'storage' is required: where backups are kept.", {
+      input: 'storage',
+      hint: 'Give a local folder (e.g. ./backups or file:///srv/backups) or an S3 URL (s3://bucket/prefix); in a terminal, --storage or BACKUP_DRILL_STORAGE.',
+    });
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme && scheme !== 'file' && scheme !== 's3') {
+    throw new UsageError(`Input 'storage' has an unsupported scheme '${scheme}://' in '${safeUrl(value)}'.`, {
+      input: 'storage',
+      hint: 'Supported: a local path, file:///path, or s3://bucket/prefix (use s3-endpoint for R2, B2, MinIO, Wasabi).',
+    });
+  }
+  if (scheme === 's3' && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/i.test(value)) {
+    throw new UsageError(`Input 'storage' is not a valid S3 URL: '${value}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
+  }
+  return value;
+}
+
+function validateDatabaseUrl(name: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  registerSecret(value);
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    try {
+      const url = new URL(value);
+      if (url.password) registerSecret(decodeURIComponent(url.password));
+    } catch {
+      throw new UsageError(`Input '${name}' is not a valid URL: '${safeUrl(value)}'.`, { input: name, hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).' });
+    }
+    return value;
+  }
+  if (/=/.test(value)) return value; // libpq keyword/value string: host=... dbname=...
+  throw new UsageError(`Input '${name}' must be a postgres:// URL or a libpq connection string, got '${safeUrl(value)}'.`, {
+    input: name,
+    hint: 'Example: postgres://app:secret@db.example.com:5432/app',
+  });
+}
+
+function validateName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
+    throw new UsageError(`Input 'name' must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${value}'.`, { input: 'name' });
+  }
+  if (value === 'locks') throw new UsageError("Input 'name' cannot be 'locks': that folder holds the lock files.", { input: 'name' });
+  return value;
+}
+
+function parseMode(value: string | undefined): Mode {
+  const mode = (value ?? 'backup').toLowerCase();
+  if (mode === 'drill') return 'restore-drill';
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`Unknown mode '${value}'.`, { input: 'mode', hint: `Use one of: ${MODES.join(', ')}.` });
+  }
+  return mode as Mode;
+}
+
+function parseParts(value: string | undefined): { database: boolean; files: boolean } {
+  const list = parseList(value ?? 'database,files');
+  for (const p of list) {
+    if (p !== 'database' && p !== 'files') {
+      throw new UsageError(`Input 'parts' has an unknown part '${p}'.`, { input: 'parts', hint: 'Use database, files, or database,files.' });
+    }
+  }
+  if (list.length === 0) throw new UsageError("Input 'parts' is empty.", { input: 'parts', hint: 'Use database, files, or database,files.' });
+  return { database: list.includes('database'), files: list.includes('files') };
+}
+
+export function triggerFromEnv(env: NodeJS.ProcessEnv): TriggerInfo {
+  if (env.GITHUB_ACTIONS === 'true') {
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    return {
+      kind: 'github',
+      runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+      actor: env.GITHUB_ACTOR,
+      event: env.GITHUB_EVENT_NAME,
+      repository: env.GITHUB_REPOSITORY,
+      workflow: env.GITHUB_WORKFLOW,
+    };
+  }
+  return { kind: 'cli' };
+}
+
+/** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
+export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
+  const get = withFallbacks(read, env);
+  for (const spec of INPUTS) if (spec.secret) registerSecret(read(spec.name) ?? undefined);
+
+  const mode = parseMode(get('mode'));
+  const maxAgeRaw = get('max-age');
+  const maxAgeSeconds = maxAgeRaw ? parseDuration(maxAgeRaw) : undefined;
+  if (maxAgeRaw && maxAgeSeconds === undefined) {
+    throw new UsageError(`Input 'max-age' must be a duration such as 26h, 90m, 2d or 1w; got '${maxAgeRaw}'.`, { input: 'max-age' });
+  }
+  const postgresVersion = parseInteger('postgres-version', get('postgres-version'), 9, 99);
+  const tables = parseList(get('tables'));
+  const intoSchema = get('into-schema') || undefined;
+  if (intoSchema && tables.length === 0) {
+    throw new UsageError("Input 'into-schema' needs 'tables': it names where copies of those tables go.", { input: 'into-schema' });
+  }
+
+  const config: Config = {
+    mode,
+    storage: validateStorage(get('storage')),
+    name: validateName(get('name') ?? 'default'),
+    s3: {
+      endpoint: get('s3-endpoint') || undefined,
+      region: get('s3-region') || undefined,
+      forcePathStyle: parseBoolean('s3-force-path-style', get('s3-force-path-style')),
+      storageClass: get('s3-storage-class') || undefined,
+    },
+    databaseUrl: validateDatabaseUrl('database-url', get('database-url')),
+    filesPath: get('files-path') || undefined,
+    filesExclude: parseList(get('files-exclude')),
+    postgresBinDir: get('postgres-bin-dir') || undefined,
+    compression: parseInteger('compression', get('compression'), 0, 9) ?? 1,
+    retention: {
+      keepLast: parseInteger('keep-last', get('keep-last'), 0, 100000),
+      keepDaily: parseInteger('keep-daily', get('keep-daily'), 0, 100000),
+      keepWeekly: parseInteger('keep-weekly', get('keep-weekly'), 0, 100000),
+      keepMonthly: parseInteger('keep-monthly', get('keep-monthly'), 0, 100000),
+    },
+    encryption: {
+      recipients: parseList(get('encrypt-recipients')),
+      passphrase: get('encrypt-passphrase') || undefined,
+      identity: get('decrypt-identity') || undefined,
+      decryptPassphrase: get('decrypt-passphrase') || undefined,
+    },
+    redactColumns: parseList(get('redact-columns')),
+    backupId: get('backup-id') ?? 'latest',
+    postgresVersion,
+    drillDatabaseUrl: validateDatabaseUrl('drill-database-url', get('drill-database-url')),
+    checksPath: get('checks') || undefined,
+    maxAgeSeconds,
+    keepDatabase: parseBoolean('keep-database', get('keep-database')),
+    jobs: parseInteger('jobs', get('jobs'), 1, 64) ?? Math.max(1, Math.min(availableParallelism(), 8)),
+    reportDir: get('report-dir') || undefined,
+    force: parseBoolean('force', get('force')),
+    ignoreSchemaMismatch: parseBoolean('ignore-schema-mismatch', get('ignore-schema-mismatch')),
+    dryRun: parseBoolean('dry-run', get('dry-run')),
+    parts: parseParts(get('parts')),
+    tables,
+    intoSchema,
+    discardPreviousFiles: parseBoolean('discard-previous-files', get('discard-previous-files')),
+    trigger: triggerFromEnv(env),
+  };
+  if (config.ignoreSchemaMismatch && !config.force) {
+    throw new UsageError("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
+  }
+  return config;
+}

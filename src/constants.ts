@@ -1,0 +1,137 @@
+// Every input and output name, in one place. action.yml, the CLI's flags and
+// its --help are checked against this table by test/unit/contract.test.ts.
+
+export const MODES = ['backup', 'restore-drill', 'restore'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface InputSpec {
+  /** kebab-case: the action input and the CLI long flag. */
+  name: string;
+  description: string;
+  default?: string;
+  /** Conventional environment variables read when the input is empty. */
+  env?: string[];
+  /** Modes the input applies to ('all' = every mode). */
+  modes: readonly Mode[] | 'all';
+  secret?: boolean;
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  { name: 'mode', description: 'What to do: `backup`, `restore-drill` or `restore`.', default: 'backup', modes: 'all' },
+  {
+    name: 'storage',
+    description: 'Where backups live: a local folder (path or `file://` URL) or `s3://bucket/prefix`.',
+    env: ['BACKUP_DRILL_STORAGE'],
+    modes: 'all',
+  },
+  {
+    name: 'name',
+    description: 'Name of this backup set; backups are stored under `<storage>/<name>/`.',
+    default: 'default',
+    modes: 'all',
+  },
+  {
+    name: 'database-url',
+    description:
+      'PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). Backup: the source. Restore: the target. Falls back to `DATABASE_URL`, then the libpq `PG*` variables.',
+    env: ['DATABASE_URL'],
+    modes: ['backup', 'restore'],
+    secret: true,
+  },
+  { name: 'files-path', description: 'The uploads directory to back up (backup) or restore into (restore).', modes: ['backup', 'restore'] },
+  {
+    name: 'files-exclude',
+    description: 'Glob patterns, one per line or comma-separated, relative to `files-path`, of files not to back up (e.g. `cache/**`, `**/*.thumb.jpg`).',
+    modes: ['backup'],
+  },
+  {
+    name: 'postgres-bin-dir',
+    description: 'Folder holding `pg_dump`/`pg_restore`/`initdb` to prefer over those found on PATH and in `/usr/lib/postgresql/*/bin`.',
+    modes: 'all',
+  },
+  {
+    name: 'compression',
+    description: 'pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump\'s default 6 for ~6% more bytes (see BENCHMARKS.md).',
+    default: '1',
+    modes: ['backup'],
+  },
+  { name: 'keep-last', description: 'Retention: keep the N newest complete backups.', modes: ['backup'] },
+  { name: 'keep-daily', description: 'Retention: keep the newest backup of each of the last N days (UTC).', modes: ['backup'] },
+  { name: 'keep-weekly', description: 'Retention: keep the newest backup of each of the last N ISO weeks.', modes: ['backup'] },
+  { name: 'keep-monthly', description: 'Retention: keep the newest backup of each of the last N months.', modes: ['backup'] },
+  {
+    name: 's3-endpoint',
+    description: 'S3-compatible endpoint URL, e.g. `https://<account>.r2.cloudflarestorage.com` or `http://127.0.0.1:9000`. Empty for AWS.',
+    env: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
+    modes: 'all',
+  },
+  { name: 's3-region', description: 'S3 region (`auto` for R2). Falls back to `AWS_REGION`, `AWS_DEFAULT_REGION`.', env: ['AWS_REGION', 'AWS_DEFAULT_REGION'], modes: 'all' },
+  { name: 's3-force-path-style', description: 'Use path-style S3 URLs (needed by MinIO and most non-AWS endpoints).', default: 'false', modes: 'all' },
+  { name: 's3-storage-class', description: 'Storage class for uploaded objects (e.g. `STANDARD_IA`).', modes: ['backup'] },
+  {
+    name: 'encrypt-recipients',
+    description: 'age X25519 public keys (`age1…`), one per line or comma-separated, or a path to a recipients file. Encrypts every part before it leaves the runner.',
+    modes: ['backup'],
+  },
+  { name: 'encrypt-passphrase', description: 'Encrypt with an age passphrase (from a secret).', modes: ['backup'], secret: true },
+  { name: 'decrypt-identity', description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+  { name: 'decrypt-passphrase', description: 'Passphrase to read passphrase-encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+  {
+    name: 'redact-columns',
+    description: 'Credential columns to blank in unencrypted backups, e.g. `users.password_hash, public.api_tokens.token_*`.',
+    modes: ['backup'],
+  },
+  { name: 'backup-id', description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).', default: 'latest', modes: ['restore-drill', 'restore'] },
+  {
+    name: 'postgres-version',
+    description: 'Major version of the throwaway drill server. Default: the backup\'s source major (or the nearest newer one installed).',
+    modes: ['restore-drill'],
+  },
+  {
+    name: 'drill-database-url',
+    description: 'Use this server (e.g. a service container) for the drill instead of a throwaway cluster: a fresh database is created and dropped there.',
+    modes: ['restore-drill'],
+    secret: true,
+  },
+  { name: 'checks', description: 'Path to a checks file (YAML): SQL assertions and login checks. See docs/CHECKS.md.', modes: ['restore-drill', 'restore'] },
+  { name: 'max-age', description: 'Fail when the newest complete backup is older than this (e.g. `26h`, `2d`).', modes: ['restore-drill'] },
+  { name: 'keep-database', description: 'Leave the restored drill database running and output its `database-url` (the post step removes it).', default: 'false', modes: ['restore-drill'] },
+  { name: 'jobs', description: 'Parallel jobs for pg_restore. Default: the number of CPUs.', modes: ['restore-drill', 'restore'] },
+  { name: 'report-dir', description: 'Folder for the JSON and JUnit reports. Default: a temp folder (`RUNNER_TEMP` in Actions).', modes: ['restore-drill', 'restore'] },
+  { name: 'force', description: 'Restore into a target that already has user tables (they are replaced).', default: 'false', modes: ['restore'] },
+  { name: 'ignore-schema-mismatch', description: 'With `force`: restore even when the target\'s schema or migration head differs from the backup\'s.', default: 'false', modes: ['restore'] },
+  { name: 'dry-run', description: 'Verify everything and print the plan; write nothing.', default: 'false', modes: ['restore'] },
+  { name: 'parts', description: 'What to restore: `database`, `files`, or `database,files`.', default: 'database,files', modes: ['restore'] },
+  { name: 'tables', description: 'Restore only these tables (`schema.table`, comma-separated).', modes: ['restore'] },
+  { name: 'into-schema', description: 'With `tables`: restore them as copies into this schema instead of replacing the live ones.', modes: ['restore'] },
+  { name: 'discard-previous-files', description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.', default: 'false', modes: ['restore'] },
+] as const;
+
+export const OUTPUTS: Record<string, string> = {
+  'backup-id': 'Id of the backup taken, drilled or restored.',
+  'backup-uri': 'Where the backup is stored.',
+  'size-bytes': 'Total bytes stored for the backup.',
+  'duration-seconds': 'How long the run took.',
+  tables: 'Number of tables recorded or verified.',
+  rows: 'Total rows recorded or verified.',
+  files: 'Number of files recorded or verified.',
+  status: 'Drill/restore result: `passed` or `failed`.',
+  'backup-age-seconds': 'Age of the drilled backup.',
+  'time-to-restore-seconds': 'Fetch + restore + verify time of the drill.',
+  'failed-checks': 'Number of failed checks.',
+  'report-path': 'Path of the JSON report.',
+  'database-url': 'URL of the restored drill database (with keep-database).',
+};
+
+/** Names of state values passed from the action's main step to its post step. */
+export const STATE = {
+  cleanup: 'cleanup-paths',
+} as const;
+
+export const BACKUP_PARTS = {
+  database: 'database.dump',
+  files: 'files.tar',
+  fileList: 'files.sha256',
+  checksums: 'checksums.sha256',
+  manifest: 'manifest.json',
+} as const;

@@ -1,0 +1,192 @@
+// backup: one consistent, verifiable backup of the database and the uploads.
+//
+//   export a snapshot ─┬─ pg_dump --snapshot ──► database.dump ─┐
+//                      └─ row counts + checksums (same snapshot) │
+//   uploads dir ──────── tar + per-file digests ─► files.tar,    ├─► checksums.sha256 ─► manifest.json (last)
+//                                                  files.sha256 ─┘
+// A backup is complete only once manifest.json exists; on any failure the
+// parts written so far are deleted and no manifest is written.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Config } from '../config.js';
+import { BACKUP_PARTS } from '../constants.js';
+import { UsageError, describeError } from '../errors.js';
+import { newBackupId } from '../archive/backup-id.js';
+import { formatChecksums } from '../archive/checksums.js';
+import { packFiles } from '../archive/files-tar.js';
+import { FORMAT_NAME, FORMAT_VERSION, type FilesSummary, type Manifest, type PartInfo, type TableStats } from '../archive/manifest.js';
+import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
+import { findBinDir } from '../postgres/binaries.js';
+import { connect, serverInfo, type Client } from '../postgres/connect.js';
+import { startDump } from '../postgres/dump.js';
+import { migrationHead } from '../postgres/migrations.js';
+import { ExportedSnapshot } from '../postgres/snapshot.js';
+import { collectStats, listTables, schemaHash } from '../postgres/stats.js';
+import { openStorage } from '../storage/registry.js';
+import type { Storage } from '../storage/port.js';
+import type { Logger } from '../util/logger.js';
+import { Progress } from '../util/progress.js';
+import { formatBytes, formatDuration } from '../util/format.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+
+export interface BackupResult {
+  id: string;
+  uri: string;
+  manifest: Manifest;
+  sizeBytes: number;
+  durationSeconds: number;
+}
+
+export interface ModeDeps {
+  logger: Logger;
+  storage?: Storage;
+  signal?: AbortSignal;
+  /** Test seam: runs once the snapshot is exported and shared, before the dump reads data. */
+  afterSnapshot?: () => Promise<void>;
+}
+
+/** Parallel connections computing table stats while the dump streams. */
+const STATS_CONNECTIONS = 2;
+
+async function checkFilesPath(path: string): Promise<string> {
+  const full = resolve(path);
+  let info;
+  try {
+    info = await stat(full);
+  } catch {
+    throw new UsageError(`Input 'files-path' points at '${path}', which does not exist.`, {
+      input: 'files-path',
+      hint: 'Give the uploads directory of the app, or leave files-path empty to back up the database only.',
+    });
+  }
+  if (!info.isDirectory()) {
+    throw new UsageError(`Input 'files-path' must be a directory; '${path}' is not.`, { input: 'files-path' });
+  }
+  return full;
+}
+
+export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupResult> {
+  const { logger } = deps;
+  const started = new Date();
+  const filesRoot = config.filesPath ? await checkFilesPath(config.filesPath) : undefined;
+  const storage = deps.storage ?? (await openStorage(config));
+  await storage.checkWritable();
+
+  const id = newBackupId(started);
+  const prefix = `${config.name}/${id}`;
+  logger.info(`Backup ${id} → ${storage.uriOf(prefix)}`);
+
+  const main = await connect(config.databaseUrl);
+  let snapshot: ExportedSnapshot | undefined;
+  const statsClients: Client[] = [];
+  const partsWritten: string[] = [];
+  try {
+    const server = await serverInfo(main);
+    const pgDump = await findBinDir({ tools: ['pg_dump'], wanted: server.major, preferDir: config.postgresBinDir, purpose: `a PostgreSQL ${server.version} server` });
+    logger.info(`Source: ${server.database}, PostgreSQL ${server.version}; using pg_dump ${pgDump.version} from ${pgDump.dir}`);
+
+    snapshot = await ExportedSnapshot.open(config.databaseUrl);
+    for (let i = 0; i < STATS_CONNECTIONS; i++) statsClients.push(await snapshot.join(config.databaseUrl));
+    const [tables, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+    if (migration) logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
+    await deps.afterSnapshot?.();
+
+    const writer: PartWriterOptions = { storage, prefix, signal: deps.signal };
+    const dumpProgress = new Progress('database', logger).start();
+    const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression });
+    const databasePart = (async (): Promise<PartInfo> => {
+      try {
+        partsWritten.push(BACKUP_PARTS.database);
+        const part = await writePart(writer, BACKUP_PARTS.database, 'database', dump.stdout, (n) => dumpProgress.add(n));
+        await dump.done; // a pg_dump that failed after writing some bytes must not count
+        return part;
+      } catch (error) {
+        dump.kill();
+        throw error;
+      } finally {
+        dumpProgress.stop();
+      }
+    })();
+
+    const statsWork = collectStats(statsClients, tables);
+
+    let filesWork: Promise<{ summary: FilesSummary; parts: PartInfo[] }> | undefined;
+    if (filesRoot) {
+      const filesProgress = new Progress('files', logger).start();
+      const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
+      partsWritten.push(BACKUP_PARTS.files, BACKUP_PARTS.fileList);
+      filesWork = Promise.all([
+        writePart(writer, BACKUP_PARTS.files, 'files', packed.tar),
+        writePart(writer, BACKUP_PARTS.fileList, 'file-list', packed.list),
+        packed.done,
+      ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
+        .finally(() => filesProgress.stop());
+    }
+
+    const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined)]);
+    const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failure) throw failure.reason;
+    const dbPart = (settled[0] as PromiseFulfilledResult<PartInfo>).value;
+    const stats = (settled[1] as PromiseFulfilledResult<TableStats[]>).value;
+    const files = (settled[2] as PromiseFulfilledResult<{ summary: FilesSummary; parts: PartInfo[] } | undefined>).value;
+
+    await snapshot.close();
+    snapshot = undefined;
+
+    const parts = [dbPart, ...(files?.parts ?? [])];
+    partsWritten.push(BACKUP_PARTS.checksums);
+    const checksums = await writePart(writer, BACKUP_PARTS.checksums, 'checksums', Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
+    parts.push(checksums);
+
+    const finished = new Date();
+    const manifest: Manifest = {
+      format: FORMAT_NAME,
+      formatVersion: FORMAT_VERSION,
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      id,
+      name: config.name,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      trigger: config.trigger,
+      source: {
+        database: server.database,
+        serverVersion: server.version,
+        serverVersionNum: server.versionNum,
+        major: server.major,
+        encoding: server.encoding,
+        schemaHash: hash,
+        migration,
+      },
+      dump: { tool: 'pg_dump', toolVersion: pgDump.version, format: 'custom', compression: config.compression, snapshotConsistent: true },
+      tables: stats,
+      totals: { tables: stats.length, rows: stats.reduce((sum, t) => sum + t.rows, 0) },
+      files: files?.summary ?? null,
+      parts,
+      encryption: null,
+      redactions: [],
+      warnings: files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : [],
+    };
+    // The manifest is the completion marker: written last, and only when everything above succeeded.
+    partsWritten.push(BACKUP_PARTS.manifest);
+    await storage.put(`${prefix}/${BACKUP_PARTS.manifest}`, Readable.from([JSON.stringify(manifest, null, 2) + '\n']));
+
+    const sizeBytes = parts.reduce((sum, p) => sum + p.bytes, 0);
+    const durationSeconds = (finished.getTime() - started.getTime()) / 1000;
+    logger.info(
+      `Backup ${id} complete: ${manifest.totals.tables} tables, ${manifest.totals.rows} rows` +
+        (files ? `, ${files.summary.count} files (${formatBytes(files.summary.bytes)})` : '') +
+        `; stored ${formatBytes(sizeBytes)} in ${formatDuration(durationSeconds)}.`,
+    );
+    return { id, uri: storage.uriOf(prefix), manifest, sizeBytes, durationSeconds };
+  } catch (error) {
+    logger.error(`Backup ${id} failed: ${describeError(error)}`);
+    // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
+    await storage.delete(partsWritten.map((name) => `${prefix}/${name}`)).catch((e) => logger.warn(`Could not remove the partial backup ${prefix}: ${describeError(e)}`));
+    throw error;
+  } finally {
+    await snapshot?.close();
+    for (const c of statsClients) await c.end().catch(() => undefined);
+    await main.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,107 @@
+// Finds PostgreSQL client/server binaries of a wanted major version. The most
+// common silent failure in peer tools is a pg_dump older than the server.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { access, readdir, constants as fsConstants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { ToolError } from '../errors.js';
+
+const run = promisify(execFile);
+
+export interface BinDir {
+  dir: string;
+  major: number;
+  version: string;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function candidateDirs(preferDir?: string, searchDirs?: string[]): Promise<string[]> {
+  const dirs: string[] = [];
+  if (preferDir) dirs.push(preferDir);
+  if (searchDirs) return [...dirs, ...searchDirs];
+  for (const base of ['/usr/lib/postgresql', '/usr/pgsql', '/opt/homebrew/opt']) {
+    try {
+      const entries = await readdir(base);
+      for (const e of entries.sort((a, b) => Number(b) - Number(a))) dirs.push(join(base, e, 'bin'));
+    } catch {
+      /* not there */
+    }
+  }
+  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d) dirs.push(d);
+  try {
+    const { stdout } = await run('pg_config', ['--bindir']);
+    dirs.push(stdout.trim());
+  } catch {
+    /* no pg_config */
+  }
+  return [...new Set(dirs)];
+}
+
+async function versionOf(tool: string): Promise<{ major: number; version: string } | undefined> {
+  try {
+    const { stdout } = await run(tool, ['--version'], { timeout: 10000 });
+    const match = /(\d+)(?:\.(\d+))?/.exec(stdout.replace(/^[^)]*\)/, ''));
+    if (!match) return undefined;
+    const major = Number(match[1]);
+    return { major: major >= 10 ? major : Number(`${match[1]}.${match[2]}`), version: match[0] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every directory holding all `tools`, with the version of the first tool. */
+export async function findAllBinDirs(tools: string[], preferDir?: string, searchDirs?: string[]): Promise<BinDir[]> {
+  const found: BinDir[] = [];
+  const seen = new Set<string>();
+  for (const dir of await candidateDirs(preferDir, searchDirs)) {
+    let ok = true;
+    for (const tool of tools) if (!(await isExecutable(join(dir, tool)))) ok = false;
+    if (!ok) continue;
+    const v = await versionOf(join(dir, tools[0]!));
+    if (!v) continue;
+    const key = `${v.version}:${tools.join(',')}`;
+    if (seen.has(key) && dir !== preferDir) continue;
+    seen.add(key);
+    found.push({ dir, ...v });
+  }
+  return found;
+}
+
+/**
+ * The best directory for a server of major `wanted`: the same major if there
+ * is one, else the nearest newer one. The preferred dir wins when it qualifies.
+ */
+export async function findBinDir(options: {
+  tools: string[];
+  wanted: number;
+  preferDir?: string;
+  purpose: string;
+  exact?: boolean;
+  /** Replaces the default search (PATH, pg_config, /usr/lib/postgresql/*): for tests. */
+  searchDirs?: string[];
+}): Promise<BinDir> {
+  const all = await findAllBinDirs(options.tools, options.preferDir, options.searchDirs);
+  const ok = all.filter((b) => (options.exact ? b.major === options.wanted : b.major >= options.wanted));
+  const preferred = ok.find((b) => b.dir === options.preferDir);
+  const best = preferred ?? ok.sort((a, b) => a.major - b.major)[0];
+  if (best) return best;
+  const seen = all.length ? all.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
+  throw new ToolError(
+    options.tools[0]!,
+    `No ${options.tools.join('/')} of PostgreSQL ${options.wanted}${options.exact ? '' : ' or newer'} found for ${options.purpose}; found: ${seen}.`,
+    {
+      hint:
+        `Install the PostgreSQL ${options.wanted} client tools (Debian/Ubuntu: add the PostgreSQL apt repository, then 'apt-get install postgresql-client-${options.wanted}'` +
+        `${options.tools.includes('initdb') ? ` or 'postgresql-${options.wanted}'` : ''}; macOS: 'brew install postgresql@${options.wanted}'), ` +
+        `or point 'postgres-bin-dir' at a folder that has them.`,
+    },
+  );
+}

@@ -1,0 +1,231 @@
+// A throwaway PostgreSQL cluster: initdb + pg_ctl in a temp dir, on 127.0.0.1
+// and a free port, as an unprivileged user when we run as root (initdb and
+// postgres refuse root). Used by drills and by the tests' source databases.
+import { createServer } from 'node:net';
+import { chown, mkdir, readFile, readdir, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BackupDrillError, ToolError } from '../errors.js';
+import { runTool } from '../util/exec.js';
+import { registerSecret } from '../util/redact.js';
+import type { Logger } from '../util/logger.js';
+
+/** Settings that make a restore fast on a cluster nobody needs after the drill. */
+export const THROWAWAY_TUNING: Record<string, string> = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  wal_level: 'minimal',
+  max_wal_senders: '0',
+  max_wal_size: '4GB',
+  checkpoint_timeout: '30min',
+  maintenance_work_mem: '512MB',
+  work_mem: '64MB',
+  autovacuum: 'off', // otherwise it analyzes every table a minute after the restore and skews timings
+};
+
+export interface ClusterOptions {
+  binDir: string;
+  /** Parent folder for the cluster's temp dir. Default: <tmpdir>/backup-drill-clusters. */
+  parentDir?: string;
+  /** A fixed port; default: a free one chosen at random. */
+  port?: number;
+  tuneForRestore?: boolean;
+  logger?: Logger;
+}
+
+interface Owner {
+  pid: number;
+  binDir: string;
+  dataDir: string;
+  startedAt: string;
+}
+
+export function clustersRoot(parentDir?: string): string {
+  return parentDir ?? join(tmpdir(), 'backup-drill-clusters');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(true));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
+  });
+}
+
+/** uid/gid to run server binaries as, when we are root. */
+function unprivilegedUser(): { uid: number; gid: number } | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  for (const user of ['postgres', 'nobody']) {
+    try {
+      const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
+      return { uid, gid };
+    } catch {
+      /* try next */
+    }
+  }
+  throw new BackupDrillError('tool', 'Running as root, and there is no postgres or nobody user to run the throwaway PostgreSQL server as.', {
+    hint: "Create one (useradd --system postgres) or run as a normal user: initdb and postgres refuse to run as root.",
+  });
+}
+
+export class EphemeralCluster {
+  private stopped = false;
+  private constructor(
+    readonly root: string,
+    readonly dataDir: string,
+    readonly socketDir: string,
+    readonly port: number,
+    readonly password: string,
+    readonly binDir: string,
+    private readonly user: { uid: number; gid: number } | undefined,
+    private readonly logger?: Logger,
+  ) {}
+
+  readonly superuser = 'postgres';
+
+  url(database = 'postgres'): string {
+    return `postgres://${this.superuser}:${this.password}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
+  }
+
+  static async start(options: ClusterOptions): Promise<EphemeralCluster> {
+    const parent = clustersRoot(options.parentDir);
+    await mkdir(parent, { recursive: true, mode: 0o755 });
+    const root = await mkdtemp(join(parent, 'pg-'));
+    const user = unprivilegedUser();
+    const dataDir = join(root, 'data');
+    const socketDir = join(root, 'sock');
+    const password = randomBytes(18).toString('base64url');
+    registerSecret(password);
+    const owner: Owner = { pid: process.pid, binDir: options.binDir, dataDir, startedAt: new Date().toISOString() };
+    await writeFile(join(root, 'owner.json'), JSON.stringify(owner));
+    await mkdir(socketDir);
+    await writeFile(join(root, 'pwfile'), password, { mode: 0o600 });
+    if (user) {
+      for (const p of [root, socketDir, join(root, 'pwfile')]) await chown(p, user.uid, user.gid);
+    }
+    const spawnAs = user ? { uid: user.uid, gid: user.gid } : {};
+    const env = { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
+    try {
+      await runTool(
+        join(options.binDir, 'initdb'),
+        ['-D', dataDir, '-U', 'postgres', '--pwfile', join(root, 'pwfile'), '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'],
+        { ...spawnAs, env, cwd: root },
+      );
+    } catch (error) {
+      await rm(root, { recursive: true, force: true });
+      throw error;
+    }
+    await rm(join(root, 'pwfile'), { force: true });
+
+    const settings: Record<string, string> = {
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: socketDir,
+      max_connections: '50',
+      ...(options.tuneForRestore ? THROWAWAY_TUNING : {}),
+    };
+    for (let attempt = 0; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      if (options.port !== undefined && (await portInUse(port))) {
+        await rm(root, { recursive: true, force: true });
+        throw new BackupDrillError('usage', `Port ${port} on 127.0.0.1 is already in use; the throwaway PostgreSQL cannot start there.`, {
+          hint: 'Stop what listens there, or leave the port unset so a free one is chosen.',
+        });
+      }
+      const conf = Object.entries({ ...settings, port: String(port) })
+        .map(([k, v]) => `${k} = '${v}'`)
+        .join('\n');
+      await writeFile(join(dataDir, 'postgresql.auto.conf'), `${conf}\n`);
+      if (user) await chown(join(dataDir, 'postgresql.auto.conf'), user.uid, user.gid);
+      const result = await runTool(join(options.binDir, 'pg_ctl'), ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start'], {
+        ...spawnAs,
+        env,
+        cwd: root,
+        allowFailure: true,
+      });
+      if (result.code === 0) {
+        options.logger?.debug(`throwaway PostgreSQL started on 127.0.0.1:${port} (${root})`);
+        return new EphemeralCluster(root, dataDir, socketDir, port, password, options.binDir, user, options.logger);
+      }
+      const log = await readFile(join(root, 'server.log'), 'utf8').catch(() => '');
+      // Another process may have taken the port between our probe and the start: try another.
+      if (options.port === undefined && attempt < 3 && /could not bind|Address already in use/i.test(log)) continue;
+      await rm(root, { recursive: true, force: true });
+      throw new ToolError('pg_ctl', `The throwaway PostgreSQL server did not start (pg_ctl exit ${result.code}): ${log.split('\n').slice(-8).join('\n')}`, {
+        exitCode: result.code,
+      });
+    }
+  }
+
+  /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await stopAndRemove(this.binDir, this.dataDir, this.root, this.user);
+    this.logger?.debug(`throwaway PostgreSQL on port ${this.port} stopped and removed`);
+  }
+}
+
+async function stopAndRemove(binDir: string, dataDir: string, root: string, user?: { uid: number; gid: number }): Promise<void> {
+  await runTool(join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'], {
+    ...(user ?? {}),
+    cwd: root,
+    allowFailure: true,
+  }).catch(() => undefined);
+  await rm(root, { recursive: true, force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes clusters left behind by runs that died (killed mid-drill). */
+export async function cleanupStaleClusters(logger?: Logger, parentDir?: string): Promise<number> {
+  const parent = clustersRoot(parentDir);
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = await readdir(parent);
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const root = join(parent, entry);
+    try {
+      const owner = JSON.parse(await readFile(join(root, 'owner.json'), 'utf8')) as Owner;
+      if (alive(owner.pid)) continue;
+      await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
+      logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
+      removed++;
+    } catch {
+      /* not ours or half-written: leave it */
+    }
+  }
+  return removed;
+}
+
+/** Stops a cluster recorded by path (the action's post step uses this). */
+export async function removeClusterAt(root: string): Promise<void> {
+  const owner = JSON.parse(await readFile(join(root, 'owner.json'), 'utf8')) as Owner;
+  await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
+}

@@ -1,0 +1,38 @@
+// Runs pg_dump (custom format) in an exported snapshot and exposes its stdout
+// as a stream. The dump is never held in memory or staged on disk.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { libpqConnection } from './connect.js';
+import { TailBuffer, toolFailed, waitForExit } from '../util/exec.js';
+
+export interface DumpOptions {
+  binDir: string;
+  databaseUrl: string | undefined;
+  snapshotId: string;
+  compression: number;
+  /** Extra pg_dump arguments (e.g. --exclude-table-data for redaction). */
+  extraArgs?: string[];
+}
+
+export interface RunningDump {
+  stdout: Readable;
+  /** Resolves when pg_dump exits 0; rejects with its stderr otherwise. */
+  done: Promise<void>;
+  kill(): void;
+}
+
+export function startDump(options: DumpOptions): RunningDump {
+  const conn = libpqConnection(options.databaseUrl);
+  const args = ['--format=custom', `--compress=${options.compression}`, `--snapshot=${options.snapshotId}`, '--no-password', ...(options.extraArgs ?? [])];
+  if (conn.dbname) args.push(`--dbname=${conn.dbname}`);
+  const path = join(options.binDir, 'pg_dump');
+  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...conn.env } });
+  const stderr = new TailBuffer();
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+  const done = waitForExit(child, path).then((code) => {
+    if (code !== 0) throw toolFailed(path, code, stderr.toString());
+  });
+  done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+  return { stdout: child.stdout!, done, kill: () => child.kill('SIGTERM') };
+}

@@ -1,0 +1,61 @@
+// A small logger interface so the engine runs the same under Actions and in a terminal.
+import { redact } from './redact.js';
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+  /** Groups related lines (a collapsible group in Actions logs). */
+  group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export class ConsoleLogger implements Logger {
+  constructor(
+    private readonly stream: NodeJS.WritableStream = process.stderr,
+    private readonly verbose = false,
+  ) {}
+  info(message: string): void {
+    this.stream.write(`${redact(message)}\n`);
+  }
+  warn(message: string): void {
+    this.stream.write(`warning: ${redact(message)}\n`);
+  }
+  error(message: string): void {
+    this.stream.write(`error: ${redact(message)}\n`);
+  }
+  debug(message: string): void {
+    if (this.verbose) this.stream.write(`debug: ${redact(message)}\n`);
+  }
+  async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    this.info(`── ${title}`);
+    return fn();
+  }
+}
+
+/** Collects lines in memory: for tests. */
+export class MemoryLogger implements Logger {
+  readonly lines: string[] = [];
+  info(message: string): void {
+    this.lines.push(redact(message));
+  }
+  warn(message: string): void {
+    this.lines.push(`warning: ${redact(message)}`);
+  }
+  error(message: string): void {
+    this.lines.push(`error: ${redact(message)}`);
+  }
+  debug(): void {}
+  async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    this.lines.push(`── ${title}`);
+    return fn();
+  }
+}
+
+export const silentLogger: Logger = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  group: (_title, fn) => fn(),
+};
