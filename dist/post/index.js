@@ -31326,6 +31326,8 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/constants.ts
 // Every input and output name, in one place. action.yml, the CLI's flags and
 // its --help are checked against this table by test/unit/contract.test.ts.
@@ -31452,8 +31454,6 @@ var external_node_net_ = __nccwpck_require__(7030);
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -31875,12 +31875,17 @@ const actionsLogger = {
 
 
 
+
 async function runPost() {
     const recorded = getState(STATE.cleanup);
     const paths = recorded ? JSON.parse(recorded) : [];
     for (const item of paths) {
         try {
-            if (item.kind === 'cluster')
+            const exists = await (0,promises_namespaceObject.access)(item.path).then(() => true, () => false);
+            if (!exists)
+                continue; // the main step already removed it
+            const hasOwner = await (0,promises_namespaceObject.access)((0,external_node_path_namespaceObject.join)(item.path, 'owner.json')).then(() => true, () => false);
+            if (item.kind === 'cluster' && hasOwner)
                 await removeClusterAt(item.path);
             await (0,promises_namespaceObject.rm)(item.path, { recursive: true, force: true });
             info(`Cleaned up ${item.path}`);

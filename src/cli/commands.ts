@@ -3,6 +3,10 @@
 import { buildConfig, type Config } from '../config.js';
 import type { Mode } from '../constants.js';
 import { runBackup } from '../modes/backup.js';
+import { runDemo } from '../modes/demo.js';
+import { runDrill } from '../modes/drill.js';
+import { ExitCode } from '../errors.js';
+import { renderText } from '../report/text.js';
 import type { Logger } from '../util/logger.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { cliReader, type ParsedArgs } from './args.js';
@@ -55,4 +59,32 @@ const backup: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [backup];
+const drill: Command = {
+  name: 'drill',
+  usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
+  summary:
+    'Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table\'s rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.',
+  mode: 'restore-drill',
+  async run(ctx) {
+    const config = configFor(ctx, 'restore-drill');
+    const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
+    const text = renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
+    return { result: { ...r.report, reportPath: r.jsonPath, junitPath: r.junitPath, databaseUrl: r.databaseUrl }, text, exitCode: r.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed };
+  },
+};
+
+const demo: Command = {
+  name: 'demo',
+  usage: 'backup-drill demo [--storage ./backup-drill-demo]',
+  summary:
+    'Run the whole thing on embedded defaults: a throwaway PostgreSQL with a sample helpdesk and uploads, a backup to a local folder, and a restore drill with checks. Needs only PostgreSQL server binaries on this machine.',
+  inputs: ['storage'],
+  async run(ctx) {
+    const storage = ctx.parsed.inputs.get('storage') ?? 'backup-drill-demo';
+    const { backup: b, drill: d } = await runDemo({ storage, logger: ctx.logger, signal: ctx.signal });
+    const text = [`Backup ${b.id} stored at ${b.uri}`, '', renderText(d.report), '', `Reports: ${d.jsonPath}`, `         ${d.junitPath}`].join('\n');
+    return { result: { backup: { id: b.id, uri: b.uri }, drill: d.report }, text, exitCode: d.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed };
+  },
+};
+
+export const COMMANDS: Command[] = [backup, drill, demo];

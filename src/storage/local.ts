@@ -1,7 +1,7 @@
 // Local-folder adapter. Writes go to a hidden temp name in the same folder and
 // are renamed into place, so a reader never sees half an object.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, access, writeFile, constants as fsConstants } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, access, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -22,6 +22,9 @@ export class LocalStorage implements Storage {
   }
   uriOf(key: string): string {
     return pathToFileURL(this.pathOf(key)).toString();
+  }
+  localPath(key: string): string {
+    return this.pathOf(key);
   }
   private pathOf(key: string): string {
     const full = resolve(this.root, ...key.split('/'));
@@ -130,7 +133,7 @@ export class LocalStorage implements Storage {
     for (let dir of dirs) {
       while (dir.startsWith(this.root + sep)) {
         try {
-          await rm(dir, { recursive: false });
+          await rmdir(dir);
         } catch {
           break;
         }

@@ -32,6 +32,11 @@ export interface Storage {
   uriOf(key: string): string;
   /** Checks the location is reachable and writable before a long run starts. */
   checkWritable(): Promise<void>;
+  /**
+   * Optional: a filesystem path where the object can be read in place (local
+   * folders), so pg_restore can seek in it and restore in parallel without a copy.
+   */
+  localPath?(key: string): string | undefined;
 }
 
 export function joinKey(...parts: string[]): string {

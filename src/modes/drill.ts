@@ -1,0 +1,306 @@
+// restore-drill: prove that a backup restores. Fetch the latest complete
+// backup, verify every part's digest while streaming, restore it into a
+// throwaway PostgreSQL of the source's major version, compare every table and
+// file with the manifest, run the user's checks, check freshness, report.
+// A check that could not run is reported as such, never as a pass.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config.js';
+import { BACKUP_PARTS } from '../constants.js';
+import { describeError } from '../errors.js';
+import { parseChecksums } from '../archive/checksums.js';
+import { compareFiles, extractFiles } from '../archive/files-verify.js';
+import type { Manifest, PartInfo } from '../archive/manifest.js';
+import { fetchVerified, verifyPart } from '../archive/verify-stream.js';
+import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
+import { runChecks } from '../checks/run-checks.js';
+import { findBinDir } from '../postgres/binaries.js';
+import { EphemeralCluster, cleanupStaleClusters } from '../postgres/cluster.js';
+import { connect, ident, serverInfo } from '../postgres/connect.js';
+import { runPgRestore } from '../postgres/restore.js';
+import { collectStats, listTables } from '../postgres/stats.js';
+import { renderJUnit } from '../report/junit.js';
+import { renderJson } from '../report/json.js';
+import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
+import { resolveBackup, listBackups } from '../storage/catalog.js';
+import { openStorage } from '../storage/registry.js';
+import type { Storage } from '../storage/port.js';
+import type { Logger } from '../util/logger.js';
+import { formatDuration } from '../util/format.js';
+import { Progress } from '../util/progress.js';
+import type { ModeDeps } from './backup.js';
+
+export interface CleanupItem {
+  kind: 'cluster' | 'dir';
+  path: string;
+}
+
+export interface DrillDeps extends ModeDeps {
+  /** Told about every cluster/dir to remove, so the action's post step can clean up after a crash or cancel. */
+  onCleanup?: (item: CleanupItem) => void;
+}
+
+export interface DrillResult {
+  report: DrillReport;
+  jsonPath: string;
+  junitPath: string;
+  /** Set with keep-database: the restored database, still running. */
+  databaseUrl?: string;
+}
+
+/** Where the restored database lives for the drill: a throwaway cluster or a fresh database on a given server. */
+interface DrillTarget {
+  url: string;
+  serverVersion: string;
+  dispose(): Promise<void>;
+}
+
+async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDeps): Promise<DrillTarget> {
+  const wanted = config.postgresVersion ?? manifest.source.major;
+  const bins = await findBinDir({
+    tools: ['initdb', 'pg_ctl', 'postgres'],
+    wanted,
+    preferDir: config.postgresBinDir,
+    purpose: `a throwaway server to restore a PostgreSQL ${manifest.source.serverVersion} backup`,
+  });
+  deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
+  const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
+  deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
+  return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop() };
+}
+
+async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<DrillTarget> {
+  const admin = await connect(url, { inputName: 'drill-database-url' });
+  const database = `bd_drill_${id.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+  try {
+    const info = await serverInfo(admin);
+    await admin.query(`CREATE DATABASE ${ident(database)}`);
+    deps.logger.info(`Restoring into a fresh database ${database} on the given server (PostgreSQL ${info.version})`);
+    const u = new URL(url);
+    u.pathname = `/${database}`;
+    return {
+      url: u.toString(),
+      serverVersion: info.version,
+      dispose: async () => {
+        const c = await connect(url, { inputName: 'drill-database-url' });
+        try {
+          await c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+        } finally {
+          await c.end();
+        }
+      },
+    };
+  } finally {
+    await admin.end();
+  }
+}
+
+function part(manifest: Manifest, name: string): PartInfo | undefined {
+  return manifest.parts.find((p) => p.name === name);
+}
+
+async function restoreDatabase(storage: Storage, prefix: string, manifest: Manifest, targetUrl: string, config: Config, logger: Logger): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
+  const dump = part(manifest, BACKUP_PARTS.database)!;
+  const tools = await findBinDir({ tools: ['pg_restore'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
+  const progress = new Progress('database', logger).start();
+  try {
+    const local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
+    if (local) {
+      // Seekable file in place: verify it first (fast), then restore it with parallel jobs, no copy.
+      const t0 = performance.now();
+      await verifyPart(storage, prefix, dump, (n) => progress.add(n));
+      const t1 = performance.now();
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
+      return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000 };
+    }
+    // Remote: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
+    const t0 = performance.now();
+    const input = await fetchVerified(storage, prefix, dump, (n) => progress.add(n));
+    await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input });
+    return { downloadSeconds: 0, restoreSeconds: (performance.now() - t0) / 1000 };
+  } finally {
+    progress.stop();
+  }
+}
+
+async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string): Promise<FilesResult> {
+  const tar = part(manifest, BACKUP_PARTS.files);
+  const listPart = part(manifest, BACKUP_PARTS.fileList);
+  if (!manifest.files || !tar || !listPart) {
+    return { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
+  }
+  // The list is small next to the files; read it whole (verified).
+  const listStream = await fetchVerified(storage, prefix, listPart);
+  const chunks: Buffer[] = [];
+  for await (const c of listStream) chunks.push(c as Buffer);
+  const list = parseChecksums(Buffer.concat(chunks).toString('utf8'));
+  const dest = join(workDir, 'files');
+  await mkdir(dest, { recursive: true });
+  const { files, problems } = await extractFiles(await fetchVerified(storage, prefix, tar), dest);
+  return compareFiles(files, list, manifest.files, problems);
+}
+
+async function compareTables(targetUrl: string, manifest: Manifest, jobs: number): Promise<{ tables: TableResult[]; unexpected: string[] }> {
+  const clients = [];
+  try {
+    for (let i = 0; i < Math.max(1, Math.min(jobs, 4)); i++) clients.push(await connect(targetUrl, { inputName: 'drill-database-url' }));
+    const present = await listTables(clients[0]!);
+    const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+    const presentKeys = new Set(present.map(key));
+    const expected = manifest.tables.filter((t) => presentKeys.has(key(t)));
+    const stats = await collectStats(clients, expected);
+    const byKey = new Map(stats.map((s) => [key(s), s]));
+    const tables: TableResult[] = manifest.tables.map((t) => {
+      const got = byKey.get(key(t));
+      if (!got) {
+        return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: null, expectedChecksum: t.checksum, restoredChecksum: null, status: 'failed', message: 'missing after restore' };
+      }
+      const ok = got.rows === t.rows && got.checksum === t.checksum;
+      const message = ok ? undefined : got.rows !== t.rows ? `expected ${t.rows} rows, restored ${got.rows}` : 'same row count, different content checksum';
+      return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: got.rows, expectedChecksum: t.checksum, restoredChecksum: got.checksum, status: ok ? 'passed' : 'failed', ...(message ? { message } : {}) };
+    });
+    const manifestKeys = new Set(manifest.tables.map(key));
+    const unexpected = present.map(key).filter((k) => !manifestKeys.has(k));
+    return { tables, unexpected };
+  } finally {
+    for (const c of clients) await c.end().catch(() => undefined);
+  }
+}
+
+function freshnessCheck(config: Config, newestFinishedAt: Date, now: Date): CheckResult | undefined {
+  if (config.maxAgeSeconds === undefined) return undefined;
+  const age = (now.getTime() - newestFinishedAt.getTime()) / 1000;
+  const ok = age <= config.maxAgeSeconds;
+  return {
+    name: 'freshness',
+    kind: 'freshness',
+    status: ok ? 'passed' : 'failed',
+    message: `newest complete backup is ${formatDuration(age)} old (max-age ${formatDuration(config.maxAgeSeconds)})${ok ? '' : ': backups have stopped or are failing'}`,
+    durationMs: 0,
+  };
+}
+
+export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillResult> {
+  const { logger } = deps;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  await cleanupStaleClusters(logger).catch(() => undefined);
+  // Fail fast on a bad checks file, before any slow work.
+  const checksFile: ChecksFile | undefined = config.checksPath ? await loadChecksFile(resolve(config.checksPath)) : undefined;
+
+  const storage = deps.storage ?? (await openStorage(config));
+  const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId);
+  const prefix = `${config.name}/${entry.id}`;
+  logger.info(`Drilling backup ${entry.id} (${storage.uriOf(prefix)}), taken ${manifest.finishedAt}`);
+
+  const checks: CheckResult[] = [];
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  // Freshness is about the newest complete backup, whichever one is drilled.
+  const newest = config.backupId === 'latest' ? manifest : await (async () => {
+    const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
+    return latest ? (await resolveBackup(storage, config.name, latest.id)).manifest : manifest;
+  })();
+  const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
+  if (fresh) checks.push(fresh);
+
+  const workDir = await mkdtemp(join(tmpdir(), 'backup-drill-'));
+  deps.onCleanup?.({ kind: 'dir', path: workDir });
+  let target: DrillTarget | undefined;
+  let keep = false;
+  const timings = { downloadSeconds: 0, restoreSeconds: 0, verifySeconds: 0, totalSeconds: 0 };
+  let tables: TableResult[] = [];
+  let unexpectedTables: string[] = [];
+  let files: FilesResult = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
+  try {
+    logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+    target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
+    logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+    const filesWork = verifyFiles(storage, prefix, manifest, workDir).catch((error): FilesResult => {
+      failures.push(`files: ${describeError(error)}`);
+      return { status: 'failed', expectedCount: manifest.files?.count ?? 0, restoredCount: 0, expectedBytes: manifest.files?.bytes ?? 0, restoredBytes: 0, problems: [describeError(error)] };
+    });
+    let restored = false;
+    try {
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger);
+      timings.downloadSeconds = t.downloadSeconds;
+      timings.restoreSeconds = t.restoreSeconds;
+      restored = true;
+      checks.push({ name: 'pg_restore', kind: 'restore', status: 'passed', message: `restored in ${formatDuration(t.restoreSeconds)}`, durationMs: Math.round(t.restoreSeconds * 1000) });
+    } catch (error) {
+      failures.push(`restore: ${describeError(error)}`);
+      checks.push({ name: 'pg_restore', kind: 'restore', status: 'failed', message: describeError(error), durationMs: 0 });
+    }
+    const tv = performance.now();
+    if (restored) {
+      ({ tables, unexpected: unexpectedTables } = await compareTables(target.url, manifest, config.jobs));
+      for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
+      for (const u of unexpectedTables) warnings.push(`table ${u} exists after the restore but is not in the manifest`);
+      if (checksFile) {
+        const client = await connect(target.url);
+        try {
+          const results = await runChecks(checksFile.checks, client, process.env, { redactedColumns: manifest.redactions });
+          for (const r of results) {
+            checks.push(r);
+            if (r.status === 'failed' || r.status === 'error') failures.push(`check '${r.name}': ${r.message}`);
+          }
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      }
+    } else if (checksFile) {
+      for (const c of checksFile.checks) checks.push({ name: c.name, kind: c.kind, status: 'not-verified', message: 'not run: the restore failed', durationMs: 0 });
+    }
+    files = await filesWork;
+    if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
+    timings.verifySeconds = (performance.now() - tv) / 1000;
+    if (fresh?.status === 'failed') failures.unshift(`freshness: ${fresh.message}`);
+    keep = config.keepDatabase && restored;
+  } catch (error) {
+    failures.push(describeError(error));
+    throw error;
+  } finally {
+    if (target && !keep) await target.dispose().catch((e) => logger.warn(`Could not remove the drill database: ${describeError(e)}`));
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+  timings.totalSeconds = (performance.now() - t0) / 1000;
+
+  const finishedAt = new Date();
+  const report: DrillReport = {
+    kind: 'restore-drill',
+    status: failures.length ? 'failed' : 'passed',
+    backupId: entry.id,
+    backupName: config.name,
+    backupUri: storage.uriOf(prefix),
+    backupTakenAt: manifest.finishedAt,
+    backupAgeSeconds: Math.round((startedAt.getTime() - new Date(manifest.finishedAt).getTime()) / 1000),
+    sourceServerVersion: manifest.source.serverVersion,
+    drillServerVersion: target?.serverVersion ?? 'n/a',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    timings,
+    tables,
+    unexpectedTables,
+    files,
+    checks,
+    totals: {
+      tables: tables.length,
+      rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
+      failedTables: tables.filter((t) => t.status !== 'passed').length,
+      failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
+      notVerified: checks.filter((c) => c.status === 'not-verified').length,
+    },
+    failures,
+    warnings,
+  };
+  const reportDir = resolve(config.reportDir ?? join(process.env.RUNNER_TEMP ?? tmpdir(), 'backup-drill-reports'));
+  await mkdir(reportDir, { recursive: true });
+  const jsonPath = join(reportDir, `drill-${entry.id}.json`);
+  const junitPath = join(reportDir, `drill-${entry.id}.junit.xml`);
+  await writeFile(jsonPath, renderJson(report));
+  await writeFile(junitPath, renderJUnit(report));
+  logger.info(`Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${formatDuration(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`);
+  return { report, jsonPath, junitPath, databaseUrl: keep ? target?.url : undefined };
+}

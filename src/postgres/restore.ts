@@ -1,0 +1,50 @@
+// Runs pg_restore. A restore that "succeeds" with ignored errors is a failure:
+// --exit-on-error, and any "errors ignored" line is treated as an error too.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { libpqConnection } from './connect.js';
+import { TailBuffer, toolFailed, waitForExit } from '../util/exec.js';
+import { ToolError } from '../errors.js';
+
+export interface RestoreOptions {
+  binDir: string;
+  databaseUrl: string;
+  /** A seekable dump file (allows parallel jobs) … */
+  file?: string;
+  /** … or a stream of the dump (single job). */
+  input?: Readable;
+  jobs?: number;
+  extraArgs?: string[];
+  signal?: AbortSignal;
+}
+
+export async function runPgRestore(options: RestoreOptions): Promise<{ stderr: string }> {
+  const conn = libpqConnection(options.databaseUrl);
+  const args = ['--no-owner', '--no-acl', '--exit-on-error', '--no-password', `--dbname=${conn.dbname}`, ...(options.extraArgs ?? [])];
+  if (options.file) {
+    if ((options.jobs ?? 1) > 1) args.push(`--jobs=${options.jobs}`);
+    args.push(options.file);
+  }
+  const path = join(options.binDir, 'pg_restore');
+  const child = spawn(path, args, { stdio: [options.input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...conn.env }, signal: options.signal });
+  const stderr = new TailBuffer(64 * 1024);
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+  let inputError: unknown;
+  const feeding = options.input
+    ? pipeline(options.input, child.stdin!).catch((error) => {
+        inputError = error;
+        child.kill('SIGTERM');
+      })
+    : Promise.resolve();
+  const [code] = await Promise.all([waitForExit(child, path), feeding]);
+  // A corrupted or truncated input is the real cause; report it rather than pg_restore's complaint.
+  if (inputError && (inputError as NodeJS.ErrnoException).code !== 'EPIPE') throw inputError;
+  const text = stderr.toString();
+  if (code !== 0) throw toolFailed(path, code, text);
+  if (/errors ignored on restore/i.test(text)) {
+    throw new ToolError('pg_restore', `pg_restore reported ignored errors: ${text.split('\n').slice(-12).join('\n')}`, { stderr: text });
+  }
+  return { stderr: text };
+}

@@ -1,0 +1,57 @@
+// The result of a drill (and of a restore's verification), as reported in the
+// job summary, the JSON report and the JUnit report.
+
+export type Status = 'passed' | 'failed' | 'not-verified' | 'error' | 'skipped';
+
+export interface TableResult {
+  schema: string;
+  name: string;
+  expectedRows: number;
+  restoredRows: number | null; // null: table missing after restore
+  expectedChecksum: string;
+  restoredChecksum: string | null;
+  status: Status; // passed | failed
+  message?: string;
+}
+
+export interface FilesResult {
+  status: Status; // passed | failed | skipped (backup has no files)
+  expectedCount: number;
+  restoredCount: number;
+  expectedBytes: number;
+  restoredBytes: number;
+  /** Up to a few dozen problems: missing, unexpected or changed files. */
+  problems: string[];
+}
+
+export interface CheckResult {
+  name: string;
+  kind: 'sql' | 'login' | 'freshness' | 'integrity' | 'restore';
+  status: Status;
+  message: string;
+  durationMs: number;
+}
+
+export interface DrillReport {
+  kind: 'restore-drill' | 'restore';
+  status: 'passed' | 'failed';
+  backupId: string;
+  backupName: string;
+  backupUri: string;
+  backupTakenAt: string;
+  backupAgeSeconds: number;
+  sourceServerVersion: string;
+  drillServerVersion: string;
+  startedAt: string;
+  finishedAt: string;
+  timings: { downloadSeconds: number; restoreSeconds: number; verifySeconds: number; totalSeconds: number };
+  tables: TableResult[];
+  /** Tables present after the restore that the manifest does not list. */
+  unexpectedTables: string[];
+  files: FilesResult;
+  checks: CheckResult[];
+  totals: { tables: number; rows: number; failedTables: number; failedChecks: number; notVerified: number };
+  /** Why the drill failed, in one line each (empty when passed). */
+  failures: string[];
+  warnings: string[];
+}
