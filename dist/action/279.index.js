@@ -37,7 +37,7 @@ const BUFFER_BUDGET = 256 * MiB; // parts in flight; queueSize shrinks as parts 
 const DELETE_BATCH = 1000; // DeleteObjects limit
 /**
  * Part size and parallelism for one upload. lib-storage holds up to queueSize parts in
- * flight plus the one being filled, so memory ≈ (queueSize + 1) × partSize:
+ * flight plus the one being filled, so memory is about (queueSize + 1) × partSize:
  * default 5 × 64 MiB = 320 MiB. Parts have a fixed size, so the largest stream is
  * 10,000 × partSize: without a hint 625 GiB; a hint grows parts (with 25% headroom,
  * since hints are estimates) up to what 5 TiB needs (≈656 MiB parts, queue 1, ≈1.3 GiB).
@@ -81,6 +81,7 @@ class S3Storage {
         this.tuning = tuning;
         if (options.endpoint !== undefined)
             validateEndpoint(options.endpoint, bucket);
+        partPlan(undefined, tuning); // rejects a bad part size now rather than at the first put
         this.location = `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
         this.client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client({
             region: options.region || defaultRegion,
@@ -321,6 +322,10 @@ function defaultRegion() {
     })();
     return chainRegion;
 }
+/**
+ * Replaces the SDK's CRC32 header on DeleteObjects with Content-MD5: older MinIO, Ceph and
+ * other S3-compatible stores require Content-MD5 there (aws-sdk-js-v3 MD5_FALLBACK.md).
+ */
 function contentMd5ForDeleteObjects(next, context) {
     return async (args) => {
         const request = args.request;
@@ -334,7 +339,7 @@ function contentMd5ForDeleteObjects(next, context) {
         return next(args);
     };
 }
-const VERB = { put: 'write', get: 'read', stat: 'check', list: 'list', delete: 'delete' };
+const VERB = { put: 'write', get: 'read', stat: 'look up', list: 'list', delete: 'delete' };
 const PERMISSION = { put: 's3:PutObject', get: 's3:GetObject', stat: 's3:GetObject', list: 's3:ListBucket', delete: 's3:DeleteObject' };
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'TimeoutError', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'InvalidClientTokenId', 'TokenRefreshRequired']);
@@ -380,7 +385,7 @@ function translateS3Error(error, ctx) {
         hint = 'No S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. from secrets), use an AWS profile, or aws-actions/configure-aws-credentials.';
     }
     else if (code === 'AccessDenied' || code === 'AllAccessDisabled' || status === 403) {
-        hint = `The credentials may not ${VERB[ctx.op]} here: grant ${PERMISSION[ctx.op]} on arn:aws:s3:::${ctx.bucket}${ctx.op === 'list' ? '' : `/${prefix}*`}, or check the bucket policy.`;
+        hint = `Access denied: grant these credentials ${PERMISSION[ctx.op]} on arn:aws:s3:::${ctx.bucket}${ctx.op === 'list' ? '' : `/${prefix}*`}, and check the bucket policy.`;
         if (ctx.op === 'stat' || ctx.op === 'get')
             hint += ' Without s3:ListBucket, S3 also reports a missing object as 403.';
         if (code !== 'AccessDenied')
@@ -419,7 +424,7 @@ function translateS3Error(error, ctx) {
     else if (code === 'NotImplemented' || code === 'MethodNotAllowed') {
         hint = 'The endpoint does not support this S3 operation.';
     }
-    const message = `Cannot ${VERB[ctx.op]} ${ctx.uri} (bucket '${ctx.bucket}', ${what}): ${code === 'Error' || detail.includes(code) ? '' : `${code}: `}${detail}`;
+    const message = `Cannot ${VERB[ctx.op]} ${ctx.uri} (bucket '${ctx.bucket}', ${what}): ${['Error', 'Unknown'].includes(code) || detail.includes(code) ? '' : `${code}: `}${detail}`;
     return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(message.endsWith('.') ? message : `${message}.`), { key: ctx.relativeKey, hint: hint && (0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(hint), cause: error });
 }
 

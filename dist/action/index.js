@@ -46557,6 +46557,21 @@ function packFiles(root, exclude, logger, onBytes) {
     done.catch(() => undefined);
     return { tar, list, done };
 }
+/** Total bytes of regular files under root (a stat-only walk): a size hint for storage. */
+async function estimateTreeBytes(root) {
+    let total = 0;
+    const walk = async (dir) => {
+        for (const entry of await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(() => [])) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            if (entry.isDirectory())
+                await walk(path);
+            else if (entry.isFile())
+                total += (await (0,promises_.lstat)(path).catch(() => ({ size: 0 }))).size + 1024;
+        }
+    };
+    await walk(root);
+    return total;
+}
 
 ;// CONCATENATED MODULE: ./src/archive/manifest.ts
 // The manifest: the versioned description of one backup, written last as its
@@ -46628,7 +46643,7 @@ class HashingStream extends external_node_stream_.Transform {
 // the manifest and checksums.sha256 describe exactly what is in the bucket.
 
 
-async function writePart(options, name, role, source, onBytes) {
+async function writePart(options, name, role, source, onBytes, sizeHint) {
     const hasher = new HashingStream();
     const key = `${options.prefix}/${name}`;
     const stages = [source];
@@ -46638,7 +46653,7 @@ async function writePart(options, name, role, source, onBytes) {
     stages.push(hasher);
     await Promise.all([
         (0,external_node_stream_promises_namespaceObject.pipeline)(stages, { signal: options.signal }),
-        options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes }),
+        options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes, sizeHint }),
     ]);
     const part = { name, role, bytes: hasher.bytes, sha256: hasher.sha256 };
     if (sealing)
@@ -47405,6 +47420,7 @@ async function runBackup(config, deps) {
     const partsWritten = [];
     try {
         const server = await serverInfo(main);
+        const databaseBytes = Number((await main.query('SELECT pg_database_size(current_database())::text AS n')).rows[0].n);
         const pgDump = await findBinDir({ tools: ['pg_dump'], wanted: server.major, preferDir: config.postgresBinDir, purpose: `a PostgreSQL ${server.version} server` });
         logger.info(`Source: ${server.database}, PostgreSQL ${server.version}; using pg_dump ${pgDump.version} from ${pgDump.dir}`);
         snapshot = await ExportedSnapshot.open(config.databaseUrl);
@@ -47420,7 +47436,8 @@ async function runBackup(config, deps) {
         const databasePart = (async () => {
             try {
                 partsWritten.push(BACKUP_PARTS.database);
-                const part = await writePart(writer, BACKUP_PARTS.database, 'database', dump.stdout, (n) => dumpProgress.add(n));
+                // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
+                const part = await writePart(writer, BACKUP_PARTS.database, 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
                 await dump.done; // a pg_dump that failed after writing some bytes must not count
                 return part;
             }
@@ -47438,8 +47455,9 @@ async function runBackup(config, deps) {
             const filesProgress = new Progress('files', logger).start();
             const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
             partsWritten.push(BACKUP_PARTS.files, BACKUP_PARTS.fileList);
+            const treeBytes = await estimateTreeBytes(filesRoot);
             filesWork = Promise.all([
-                writePart(writer, BACKUP_PARTS.files, 'files', packed.tar),
+                writePart(writer, BACKUP_PARTS.files, 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
                 writePart(writer, BACKUP_PARTS.fileList, 'file-list', packed.list),
                 packed.done,
             ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
@@ -48640,19 +48658,17 @@ function rowsMatch(t) {
 function checksumMatches(t) {
     return t.restoredChecksum !== null && t.restoredChecksum === t.expectedChecksum;
 }
-/** Why a table failed, in a few words (its own message, if any, comes after). */
+/** Why a table failed, in a few words: the report's own message, else derived from the numbers. */
 function tableProblem(t) {
-    const parts = [];
-    if (isMissing(t))
-        parts.push('missing after restore');
-    else {
-        if (!rowsMatch(t))
-            parts.push(`expected ${formatCount(t.expectedRows)} rows, restored ${formatCount(t.restoredRows ?? 0)}`);
-        if (!checksumMatches(t))
-            parts.push('checksum mismatch');
-    }
     if (t.message)
-        parts.push(t.message);
+        return t.message;
+    if (isMissing(t))
+        return 'missing after restore';
+    const parts = [];
+    if (!rowsMatch(t))
+        parts.push(`expected ${formatCount(t.expectedRows)} rows, restored ${formatCount(t.restoredRows ?? 0)}`);
+    if (!checksumMatches(t))
+        parts.push('checksum mismatch');
     return parts.join('; ') || t.status;
 }
 /** Failed (or otherwise not passed) tables first, each group in report order. */
@@ -48833,6 +48849,8 @@ function renderText(report) {
 // JUnit XML for CI test reporters (GitHub test-reporter actions, GitLab, Jenkins). One suite per
 // group (tables, files, checks). A `not-verified` result is reported as <skipped>, never as a
 // pass, and a failed drill always has at least one failing testcase, so CI cannot show green.
+// Unexpected tables are a warning in the drill (not a failure), so they are no testcases: they
+// and the other warnings go in the first suite's <system-out>.
 
 // Characters XML 1.0 forbids even as character references: C0 controls other than tab, LF and
 // CR, lone surrogates (a lone one is its own code point under the `u` flag), U+FFFE and U+FFFF.
@@ -48864,11 +48882,6 @@ function tableCase(t) {
     ].join('\n');
     return { classname: 'tables', name: tableLabel(t), seconds: 0, outcome: { status: t.status, message: tableProblem(t), detail } };
 }
-/** A table the restore produced that the manifest does not list: the restore is not what was backed up. */
-function unexpectedTableCase(name) {
-    const message = 'unexpected table: present after restore but not listed in the backup manifest';
-    return { classname: 'tables', name, seconds: 0, outcome: { status: 'failed', message } };
-}
 function filesCase(f) {
     const message = f.status === 'skipped' ? 'no files in this backup' : filesSummary(f);
     return { classname: 'files', name: 'files', seconds: 0, outcome: { status: f.status, message, detail: f.problems.join('\n') || undefined } };
@@ -48890,14 +48903,14 @@ function drillSuite(r, suites) {
 }
 function suitesOf(r) {
     const suites = [
-        { group: 'tables', cases: [...r.tables.map(tableCase), ...r.unexpectedTables.map(unexpectedTableCase)] },
+        { group: 'tables', cases: r.tables.map(tableCase) },
         { group: 'files', cases: [filesCase(r.files)] },
         { group: 'checks', cases: r.checks.map(checkCase) },
     ];
     return suites.concat(drillSuite(r, suites));
 }
 function outcomeXml(o) {
-    const body = o.detail ? `${escapeXmlText(o.detail)}` : '';
+    const body = o.detail ? escapeXmlText(o.detail) : '';
     const element = (tag, message, type) => {
         const a = attrs(type ? { message, type } : { message });
         return body ? `\n      <${tag}${a}>${body}</${tag}>\n    ` : `\n      <${tag}${a}/>\n    `;
@@ -48943,12 +48956,18 @@ function propertiesXml(r) {
     const lines = props.map(([name, value]) => `      <property${attrs({ name, value })}/>`);
     return `    <properties>\n${lines.join('\n')}\n    </properties>`;
 }
-/** Only the first suite carries the backup's properties; repeating them adds noise, not data. */
+function warningsXml(r) {
+    const lines = r.warnings.map((w) => `warning: ${w}`);
+    if (r.unexpectedTables.length)
+        lines.push(`unexpected tables (not in the manifest): ${r.unexpectedTables.join(', ')}`);
+    return lines.length ? [`    <system-out>${escapeXmlText(lines.join('\n'))}</system-out>`] : [];
+}
+/** Only the first suite carries the backup's properties and warnings; repeating them adds noise. */
 function suiteXml(r, s, index) {
     const name = `backup-drill ${r.kind} ${r.backupId} ${s.group}`;
     const open = `  <testsuite${attrs({ name, ...countAttrs(count(s.cases)), timestamp: r.startedAt })}>`;
-    const props = index === 0 ? [propertiesXml(r)] : [];
-    return [open, ...props, ...s.cases.map(caseXml), '  </testsuite>'].join('\n');
+    const first = index === 0;
+    return [open, ...(first ? [propertiesXml(r)] : []), ...s.cases.map(caseXml), ...(first ? warningsXml(r) : []), '  </testsuite>'].join('\n');
 }
 function renderJUnit(report) {
     const suites = suitesOf(report);

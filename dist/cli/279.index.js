@@ -37,7 +37,7 @@ const BUFFER_BUDGET = 256 * MiB; // parts in flight; queueSize shrinks as parts 
 const DELETE_BATCH = 1000; // DeleteObjects limit
 /**
  * Part size and parallelism for one upload. lib-storage holds up to queueSize parts in
- * flight plus the one being filled, so memory ≈ (queueSize + 1) × partSize:
+ * flight plus the one being filled, so memory is about (queueSize + 1) × partSize:
  * default 5 × 64 MiB = 320 MiB. Parts have a fixed size, so the largest stream is
  * 10,000 × partSize: without a hint 625 GiB; a hint grows parts (with 25% headroom,
  * since hints are estimates) up to what 5 TiB needs (≈656 MiB parts, queue 1, ≈1.3 GiB).
@@ -81,6 +81,7 @@ class S3Storage {
         this.tuning = tuning;
         if (options.endpoint !== undefined)
             validateEndpoint(options.endpoint, bucket);
+        partPlan(undefined, tuning); // rejects a bad part size now rather than at the first put
         this.location = `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
         this.client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client({
             region: options.region || defaultRegion,
@@ -321,6 +322,10 @@ function defaultRegion() {
     })();
     return chainRegion;
 }
+/**
+ * Replaces the SDK's CRC32 header on DeleteObjects with Content-MD5: older MinIO, Ceph and
+ * other S3-compatible stores require Content-MD5 there (aws-sdk-js-v3 MD5_FALLBACK.md).
+ */
 function contentMd5ForDeleteObjects(next, context) {
     return async (args) => {
         const request = args.request;
@@ -419,7 +424,7 @@ function translateS3Error(error, ctx) {
     else if (code === 'NotImplemented' || code === 'MethodNotAllowed') {
         hint = 'The endpoint does not support this S3 operation.';
     }
-    const message = `Cannot ${VERB[ctx.op]} ${ctx.uri} (bucket '${ctx.bucket}', ${what}): ${code === 'Error' || detail.includes(code) ? '' : `${code}: `}${detail}`;
+    const message = `Cannot ${VERB[ctx.op]} ${ctx.uri} (bucket '${ctx.bucket}', ${what}): ${['Error', 'Unknown'].includes(code) || detail.includes(code) ? '' : `${code}: `}${detail}`;
     return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(message.endsWith('.') ? message : `${message}.`), { key: ctx.relativeKey, hint: hint && (0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(hint), cause: error });
 }
 

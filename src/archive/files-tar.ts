@@ -129,3 +129,17 @@ export function packFiles(root: string, exclude: string[], logger: Logger, onByt
   done.catch(() => undefined);
   return { tar, list, done };
 }
+
+/** Total bytes of regular files under root (a stat-only walk): a size hint for storage. */
+export async function estimateTreeBytes(root: string): Promise<number> {
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) total += (await lstat(path).catch(() => ({ size: 0 }))).size + 1024;
+    }
+  };
+  await walk(root);
+  return total;
+}

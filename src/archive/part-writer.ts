@@ -15,7 +15,14 @@ export interface PartWriterOptions {
   signal?: AbortSignal;
 }
 
-export async function writePart(options: PartWriterOptions, name: string, role: string, source: Readable, onBytes?: (n: number) => void): Promise<PartInfo> {
+export async function writePart(
+  options: PartWriterOptions,
+  name: string,
+  role: string,
+  source: Readable,
+  onBytes?: (n: number) => void,
+  sizeHint?: number,
+): Promise<PartInfo> {
   const hasher = new HashingStream();
   const key = `${options.prefix}/${name}`;
   const stages: Array<NodeJS.ReadableStream | NodeJS.ReadWriteStream> = [source];
@@ -24,7 +31,7 @@ export async function writePart(options: PartWriterOptions, name: string, role: 
   stages.push(hasher);
   await Promise.all([
     pipeline(stages as unknown as [Readable, Transform], { signal: options.signal }),
-    options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes }),
+    options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes, sizeHint }),
   ]);
   const part: PartInfo = { name, role, bytes: hasher.bytes, sha256: hasher.sha256 };
   if (sealing) part.encrypted = true;

@@ -14,7 +14,7 @@ import { BACKUP_PARTS } from '../constants.js';
 import { UsageError, describeError } from '../errors.js';
 import { newBackupId } from '../archive/backup-id.js';
 import { formatChecksums } from '../archive/checksums.js';
-import { packFiles } from '../archive/files-tar.js';
+import { estimateTreeBytes, packFiles } from '../archive/files-tar.js';
 import { FORMAT_NAME, FORMAT_VERSION, type FilesSummary, type Manifest, type PartInfo, type TableStats } from '../archive/manifest.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { findBinDir } from '../postgres/binaries.js';
@@ -83,6 +83,7 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
   const partsWritten: string[] = [];
   try {
     const server = await serverInfo(main);
+    const databaseBytes = Number((await main.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0]!.n);
     const pgDump = await findBinDir({ tools: ['pg_dump'], wanted: server.major, preferDir: config.postgresBinDir, purpose: `a PostgreSQL ${server.version} server` });
     logger.info(`Source: ${server.database}, PostgreSQL ${server.version}; using pg_dump ${pgDump.version} from ${pgDump.dir}`);
 
@@ -98,7 +99,8 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
     const databasePart = (async (): Promise<PartInfo> => {
       try {
         partsWritten.push(BACKUP_PARTS.database);
-        const part = await writePart(writer, BACKUP_PARTS.database, 'database', dump.stdout, (n) => dumpProgress.add(n));
+        // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
+        const part = await writePart(writer, BACKUP_PARTS.database, 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
         await dump.done; // a pg_dump that failed after writing some bytes must not count
         return part;
       } catch (error) {
@@ -116,8 +118,9 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
       const filesProgress = new Progress('files', logger).start();
       const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
       partsWritten.push(BACKUP_PARTS.files, BACKUP_PARTS.fileList);
+      const treeBytes = await estimateTreeBytes(filesRoot);
       filesWork = Promise.all([
-        writePart(writer, BACKUP_PARTS.files, 'files', packed.tar),
+        writePart(writer, BACKUP_PARTS.files, 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
         writePart(writer, BACKUP_PARTS.fileList, 'file-list', packed.list),
         packed.done,
       ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))

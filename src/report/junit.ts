@@ -1,6 +1,8 @@
 // JUnit XML for CI test reporters (GitHub test-reporter actions, GitLab, Jenkins). One suite per
 // group (tables, files, checks). A `not-verified` result is reported as <skipped>, never as a
 // pass, and a failed drill always has at least one failing testcase, so CI cannot show green.
+// Unexpected tables are a warning in the drill (not a failure), so they are no testcases: they
+// and the other warnings go in the first suite's <system-out>.
 
 import type { CheckResult, DrillReport, FilesResult, Status, TableResult } from './types.js';
 import { filesSummary, tableLabel, tableProblem } from './text.js';
@@ -62,12 +64,6 @@ function tableCase(t: TableResult): TestCase {
   return { classname: 'tables', name: tableLabel(t), seconds: 0, outcome: { status: t.status, message: tableProblem(t), detail } };
 }
 
-/** A table the restore produced that the manifest does not list: the restore is not what was backed up. */
-function unexpectedTableCase(name: string): TestCase {
-  const message = 'unexpected table: present after restore but not listed in the backup manifest';
-  return { classname: 'tables', name, seconds: 0, outcome: { status: 'failed', message } };
-}
-
 function filesCase(f: FilesResult): TestCase {
   const message = f.status === 'skipped' ? 'no files in this backup' : filesSummary(f);
   return { classname: 'files', name: 'files', seconds: 0, outcome: { status: f.status, message, detail: f.problems.join('\n') || undefined } };
@@ -92,7 +88,7 @@ function drillSuite(r: DrillReport, suites: Suite[]): Suite[] {
 
 function suitesOf(r: DrillReport): Suite[] {
   const suites: Suite[] = [
-    { group: 'tables', cases: [...r.tables.map(tableCase), ...r.unexpectedTables.map(unexpectedTableCase)] },
+    { group: 'tables', cases: r.tables.map(tableCase) },
     { group: 'files', cases: [filesCase(r.files)] },
     { group: 'checks', cases: r.checks.map(checkCase) },
   ];
@@ -100,7 +96,7 @@ function suitesOf(r: DrillReport): Suite[] {
 }
 
 function outcomeXml(o: Outcome): string {
-  const body = o.detail ? `${escapeXmlText(o.detail)}` : '';
+  const body = o.detail ? escapeXmlText(o.detail) : '';
   const element = (tag: string, message: string, type?: string): string => {
     const a = attrs(type ? { message, type } : { message });
     return body ? `\n      <${tag}${a}>${body}</${tag}>\n    ` : `\n      <${tag}${a}/>\n    `;
@@ -159,12 +155,18 @@ function propertiesXml(r: DrillReport): string {
   return `    <properties>\n${lines.join('\n')}\n    </properties>`;
 }
 
-/** Only the first suite carries the backup's properties; repeating them adds noise, not data. */
+function warningsXml(r: DrillReport): string[] {
+  const lines = r.warnings.map((w) => `warning: ${w}`);
+  if (r.unexpectedTables.length) lines.push(`unexpected tables (not in the manifest): ${r.unexpectedTables.join(', ')}`);
+  return lines.length ? [`    <system-out>${escapeXmlText(lines.join('\n'))}</system-out>`] : [];
+}
+
+/** Only the first suite carries the backup's properties and warnings; repeating them adds noise. */
 function suiteXml(r: DrillReport, s: Suite, index: number): string {
   const name = `backup-drill ${r.kind} ${r.backupId} ${s.group}`;
   const open = `  <testsuite${attrs({ name, ...countAttrs(count(s.cases)), timestamp: r.startedAt })}>`;
-  const props = index === 0 ? [propertiesXml(r)] : [];
-  return [open, ...props, ...s.cases.map(caseXml), '  </testsuite>'].join('\n');
+  const first = index === 0;
+  return [open, ...(first ? [propertiesXml(r)] : []), ...s.cases.map(caseXml), ...(first ? warningsXml(r) : []), '  </testsuite>'].join('\n');
 }
 
 export function renderJUnit(report: DrillReport): string {

@@ -35,15 +35,13 @@ export function checksumMatches(t: TableResult): boolean {
   return t.restoredChecksum !== null && t.restoredChecksum === t.expectedChecksum;
 }
 
-/** Why a table failed, in a few words (its own message, if any, comes after). */
+/** Why a table failed, in a few words: the report's own message, else derived from the numbers. */
 export function tableProblem(t: TableResult): string {
+  if (t.message) return t.message;
+  if (isMissing(t)) return 'missing after restore';
   const parts: string[] = [];
-  if (isMissing(t)) parts.push('missing after restore');
-  else {
-    if (!rowsMatch(t)) parts.push(`expected ${formatCount(t.expectedRows)} rows, restored ${formatCount(t.restoredRows ?? 0)}`);
-    if (!checksumMatches(t)) parts.push('checksum mismatch');
-  }
-  if (t.message) parts.push(t.message);
+  if (!rowsMatch(t)) parts.push(`expected ${formatCount(t.expectedRows)} rows, restored ${formatCount(t.restoredRows ?? 0)}`);
+  if (!checksumMatches(t)) parts.push('checksum mismatch');
   return parts.join('; ') || t.status;
 }
 

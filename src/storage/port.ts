@@ -13,6 +13,8 @@ export interface PutOptions {
   signal?: AbortSignal;
   /** Called with byte counts as the body streams. */
   onProgress?: (bytes: number) => void;
+  /** Expected size, when known: lets S3 size its multipart parts (10,000 parts at most) with little memory. */
+  sizeHint?: number;
 }
 
 export interface Storage {
