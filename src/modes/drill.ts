@@ -20,7 +20,7 @@ import { findBinDir } from '../postgres/binaries.js';
 import { EphemeralCluster, cleanupStaleClusters } from '../postgres/cluster.js';
 import { connect, ident, serverInfo } from '../postgres/connect.js';
 import { runPgRestore } from '../postgres/restore.js';
-import { collectStats, listTables } from '../postgres/stats.js';
+import { compareTables } from '../postgres/compare.js';
 import { renderJUnit } from '../report/junit.js';
 import { renderJson } from '../report/json.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
@@ -140,33 +140,6 @@ async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest,
   await mkdir(dest, { recursive: true });
   const { files, problems } = await extractFiles(await fetchVerified(storage, prefix, tar), dest);
   return compareFiles(files, list, manifest.files, problems);
-}
-
-async function compareTables(targetUrl: string, manifest: Manifest, jobs: number): Promise<{ tables: TableResult[]; unexpected: string[] }> {
-  const clients = [];
-  try {
-    for (let i = 0; i < Math.max(1, Math.min(jobs, 4)); i++) clients.push(await connect(targetUrl, { inputName: 'drill-database-url' }));
-    const present = await listTables(clients[0]!);
-    const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
-    const presentKeys = new Set(present.map(key));
-    const expected = manifest.tables.filter((t) => presentKeys.has(key(t)));
-    const stats = await collectStats(clients, expected);
-    const byKey = new Map(stats.map((s) => [key(s), s]));
-    const tables: TableResult[] = manifest.tables.map((t) => {
-      const got = byKey.get(key(t));
-      if (!got) {
-        return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: null, expectedChecksum: t.checksum, restoredChecksum: null, status: 'failed', message: 'missing after restore' };
-      }
-      const ok = got.rows === t.rows && got.checksum === t.checksum;
-      const message = ok ? undefined : got.rows !== t.rows ? `expected ${t.rows} rows, restored ${got.rows}` : 'same row count, different content checksum';
-      return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: got.rows, expectedChecksum: t.checksum, restoredChecksum: got.checksum, status: ok ? 'passed' : 'failed', ...(message ? { message } : {}) };
-    });
-    const manifestKeys = new Set(manifest.tables.map(key));
-    const unexpected = present.map(key).filter((k) => !manifestKeys.has(k));
-    return { tables, unexpected };
-  } finally {
-    for (const c of clients) await c.end().catch(() => undefined);
-  }
 }
 
 function freshnessCheck(config: Config, newestFinishedAt: Date, now: Date): CheckResult | undefined {
