@@ -12,6 +12,7 @@ command -v age >/dev/null 2>&1 || need+=(age)
 command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 
 if [ ${#need[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')

@@ -51,7 +51,7 @@ function partPlan(sizeHint, tuning = {}) {
     const needed = sizeHint ? Math.ceil((sizeHint * 1.25) / MAX_PARTS / MiB) * MiB : 0;
     const partSize = tuning.partSize ?? Math.max(DEFAULT_PART, needed);
     if (partSize < MIN_PART || partSize > 5 * 1024 * MiB) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`S3 part size must be between 5 MiB and 5 GiB, got ${partSize} bytes.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`S3 part size must be between 5 MiB and 5 GiB, got ${partSize} bytes.`);
     }
     const queueSize = tuning.queueSize ?? Math.min(4, Math.max(1, Math.floor(BUFFER_BUDGET / partSize)));
     return { partSize, queueSize };
@@ -67,7 +67,7 @@ class S3Storage {
     static fromUrl(url, options, tuning = {}) {
         const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(url);
         if (!match)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`Input 'storage' is not a valid S3 URL: '${url}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`Input 'storage' is not a valid S3 URL: '${url}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
         const bucket = match[1];
         const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
         return new S3Storage(bucket, prefix ? `${prefix}/` : '', options, tuning);
@@ -293,13 +293,13 @@ function validateEndpoint(endpoint, bucket) {
         url = undefined;
     }
     if (!url) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`Input 's3-endpoint' must be an http:// or https:// URL, got '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(endpoint)}'.`, {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`Input 's3-endpoint' must be an http:// or https:// URL, got '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(endpoint)}'.`, {
             input: 's3-endpoint',
             hint: 'Example: https://<account-id>.r2.cloudflarestorage.com or http://127.0.0.1:9000.',
         });
     }
     if (url.pathname.replace(/\/+$/, '').endsWith(`/${bucket}`)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`Input 's3-endpoint' ends with the bucket name: '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(endpoint)}'.`, {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`Input 's3-endpoint' ends with the bucket name: '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(endpoint)}'.`, {
             input: 's3-endpoint',
             hint: `Give the endpoint without '/${bucket}'; the bucket comes from 'storage'.`,
         });

@@ -82,8 +82,28 @@ export interface Manifest {
   warnings: string[];
 }
 
-/** Parses and checks a manifest's shape; rejects unknown major formats outright. */
-export function parseManifest(text: string, where: string): Manifest {
+/**
+ * For encrypted backups, `manifest.json` is only this public index (what a
+ * reader of the bucket may see: id, times, sizes, recipients); the full
+ * manifest is sealed in `manifest.json.age`.
+ */
+export interface SealedIndex {
+  format: typeof FORMAT_NAME;
+  formatVersion: number;
+  sealed: true;
+  tool: { name: string; version: string };
+  id: string;
+  name: string;
+  startedAt: string;
+  finishedAt: string;
+  encryption: { recipients: string[]; passphrase: boolean };
+  /** Every stored object but manifest.json, with its stored (encrypted) size and digest. */
+  parts: PartInfo[];
+}
+
+export const SEALED_MANIFEST = 'manifest.json.age';
+
+function parseJsonHeader(text: string, where: string): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -99,6 +119,22 @@ export function parseManifest(text: string, where: string): Manifest {
       hint: 'Upgrade backup-drill to read this backup.',
     });
   }
+  return data as Record<string, unknown>;
+}
+
+/** A manifest.json: the full manifest, or the public index of an encrypted backup. */
+export function parseManifestOrIndex(text: string, where: string): { manifest: Manifest } | { index: SealedIndex } {
+  const data = parseJsonHeader(text, where);
+  if (data.sealed === true) {
+    for (const field of ['id', 'parts', 'encryption'] as const) if (data[field] === undefined) throw new IntegrityError(`Index ${where} lacks the required field '${field}'.`);
+    return { index: data as unknown as SealedIndex };
+  }
+  return { manifest: parseManifest(text, where) };
+}
+
+/** Parses and checks a manifest's shape; rejects unknown major formats outright. */
+export function parseManifest(text: string, where: string): Manifest {
+  const m = parseJsonHeader(text, where) as Partial<Manifest>;
   for (const field of ['id', 'startedAt', 'finishedAt', 'tables', 'parts', 'source'] as const) {
     if (m[field] === undefined) throw new IntegrityError(`Manifest ${where} lacks the required field '${field}'.`);
   }

@@ -5,6 +5,7 @@ import type { Mode } from '../constants.js';
 import { runBackup } from '../modes/backup.js';
 import { runDemo } from '../modes/demo.js';
 import { runDrill } from '../modes/drill.js';
+import { runRestore } from '../modes/restore.js';
 import { ExitCode } from '../errors.js';
 import { renderText } from '../report/text.js';
 import type { Logger } from '../util/logger.js';
@@ -87,4 +88,32 @@ const demo: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [backup, drill, demo];
+const restore: Command = {
+  name: 'restore',
+  usage: 'backup-drill restore <id|latest> --storage <dir|s3://…> --database-url <target> [--files-path <dir>] [--dry-run] [--force] [--yes] [options]',
+  summary:
+    'Restore a backup into a database (and uploads into files-path): preview first, every part verified before anything is written, refuses a non-empty target without --force, one transaction (a failure leaves the target as it was), then verified table by table.',
+  mode: 'restore',
+  async run(ctx) {
+    const id = ctx.parsed.positionals[0];
+    const config = configFor(ctx, 'restore', id ? { 'backup-id': id } : {});
+    const r = await runRestore(config, { logger: ctx.logger, signal: ctx.signal, confirm: (q) => ctx.confirm(q) });
+    const lines = [...(r.dryRun ? ['Dry run: nothing was written. Plan:', ...r.plan.map((p) => `  ${p}`)] : [])];
+    if (r.report) lines.push(renderText(r.report));
+    if (r.previousFilesPath) lines.push(`Previous files kept at ${r.previousFilesPath}`);
+    if (r.reportPath) lines.push(`Reports: ${r.reportPath}${r.junitPath ? `\n         ${r.junitPath}` : ''}`);
+    const failed = r.report?.status === 'failed';
+    return {
+      result: { preview: r.preview, plan: r.plan, dryRun: r.dryRun, report: r.report, previousFilesPath: r.previousFilesPath, reportPath: r.reportPath },
+      text: lines.join('\n'),
+      exitCode: failed ? ExitCode.checksFailed : ExitCode.ok,
+    };
+  },
+};
+
+export const COMMANDS: Command[] = [backup, drill, restore, demo];
+
+/** Registers more commands (kept in their own files) without an import cycle. */
+export function registerCommands(more: Command[]): void {
+  for (const c of more) if (!COMMANDS.some((x) => x.name === c.name)) COMMANDS.push(c);
+}

@@ -5,7 +5,10 @@ import { BackupDrillError, ExitCode, describeError, exitCodeOf } from '../errors
 import { ConsoleLogger } from '../util/logger.js';
 import { redact } from '../util/redact.js';
 import { parseArgs } from './args.js';
-import { COMMANDS, type CommandContext } from './commands.js';
+import { COMMANDS, registerCommands, type CommandContext } from './commands.js';
+import { STORAGE_COMMANDS } from './storage-commands.js';
+
+registerCommands(STORAGE_COMMANDS);
 import { commandHelp, mainHelp } from './help.js';
 
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -15,7 +15,8 @@ import { UsageError, describeError } from '../errors.js';
 import { newBackupId } from '../archive/backup-id.js';
 import { formatChecksums } from '../archive/checksums.js';
 import { estimateTreeBytes, packFiles } from '../archive/files-tar.js';
-import { FORMAT_NAME, FORMAT_VERSION, type FilesSummary, type Manifest, type PartInfo, type TableStats } from '../archive/manifest.js';
+import { FORMAT_NAME, FORMAT_VERSION, SEALED_MANIFEST, type FilesSummary, type Manifest, type PartInfo, type SealedIndex, type TableStats } from '../archive/manifest.js';
+import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { findBinDir } from '../postgres/binaries.js';
 import { connect, serverInfo, type Client } from '../postgres/connect.js';
@@ -25,6 +26,8 @@ import { ExportedSnapshot } from '../postgres/snapshot.js';
 import { collectStats, listTables, schemaHash } from '../postgres/stats.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
+import { hasRetention, validatePolicy } from '../storage/retention.js';
+import { pruneUnlocked, withLock, type PruneResult } from './prune.js';
 import type { Logger } from '../util/logger.js';
 import { Progress } from '../util/progress.js';
 import { formatBytes, formatDuration } from '../util/format.js';
@@ -66,12 +69,41 @@ async function checkFilesPath(path: string): Promise<string> {
   return full;
 }
 
-export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupResult> {
-  const { logger } = deps;
-  const started = new Date();
+export interface BackupOutcome extends BackupResult {
+  /** Retention applied after the backup (undefined when no keep-* input is set). */
+  pruned?: PruneResult;
+}
+
+/**
+ * Takes a backup under the backup set's lock, then applies retention. Retention
+ * runs only after a successful backup: a failed one never deletes anything.
+ */
+export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupOutcome> {
   const filesRoot = config.filesPath ? await checkFilesPath(config.filesPath) : undefined;
+  if (hasRetention(config.retention)) validatePolicy(config.retention);
+  sealingFor(config); // bad recipients or key combinations fail before anything starts
   const storage = deps.storage ?? (await openStorage(config));
   await storage.checkWritable();
+  return withLock(storage, config, 'backup', deps.logger, async () => {
+    const result = await takeBackup(config, { ...deps, storage }, filesRoot);
+    if (!hasRetention(config.retention)) return result;
+    try {
+      const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false });
+      return { ...result, pruned };
+    } catch (error) {
+      // The backup itself is complete and safe; a failed prune is reported, not fatal to it.
+      deps.logger.warn(`Retention failed after a successful backup: ${describeError(error)}`);
+      return result;
+    }
+  });
+}
+
+async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage }, filesRoot: string | undefined): Promise<BackupResult> {
+  const { logger, storage } = deps;
+  const started = new Date();
+  const sealing = sealingFor(config);
+  // Encrypted parts carry the .age suffix, so `age -d` users know what they hold.
+  const partName = (name: string) => (sealing ? `${name}.age` : name);
 
   const id = newBackupId(started);
   const prefix = `${config.name}/${id}`;
@@ -93,14 +125,18 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
     if (migration) logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
     await deps.afterSnapshot?.();
 
-    const writer: PartWriterOptions = { storage, prefix, signal: deps.signal };
+    // Size hint for S3 part sizing; computed before the parallel work starts, because no
+    // await may come between creating those promises and awaiting them (unhandled rejections).
+    const treeBytes = filesRoot ? await estimateTreeBytes(filesRoot) : 0;
+    const writer: PartWriterOptions = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
+    if (sealing) logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
     const dumpProgress = new Progress('database', logger).start();
     const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression });
     const databasePart = (async (): Promise<PartInfo> => {
       try {
-        partsWritten.push(BACKUP_PARTS.database);
+        partsWritten.push(partName(BACKUP_PARTS.database));
         // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
-        const part = await writePart(writer, BACKUP_PARTS.database, 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
+        const part = await writePart(writer, partName(BACKUP_PARTS.database), 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
         await dump.done; // a pg_dump that failed after writing some bytes must not count
         return part;
       } catch (error) {
@@ -117,11 +153,10 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
     if (filesRoot) {
       const filesProgress = new Progress('files', logger).start();
       const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
-      partsWritten.push(BACKUP_PARTS.files, BACKUP_PARTS.fileList);
-      const treeBytes = await estimateTreeBytes(filesRoot);
+      partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
       filesWork = Promise.all([
-        writePart(writer, BACKUP_PARTS.files, 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
-        writePart(writer, BACKUP_PARTS.fileList, 'file-list', packed.list),
+        writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
+        writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
         packed.done,
       ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
         .finally(() => filesProgress.stop());
@@ -139,7 +174,8 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
 
     const parts = [dbPart, ...(files?.parts ?? [])];
     partsWritten.push(BACKUP_PARTS.checksums);
-    const checksums = await writePart(writer, BACKUP_PARTS.checksums, 'checksums', Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
+    // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
+    const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
     parts.push(checksums);
 
     const finished = new Date();
@@ -166,13 +202,33 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupR
       totals: { tables: stats.length, rows: stats.reduce((sum, t) => sum + t.rows, 0) },
       files: files?.summary ?? null,
       parts,
-      encryption: null,
+      encryption: sealing ? { recipients: sealing.recipients, passphrase: sealing.passphrase } : null,
       redactions: [],
       warnings: files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : [],
     };
     // The manifest is the completion marker: written last, and only when everything above succeeded.
+    // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes).
+    const manifestJson = JSON.stringify(manifest, null, 2) + '\n';
+    let stored = manifestJson;
+    if (sealing) {
+      partsWritten.push(SEALED_MANIFEST);
+      const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', Readable.from([manifestJson]));
+      const index: SealedIndex = {
+        format: FORMAT_NAME,
+        formatVersion: FORMAT_VERSION,
+        sealed: true,
+        tool: manifest.tool,
+        id,
+        name: config.name,
+        startedAt: manifest.startedAt,
+        finishedAt: manifest.finishedAt,
+        encryption: manifest.encryption!,
+        parts: [...parts, sealedPart],
+      };
+      stored = JSON.stringify(index, null, 2) + '\n';
+    }
     partsWritten.push(BACKUP_PARTS.manifest);
-    await storage.put(`${prefix}/${BACKUP_PARTS.manifest}`, Readable.from([JSON.stringify(manifest, null, 2) + '\n']));
+    await storage.put(`${prefix}/${BACKUP_PARTS.manifest}`, Readable.from([stored]));
 
     const sizeBytes = parts.reduce((sum, p) => sum + p.bytes, 0);
     const durationSeconds = (finished.getTime() - started.getTime()) / 1000;

@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
-import { BACKUP_PARTS } from '../constants.js';
 import { describeError } from '../errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
 import type { Manifest, PartInfo } from '../archive/manifest.js';
 import { fetchVerified, verifyPart } from '../archive/verify-stream.js';
+import { needKeyError, unsealingFor } from '../archive/seal.js';
+import type { Unseal } from '../storage/catalog.js';
+import type { Readable } from 'node:stream';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
@@ -97,12 +99,23 @@ async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<D
   }
 }
 
-function part(manifest: Manifest, name: string): PartInfo | undefined {
-  return manifest.parts.find((p) => p.name === name);
+/** Parts are found by role: their names differ when encrypted (database.dump.age). */
+function part(manifest: Manifest, role: 'database' | 'files' | 'file-list'): PartInfo | undefined {
+  return manifest.parts.find((p) => p.role === role);
 }
 
-async function restoreDatabase(storage: Storage, prefix: string, manifest: Manifest, targetUrl: string, config: Config, logger: Logger): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
-  const dump = part(manifest, BACKUP_PARTS.database)!;
+/** The part's plaintext: verified stored bytes, decrypted when the part is sealed. */
+export async function openPart(storage: Storage, prefix: string, info: PartInfo, unseal: Unseal | undefined, onBytes?: (n: number) => void): Promise<Readable> {
+  const stored = await fetchVerified(storage, prefix, info, onBytes);
+  if (!info.encrypted) return stored;
+  if (!unseal) throw needKeyError(prefix);
+  const plain = unseal();
+  stored.on('error', (error) => plain.destroy(error));
+  return stored.pipe(plain);
+}
+
+async function restoreDatabase(storage: Storage, prefix: string, manifest: Manifest, targetUrl: string, config: Config, logger: Logger, unseal: Unseal | undefined): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
+  const dump = part(manifest, 'database')!;
   const tools = await findBinDir({ tools: ['pg_restore'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
   const progress = new Progress('database', logger).start();
   try {
@@ -117,7 +130,7 @@ async function restoreDatabase(storage: Storage, prefix: string, manifest: Manif
     }
     // Remote: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
     const t0 = performance.now();
-    const input = await fetchVerified(storage, prefix, dump, (n) => progress.add(n));
+    const input = await openPart(storage, prefix, dump, unseal, (n) => progress.add(n));
     await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input });
     return { downloadSeconds: 0, restoreSeconds: (performance.now() - t0) / 1000 };
   } finally {
@@ -125,20 +138,20 @@ async function restoreDatabase(storage: Storage, prefix: string, manifest: Manif
   }
 }
 
-async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string): Promise<FilesResult> {
-  const tar = part(manifest, BACKUP_PARTS.files);
-  const listPart = part(manifest, BACKUP_PARTS.fileList);
+async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string, unseal: Unseal | undefined): Promise<FilesResult> {
+  const tar = part(manifest, 'files');
+  const listPart = part(manifest, 'file-list');
   if (!manifest.files || !tar || !listPart) {
     return { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
   }
   // The list is small next to the files; read it whole (verified).
-  const listStream = await fetchVerified(storage, prefix, listPart);
+  const listStream = await openPart(storage, prefix, listPart, unseal);
   const chunks: Buffer[] = [];
   for await (const c of listStream) chunks.push(c as Buffer);
   const list = parseChecksums(Buffer.concat(chunks).toString('utf8'));
   const dest = join(workDir, 'files');
   await mkdir(dest, { recursive: true });
-  const { files, problems } = await extractFiles(await fetchVerified(storage, prefix, tar), dest);
+  const { files, problems } = await extractFiles(await openPart(storage, prefix, tar, unseal), dest);
   return compareFiles(files, list, manifest.files, problems);
 }
 
@@ -164,7 +177,8 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const checksFile: ChecksFile | undefined = config.checksPath ? await loadChecksFile(resolve(config.checksPath)) : undefined;
 
   const storage = deps.storage ?? (await openStorage(config));
-  const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId);
+  const unseal = unsealingFor(config);
+  const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
   const prefix = `${config.name}/${entry.id}`;
   logger.info(`Drilling backup ${entry.id} (${storage.uriOf(prefix)}), taken ${manifest.finishedAt}`);
 
@@ -174,7 +188,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   // Freshness is about the newest complete backup, whichever one is drilled.
   const newest = config.backupId === 'latest' ? manifest : await (async () => {
     const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-    return latest ? (await resolveBackup(storage, config.name, latest.id)).manifest : manifest;
+    return latest ? (await resolveBackup(storage, config.name, latest.id, unseal)).manifest : manifest;
   })();
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
@@ -191,13 +205,13 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
-    const filesWork = verifyFiles(storage, prefix, manifest, workDir).catch((error): FilesResult => {
+    const filesWork = verifyFiles(storage, prefix, manifest, workDir, unseal).catch((error): FilesResult => {
       failures.push(`files: ${describeError(error)}`);
       return { status: 'failed', expectedCount: manifest.files?.count ?? 0, restoredCount: 0, expectedBytes: manifest.files?.bytes ?? 0, restoredBytes: 0, problems: [describeError(error)] };
     });
     let restored = false;
     try {
-      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger);
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal);
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;

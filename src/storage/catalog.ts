@@ -3,7 +3,11 @@
 import { BACKUP_PARTS } from '../constants.js';
 import { StorageError, UsageError } from '../errors.js';
 import { isBackupId, timeOfBackupId } from '../archive/backup-id.js';
-import { parseManifest, type Manifest } from '../archive/manifest.js';
+import { parseManifest, parseManifestOrIndex, SEALED_MANIFEST, type Manifest, type SealedIndex } from '../archive/manifest.js';
+import { fetchVerified } from '../archive/verify-stream.js';
+import { needKeyError } from '../archive/seal.js';
+import type { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Storage } from './port.js';
 import { readText } from './read.js';
 
@@ -37,16 +41,34 @@ export async function listBackups(storage: Storage, name: string): Promise<Catal
   return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
 }
 
-export async function readManifest(storage: Storage, name: string, id: string): Promise<Manifest> {
+/** Factory of decrypt streams for encrypted backups (from decrypt-identity / decrypt-passphrase). */
+export type Unseal = () => Transform;
+
+/** manifest.json as stored: the manifest, or an encrypted backup's public index. */
+export async function readIndex(storage: Storage, name: string, id: string): Promise<{ manifest: Manifest } | { index: SealedIndex }> {
   const key = `${name}/${id}/${BACKUP_PARTS.manifest}`;
-  return parseManifest(await readText(storage, key, 64 * 1024 * 1024), storage.uriOf(key));
+  return parseManifestOrIndex(await readText(storage, key, 64 * 1024 * 1024), storage.uriOf(key));
+}
+
+/** The full manifest; for an encrypted backup, fetched from manifest.json.age (verified) and decrypted. */
+export async function readManifest(storage: Storage, name: string, id: string, unseal?: Unseal): Promise<Manifest> {
+  const stored = await readIndex(storage, name, id);
+  if ('manifest' in stored) return stored.manifest;
+  if (!unseal) throw needKeyError(id);
+  const part = stored.index.parts.find((p) => p.name === SEALED_MANIFEST);
+  if (!part) throw new StorageError(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index.`);
+  const chunks: Buffer[] = [];
+  await pipeline(await fetchVerified(storage, `${name}/${id}`, part), unseal(), async function* (source) {
+    for await (const c of source) chunks.push(c as Buffer);
+  });
+  return parseManifest(Buffer.concat(chunks).toString('utf8'), storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
 }
 
 /**
  * Resolves `latest` (newest complete backup whose manifest parses) or an id.
  * Errors say what is there instead: nothing, only incomplete backups, or the nearest ids.
  */
-export async function resolveBackup(storage: Storage, name: string, wanted: string): Promise<{ entry: CatalogEntry; manifest: Manifest }> {
+export async function resolveBackup(storage: Storage, name: string, wanted: string, unseal?: Unseal): Promise<{ entry: CatalogEntry; manifest: Manifest }> {
   const entries = await listBackups(storage, name);
   const where = storage.uriOf(name);
   if (entries.length === 0) {
@@ -57,7 +79,7 @@ export async function resolveBackup(storage: Storage, name: string, wanted: stri
   if (wanted === 'latest') {
     for (const entry of entries) {
       if (!entry.complete) continue;
-      return { entry, manifest: await readManifest(storage, name, entry.id) };
+      return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
     }
     throw new StorageError(`Only incomplete backups (no manifest) found under ${where}: ${entries.slice(0, 5).map((e) => e.id).join(', ')}.`, {
       hint: 'Every backup attempt there failed or is still running; check the backup job logs.',
@@ -76,5 +98,5 @@ export async function resolveBackup(storage: Storage, name: string, wanted: stri
   if (!entry.complete) {
     throw new StorageError(`Backup ${wanted} is incomplete (it has no manifest): its run failed or is still going.`, { hint: 'Choose another backup, or latest.' });
   }
-  return { entry, manifest: await readManifest(storage, name, entry.id) };
+  return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
 }

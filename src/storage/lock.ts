@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockedError, UsageError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
+import { hostname } from 'node:os';
 import { joinKey, type ObjectInfo, type Storage } from './port.js';
 
 export interface LockInfo {
@@ -16,6 +17,9 @@ export interface LockInfo {
   holder: string;
   createdAt: string;
   refreshedAt: string;
+  /** Host name and pid of the process: a lock of a dead process on this same host is stale at once. */
+  host?: string;
+  pid?: number;
 }
 
 export interface LockOptions {
@@ -58,6 +62,8 @@ export async function acquireLock(storage: Storage, name: string, options: LockO
     holder: options.holder,
     createdAt: created.toISOString(),
     refreshedAt: created.toISOString(),
+    host: hostname(),
+    pid: process.pid,
   };
   const key = `${lockPrefix(name)}${info.id}.json`;
   await writeLock(storage, key, info);
@@ -148,6 +154,7 @@ function parseLock(text: string, object: ObjectInfo): LockInfo {
     id: str(raw.id, fileId),
     operation: str(raw.operation, 'unknown operation'),
     holder: str(raw.holder, 'an unknown holder (unreadable lock file)'),
+    ...(typeof raw.host === 'string' && typeof raw.pid === 'number' ? { host: raw.host, pid: raw.pid } : {}),
     createdAt: time(raw.createdAt),
     refreshedAt: time(raw.refreshedAt),
   };
@@ -156,6 +163,12 @@ function parseLock(text: string, object: ObjectInfo): LockInfo {
 async function dropStaleLocks(storage: Storage, locks: FoundLock[], now: Date, staleAfterMs: number, logger: Logger): Promise<FoundLock[]> {
   const live: FoundLock[] = [];
   for (const lock of locks) {
+    const deadHere = lock.info.host === hostname() && lock.info.pid !== undefined && !processAlive(lock.info.pid);
+    if (deadHere) {
+      logger.warn(`Removing lock ${storage.uriOf(lock.key)} held by ${lock.info.holder} (${lock.info.operation}): its process ${lock.info.pid} on this host is gone.`);
+      await storage.delete([lock.key]);
+      continue;
+    }
     if (now.getTime() - Date.parse(lock.info.refreshedAt) <= staleAfterMs) {
       live.push(lock);
       continue;
@@ -167,6 +180,15 @@ async function dropStaleLocks(storage: Storage, locks: FoundLock[], now: Date, s
     await storage.delete([lock.key]);
   }
   return live;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The total order every run agrees on: earlier createdAt wins, then the smaller id. */

@@ -1,7 +1,7 @@
 // Runs a bundled action entry point the way the GitHub runner does: INPUT_*
 // env vars (hyphens kept, action.yml defaults applied), GITHUB_OUTPUT,
 // GITHUB_STATE and GITHUB_STEP_SUMMARY files, RUNNER_TEMP.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -45,12 +45,36 @@ export function actionDefaults(): Record<string, string> {
   return env;
 }
 
-export function runBundle(
-  entry: string,
-  inputs: Record<string, string>,
-  files: RunnerFiles,
-  options: { node?: string; state?: Record<string, string>; env?: Record<string, string> } = {},
-): { status: number | null; stdout: string; stderr: string } {
+type BundleOptions = { node?: string; state?: Record<string, string>; env?: Record<string, string> };
+
+export function runBundle(entry: string, inputs: Record<string, string>, files: RunnerFiles, options: BundleOptions = {}): { status: number | null; stdout: string; stderr: string } {
+  const env = bundleEnv(inputs, files, options);
+  const r = spawnSync(options.node ?? process.execPath, [entry], { env, encoding: 'utf8', timeout: 240_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like runBundle, without blocking this process (needed when a server it talks to runs in this process). */
+export async function runBundleAsync(entry: string, inputs: Record<string, string>, files: RunnerFiles, options: BundleOptions = {}) {
+  return runAsync(options.node ?? process.execPath, [entry], bundleEnv(inputs, files, options));
+}
+
+export function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 240_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+function bundleEnv(inputs: Record<string, string>, files: RunnerFiles, options: BundleOptions): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...actionDefaults() };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   Object.assign(env, {
@@ -69,6 +93,5 @@ export function runBundle(
   });
   // The runner hands saved state to the post step as STATE_<name> env vars.
   for (const [k, v] of Object.entries(options.state ?? {})) env[`STATE_${k}`] = v;
-  const r = spawnSync(options.node ?? process.execPath, [entry], { env, encoding: 'utf8', timeout: 240_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return env;
 }
