@@ -53,6 +53,7 @@ export interface Config {
   retention: Retention;
   encryption: EncryptionOptions;
   redactColumns: string[];
+  sensitiveColumns: string[];
   backupId: string;
   postgresVersion?: number;
   drillDatabaseUrl?: string;
@@ -241,6 +242,7 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
       decryptPassphrase: get('decrypt-passphrase') || undefined,
     },
     redactColumns: parseList(get('redact-columns')),
+    sensitiveColumns: parseList(get('sensitive-columns')),
     backupId: get('backup-id') ?? 'latest',
     postgresVersion,
     drillDatabaseUrl: validateDatabaseUrl('drill-database-url', get('drill-database-url')),

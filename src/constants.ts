@@ -81,6 +81,11 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'Credential columns to blank in unencrypted backups, e.g. `users.password_hash, public.api_tokens.token_*`.',
     modes: ['backup'],
   },
+  {
+    name: 'sensitive-columns',
+    description: 'Columns that must never be stored in clear (same syntax as redact-columns): an unencrypted backup is refused unless they are redacted.',
+    modes: ['backup'],
+  },
   { name: 'backup-id', description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).', default: 'latest', modes: ['restore-drill', 'restore'] },
   {
     name: 'postgres-version',
@@ -134,4 +139,5 @@ export const BACKUP_PARTS = {
   fileList: 'files.sha256',
   checksums: 'checksums.sha256',
   manifest: 'manifest.json',
+  redactedData: 'redacted-data.sql',
 } as const;

@@ -14911,7 +14911,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1742);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7177);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -14920,7 +14920,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1742:
+/***/ 7177:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -15057,6 +15057,11 @@ const INPUTS = [
         description: 'Credential columns to blank in unencrypted backups, e.g. `users.password_hash, public.api_tokens.token_*`.',
         modes: ['backup'],
     },
+    {
+        name: 'sensitive-columns',
+        description: 'Columns that must never be stored in clear (same syntax as redact-columns): an unencrypted backup is refused unless they are redacted.',
+        modes: ['backup'],
+    },
     { name: 'backup-id', description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).', default: 'latest', modes: ['restore-drill', 'restore'] },
     {
         name: 'postgres-version',
@@ -15107,6 +15112,7 @@ const BACKUP_PARTS = {
     fileList: 'files.sha256',
     checksums: 'checksums.sha256',
     manifest: 'manifest.json',
+    redactedData: 'redacted-data.sql',
 };
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
@@ -15357,6 +15363,7 @@ function buildConfig(read, env = process.env) {
             decryptPassphrase: get('decrypt-passphrase') || undefined,
         },
         redactColumns: parseList(get('redact-columns')),
+        sensitiveColumns: parseList(get('sensitive-columns')),
         backupId: get('backup-id') ?? 'latest',
         postgresVersion,
         drillDatabaseUrl: validateDatabaseUrl('drill-database-url', get('drill-database-url')),
@@ -16816,6 +16823,65 @@ async function findBinDir(options) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/util/exec.ts
+// Runs external programs with errors that name the tool, its exit code and the
+// tail of its stderr (never its environment, which may hold a password).
+
+
+
+
+/** Keeps the last `limit` bytes of a stream (stderr), for error messages. */
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit = 16384) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        return (0,util_redact/* redact */.E$)(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
+    }
+}
+/** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
+async function runTool(path, args, options = {}) {
+    const child = (0,external_node_child_process_.spawn)(path, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = new TailBuffer(64 * 1024);
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    const code = await waitForExit(child, path);
+    const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: err.toString() };
+    if (code !== 0 && !options.allowFailure)
+        throw toolFailed(path, code, result.stderr);
+    return result;
+}
+function waitForExit(child, path) {
+    return new Promise((resolve, reject) => {
+        child.once('error', (error) => {
+            reject(new errors/* ToolError */.v4((0,external_node_path_.basename)(path), `Cannot run ${path}: ${error.message}.`, {
+                hint: error.code === 'ENOENT' ? 'Install it or set postgres-bin-dir.' : undefined,
+                cause: error,
+            }));
+        });
+        child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    });
+}
+function toolFailed(path, code, stderr) {
+    const tool = (0,external_node_path_.basename)(path);
+    return new errors/* ToolError */.v4(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
+        exitCode: code,
+        stderr,
+    });
+}
+
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -16953,63 +17019,186 @@ function libpqConnection(url) {
     return { dbname: u.toString(), env };
 }
 
-;// CONCATENATED MODULE: ./src/util/exec.ts
-// Runs external programs with errors that name the tool, its exit code and the
-// tail of its stderr (never its environment, which may hold a password).
+;// CONCATENATED MODULE: ./src/postgres/redaction.ts
+// Credential redaction for backups: chosen columns are replaced (NULL, or a
+// placeholder when NOT NULL) in the stored data, while the rest of the table,
+// its constraints and indexes restore normally.
+//
+// How: pg_dump skips those tables' data (--exclude-table-data), and a separate
+// part, redacted-data.sql, holds their rows with the columns replaced, taken by
+// psql's COPY in the same exported snapshot. A restore loads it between
+// pg_restore's data and post-data sections (before indexes and foreign keys).
+// Row counts and checksums of those tables are computed over the redacted form.
 
 
 
 
-/** Keeps the last `limit` bytes of a stream (stderr), for error messages. */
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit = 16384) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        return (0,util_redact/* redact */.E$)(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
-    }
+
+
+async function userColumns(client) {
+    const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
+           a.attnotnull AS notnull, CASE WHEN a.atttypmod > 4 AND t.typcategory = 'S' THEN a.atttypmod - 4 END AS maxlen
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid
+     WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+     ORDER BY n.nspname, c.relname, a.attnum`);
+    return rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, type: r.type, notNull: r.notnull, maxLength: r.maxlen }));
 }
-/** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
-async function runTool(path, args, options = {}) {
-    const child = (0,external_node_child_process_.spawn)(path, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = [];
-    const err = new TailBuffer(64 * 1024);
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const code = await waitForExit(child, path);
-    const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: err.toString() };
-    if (code !== 0 && !options.allowFailure)
-        throw toolFailed(path, code, result.stderr);
-    return result;
-}
-function waitForExit(child, path) {
-    return new Promise((resolve, reject) => {
-        child.once('error', (error) => {
-            reject(new errors/* ToolError */.v4((0,external_node_path_.basename)(path), `Cannot run ${path}: ${error.message}.`, {
-                hint: error.code === 'ENOENT' ? 'Install it or set postgres-bin-dir.' : undefined,
-                cause: error,
-            }));
+/** `table.column` (any schema) or `schema.table.column`; each part may be a glob. */
+function matcherFor(pattern) {
+    const parts = pattern.split('.').map((p) => p.trim());
+    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
+        throw new errors.UsageError(`Input 'redact-columns' has '${pattern}', which is not table.column or schema.table.column.`, {
+            input: 'redact-columns',
+            hint: 'Example: users.password_hash, public.api_tokens.token_*',
         });
-        child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    }
+    const [schema, table, column] = parts.length === 3 ? parts : ['*', ...parts];
+    const m = (glob) => picomatch_default()(glob, { nocase: false, dot: true });
+    const ms = m(schema);
+    const mt = m(table);
+    const mc = m(column);
+    return (c) => ms(c.schema) && mt(c.table) && mc(c.column);
+}
+function replacementFor(c) {
+    if (!c.notNull)
+        return 'NULL';
+    if (/^(text|character varying|character|varchar|citext)/.test(c.type)) {
+        const placeholder = c.maxLength !== null && c.maxLength < 8 ? 'redacted'.slice(0, c.maxLength) : 'redacted';
+        return `'${placeholder}'`;
+    }
+    if (c.type === 'bytea')
+        return `'\\x'::bytea`;
+    if (c.type === 'jsonb' || c.type === 'json')
+        return `'{}'::${c.type}`;
+    throw new errors.UsageError(`Column ${c.schema}.${c.table}.${c.column} is NOT NULL of type ${c.type}; it cannot be redacted to NULL or a text placeholder.`, {
+        input: 'redact-columns',
+        hint: 'Redact text, bytea or json columns, or encrypt the backup instead (encrypt-recipients).',
     });
 }
-function toolFailed(path, code, stderr) {
-    const tool = (0,external_node_path_.basename)(path);
-    return new errors/* ToolError */.v4(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
-        exitCode: code,
-        stderr,
+/** Resolves the patterns against the database; every pattern must match at least one column. */
+async function resolveRedactions(client, patterns) {
+    if (patterns.length === 0)
+        return [];
+    const columns = await userColumns(client);
+    const chosen = new Map();
+    for (const pattern of patterns) {
+        const match = matcherFor(pattern);
+        const hits = columns.filter(match);
+        if (hits.length === 0) {
+            throw new errors.UsageError(`Input 'redact-columns': '${pattern}' matches no column.`, {
+                input: 'redact-columns',
+                hint: "Check the table and column names ('backup-drill inspect-db' lists likely credential columns).",
+            });
+        }
+        for (const c of hits)
+            chosen.set(`${c.schema}.${c.table}.${c.column}`, { schema: c.schema, table: c.table, column: c.column, replacement: replacementFor(c) });
+    }
+    return [...chosen.values()];
+}
+/** Tables with redacted columns, with their redacted SELECT list (all columns, in order). */
+async function redactedTables(client, redactions) {
+    const columns = await userColumns(client);
+    const tables = new Map();
+    for (const r of redactions) {
+        const key = `${r.schema}.${r.table}`;
+        if (tables.has(key))
+            continue;
+        const cols = columns.filter((c) => c.schema === r.schema && c.table === r.table);
+        const list = cols.map((c) => {
+            const hit = redactions.find((x) => x.schema === c.schema && x.table === c.table && x.column === c.column);
+            return hit ? `${hit.replacement}::${c.type} AS ${ident(c.column)}` : ident(c.column);
+        });
+        tables.set(key, { schema: r.schema, table: r.table, selectList: list.join(', '), columns: cols.map((c) => c.column) });
+    }
+    return [...tables.values()];
+}
+/** pg_dump arguments that leave out the redacted tables' data (their definitions stay). */
+function excludeDataArgs(tables) {
+    // pg_dump patterns: double quotes make each part literal (and case-sensitive).
+    return tables.map((t) => `--exclude-table-data=${qualified(t.schema, t.table)}`);
+}
+/** The stats query's FROM source for a table: the redacted form when it has redacted columns. */
+function statsSource(table, redacted) {
+    const t = redacted.find((r) => r.schema === table.schema && r.table === table.name);
+    return t ? `(SELECT ${t.selectList} FROM ONLY ${qualified(t.schema, t.table)})` : undefined;
+}
+/**
+ * Streams redacted-data.sql: a psql script of `COPY … FROM stdin` blocks with
+ * the redacted rows, read in the exported snapshot.
+ */
+function startRedactedCopy(options) {
+    const conn = libpqConnection(options.databaseUrl);
+    const settings = Object.entries(PINNED_SETTINGS)
+        .map(([k, v]) => `SET ${k} = '${v}';`)
+        .join('\n');
+    const script = [
+        '\\set ON_ERROR_STOP on',
+        settings,
+        `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;`,
+        `SET TRANSACTION SNAPSHOT '${options.snapshotId}';`,
+        // Output lines of the produced script, which `psql -f redacted-data.sql` replays.
+        `\\echo '-- backup-drill redacted table data (columns replaced at backup time)'`,
+        ...options.tables.flatMap((t) => [
+            `\\echo ${psqlEchoQuote(`COPY ${qualified(t.schema, t.table)} (${t.columns.map(ident).join(', ')}) FROM stdin;`)}`,
+            `COPY (SELECT ${t.selectList} FROM ONLY ${qualified(t.schema, t.table)}) TO STDOUT;`,
+            `\\echo '\\\\.'`,
+        ]),
+        'COMMIT;',
+    ].join('\n');
+    const path = (0,external_node_path_.join)(options.binDir, 'psql');
+    const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-f', '-'];
+    if (conn.dbname)
+        args.push(`--dbname=${conn.dbname}`);
+    const child = (0,external_node_child_process_.spawn)(path, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...conn.env, PGOPTIONS: '' } });
+    const stderr = new TailBuffer();
+    child.stderr.on('data', (c) => stderr.push(c));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(script);
+    const done = waitForExit(child, path).then((code) => {
+        if (code !== 0)
+            throw toolFailed(path, code, stderr.toString());
     });
+    done.catch(() => undefined);
+    return { stdout: child.stdout, done };
+}
+/** Quotes text for psql's \echo (single quotes, backslashes doubled). */
+function psqlEchoQuote(text) {
+    return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+/** Likely credential columns, by name and by the shape of their values (for inspect-db). */
+async function suggestRedactions(client) {
+    const columns = await userColumns(client);
+    const NAME = /(pass(word|wd)?|pwd|hash|secret|token|otp|totp|mfa|2fa|api_?key|private_?key|salt|recovery_?code|session)/i;
+    const SHAPES = [
+        [/^\$2[aby]\$\d\d\$/, 'bcrypt hashes'],
+        [/^\$argon2(id|i|d)\$/, 'argon2 hashes'],
+        [/^(pbkdf2_sha\d+|pbkdf2:sha\d+|\$pbkdf2)/, 'PBKDF2 hashes'],
+        [/^(\$scrypt\$|scrypt:)/, 'scrypt hashes'],
+        [/^\$[156]\$/, 'crypt(3) hashes'],
+        [/^[A-Z2-7]{16,32}$/, 'base32 secrets (TOTP seeds)'],
+        [/^[0-9a-f]{40,128}$/i, 'hex digests or tokens'],
+    ];
+    const found = [];
+    for (const c of columns) {
+        const name = `${c.schema}.${c.table}.${c.column}`;
+        const reasons = [];
+        if (NAME.test(c.column))
+            reasons.push('name');
+        if (/^(text|character|bytea)/.test(c.type)) {
+            const { rows } = await client.query(`SELECT ${ident(c.column)}::text AS v FROM ${qualified(c.schema, c.table)} WHERE ${ident(c.column)} IS NOT NULL LIMIT 20`);
+            for (const [shape, label] of SHAPES) {
+                if (rows.length && rows.filter((r) => shape.test(r.v)).length >= Math.ceil(rows.length / 2)) {
+                    reasons.push(`values look like ${label}`);
+                    break;
+                }
+            }
+        }
+        if (reasons.length)
+            found.push({ column: name, reason: reasons.join('; ') });
+    }
+    return found;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/dump.ts
@@ -17151,22 +17340,24 @@ async function listTables(client) {
     return rows.map((r) => (r.parent ? { schema: r.schema, name: r.name, partitionOf: r.parent } : { schema: r.schema, name: r.name }));
 }
 /** Row count and checksum of one table (ONLY: inheritance children are counted on their own). */
-async function tableStats(client, table) {
+async function tableStats(client, table, source) {
+    // `source` replaces the table with a subquery (the redacted form of a table with redacted columns).
+    const from = source ?? `ONLY ${qualified(table.schema, table.name)}`;
     const { rows } = await client.query(`SELECT count(*)::text AS rows, coalesce(sum(hashtextextended(ROW(bd_row_.*)::text, 0)::numeric), 0)::text AS checksum
-       FROM ONLY ${qualified(table.schema, table.name)} AS bd_row_`);
+       FROM ${from} AS bd_row_`);
     const result = { schema: table.schema, name: table.name, rows: Number(rows[0].rows), checksum: rows[0].checksum };
     if (table.partitionOf)
         result.partitionOf = table.partitionOf;
     return result;
 }
 /** Stats of every table, spread over the given clients (all in the same snapshot). */
-async function collectStats(clients, tables) {
+async function collectStats(clients, tables, sourceOf = () => undefined) {
     const results = new Array(tables.length);
     let next = 0;
     await Promise.all(clients.map(async (client) => {
         while (next < tables.length) {
             const i = next++;
-            results[i] = await tableStats(client, tables[i]);
+            results[i] = await tableStats(client, tables[i], sourceOf(tables[i]));
         }
     }));
     return results;
@@ -17996,6 +18187,8 @@ var version = __nccwpck_require__(311);
 
 
 
+
+
 /** Parallel connections computing table stats while the dump streams. */
 const STATS_CONNECTIONS = 2;
 async function checkFilesPath(path) {
@@ -18063,6 +18256,11 @@ async function takeBackup(config, deps, filesRoot) {
         for (let i = 0; i < STATS_CONNECTIONS; i++)
             statsClients.push(await snapshot.join(config.databaseUrl));
         const [tables, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+        const redactions = await resolveRedactions(snapshot.session, config.redactColumns);
+        const redacted = await redactedTables(snapshot.session, redactions);
+        if (redactions.length)
+            logger.info(`Redacting ${redactions.map((r) => `${r.schema}.${r.table}.${r.column}`).join(', ')}`);
+        await refuseSensitiveInClear(snapshot.session, config, redactions, Boolean(sealing));
         if (migration)
             logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
         await deps.afterSnapshot?.();
@@ -18073,7 +18271,7 @@ async function takeBackup(config, deps, filesRoot) {
         if (sealing)
             logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
         const dumpProgress = new Progress('database', logger).start();
-        const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression });
+        const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression, extraArgs: excludeDataArgs(redacted) });
         const databasePart = (async () => {
             try {
                 partsWritten.push(partName(BACKUP_PARTS.database));
@@ -18090,7 +18288,16 @@ async function takeBackup(config, deps, filesRoot) {
                 dumpProgress.stop();
             }
         })();
-        const statsWork = collectStats(statsClients, tables);
+        const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
+        let redactedWork;
+        if (redacted.length) {
+            const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
+            partsWritten.push(partName(BACKUP_PARTS.redactedData));
+            redactedWork = writePart(writer, partName(BACKUP_PARTS.redactedData), 'redacted-data', copy.stdout).then(async (part) => {
+                await copy.done;
+                return part;
+            });
+        }
         let filesWork;
         if (filesRoot) {
             const filesProgress = new Progress('files', logger).start();
@@ -18103,7 +18310,7 @@ async function takeBackup(config, deps, filesRoot) {
             ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
                 .finally(() => filesProgress.stop());
         }
-        const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined)]);
+        const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined)]);
         const failure = settled.find((s) => s.status === 'rejected');
         if (failure)
             throw failure.reason;
@@ -18112,7 +18319,8 @@ async function takeBackup(config, deps, filesRoot) {
         const files = settled[2].value;
         await snapshot.close();
         snapshot = undefined;
-        const parts = [dbPart, ...(files?.parts ?? [])];
+        const redactedPart = settled[3].value;
+        const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(files?.parts ?? [])];
         partsWritten.push(BACKUP_PARTS.checksums);
         // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
         const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', external_node_stream_.Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
@@ -18142,7 +18350,7 @@ async function takeBackup(config, deps, filesRoot) {
             files: files?.summary ?? null,
             parts,
             encryption: sealing ? { recipients: sealing.recipients, passphrase: sealing.passphrase } : null,
-            redactions: [],
+            redactions,
             warnings: files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : [],
         };
         // The manifest is the completion marker: written last, and only when everything above succeeded.
@@ -18186,6 +18394,28 @@ async function takeBackup(config, deps, filesRoot) {
         for (const c of statsClients)
             await c.end().catch(() => undefined);
         await main.end().catch(() => undefined);
+    }
+}
+/**
+ * sensitive-columns: columns that must never be stored in clear. An unencrypted
+ * backup is refused while any of them is not redacted.
+ */
+async function refuseSensitiveInClear(client, config, redactions, encrypted) {
+    if (encrypted || config.sensitiveColumns.length === 0)
+        return;
+    const { rows } = await client.query(`
+    SELECT n.nspname || '.' || c.relname || '.' || a.attname AS name
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema')`);
+    const patterns = config.sensitiveColumns.map((p) => (p.split('.').length === 2 ? `*.${p}` : p));
+    const isSensitive = picomatch_default()(patterns, { dot: true });
+    const redactedNames = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
+    const exposed = rows.map((r) => r.name).filter((n) => isSensitive(n) && !redactedNames.has(n));
+    if (exposed.length) {
+        throw new errors.UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
+            input: 'sensitive-columns',
+            hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
+        });
     }
 }
 
@@ -19343,6 +19573,27 @@ async function runPgRestore(options) {
     }
     return { stderr: text };
 }
+/** Runs a SQL script (e.g. redacted-data.sql) through psql, stopping at the first error. */
+async function runPsqlScript(options) {
+    const conn = libpqConnection(options.databaseUrl);
+    const path = (0,external_node_path_.join)(options.binDir, 'psql');
+    const child = (0,external_node_child_process_.spawn)(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+        env: { ...process.env, ...conn.env },
+    });
+    const stderr = new TailBuffer(64 * 1024);
+    child.stderr.on('data', (c) => stderr.push(c));
+    let inputError;
+    const feeding = (0,external_node_stream_promises_namespaceObject.pipeline)(options.input, child.stdin).catch((error) => {
+        inputError = error;
+        child.kill('SIGTERM');
+    });
+    const [code] = await Promise.all([waitForExit(child, path), feeding]);
+    if (inputError && inputError.code !== 'EPIPE')
+        throw inputError;
+    if (code !== 0)
+        throw toolFailed(path, code, stderr.toString());
+}
 
 ;// CONCATENATED MODULE: ./src/postgres/compare.ts
 
@@ -19771,6 +20022,8 @@ function renderJson(report) {
 
 
 
+
+
 async function throwawayTarget(config, manifest, deps) {
     const wanted = config.postgresVersion ?? manifest.source.major;
     const bins = await findBinDir({
@@ -19826,25 +20079,37 @@ async function openPart(storage, prefix, info, unseal, onBytes) {
     stored.on('error', (error) => plain.destroy(error));
     return stored.pipe(plain);
 }
-async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal) {
+async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal, workDir) {
     const dump = part(manifest, 'database');
-    const tools = await findBinDir({ tools: ['pg_restore'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
+    const redacted = part(manifest, 'redacted-data');
+    const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
     const progress = new Progress('database', logger).start();
     try {
-        const local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
+        const t0 = external_node_perf_hooks_namespaceObject.performance.now();
+        let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
         if (local) {
             // Seekable file in place: verify it first (fast), then restore it with parallel jobs, no copy.
-            const t0 = external_node_perf_hooks_namespaceObject.performance.now();
             await verifyPart(storage, prefix, dump, (n) => progress.add(n));
-            const t1 = external_node_perf_hooks_namespaceObject.performance.now();
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
-            return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (external_node_perf_hooks_namespaceObject.performance.now() - t1) / 1000 };
         }
-        // Remote: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-        const t0 = external_node_perf_hooks_namespaceObject.performance.now();
-        const input = await openPart(storage, prefix, dump, unseal, (n) => progress.add(n));
-        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input });
-        return { downloadSeconds: 0, restoreSeconds: (external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000 };
+        else if (redacted) {
+            // Redacted tables load between pg_restore's sections, which needs a seekable dump: stage it (verified, decrypted).
+            local = (0,external_node_path_.join)(workDir, 'database.dump');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), (0,external_node_fs_.createWriteStream)(local));
+        }
+        const t1 = external_node_perf_hooks_namespaceObject.performance.now();
+        if (local && redacted) {
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'] });
+            await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'] });
+        }
+        else if (local) {
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
+        }
+        else {
+            // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)) });
+        }
+        return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (external_node_perf_hooks_namespaceObject.performance.now() - t1) / 1000 };
     }
     finally {
         progress.stop();
@@ -19921,7 +20186,7 @@ async function runDrill(config, deps) {
         });
         let restored = false;
         try {
-            const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal);
+            const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir);
             timings.downloadSeconds = t.downloadSeconds;
             timings.restoreSeconds = t.restoreSeconds;
             restored = true;
@@ -19942,7 +20207,10 @@ async function runDrill(config, deps) {
             if (checksFile) {
                 const client = await connect(target.url);
                 try {
-                    const results = await runChecks(checksFile.checks, client, process.env, { redactedColumns: manifest.redactions });
+                    const results = await runChecks(checksFile.checks, client, process.env, {
+                        redactedColumns: manifest.redactions,
+                        redactionPlaceholders: [...new Set(manifest.redactions.map((r) => r.replacement.replace(/^'(.*)'.*$/, '$1')))],
+                    });
                     for (const r of results) {
                         checks.push(r);
                         if (r.status === 'failed' || r.status === 'error')
@@ -20441,6 +20709,21 @@ async function* rewriteIntoSchema(source, tables, intoSchema) {
 }
 
 ;// CONCATENATED MODULE: ./src/restore/database.ts
+// The database part of a restore, all-or-nothing. One psql session, one transaction:
+//
+//   BEGIN
+//   drop every schema the dump restores (CASCADE: objects newer than the
+//   backup go too), recreate the ones the dump does not create itself
+//   (public) with their previous owner and privileges
+//   ← pg_restore -f - (the dump as a SQL script; --no-owner --no-acl)
+//   verify every table against the manifest (gate.ts)
+//   … caller swaps the files in …
+//   COMMIT
+//
+// Any error stops psql (ON_ERROR_STOP) before COMMIT, and a dropped
+// connection never commits: the server rolls back and the target is exactly
+// as it was. Per-table restores use the same session with a different preamble.
+
 
 
 
@@ -20553,11 +20836,19 @@ async function prepareRestore(options) {
     let script;
     try {
         await session.write(preamble(what, manifest));
-        script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args, signal: options.signal });
-        const source = script.stdout;
-        await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
-        // COMMIT is never sent unless pg_restore produced the whole script.
-        await script.done;
+        // With redacted tables, their rows come from redacted-data.sql, between the data and post-data sections.
+        const phases = what.kind === 'full' && options.redactedFile ? [['--section=pre-data', '--section=data'], null, ['--section=post-data']] : [[]];
+        for (const phase of phases) {
+            if (phase === null) {
+                await session.pipeFrom((0,external_node_fs_.createReadStream)(options.redactedFile));
+                continue;
+            }
+            script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args: [...args, ...phase], signal: options.signal });
+            const source = script.stdout;
+            await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
+            // COMMIT is never sent unless pg_restore produced the whole script.
+            await script.done;
+        }
         await session.write(gateFor(what, manifest));
         const xid = await session.ready();
         options.logger.info(`Restore ran and verified inside transaction ${xid} on ${options.targetName}; not committed yet.`);
@@ -21038,8 +21329,9 @@ function renderPreview(p) {
 
 
 
+/** A part by its plain name; encrypted backups store it as `<name>.age`. */
 function findPart(manifest, name) {
-    return manifest.parts.find((p) => p.name === name);
+    return manifest.parts.find((p) => p.name === name || p.name === `${name}.age`);
 }
 const freeSpace = async (dir) => {
     const s = await (0,promises_.statfs)(dir);
@@ -21494,11 +21786,15 @@ async function runRestore(config, deps) {
         const tDownload = external_node_perf_hooks_namespaceObject.performance.now();
         const progress = new Progress('download', logger).start();
         let dumpFile;
+        let redactedFile;
+        const redactedPart = dumpPart ? findPart(manifest, BACKUP_PARTS.redactedData) : undefined;
         let files = SKIPPED_FILES;
         try {
             const jobs = [];
             if (dumpPart)
                 jobs.push(stagePart(storage, prefix, dumpPart, decrypt, work, (n) => progress.add(n), deps.signal).then((f) => (dumpFile = f)));
+            if (redactedPart)
+                jobs.push(stagePart(storage, prefix, redactedPart, decrypt, work, (n) => progress.add(n), deps.signal).then((f) => (redactedFile = f)));
             if (filesInfo && manifest.files && tarPart && listPart) {
                 const summary = manifest.files;
                 jobs.push((async () => {
@@ -21568,7 +21864,7 @@ async function runRestore(config, deps) {
                     ? { kind: 'tables', tables: selected, listFile: listFile }
                     : { kind: 'into-schema', tables: selected, listFile: listFile, intoSchema: config.intoSchema, replaceCopies: config.force };
             logger.info(`Restoring into ${targetName} in one transaction…`);
-            const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, manifest, what, targetName, logger, signal: deps.signal });
+            const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, manifest, what, targetName, logger, signal: deps.signal });
             try {
                 deps.signal?.throwIfAborted();
                 await swapFiles();
@@ -21699,6 +21995,8 @@ async function verifyAndReport(input) {
 
 
 
+
+
 function configFor(ctx, mode, overrides = {}) {
     const read = cliReader(ctx.parsed, ctx.env);
     return buildConfig((name) => (name === 'mode' ? mode : (overrides[name] ?? read(name))), ctx.env);
@@ -21771,7 +22069,27 @@ const restore = {
         };
     },
 };
-const COMMANDS = [backup, drill, restore, demo];
+const inspectDb = {
+    name: 'inspect-db',
+    usage: 'backup-drill inspect-db --database-url <url> [--json]',
+    summary: 'List likely credential columns (password hashes, MFA secrets, tokens) by name and by the shape of their values, with a redact-columns line to copy. Reads a sample of values; writes nothing.',
+    inputs: ['database-url'],
+    async run(ctx) {
+        const config = configFor(ctx, 'backup', { storage: ctx.parsed.inputs.get('storage') ?? '.' });
+        const client = await connect(config.databaseUrl);
+        try {
+            const found = await suggestRedactions(client);
+            const text = found.length
+                ? [...found.map((f) => `  ${f.column.padEnd(48)} ${f.reason}`), '', `redact-columns: ${found.map((f) => f.column).join(', ')}`, '', 'Redact them in unencrypted backups, or encrypt (encrypt-recipients) and keep them.'].join('\n')
+                : 'No likely credential columns found.';
+            return { result: found, text };
+        }
+        finally {
+            await client.end();
+        }
+    },
+};
+const COMMANDS = [backup, drill, restore, demo, inspectDb];
 /** Registers more commands (kept in their own files) without an import cycle. */
 function registerCommands(more) {
     for (const c of more)

@@ -6,6 +6,8 @@ import { runBackup } from '../modes/backup.js';
 import { runDemo } from '../modes/demo.js';
 import { runDrill } from '../modes/drill.js';
 import { runRestore } from '../modes/restore.js';
+import { connect } from '../postgres/connect.js';
+import { suggestRedactions } from '../postgres/redaction.js';
 import { ExitCode } from '../errors.js';
 import { renderText } from '../report/text.js';
 import type { Logger } from '../util/logger.js';
@@ -111,7 +113,28 @@ const restore: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [backup, drill, restore, demo];
+const inspectDb: Command = {
+  name: 'inspect-db',
+  usage: 'backup-drill inspect-db --database-url <url> [--json]',
+  summary:
+    'List likely credential columns (password hashes, MFA secrets, tokens) by name and by the shape of their values, with a redact-columns line to copy. Reads a sample of values; writes nothing.',
+  inputs: ['database-url'],
+  async run(ctx) {
+    const config = configFor(ctx, 'backup', { storage: ctx.parsed.inputs.get('storage') ?? '.' });
+    const client = await connect(config.databaseUrl);
+    try {
+      const found = await suggestRedactions(client);
+      const text = found.length
+        ? [...found.map((f) => `  ${f.column.padEnd(48)} ${f.reason}`), '', `redact-columns: ${found.map((f) => f.column).join(', ')}`, '', 'Redact them in unencrypted backups, or encrypt (encrypt-recipients) and keep them.'].join('\n')
+        : 'No likely credential columns found.';
+      return { result: found, text };
+    } finally {
+      await client.end();
+    }
+  },
+};
+
+export const COMMANDS: Command[] = [backup, drill, restore, demo, inspectDb];
 
 /** Registers more commands (kept in their own files) without an import cycle. */
 export function registerCommands(more: Command[]): void {

@@ -19,6 +19,8 @@ import { FORMAT_NAME, FORMAT_VERSION, SEALED_MANIFEST, type FilesSummary, type M
 import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { findBinDir } from '../postgres/binaries.js';
+import { excludeDataArgs, redactedTables, resolveRedactions, startRedactedCopy, statsSource, type RedactedColumn } from '../postgres/redaction.js';
+import picomatch from 'picomatch';
 import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
@@ -122,6 +124,10 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     snapshot = await ExportedSnapshot.open(config.databaseUrl);
     for (let i = 0; i < STATS_CONNECTIONS; i++) statsClients.push(await snapshot.join(config.databaseUrl));
     const [tables, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+    const redactions = await resolveRedactions(snapshot.session, config.redactColumns);
+    const redacted = await redactedTables(snapshot.session, redactions);
+    if (redactions.length) logger.info(`Redacting ${redactions.map((r) => `${r.schema}.${r.table}.${r.column}`).join(', ')}`);
+    await refuseSensitiveInClear(snapshot.session, config, redactions, Boolean(sealing));
     if (migration) logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
     await deps.afterSnapshot?.();
 
@@ -131,7 +137,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     const writer: PartWriterOptions = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
     if (sealing) logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
     const dumpProgress = new Progress('database', logger).start();
-    const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression });
+    const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression, extraArgs: excludeDataArgs(redacted) });
     const databasePart = (async (): Promise<PartInfo> => {
       try {
         partsWritten.push(partName(BACKUP_PARTS.database));
@@ -147,7 +153,16 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       }
     })();
 
-    const statsWork = collectStats(statsClients, tables);
+    const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
+    let redactedWork: Promise<PartInfo> | undefined;
+    if (redacted.length) {
+      const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
+      partsWritten.push(partName(BACKUP_PARTS.redactedData));
+      redactedWork = writePart(writer, partName(BACKUP_PARTS.redactedData), 'redacted-data', copy.stdout).then(async (part) => {
+        await copy.done;
+        return part;
+      });
+    }
 
     let filesWork: Promise<{ summary: FilesSummary; parts: PartInfo[] }> | undefined;
     if (filesRoot) {
@@ -162,7 +177,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
         .finally(() => filesProgress.stop());
     }
 
-    const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined)]);
+    const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined)]);
     const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failure) throw failure.reason;
     const dbPart = (settled[0] as PromiseFulfilledResult<PartInfo>).value;
@@ -172,7 +187,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     await snapshot.close();
     snapshot = undefined;
 
-    const parts = [dbPart, ...(files?.parts ?? [])];
+    const redactedPart = (settled[3] as PromiseFulfilledResult<PartInfo | undefined>).value;
+    const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(files?.parts ?? [])];
     partsWritten.push(BACKUP_PARTS.checksums);
     // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
     const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
@@ -203,7 +219,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       files: files?.summary ?? null,
       parts,
       encryption: sealing ? { recipients: sealing.recipients, passphrase: sealing.passphrase } : null,
-      redactions: [],
+      redactions,
       warnings: files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : [],
     };
     // The manifest is the completion marker: written last, and only when everything above succeeded.
@@ -247,5 +263,27 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     await snapshot?.close();
     for (const c of statsClients) await c.end().catch(() => undefined);
     await main.end().catch(() => undefined);
+  }
+}
+
+/**
+ * sensitive-columns: columns that must never be stored in clear. An unencrypted
+ * backup is refused while any of them is not redacted.
+ */
+async function refuseSensitiveInClear(client: Client, config: Config, redactions: RedactedColumn[], encrypted: boolean): Promise<void> {
+  if (encrypted || config.sensitiveColumns.length === 0) return;
+  const { rows } = await client.query<{ name: string }>(`
+    SELECT n.nspname || '.' || c.relname || '.' || a.attname AS name
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema')`);
+  const patterns = config.sensitiveColumns.map((p) => (p.split('.').length === 2 ? `*.${p}` : p));
+  const isSensitive = picomatch(patterns, { dot: true });
+  const redactedNames = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
+  const exposed = rows.map((r) => r.name).filter((n) => isSensitive(n) && !redactedNames.has(n));
+  if (exposed.length) {
+    throw new UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
+      input: 'sensitive-columns',
+      hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
+    });
   }
 }

@@ -21,7 +21,9 @@ import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
 import { EphemeralCluster, cleanupStaleClusters } from '../postgres/cluster.js';
 import { connect, ident, serverInfo } from '../postgres/connect.js';
-import { runPgRestore } from '../postgres/restore.js';
+import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { compareTables } from '../postgres/compare.js';
 import { renderJUnit } from '../report/junit.js';
 import { renderJson } from '../report/json.js';
@@ -100,7 +102,7 @@ async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<D
 }
 
 /** Parts are found by role: their names differ when encrypted (database.dump.age). */
-function part(manifest: Manifest, role: 'database' | 'files' | 'file-list'): PartInfo | undefined {
+function part(manifest: Manifest, role: 'database' | 'files' | 'file-list' | 'redacted-data'): PartInfo | undefined {
   return manifest.parts.find((p) => p.role === role);
 }
 
@@ -114,25 +116,43 @@ export async function openPart(storage: Storage, prefix: string, info: PartInfo,
   return stored.pipe(plain);
 }
 
-async function restoreDatabase(storage: Storage, prefix: string, manifest: Manifest, targetUrl: string, config: Config, logger: Logger, unseal: Unseal | undefined): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
+async function restoreDatabase(
+  storage: Storage,
+  prefix: string,
+  manifest: Manifest,
+  targetUrl: string,
+  config: Config,
+  logger: Logger,
+  unseal: Unseal | undefined,
+  workDir: string,
+): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
   const dump = part(manifest, 'database')!;
-  const tools = await findBinDir({ tools: ['pg_restore'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
+  const redacted = part(manifest, 'redacted-data');
+  const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
   const progress = new Progress('database', logger).start();
   try {
-    const local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
+    const t0 = performance.now();
+    let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
     if (local) {
       // Seekable file in place: verify it first (fast), then restore it with parallel jobs, no copy.
-      const t0 = performance.now();
       await verifyPart(storage, prefix, dump, (n) => progress.add(n));
-      const t1 = performance.now();
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
-      return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000 };
+    } else if (redacted) {
+      // Redacted tables load between pg_restore's sections, which needs a seekable dump: stage it (verified, decrypted).
+      local = join(workDir, 'database.dump');
+      await pipeline(await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), createWriteStream(local));
     }
-    // Remote: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-    const t0 = performance.now();
-    const input = await openPart(storage, prefix, dump, unseal, (n) => progress.add(n));
-    await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input });
-    return { downloadSeconds: 0, restoreSeconds: (performance.now() - t0) / 1000 };
+    const t1 = performance.now();
+    if (local && redacted) {
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'] });
+      await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'] });
+    } else if (local) {
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
+    } else {
+      // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)) });
+    }
+    return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000 };
   } finally {
     progress.stop();
   }
@@ -211,7 +231,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     });
     let restored = false;
     try {
-      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal);
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir);
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;
@@ -228,7 +248,10 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
       if (checksFile) {
         const client = await connect(target.url);
         try {
-          const results = await runChecks(checksFile.checks, client, process.env, { redactedColumns: manifest.redactions });
+          const results = await runChecks(checksFile.checks, client, process.env, {
+            redactedColumns: manifest.redactions,
+            redactionPlaceholders: [...new Set(manifest.redactions.map((r) => r.replacement.replace(/^'(.*)'.*$/, '$1')))],
+          });
           for (const r of results) {
             checks.push(r);
             if (r.status === 'failed' || r.status === 'error') failures.push(`check '${r.name}': ${r.message}`);

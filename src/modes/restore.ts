@@ -227,10 +227,13 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     const tDownload = performance.now();
     const progress = new Progress('download', logger).start();
     let dumpFile: string | undefined;
+    let redactedFile: string | undefined;
+    const redactedPart = dumpPart ? findPart(manifest, BACKUP_PARTS.redactedData) : undefined;
     let files: FilesResult = SKIPPED_FILES;
     try {
       const jobs: Array<Promise<unknown>> = [];
       if (dumpPart) jobs.push(stagePart(storage, prefix, dumpPart, decrypt, work, (n) => progress.add(n), deps.signal).then((f) => (dumpFile = f)));
+      if (redactedPart) jobs.push(stagePart(storage, prefix, redactedPart, decrypt, work, (n) => progress.add(n), deps.signal).then((f) => (redactedFile = f)));
       if (filesInfo && manifest.files && tarPart && listPart) {
         const summary = manifest.files;
         jobs.push(
@@ -296,7 +299,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
             ? { kind: 'tables', tables: selected, listFile: listFile! }
             : { kind: 'into-schema', tables: selected, listFile: listFile!, intoSchema: config.intoSchema!, replaceCopies: config.force };
       logger.info(`Restoring into ${targetName} in one transaction…`);
-      const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, manifest, what, targetName, logger, signal: deps.signal });
+      const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, manifest, what, targetName, logger, signal: deps.signal });
       try {
         deps.signal?.throwIfAborted();
         await swapFiles();

@@ -48,3 +48,23 @@ export async function runPgRestore(options: RestoreOptions): Promise<{ stderr: s
   }
   return { stderr: text };
 }
+
+/** Runs a SQL script (e.g. redacted-data.sql) through psql, stopping at the first error. */
+export async function runPsqlScript(options: { binDir: string; databaseUrl: string; input: Readable }): Promise<void> {
+  const conn = libpqConnection(options.databaseUrl);
+  const path = join(options.binDir, 'psql');
+  const child = spawn(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    env: { ...process.env, ...conn.env },
+  });
+  const stderr = new TailBuffer(64 * 1024);
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+  let inputError: unknown;
+  const feeding = pipeline(options.input, child.stdin!).catch((error) => {
+    inputError = error;
+    child.kill('SIGTERM');
+  });
+  const [code] = await Promise.all([waitForExit(child, path), feeding]);
+  if (inputError && (inputError as NodeJS.ErrnoException).code !== 'EPIPE') throw inputError;
+  if (code !== 0) throw toolFailed(path, code, stderr.toString());
+}

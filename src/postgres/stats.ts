@@ -31,10 +31,12 @@ export async function listTables(client: Client): Promise<TableRef[]> {
 }
 
 /** Row count and checksum of one table (ONLY: inheritance children are counted on their own). */
-export async function tableStats(client: Client, table: TableRef): Promise<TableStats> {
+export async function tableStats(client: Client, table: TableRef, source?: string): Promise<TableStats> {
+  // `source` replaces the table with a subquery (the redacted form of a table with redacted columns).
+  const from = source ?? `ONLY ${qualified(table.schema, table.name)}`;
   const { rows } = await client.query<{ rows: string; checksum: string }>(
     `SELECT count(*)::text AS rows, coalesce(sum(hashtextextended(ROW(bd_row_.*)::text, 0)::numeric), 0)::text AS checksum
-       FROM ONLY ${qualified(table.schema, table.name)} AS bd_row_`,
+       FROM ${from} AS bd_row_`,
   );
   const result: TableStats = { schema: table.schema, name: table.name, rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
   if (table.partitionOf) result.partitionOf = table.partitionOf;
@@ -42,14 +44,14 @@ export async function tableStats(client: Client, table: TableRef): Promise<Table
 }
 
 /** Stats of every table, spread over the given clients (all in the same snapshot). */
-export async function collectStats(clients: Client[], tables: TableRef[]): Promise<TableStats[]> {
+export async function collectStats(clients: Client[], tables: TableRef[], sourceOf: (t: TableRef) => string | undefined = () => undefined): Promise<TableStats[]> {
   const results: TableStats[] = new Array(tables.length);
   let next = 0;
   await Promise.all(
     clients.map(async (client) => {
       while (next < tables.length) {
         const i = next++;
-        results[i] = await tableStats(client, tables[i]!);
+        results[i] = await tableStats(client, tables[i]!, sourceOf(tables[i]!));
       }
     }),
   );

@@ -12,6 +12,7 @@
 // Any error stops psql (ON_ERROR_STOP) before COMMIT, and a dropped
 // connection never commits: the server rolls back and the target is exactly
 // as it was. Per-table restores use the same session with a different preamble.
+import { createReadStream } from 'node:fs';
 import type { Manifest, TableStats } from '../archive/manifest.js';
 import { DatabaseError, IntegrityError, ToolError } from '../errors.js';
 import { connect, ident, qualified } from '../postgres/connect.js';
@@ -142,6 +143,8 @@ export interface PrepareOptions {
   binDir: string;
   databaseUrl: string | undefined;
   dumpFile: string;
+  /** Staged redacted-data.sql: loaded between the data and post-data sections of a full restore. */
+  redactedFile?: string;
   manifest: Manifest;
   what: RestoreKind;
   /** "app on db.example.com:5432", for messages. */
@@ -158,11 +161,19 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
   let script: ReturnType<typeof scriptFrom> | undefined;
   try {
     await session.write(preamble(what, manifest));
-    script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args, signal: options.signal });
-    const source = script.stdout as AsyncIterable<Buffer>;
-    await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
-    // COMMIT is never sent unless pg_restore produced the whole script.
-    await script.done;
+    // With redacted tables, their rows come from redacted-data.sql, between the data and post-data sections.
+    const phases = what.kind === 'full' && options.redactedFile ? [['--section=pre-data', '--section=data'], null, ['--section=post-data']] : [[]];
+    for (const phase of phases) {
+      if (phase === null) {
+        await session.pipeFrom(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>);
+        continue;
+      }
+      script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args: [...args, ...phase], signal: options.signal });
+      const source = script.stdout as AsyncIterable<Buffer>;
+      await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
+      // COMMIT is never sent unless pg_restore produced the whole script.
+      await script.done;
+    }
     await session.write(gateFor(what, manifest));
     const xid = await session.ready();
     options.logger.info(`Restore ran and verified inside transaction ${xid} on ${options.targetName}; not committed yet.`);

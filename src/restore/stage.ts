@@ -14,8 +14,9 @@ import { needKeyError } from '../archive/seal.js';
 import type { Storage } from '../storage/port.js';
 import { formatBytes } from '../util/format.js';
 
+/** A part by its plain name; encrypted backups store it as `<name>.age`. */
 export function findPart(manifest: Manifest, name: string): PartInfo | undefined {
-  return manifest.parts.find((p) => p.name === name);
+  return manifest.parts.find((p) => p.name === name || p.name === `${name}.age`);
 }
 
 /** Free bytes for an unprivileged writer on the filesystem holding `dir`. A seam for tests. */
