@@ -43279,7 +43279,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1977);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4644);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43288,7 +43288,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1977:
+/***/ 4644:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48819,6 +48819,18 @@ async function resolveBackup(storage, name, wanted, unseal) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/util/process.ts
+/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
+function processAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/storage/port.ts
 function joinKey(...parts) {
     return parts
@@ -48832,6 +48844,7 @@ function joinKey(...parts) {
 // Backends offer no compare-and-swap (the S3 test server ignores If-None-Match),
 // so each run writes its own lock file, waits, lists, and the oldest live lock
 // wins. Ordering is by (createdAt, id) read from the files, so every run agrees.
+
 
 
 
@@ -48966,15 +48979,6 @@ async function dropStaleLocks(storage, locks, now, staleAfterMs, logger) {
         await storage.delete([lock.key]);
     }
     return live;
-}
-function processAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
 }
 /** The total order every run agrees on: earlier createdAt wins, then the smaller id. */
 function isOlder(a, b) {
@@ -50220,6 +50224,7 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 
+
 /** Settings that make a restore fast on a cluster nobody needs after the drill. */
 const THROWAWAY_TUNING = {
     fsync: 'off',
@@ -50380,15 +50385,6 @@ async function stopAndRemove(binDir, dataDir, root, user) {
     }).catch(() => undefined);
     await (0,promises_.rm)(root, { recursive: true, force: true });
 }
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
-}
 /** Removes clusters left behind by runs that died (killed mid-drill). */
 async function cleanupStaleClusters(logger, parentDir) {
     const parent = clustersRoot(parentDir);
@@ -50404,7 +50400,7 @@ async function cleanupStaleClusters(logger, parentDir) {
         const root = (0,external_node_path_.join)(parent, entry);
         try {
             const owner = JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'owner.json'), 'utf8'));
-            if (alive(owner.pid))
+            if (processAlive(owner.pid))
                 continue;
             await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
             logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
@@ -50883,12 +50879,25 @@ function renderJson(report) {
     return `${JSON.stringify({ reportVersion: REPORT_VERSION, ...body }, null, 2)}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/report/totals.ts
+/** The totals line of a drill or restore report. */
+function reportTotals(tables, checks) {
+    return {
+        tables: tables.length,
+        rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
+        failedTables: tables.filter((t) => t.status !== 'passed').length,
+        failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
+        notVerified: checks.filter((c) => c.status === 'not-verified').length,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/modes/drill.ts
 // restore-drill: prove that a backup restores. Fetch the latest complete
 // backup, verify every part's digest while streaming, restore it into a
 // throwaway PostgreSQL of the source's major version, compare every table and
 // file with the manifest, run the user's checks, check freshness, report.
 // A check that could not run is reported as such, never as a pass.
+
 
 
 
@@ -51151,13 +51160,7 @@ async function runDrill(config, deps) {
         unexpectedTables,
         files,
         checks,
-        totals: {
-            tables: tables.length,
-            rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-            failedTables: tables.filter((t) => t.status !== 'passed').length,
-            failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-            notVerified: checks.filter((c) => c.status === 'not-verified').length,
-        },
+        totals: reportTotals(tables, checks),
         failures,
         warnings,
     };
@@ -52433,6 +52436,7 @@ async function writeTocList(dir, name, entries) {
 
 
 
+
 const SKIPPED_FILES = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
 function confirmQuestion(id, mode, preview, selected, intoSchema) {
     const t = preview.target;
@@ -52767,13 +52771,7 @@ async function verifyAndReport(input) {
         unexpectedTables,
         files: input.files,
         checks,
-        totals: {
-            tables: tables.length,
-            rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-            failedTables: tables.filter((t) => t.status !== 'passed').length,
-            failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-            notVerified: checks.filter((c) => c.status === 'not-verified').length,
-        },
+        totals: reportTotals(tables, checks),
         failures,
         warnings,
     };

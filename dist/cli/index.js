@@ -14911,7 +14911,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7177);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1636);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -14920,7 +14920,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7177:
+/***/ 1636:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -17832,6 +17832,18 @@ async function resolveBackup(storage, name, wanted, unseal) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/util/process.ts
+/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
+function processAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/storage/port.ts
 function joinKey(...parts) {
     return parts
@@ -17845,6 +17857,7 @@ function joinKey(...parts) {
 // Backends offer no compare-and-swap (the S3 test server ignores If-None-Match),
 // so each run writes its own lock file, waits, lists, and the oldest live lock
 // wins. Ordering is by (createdAt, id) read from the files, so every run agrees.
+
 
 
 
@@ -17979,15 +17992,6 @@ async function dropStaleLocks(storage, locks, now, staleAfterMs, logger) {
         await storage.delete([lock.key]);
     }
     return live;
-}
-function processAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
 }
 /** The total order every run agrees on: earlier createdAt wins, then the smaller id. */
 function isOlder(a, b) {
@@ -18434,6 +18438,7 @@ const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impor
 
 
 
+
 /** Settings that make a restore fast on a cluster nobody needs after the drill. */
 const THROWAWAY_TUNING = {
     fsync: 'off',
@@ -18594,15 +18599,6 @@ async function stopAndRemove(binDir, dataDir, root, user) {
     }).catch(() => undefined);
     await (0,promises_.rm)(root, { recursive: true, force: true });
 }
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
-}
 /** Removes clusters left behind by runs that died (killed mid-drill). */
 async function cleanupStaleClusters(logger, parentDir) {
     const parent = clustersRoot(parentDir);
@@ -18618,7 +18614,7 @@ async function cleanupStaleClusters(logger, parentDir) {
         const root = (0,external_node_path_.join)(parent, entry);
         try {
             const owner = JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'owner.json'), 'utf8'));
-            if (alive(owner.pid))
+            if (processAlive(owner.pid))
                 continue;
             await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
             logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
@@ -19994,12 +19990,25 @@ function renderJson(report) {
     return `${JSON.stringify({ reportVersion: REPORT_VERSION, ...body }, null, 2)}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/report/totals.ts
+/** The totals line of a drill or restore report. */
+function reportTotals(tables, checks) {
+    return {
+        tables: tables.length,
+        rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
+        failedTables: tables.filter((t) => t.status !== 'passed').length,
+        failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
+        notVerified: checks.filter((c) => c.status === 'not-verified').length,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/modes/drill.ts
 // restore-drill: prove that a backup restores. Fetch the latest complete
 // backup, verify every part's digest while streaming, restore it into a
 // throwaway PostgreSQL of the source's major version, compare every table and
 // file with the manifest, run the user's checks, check freshness, report.
 // A check that could not run is reported as such, never as a pass.
+
 
 
 
@@ -20262,13 +20271,7 @@ async function runDrill(config, deps) {
         unexpectedTables,
         files,
         checks,
-        totals: {
-            tables: tables.length,
-            rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-            failedTables: tables.filter((t) => t.status !== 'passed').length,
-            failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-            notVerified: checks.filter((c) => c.status === 'not-verified').length,
-        },
+        totals: reportTotals(tables, checks),
         failures,
         warnings,
     };
@@ -21637,6 +21640,7 @@ async function writeTocList(dir, name, entries) {
 
 
 
+
 const SKIPPED_FILES = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
 function confirmQuestion(id, mode, preview, selected, intoSchema) {
     const t = preview.target;
@@ -21971,13 +21975,7 @@ async function verifyAndReport(input) {
         unexpectedTables,
         files: input.files,
         checks,
-        totals: {
-            tables: tables.length,
-            rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-            failedTables: tables.filter((t) => t.status !== 'passed').length,
-            failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-            notVerified: checks.filter((c) => c.status === 'not-verified').length,
-        },
+        totals: reportTotals(tables, checks),
         failures,
         warnings,
     };

@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7120:
+/***/ 3271:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31645,10 +31645,23 @@ function toolFailed(path, code, stderr) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/util/process.ts
+/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
+function processAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/cluster.ts
 // A throwaway PostgreSQL cluster: initdb + pg_ctl in a temp dir, on 127.0.0.1
 // and a free port, as an unprivileged user when we run as root (initdb and
 // postgres refuse root). Used by drills and by the tests' source databases.
+
 
 
 
@@ -31818,15 +31831,6 @@ async function stopAndRemove(binDir, dataDir, root, user) {
     }).catch(() => undefined);
     await (0,promises_namespaceObject.rm)(root, { recursive: true, force: true });
 }
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
-}
 /** Removes clusters left behind by runs that died (killed mid-drill). */
 async function cleanupStaleClusters(logger, parentDir) {
     const parent = clustersRoot(parentDir);
@@ -31842,7 +31846,7 @@ async function cleanupStaleClusters(logger, parentDir) {
         const root = (0,external_node_path_namespaceObject.join)(parent, entry);
         try {
             const owner = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(root, 'owner.json'), 'utf8'));
-            if (alive(owner.pid))
+            if (processAlive(owner.pid))
                 continue;
             await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
             logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
@@ -31911,7 +31915,7 @@ async function runPost() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7120);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3271);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
 

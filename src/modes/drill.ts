@@ -27,6 +27,7 @@ import { pipeline } from 'node:stream/promises';
 import { compareTables } from '../postgres/compare.js';
 import { renderJUnit } from '../report/junit.js';
 import { renderJson } from '../report/json.js';
+import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
 import { resolveBackup, listBackups } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
@@ -295,13 +296,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     unexpectedTables,
     files,
     checks,
-    totals: {
-      tables: tables.length,
-      rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-      failedTables: tables.filter((t) => t.status !== 'passed').length,
-      failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-      notVerified: checks.filter((c) => c.status === 'not-verified').length,
-    },
+    totals: reportTotals(tables, checks),
     failures,
     warnings,
   };

@@ -28,6 +28,7 @@ import { compareTables } from '../postgres/compare.js';
 import { connect } from '../postgres/connect.js';
 import { renderJson } from '../report/json.js';
 import { renderJUnit } from '../report/junit.js';
+import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
 import { resolveBackup } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
@@ -407,13 +408,7 @@ async function verifyAndReport(input: {
     unexpectedTables,
     files: input.files,
     checks,
-    totals: {
-      tables: tables.length,
-      rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-      failedTables: tables.filter((t) => t.status !== 'passed').length,
-      failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-      notVerified: checks.filter((c) => c.status === 'not-verified').length,
-    },
+    totals: reportTotals(tables, checks),
     failures,
     warnings,
   };

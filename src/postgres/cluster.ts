@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BackupDrillError, ToolError } from '../errors.js';
 import { runTool } from '../util/exec.js';
+import { processAlive } from '../util/process.js';
 import { registerSecret } from '../util/redact.js';
 import type { Logger } from '../util/logger.js';
 
@@ -190,15 +191,6 @@ async function stopAndRemove(binDir: string, dataDir: string, root: string, user
   await rm(root, { recursive: true, force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes clusters left behind by runs that died (killed mid-drill). */
 export async function cleanupStaleClusters(logger?: Logger, parentDir?: string): Promise<number> {
   const parent = clustersRoot(parentDir);
@@ -213,7 +205,7 @@ export async function cleanupStaleClusters(logger?: Logger, parentDir?: string):
     const root = join(parent, entry);
     try {
       const owner = JSON.parse(await readFile(join(root, 'owner.json'), 'utf8')) as Owner;
-      if (alive(owner.pid)) continue;
+      if (processAlive(owner.pid)) continue;
       await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
       logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
       removed++;

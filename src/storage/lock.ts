@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LockedError, UsageError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
 import { hostname } from 'node:os';
+import { processAlive } from '../util/process.js';
 import { joinKey, type ObjectInfo, type Storage } from './port.js';
 
 export interface LockInfo {
@@ -180,15 +181,6 @@ async function dropStaleLocks(storage: Storage, locks: FoundLock[], now: Date, s
     await storage.delete([lock.key]);
   }
   return live;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The total order every run agrees on: earlier createdAt wins, then the smaller id. */
