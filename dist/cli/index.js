@@ -20088,7 +20088,7 @@ async function openPart(storage, prefix, info, unseal, onBytes) {
     stored.on('error', (error) => plain.destroy(error));
     return stored.pipe(plain);
 }
-async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal, workDir) {
+async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal, workDir, signal) {
     const dump = part(manifest, 'database');
     const redacted = part(manifest, 'redacted-data');
     const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
@@ -20107,16 +20107,16 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         }
         const t1 = external_node_perf_hooks_namespaceObject.performance.now();
         if (local && redacted) {
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'] });
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
             await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'] });
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
         }
         else if (local) {
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
         }
         else {
             // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)) });
+            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
         }
         return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (external_node_perf_hooks_namespaceObject.performance.now() - t1) / 1000 };
     }
@@ -20195,7 +20195,7 @@ async function runDrill(config, deps) {
         });
         let restored = false;
         try {
-            const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir);
+            const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir, deps.signal);
             timings.downloadSeconds = t.downloadSeconds;
             timings.restoreSeconds = t.restoreSeconds;
             restored = true;
@@ -22402,8 +22402,10 @@ async function runCli(argv, env = process.env) {
     let json = false;
     const controller = new AbortController();
     const onSignal = (signal) => {
-        process.stderr.write(`\nReceived ${signal}: stopping and cleaning up…\n`);
+        process.stderr.write(`\nReceived ${signal}: stopping and cleaning up… (again to quit at once)\n`);
         controller.abort(new errors/* BackupDrillError */.G$('failure', `Interrupted by ${signal}.`));
+        // A second signal quits without waiting; the next run removes what is left (stale clusters, partial backups).
+        process.once(signal, () => process.exit(130));
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -15,8 +15,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   let json = false;
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nReceived ${signal}: stopping and cleaning up…\n`);
+    process.stderr.write(`\nReceived ${signal}: stopping and cleaning up… (again to quit at once)\n`);
     controller.abort(new BackupDrillError('failure', `Interrupted by ${signal}.`));
+    // A second signal quits without waiting; the next run removes what is left (stale clusters, partial backups).
+    process.once(signal, () => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

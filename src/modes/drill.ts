@@ -126,6 +126,7 @@ async function restoreDatabase(
   logger: Logger,
   unseal: Unseal | undefined,
   workDir: string,
+  signal?: AbortSignal,
 ): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
   const dump = part(manifest, 'database')!;
   const redacted = part(manifest, 'redacted-data');
@@ -144,14 +145,14 @@ async function restoreDatabase(
     }
     const t1 = performance.now();
     if (local && redacted) {
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'] });
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
       await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'] });
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
     } else if (local) {
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
     } else {
       // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)) });
+      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
     }
     return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000 };
   } finally {
@@ -232,7 +233,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     });
     let restored = false;
     try {
-      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir);
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir, deps.signal);
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;

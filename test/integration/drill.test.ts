@@ -208,6 +208,24 @@ describe('restore drill', () => {
     }
   });
 
+  test('SIGINT during a drill stops it and removes its cluster and temp files', async () => {
+    const before = new Set(await readdir(clustersRoot()).catch(() => [] as string[]));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'drill', '--storage', storage, '--report-dir', join(work.path, 'reports')], { stdio: 'ignore' });
+    let ours: string | undefined;
+    for (let i = 0; i < 300 && !ours; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      for (const dir of await readdir(clustersRoot()).catch(() => [] as string[])) {
+        const owner = await readFile(join(clustersRoot(), dir, 'owner.json'), 'utf8').catch(() => '');
+        if (!before.has(dir) && owner.includes(`"pid":${child.pid}`)) ours = dir;
+      }
+    }
+    assert.ok(ours, 'the drill started a cluster');
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    assert.notEqual(code, 0);
+    assert.ok(!(await readdir(clustersRoot())).includes(ours), 'cluster removed by the interrupted run itself');
+  });
+
   test('a drill killed mid-restore leaves nothing behind after the next run', async () => {
     const before = new Set(await readdir(clustersRoot()).catch(() => [] as string[]));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'drill', '--storage', storage, '--report-dir', join(work.path, 'reports')], {
