@@ -50922,6 +50922,7 @@ function reportTotals(tables, checks) {
 
 
 
+
 async function throwawayTarget(config, manifest, deps) {
     const wanted = config.postgresVersion ?? manifest.source.major;
     const bins = await findBinDir({
@@ -50973,9 +50974,15 @@ async function openPart(storage, prefix, info, unseal, onBytes) {
         return stored;
     if (!unseal)
         throw needKeyError(prefix);
+    // Decryption can fail before the digest check at the end of the part: name the part either way.
+    const out = new external_node_stream_.PassThrough();
     const plain = unseal();
-    stored.on('error', (error) => plain.destroy(error));
-    return stored.pipe(plain);
+    stored.on('error', (error) => out.destroy(error));
+    plain.on('error', (error) => {
+        const wrapped = error instanceof errors/* IntegrityError */.cs ? new errors/* IntegrityError */.cs(`Part ${info.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error;
+        out.destroy(wrapped);
+    });
+    return stored.pipe(plain).pipe(out);
 }
 async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal, workDir, signal) {
     const dump = part(manifest, 'database');
@@ -53152,6 +53159,9 @@ async function writeBackupSummary(r) {
 
 
 
+async function writePreview(preview) {
+    await summary.addHeading('Restore preview', 2).addCodeBlock(renderPreview(preview)).write();
+}
 
 
 
@@ -53211,28 +53221,35 @@ async function main_run() {
             }
             case 'restore': {
                 // No prompt here: the calling workflow's environment approval and confirm input are the confirmation.
-                const r = await runRestore(config, {
-                    logger: actionsLogger,
-                    onPreview: (preview) => void summary.addHeading('Restore preview', 2).addCodeBlock(renderPreview(preview)).write(),
-                });
-                setOutput('backup-id', r.preview.backup.id);
-                setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
-                if (r.report) {
-                    setOutput('tables', String(r.report.totals.tables));
-                    setOutput('rows', String(r.report.totals.rows));
-                    setOutput('files', String(r.report.files.restoredCount));
-                    setOutput('failed-checks', String(r.report.totals.failedChecks + r.report.totals.failedTables));
-                    await summary.addRaw(renderMarkdown(r.report)).write();
+                let preview;
+                try {
+                    const r = await runRestore(config, { logger: actionsLogger, onPreview: (p) => (preview = p) });
+                    await writePreview(preview ?? r.preview);
+                    setOutput('backup-id', r.preview.backup.id);
+                    setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
+                    if (r.report) {
+                        setOutput('tables', String(r.report.totals.tables));
+                        setOutput('rows', String(r.report.totals.rows));
+                        setOutput('files', String(r.report.files.restoredCount));
+                        setOutput('failed-checks', String(r.report.totals.failedChecks + r.report.totals.failedTables));
+                        await summary.addRaw(renderMarkdown(r.report)).write();
+                    }
+                    else {
+                        await summary.addHeading('Plan (dry run: nothing written)', 3).addList(r.plan).write();
+                    }
+                    if (r.reportPath)
+                        setOutput('report-path', r.reportPath);
+                    if (r.report?.status === 'failed') {
+                        for (const failure of r.report.failures)
+                            error(failure, { title: 'Restore verification' });
+                        setFailed(`Restore of ${r.preview.backup.id} was committed but its verification failed: ${r.report.failures.length} problem(s).`);
+                    }
                 }
-                else {
-                    await summary.addHeading('Plan (dry run: nothing written)', 3).addList(r.plan).write();
-                }
-                if (r.reportPath)
-                    setOutput('report-path', r.reportPath);
-                if (r.report?.status === 'failed') {
-                    for (const failure of r.report.failures)
-                        error(failure, { title: 'Restore verification' });
-                    setFailed(`Restore of ${r.preview.backup.id} was committed but its verification failed: ${r.report.failures.length} problem(s).`);
+                catch (error) {
+                    // A refused or failed restore still shows what it would have done.
+                    if (preview)
+                        await writePreview(preview).catch(() => undefined);
+                    throw error;
                 }
                 break;
             }

@@ -20033,6 +20033,7 @@ function reportTotals(tables, checks) {
 
 
 
+
 async function throwawayTarget(config, manifest, deps) {
     const wanted = config.postgresVersion ?? manifest.source.major;
     const bins = await findBinDir({
@@ -20084,9 +20085,15 @@ async function openPart(storage, prefix, info, unseal, onBytes) {
         return stored;
     if (!unseal)
         throw needKeyError(prefix);
+    // Decryption can fail before the digest check at the end of the part: name the part either way.
+    const out = new external_node_stream_.PassThrough();
     const plain = unseal();
-    stored.on('error', (error) => plain.destroy(error));
-    return stored.pipe(plain);
+    stored.on('error', (error) => out.destroy(error));
+    plain.on('error', (error) => {
+        const wrapped = error instanceof errors/* IntegrityError */.cs ? new errors/* IntegrityError */.cs(`Part ${info.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error;
+        out.destroy(wrapped);
+    });
+    return stored.pipe(plain).pipe(out);
 }
 async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal, workDir, signal) {
     const dump = part(manifest, 'database');
@@ -22177,6 +22184,7 @@ function assertVerified(result) {
 
 
 
+
 function backupArg(ctx, command) {
     const id = ctx.parsed.positionals[0] ?? ctx.parsed.inputs.get('backup-id');
     if (!id)
@@ -22187,6 +22195,7 @@ function ago(date) {
     return (0,format/* formatDuration */.a3)(Math.max(0, (Date.now() - date.getTime()) / 1000)) + ' ago';
 }
 const STORAGE_INPUTS = ['storage', 'name', 's3-endpoint', 's3-region', 's3-force-path-style'];
+const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase'];
 const list = {
     name: 'list',
     usage: 'backup-drill list --storage <dir|s3://…> [--name <set>] [--json]',
@@ -22239,12 +22248,12 @@ function describeManifest(m) {
 const inspect = {
     name: 'inspect',
     usage: 'backup-drill inspect <id|latest> --storage <dir|s3://…> [--json]',
-    summary: 'Show a backup\'s manifest: when, versions, schema and migration head, tables and rows, files, parts and digests.',
-    inputs: STORAGE_INPUTS,
+    summary: 'Show a backup\'s manifest: when, versions, schema and migration head, tables and rows, files, parts and digests. Encrypted backups need decrypt-identity or decrypt-passphrase.',
+    inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
     async run(ctx) {
         const config = configFor(ctx, 'backup');
         const storage = await openStorage(config);
-        const { manifest } = await resolveBackup(storage, config.name, backupArg(ctx, 'inspect'));
+        const { manifest } = await resolveBackup(storage, config.name, backupArg(ctx, 'inspect'), unsealingFor(config));
         return { result: manifest, text: describeManifest(manifest) };
     },
 };

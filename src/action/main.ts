@@ -4,7 +4,11 @@ import * as core from '@actions/core';
 import { describeError, BackupDrillError } from '../errors.js';
 import { runBackup } from '../modes/backup.js';
 import { runDrill, type CleanupItem } from '../modes/drill.js';
-import { renderPreview, runRestore } from '../modes/restore.js';
+import { renderPreview, runRestore, type RestorePreview } from '../modes/restore.js';
+
+async function writePreview(preview: RestorePreview): Promise<void> {
+  await core.summary.addHeading('Restore preview', 2).addCodeBlock(renderPreview(preview)).write();
+}
 import { renderMarkdown } from '../report/markdown.js';
 import { STATE } from '../constants.js';
 import { redact } from '../util/redact.js';
@@ -62,25 +66,30 @@ export async function run(): Promise<void> {
       }
       case 'restore': {
         // No prompt here: the calling workflow's environment approval and confirm input are the confirmation.
-        const r = await runRestore(config, {
-          logger: actionsLogger,
-          onPreview: (preview) => void core.summary.addHeading('Restore preview', 2).addCodeBlock(renderPreview(preview)).write(),
-        });
-        core.setOutput('backup-id', r.preview.backup.id);
-        core.setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
-        if (r.report) {
-          core.setOutput('tables', String(r.report.totals.tables));
-          core.setOutput('rows', String(r.report.totals.rows));
-          core.setOutput('files', String(r.report.files.restoredCount));
-          core.setOutput('failed-checks', String(r.report.totals.failedChecks + r.report.totals.failedTables));
-          await core.summary.addRaw(renderMarkdown(r.report)).write();
-        } else {
-          await core.summary.addHeading('Plan (dry run: nothing written)', 3).addList(r.plan).write();
-        }
-        if (r.reportPath) core.setOutput('report-path', r.reportPath);
-        if (r.report?.status === 'failed') {
-          for (const failure of r.report.failures) core.error(failure, { title: 'Restore verification' });
-          core.setFailed(`Restore of ${r.preview.backup.id} was committed but its verification failed: ${r.report.failures.length} problem(s).`);
+        let preview: RestorePreview | undefined;
+        try {
+          const r = await runRestore(config, { logger: actionsLogger, onPreview: (p) => (preview = p) });
+          await writePreview(preview ?? r.preview);
+          core.setOutput('backup-id', r.preview.backup.id);
+          core.setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
+          if (r.report) {
+            core.setOutput('tables', String(r.report.totals.tables));
+            core.setOutput('rows', String(r.report.totals.rows));
+            core.setOutput('files', String(r.report.files.restoredCount));
+            core.setOutput('failed-checks', String(r.report.totals.failedChecks + r.report.totals.failedTables));
+            await core.summary.addRaw(renderMarkdown(r.report)).write();
+          } else {
+            await core.summary.addHeading('Plan (dry run: nothing written)', 3).addList(r.plan).write();
+          }
+          if (r.reportPath) core.setOutput('report-path', r.reportPath);
+          if (r.report?.status === 'failed') {
+            for (const failure of r.report.failures) core.error(failure, { title: 'Restore verification' });
+            core.setFailed(`Restore of ${r.preview.backup.id} was committed but its verification failed: ${r.report.failures.length} problem(s).`);
+          }
+        } catch (error) {
+          // A refused or failed restore still shows what it would have done.
+          if (preview) await writePreview(preview).catch(() => undefined);
+          throw error;
         }
         break;
       }

@@ -2,6 +2,7 @@
 // verify, prune, delete, download. All read storage alone (no local state).
 import { BackupDrillError, ExitCode, UsageError } from '../errors.js';
 import { listBackups, resolveBackup } from '../storage/catalog.js';
+import { unsealingFor } from '../archive/seal.js';
 import { openStorage } from '../storage/registry.js';
 import { runPrune, withLock } from '../modes/prune.js';
 import { verifyBackup } from '../modes/verify.js';
@@ -20,6 +21,7 @@ function ago(date: Date): string {
 }
 
 const STORAGE_INPUTS = ['storage', 'name', 's3-endpoint', 's3-region', 's3-force-path-style'];
+const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase'];
 
 export const list: Command = {
   name: 'list',
@@ -74,12 +76,12 @@ function describeManifest(m: Manifest): string {
 export const inspect: Command = {
   name: 'inspect',
   usage: 'backup-drill inspect <id|latest> --storage <dir|s3://…> [--json]',
-  summary: 'Show a backup\'s manifest: when, versions, schema and migration head, tables and rows, files, parts and digests.',
-  inputs: STORAGE_INPUTS,
+  summary: 'Show a backup\'s manifest: when, versions, schema and migration head, tables and rows, files, parts and digests. Encrypted backups need decrypt-identity or decrypt-passphrase.',
+  inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
     const storage = await openStorage(config);
-    const { manifest } = await resolveBackup(storage, config.name, backupArg(ctx, 'inspect'));
+    const { manifest } = await resolveBackup(storage, config.name, backupArg(ctx, 'inspect'), unsealingFor(config));
     return { result: manifest, text: describeManifest(manifest) };
   },
 };

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
-import { describeError } from '../errors.js';
+import { IntegrityError, describeError } from '../errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
 import type { Manifest, PartInfo } from '../archive/manifest.js';
 import { fetchVerified, verifyPart } from '../archive/verify-stream.js';
 import { needKeyError, unsealingFor } from '../archive/seal.js';
 import type { Unseal } from '../storage/catalog.js';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
@@ -112,9 +112,15 @@ export async function openPart(storage: Storage, prefix: string, info: PartInfo,
   const stored = await fetchVerified(storage, prefix, info, onBytes);
   if (!info.encrypted) return stored;
   if (!unseal) throw needKeyError(prefix);
+  // Decryption can fail before the digest check at the end of the part: name the part either way.
+  const out = new PassThrough();
   const plain = unseal();
-  stored.on('error', (error) => plain.destroy(error));
-  return stored.pipe(plain);
+  stored.on('error', (error) => out.destroy(error));
+  plain.on('error', (error) => {
+    const wrapped = error instanceof IntegrityError ? new IntegrityError(`Part ${info.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error;
+    out.destroy(wrapped);
+  });
+  return stored.pipe(plain).pipe(out);
 }
 
 async function restoreDatabase(

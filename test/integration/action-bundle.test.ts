@@ -87,6 +87,33 @@ export function actionScenario(label: string, node: () => string | undefined) {
       assert.equal(readCommandFile(d.output).status, 'failed');
     });
 
+    test('restore mode: dry run previews and writes nothing; then restores into an empty database', async () => {
+      const storage = join(work.path, 'backups');
+      const admin = await connect(cluster.url());
+      await admin.query('CREATE DATABASE restore_target');
+      await admin.end();
+      const target = cluster.url('restore_target');
+      const dry = runnerFiles(await mkdirp(join(work.path, 'step-restore-dry')));
+      const d = runBundle('dist/action/index.js', { mode: 'restore', storage, 'database-url': target, parts: 'database', 'dry-run': 'true' }, dry, { node: node() });
+      assert.equal(d.status, 0, d.stdout.slice(-2000));
+      assert.equal(readCommandFile(dry.output).status, 'dry-run');
+      assert.match(readFileSync(dry.summary, 'utf8'), /Restore preview/);
+      const empty = await connect(target);
+      assert.equal((await empty.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n, 0, 'dry run wrote nothing');
+      await empty.end();
+      const real = runnerFiles(await mkdirp(join(work.path, 'step-restore')));
+      const r = runBundle('dist/action/index.js', { mode: 'restore', storage, 'database-url': target, parts: 'database' }, real, { node: node() });
+      assert.equal(r.status, 0, r.stdout.slice(-2000));
+      const out = readCommandFile(real.output);
+      assert.equal(out.status, 'passed');
+      assert.equal(out.tables, '8');
+      // A second restore into the now non-empty target is refused without force.
+      const again = runnerFiles(await mkdirp(join(work.path, 'step-restore-again')));
+      const refused = runBundle('dist/action/index.js', { mode: 'restore', storage, 'database-url': target, parts: 'database' }, again, { node: node() });
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stdout, /::error::.*force/);
+    });
+
     test('bad input: a clear failure naming the input', async () => {
       const d = runnerFiles(await mkdirp(join(work.path, 'step-bad')));
       const r = runBundle('dist/action/index.js', { mode: 'explode', storage: join(work.path, 'backups') }, d, { node: node() });
