@@ -69,6 +69,7 @@ export interface Config {
   tables: string[];
   intoSchema?: string;
   discardPreviousFiles: boolean;
+  createRoles: boolean;
   trigger: TriggerInfo;
 }
 
@@ -258,6 +259,7 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     tables,
     intoSchema,
     discardPreviousFiles: parseBoolean('discard-previous-files', get('discard-previous-files')),
+    createRoles: parseBoolean('create-roles', get('create-roles')),
     trigger: triggerFromEnv(env),
   };
   if (config.ignoreSchemaMismatch && !config.force) {

@@ -109,6 +109,12 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'parts', description: 'What to restore: `database`, `files`, or `database,files`.', default: 'database,files', modes: ['restore'] },
   { name: 'tables', description: 'Restore only these tables (`schema.table`, comma-separated).', modes: ['restore'] },
   { name: 'into-schema', description: 'With `tables`: restore them as copies into this schema instead of replacing the live ones.', modes: ['restore'] },
+  {
+    name: 'create-roles',
+    description: 'Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore\'s transaction.',
+    default: 'false',
+    modes: ['restore'],
+  },
   { name: 'discard-previous-files', description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.', default: 'false', modes: ['restore'] },
 ] as const;
 
@@ -140,4 +146,5 @@ export const BACKUP_PARTS = {
   checksums: 'checksums.sha256',
   manifest: 'manifest.json',
   redactedData: 'redacted-data.sql',
+  roles: 'roles.sql',
 } as const;

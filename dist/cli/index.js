@@ -14911,7 +14911,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1636);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7592);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -14920,7 +14920,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1636:
+/***/ 7592:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -15085,6 +15085,12 @@ const INPUTS = [
     { name: 'parts', description: 'What to restore: `database`, `files`, or `database,files`.', default: 'database,files', modes: ['restore'] },
     { name: 'tables', description: 'Restore only these tables (`schema.table`, comma-separated).', modes: ['restore'] },
     { name: 'into-schema', description: 'With `tables`: restore them as copies into this schema instead of replacing the live ones.', modes: ['restore'] },
+    {
+        name: 'create-roles',
+        description: 'Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore\'s transaction.',
+        default: 'false',
+        modes: ['restore'],
+    },
     { name: 'discard-previous-files', description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.', default: 'false', modes: ['restore'] },
 ];
 const OUTPUTS = {
@@ -15113,6 +15119,7 @@ const BACKUP_PARTS = {
     checksums: 'checksums.sha256',
     manifest: 'manifest.json',
     redactedData: 'redacted-data.sql',
+    roles: 'roles.sql',
 };
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
@@ -15379,6 +15386,7 @@ function buildConfig(read, env = process.env) {
         tables,
         intoSchema,
         discardPreviousFiles: parseBoolean('discard-previous-files', get('discard-previous-files')),
+        createRoles: parseBoolean('create-roles', get('create-roles')),
         trigger: triggerFromEnv(env),
     };
     if (config.ignoreSchemaMismatch && !config.force) {
@@ -16823,65 +16831,6 @@ async function findBinDir(options) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/util/exec.ts
-// Runs external programs with errors that name the tool, its exit code and the
-// tail of its stderr (never its environment, which may hold a password).
-
-
-
-
-/** Keeps the last `limit` bytes of a stream (stderr), for error messages. */
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit = 16384) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        return (0,util_redact/* redact */.E$)(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
-    }
-}
-/** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
-async function runTool(path, args, options = {}) {
-    const child = (0,external_node_child_process_.spawn)(path, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = [];
-    const err = new TailBuffer(64 * 1024);
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const code = await waitForExit(child, path);
-    const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: err.toString() };
-    if (code !== 0 && !options.allowFailure)
-        throw toolFailed(path, code, result.stderr);
-    return result;
-}
-function waitForExit(child, path) {
-    return new Promise((resolve, reject) => {
-        child.once('error', (error) => {
-            reject(new errors/* ToolError */.v4((0,external_node_path_.basename)(path), `Cannot run ${path}: ${error.message}.`, {
-                hint: error.code === 'ENOENT' ? 'Install it or set postgres-bin-dir.' : undefined,
-                cause: error,
-            }));
-        });
-        child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
-    });
-}
-function toolFailed(path, code, stderr) {
-    const tool = (0,external_node_path_.basename)(path);
-    return new errors/* ToolError */.v4(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
-        exitCode: code,
-        stderr,
-    });
-}
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -17017,6 +16966,141 @@ function libpqConnection(url) {
         env.PGPASSWORD = decodeURIComponent(u.password);
     u.password = '';
     return { dbname: u.toString(), env };
+}
+
+;// CONCATENATED MODULE: ./src/util/exec.ts
+// Runs external programs with errors that name the tool, its exit code and the
+// tail of its stderr (never its environment, which may hold a password).
+
+
+
+
+/** Keeps the last `limit` bytes of a stream (stderr), for error messages. */
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit = 16384) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        return (0,util_redact/* redact */.E$)(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
+    }
+}
+/** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
+async function runTool(path, args, options = {}) {
+    const child = (0,external_node_child_process_.spawn)(path, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = new TailBuffer(64 * 1024);
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    const code = await waitForExit(child, path);
+    const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: err.toString() };
+    if (code !== 0 && !options.allowFailure)
+        throw toolFailed(path, code, result.stderr);
+    return result;
+}
+function waitForExit(child, path) {
+    return new Promise((resolve, reject) => {
+        child.once('error', (error) => {
+            reject(new errors/* ToolError */.v4((0,external_node_path_.basename)(path), `Cannot run ${path}: ${error.message}.`, {
+                hint: error.code === 'ENOENT' ? 'Install it or set postgres-bin-dir.' : undefined,
+                cause: error,
+            }));
+        });
+        child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    });
+}
+function toolFailed(path, code, stderr) {
+    const tool = (0,external_node_path_.basename)(path);
+    return new errors/* ToolError */.v4(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
+        exitCode: code,
+        stderr,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/postgres/roles.ts
+// Roles: captured at backup time (`pg_dumpall --roles-only --no-role-passwords`,
+// when the source permits it) so a restore onto a fresh server can create the
+// app's roles. Passwords are never captured: set them again after a restore.
+
+
+
+/** The roles script, or undefined with the reason when pg_dumpall is missing or not permitted. */
+async function captureRoles(binDir, databaseUrl) {
+    const conn = libpqConnection(databaseUrl);
+    try {
+        const r = await runTool((0,external_node_path_.join)(binDir, 'pg_dumpall'), ['--roles-only', '--no-role-passwords', '--no-password', ...(conn.dbname ? [`--dbname=${conn.dbname}`] : [])], {
+            env: { ...process.env, ...conn.env },
+            allowFailure: true,
+        });
+        if (r.code !== 0)
+            return { problem: r.stderr.split('\n').filter(Boolean).slice(-2).join(' ') || `pg_dumpall exited ${r.code}` };
+        return { sql: r.stdout };
+    }
+    catch (error) {
+        return { problem: error.message };
+    }
+}
+const SAFE_ATTRIBUTES = /^(NO)?(LOGIN|INHERIT|CREATEDB)$/;
+function literal(text) {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+/** Unquotes a role name as pg_dumpall writes it ("Odd ""Name""" or plain). */
+function roleName(token) {
+    return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token;
+}
+const NAME = `("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+/**
+ * SQL that creates the captured roles that do not exist yet, with safe
+ * attributes only (LOGIN, INHERIT, CREATEDB, CONNECTION LIMIT: never
+ * SUPERUSER, REPLICATION, BYPASSRLS or CREATEROLE), and their memberships.
+ * Runs inside the restore's transaction, so a failed restore creates no role.
+ */
+function rolesToCreate(dumpallSql) {
+    const roles = new Map();
+    const grants = [];
+    for (const line of dumpallSql.split('\n')) {
+        let m = new RegExp(`^CREATE ROLE ${NAME};$`).exec(line);
+        if (m) {
+            roles.set(roleName(m[1]), []);
+            continue;
+        }
+        m = new RegExp(`^ALTER ROLE ${NAME} WITH (.*);$`).exec(line);
+        if (m && roles.has(roleName(m[1]))) {
+            const words = m[2].split(/\s+/);
+            const attrs = words.filter((w) => SAFE_ATTRIBUTES.test(w));
+            const limit = /CONNECTION LIMIT (\d+)/.exec(m[2]);
+            if (limit)
+                attrs.push(`CONNECTION LIMIT ${limit[1]}`);
+            roles.set(roleName(m[1]), attrs);
+            continue;
+        }
+        m = new RegExp(`^GRANT ${NAME} TO ${NAME}`).exec(line);
+        if (m)
+            grants.push([roleName(m[1]), roleName(m[2])]);
+    }
+    const wanted = [...roles.entries()].filter(([name]) => name !== 'postgres' && !name.startsWith('pg_'));
+    const statements = wanted.map(([name, attrs]) => `DO $bd_role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(name)}) THEN ` +
+        `EXECUTE ${literal(`CREATE ROLE ${quoteIdent(name)}${attrs.length ? ' WITH ' + attrs.join(' ') : ''}`)}; END IF; END $bd_role$;`);
+    for (const [role, member] of grants) {
+        if (member === 'postgres' || role.startsWith('pg_'))
+            continue;
+        statements.push(`DO $bd_role$ BEGIN EXECUTE ${literal(`GRANT ${quoteIdent(role)} TO ${quoteIdent(member)}`)}; ` +
+            `EXCEPTION WHEN OTHERS THEN RAISE WARNING 'backup-drill: could not grant % to %: %', ${literal(role)}, ${literal(member)}, SQLERRM; END $bd_role$;`);
+    }
+    return { sql: statements.join('\n') + (statements.length ? '\n' : ''), roles: wanted.map(([n]) => n) };
+}
+function quoteIdent(name) {
+    return `"${name.replace(/"/g, '""')}"`;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/redaction.ts
@@ -18193,6 +18277,7 @@ var version = __nccwpck_require__(311);
 
 
 
+
 /** Parallel connections computing table stats while the dump streams. */
 const STATS_CONNECTIONS = 2;
 async function checkFilesPath(path) {
@@ -18314,7 +18399,17 @@ async function takeBackup(config, deps, filesRoot) {
             ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
                 .finally(() => filesProgress.stop());
         }
-        const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined)]);
+        // Roles (for a restore onto a fresh server), without passwords; a source that does not permit it only warns.
+        const roleWarnings = [];
+        const rolesWork = captureRoles(pgDump.dir, config.databaseUrl).then(async (r) => {
+            if (!r.sql) {
+                roleWarnings.push(`roles not captured (pg_dumpall --roles-only: ${r.problem})`);
+                return undefined;
+            }
+            partsWritten.push(partName(BACKUP_PARTS.roles));
+            return writePart(writer, partName(BACKUP_PARTS.roles), 'roles', external_node_stream_.Readable.from([r.sql]));
+        });
+        const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined), rolesWork]);
         const failure = settled.find((s) => s.status === 'rejected');
         if (failure)
             throw failure.reason;
@@ -18324,7 +18419,8 @@ async function takeBackup(config, deps, filesRoot) {
         await snapshot.close();
         snapshot = undefined;
         const redactedPart = settled[3].value;
-        const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(files?.parts ?? [])];
+        const rolesPart = settled[4].value;
+        const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
         partsWritten.push(BACKUP_PARTS.checksums);
         // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
         const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', external_node_stream_.Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
@@ -18355,7 +18451,7 @@ async function takeBackup(config, deps, filesRoot) {
             parts,
             encryption: sealing ? { recipients: sealing.recipients, passphrase: sealing.passphrase } : null,
             redactions,
-            warnings: files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : [],
+            warnings: [...(files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : []), ...roleWarnings],
         };
         // The manifest is the completion marker: written last, and only when everything above succeeded.
         // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes).
@@ -20388,7 +20484,7 @@ async function runDemo(options) {
 ;// CONCATENATED MODULE: ./src/restore/gate.ts
 
 const GATE_MARK = 'backup-drill: restored data does not match the backup';
-function literal(text) {
+function gate_literal(text) {
     return `'${text.replace(/'/g, "''")}'`;
 }
 /**
@@ -20399,9 +20495,9 @@ function gateSql(tables, manifest, schemaOf = (t) => t.schema) {
     if (tables.length === 0)
         return '';
     const redacted = new Set((manifest.redactions ?? []).map((r) => `${r.schema}.${r.table}`));
-    const rows = tables.map((t) => `(${literal(schemaOf(t))}, ${literal(t.name)}, ${t.rows}::bigint, ${literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'})`);
+    const rows = tables.map((t) => `(${gate_literal(schemaOf(t))}, ${gate_literal(t.name)}, ${t.rows}::bigint, ${gate_literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'})`);
     const settings = Object.entries(PINNED_SETTINGS)
-        .map(([k, v]) => `SET ${k} = ${literal(v)};`)
+        .map(([k, v]) => `SET ${k} = ${gate_literal(v)};`)
         .join('\n');
     return `
 RESET search_path;
@@ -20846,6 +20942,8 @@ async function prepareRestore(options) {
     let script;
     try {
         await session.write(preamble(what, manifest));
+        if (options.rolesSql)
+            await session.write(options.rolesSql);
         // With redacted tables, their rows come from redacted-data.sql, between the data and post-data sections.
         const phases = what.kind === 'full' && options.redactedFile ? [['--section=pre-data', '--section=data'], null, ['--section=post-data']] : [[]];
         for (const phase of phases) {
@@ -21648,6 +21746,7 @@ async function writeTocList(dir, name, entries) {
 
 
 
+
 const SKIPPED_FILES = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
 function confirmQuestion(id, mode, preview, selected, intoSchema) {
     const t = preview.target;
@@ -21875,7 +21974,16 @@ async function runRestore(config, deps) {
                     ? { kind: 'tables', tables: selected, listFile: listFile }
                     : { kind: 'into-schema', tables: selected, listFile: listFile, intoSchema: config.intoSchema, replaceCopies: config.force };
             logger.info(`Restoring into ${targetName} in one transaction…`);
-            const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, manifest, what, targetName, logger, signal: deps.signal });
+            let rolesSql;
+            const rolesPart = config.createRoles ? findPart(manifest, BACKUP_PARTS.roles) : undefined;
+            if (config.createRoles && !rolesPart)
+                logger.warn('create-roles: this backup has no captured roles (the source did not permit pg_dumpall --roles-only); none are created.');
+            if (rolesPart) {
+                const roles = rolesToCreate(await readPartText(storage, prefix, rolesPart, decrypt));
+                rolesSql = roles.sql;
+                logger.info(`create-roles: creating those of ${roles.roles.join(', ') || '(none)'} that the target lacks (no passwords: set them after the restore).`);
+            }
+            const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, rolesSql, manifest, what, targetName, logger, signal: deps.signal });
             try {
                 deps.signal?.throwIfAborted();
                 await swapFiles();

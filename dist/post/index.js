@@ -31424,6 +31424,12 @@ const INPUTS = [
     { name: 'parts', description: 'What to restore: `database`, `files`, or `database,files`.', default: 'database,files', modes: ['restore'] },
     { name: 'tables', description: 'Restore only these tables (`schema.table`, comma-separated).', modes: ['restore'] },
     { name: 'into-schema', description: 'With `tables`: restore them as copies into this schema instead of replacing the live ones.', modes: ['restore'] },
+    {
+        name: 'create-roles',
+        description: 'Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore\'s transaction.',
+        default: 'false',
+        modes: ['restore'],
+    },
     { name: 'discard-previous-files', description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.', default: 'false', modes: ['restore'] },
 ];
 const OUTPUTS = {
@@ -31452,6 +31458,7 @@ const BACKUP_PARTS = {
     checksums: 'checksums.sha256',
     manifest: 'manifest.json',
     redactedData: 'redacted-data.sql',
+    roles: 'roles.sql',
 };
 
 // EXTERNAL MODULE: external "node:net"

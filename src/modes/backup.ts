@@ -19,6 +19,7 @@ import { FORMAT_NAME, FORMAT_VERSION, SEALED_MANIFEST, type FilesSummary, type M
 import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { findBinDir } from '../postgres/binaries.js';
+import { captureRoles } from '../postgres/roles.js';
 import { excludeDataArgs, redactedTables, resolveRedactions, startRedactedCopy, statsSource, type RedactedColumn } from '../postgres/redaction.js';
 import picomatch from 'picomatch';
 import { connect, serverInfo, type Client } from '../postgres/connect.js';
@@ -177,7 +178,17 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
         .finally(() => filesProgress.stop());
     }
 
-    const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined)]);
+    // Roles (for a restore onto a fresh server), without passwords; a source that does not permit it only warns.
+    const roleWarnings: string[] = [];
+    const rolesWork = captureRoles(pgDump.dir, config.databaseUrl).then(async (r) => {
+      if (!r.sql) {
+        roleWarnings.push(`roles not captured (pg_dumpall --roles-only: ${r.problem})`);
+        return undefined;
+      }
+      partsWritten.push(partName(BACKUP_PARTS.roles));
+      return writePart(writer, partName(BACKUP_PARTS.roles), 'roles', Readable.from([r.sql]));
+    });
+    const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined), rolesWork]);
     const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failure) throw failure.reason;
     const dbPart = (settled[0] as PromiseFulfilledResult<PartInfo>).value;
@@ -188,7 +199,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     snapshot = undefined;
 
     const redactedPart = (settled[3] as PromiseFulfilledResult<PartInfo | undefined>).value;
-    const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(files?.parts ?? [])];
+    const rolesPart = (settled[4] as PromiseFulfilledResult<PartInfo | undefined>).value;
+    const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
     partsWritten.push(BACKUP_PARTS.checksums);
     // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
     const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
@@ -220,7 +232,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       parts,
       encryption: sealing ? { recipients: sealing.recipients, passphrase: sealing.passphrase } : null,
       redactions,
-      warnings: files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : [],
+      warnings: [...(files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : []), ...roleWarnings],
     };
     // The manifest is the completion marker: written last, and only when everything above succeeded.
     // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes).

@@ -38,6 +38,7 @@ import type { Logger } from '../util/logger.js';
 import { Progress } from '../util/progress.js';
 import { runTool } from '../util/exec.js';
 import { prepareRestore, schemasToReplace, type RestoreKind } from '../restore/database.js';
+import { rolesToCreate } from '../postgres/roles.js';
 import { inspectFilesTarget, previousName, stageFiles, swapIn, verifyFilesOnly, type StagedFiles, type Swap } from '../restore/files.js';
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
@@ -300,7 +301,15 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
             ? { kind: 'tables', tables: selected, listFile: listFile! }
             : { kind: 'into-schema', tables: selected, listFile: listFile!, intoSchema: config.intoSchema!, replaceCopies: config.force };
       logger.info(`Restoring into ${targetName} in one transaction…`);
-      const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, manifest, what, targetName, logger, signal: deps.signal });
+      let rolesSql: string | undefined;
+      const rolesPart = config.createRoles ? findPart(manifest, BACKUP_PARTS.roles) : undefined;
+      if (config.createRoles && !rolesPart) logger.warn('create-roles: this backup has no captured roles (the source did not permit pg_dumpall --roles-only); none are created.');
+      if (rolesPart) {
+        const roles = rolesToCreate(await readPartText(storage, prefix, rolesPart, decrypt));
+        rolesSql = roles.sql;
+        logger.info(`create-roles: creating those of ${roles.roles.join(', ') || '(none)'} that the target lacks (no passwords: set them after the restore).`);
+      }
+      const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, rolesSql, manifest, what, targetName, logger, signal: deps.signal });
       try {
         deps.signal?.throwIfAborted();
         await swapFiles();

@@ -145,6 +145,8 @@ export interface PrepareOptions {
   dumpFile: string;
   /** Staged redacted-data.sql: loaded between the data and post-data sections of a full restore. */
   redactedFile?: string;
+  /** SQL creating missing roles (create-roles), run first inside the same transaction. */
+  rolesSql?: string;
   manifest: Manifest;
   what: RestoreKind;
   /** "app on db.example.com:5432", for messages. */
@@ -161,6 +163,7 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
   let script: ReturnType<typeof scriptFrom> | undefined;
   try {
     await session.write(preamble(what, manifest));
+    if (options.rolesSql) await session.write(options.rolesSql);
     // With redacted tables, their rows come from redacted-data.sql, between the data and post-data sections.
     const phases = what.kind === 'full' && options.redactedFile ? [['--section=pre-data', '--section=data'], null, ['--section=post-data']] : [[]];
     for (const phase of phases) {
