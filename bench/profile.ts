@@ -2,13 +2,14 @@
 // the dist CLI's backup and drill under `node --cpu-prof`, and prints the
 // functions with the most self time (and idle/GC/program shares).
 //
-//   node --import tsx bench/profile.ts [--db-mb 1000] [--files-mb 500] [--top 20]
+//   node --import tsx bench/profile.ts [--db-mb 1000] [--files-mb 500] [--top 20] [--cli head|<path>]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateDatabase, generateUploads, serverBinDir } from './generate.js';
+import { prepareCli } from './measure.js';
 import { EphemeralCluster, cleanupStaleClusters } from '../src/postgres/cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +32,10 @@ const frameName = (n: ProfileNode) => {
   const url = n.callFrame.url ? basename(n.callFrame.url) : '';
   return `${n.callFrame.functionName || '(anonymous)'}${url ? ` ${url}:${n.callFrame.lineNumber + 1}` : ''}`;
 };
+
+// Printed only after everything is cleaned up: a closed stdout (| head) must not skip `finally`.
+const out: string[] = [];
+const print = (line: string) => out.push(line);
 
 async function summarize(file: string, label: string): Promise<void> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
@@ -55,18 +60,20 @@ async function summarize(file: string, label: string): Promise<void> {
     paths.set(key, m);
   }
   const idle = byFn.get('(idle)') ?? 0;
-  console.log(`\n## ${label}: ${(wallMs / 1000).toFixed(1)} s profiled, main thread busy ${(((total - idle) * perSampleMs) / 1000).toFixed(1)} s`);
-  console.log('| self ms | share of busy | function |\n|---:|---:|---|');
+  print(`\n## ${label}: ${(wallMs / 1000).toFixed(1)} s profiled, main thread busy ${(((total - idle) * perSampleMs) / 1000).toFixed(1)} s`);
+  print('| self ms | share of busy | function |\n|---:|---:|---|');
   const rows = [...byFn.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top);
-  for (const [k, hits] of rows) console.log(`| ${(hits * perSampleMs).toFixed(0)} | ${((100 * hits) / Math.max(1, total - idle)).toFixed(1)}% | \`${k}\` |`);
-  console.log('\nCallers of the top 5 (4 frames up, by share of that function):');
+  for (const [k, hits] of rows) print(`| ${(hits * perSampleMs).toFixed(0)} | ${((100 * hits) / Math.max(1, total - idle)).toFixed(1)}% | \`${k}\` |`);
+  print('\nCallers of the top 5 (4 frames up, by share of that function):');
   for (const [k, hits] of rows.slice(0, 5)) {
     const callers = [...(paths.get(k) ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    for (const [chain, h] of callers) console.log(`- \`${k}\` ${((100 * h) / hits).toFixed(0)}%: ← ${chain || '(root)'}`);
+    for (const [chain, h] of callers) print(`- \`${k}\` ${((100 * h) / hits).toFixed(0)}%: ← ${chain || '(root)'}`);
   }
 }
 
 async function main(): Promise<void> {
+  let interrupted = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => (interrupted = true));
   const work = await mkdtemp(join(tmpdir(), 'bd-bench-prof-'));
   await chmod(work, 0o755);
   const childTmp = join(work, 'tmp');
@@ -74,8 +81,9 @@ async function main(): Promise<void> {
   await chmod(childTmp, 0o755);
   let cluster: EphemeralCluster | undefined;
   try {
-    const cli = join(work, 'cli', 'index.js');
-    await cp(resolve(here, '..', 'dist', 'cli'), join(work, 'cli'), { recursive: true });
+    const bundle = await prepareCli(resolve(here, '..'), join(work, 'cli'), process.argv.includes('--cli') ? flag('cli', '') : undefined);
+    const cli = bundle.path;
+    print(`CLI: ${bundle.source} (sha256 ${bundle.sha256.slice(0, 16)}…)`);
     cluster = await EphemeralCluster.start({ binDir: await serverBinDir(), parentDir: join(work, 'clusters'), tuneForRestore: true });
     const db = await generateDatabase(cluster.url(), { dbMb });
     const uploads = join(work, 'uploads');
@@ -87,6 +95,7 @@ async function main(): Promise<void> {
       ['backup', ['backup', '--database-url', db.url, '--files-path', uploads, '--storage', store]],
       ['drill', ['drill', '--storage', store, '--jobs', '2', '--report-dir', join(work, 'reports')]],
     ] as const) {
+      if (interrupted) throw new Error('interrupted');
       const dir = join(work, `prof-${label}`);
       const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       if (r.status !== 0) throw new Error(`${label} exited ${r.status}: ${r.stderr.toString().slice(-2000)}`);
@@ -100,7 +109,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => process.stdout.write(out.join('\n') + '\n'));

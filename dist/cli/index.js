@@ -16709,10 +16709,13 @@ class HashingStream extends external_node_stream_.Transform {
 // the manifest and checksums.sha256 describe exactly what is in the bucket.
 
 
+
 async function writePart(options, name, role, source, onBytes, sizeHint) {
     const hasher = new HashingStream();
     const key = `${options.prefix}/${name}`;
-    const stages = [source];
+    // pg_dump writes 4 KiB pieces; coalescing them into ~1 MiB chunks cuts the per-chunk cost of
+    // hashing, encryption and writes (measured: node CPU 6.2 s → 2.1 s per GB, see BENCHMARKS.md).
+    const stages = [source, new Coalesce()];
     const sealing = options.seal?.();
     if (sealing)
         stages.push(sealing);
@@ -16725,6 +16728,34 @@ async function writePart(options, name, role, source, onBytes, sizeHint) {
     if (sealing)
         part.encrypted = true;
     return part;
+}
+/** Gathers small chunks into ~1 MiB ones. */
+class Coalesce extends external_node_stream_.Transform {
+    target;
+    pending = [];
+    size = 0;
+    constructor(target = 1 << 20) {
+        super();
+        this.target = target;
+    }
+    _transform(chunk, _enc, callback) {
+        this.pending.push(chunk);
+        this.size += chunk.length;
+        if (this.size >= this.target)
+            this.release();
+        callback();
+    }
+    _flush(callback) {
+        this.release();
+        callback();
+    }
+    release() {
+        if (this.size === 0)
+            return;
+        this.push(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.size));
+        this.pending = [];
+        this.size = 0;
+    }
 }
 
 // EXTERNAL MODULE: external "node:child_process"
@@ -17485,6 +17516,20 @@ const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impor
 
 
 const TEMP_MARK = '.partial-';
+async function syncPath(path) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        await handle.sync();
+    }
+    catch (error) {
+        // Some filesystems refuse fsync on directories; the file's own fsync is what matters most.
+        if (error.code !== 'EINVAL' && error.code !== 'EISDIR')
+            throw error;
+    }
+    finally {
+        await handle.close();
+    }
+}
 class LocalStorage {
     root;
     constructor(location) {
@@ -17535,7 +17580,10 @@ class LocalStorage {
         try {
             await (0,promises_.mkdir)((0,external_node_path_.dirname)(target), { recursive: true });
             await (0,external_node_stream_promises_namespaceObject.pipeline)(body, counter, (0,external_node_fs_.createWriteStream)(temp, { flags: 'wx' }), { signal: options.signal });
+            // Durable before visible: a crash must never leave a manifest pointing at parts that never reached the disk.
+            await syncPath(temp);
             await (0,promises_.rename)(temp, target);
+            await syncPath((0,external_node_path_.dirname)(target));
             return { size };
         }
         catch (error) {
@@ -20199,9 +20247,12 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
     try {
         const t0 = external_node_perf_hooks_namespaceObject.performance.now();
         let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
+        let verifying;
         if (local) {
-            // Seekable file in place: verify it first (fast), then restore it with parallel jobs, no copy.
-            await verifyPart(storage, prefix, dump, (n) => progress.add(n));
+            // Seekable file in place: restore it with parallel jobs, no copy, while a second reader verifies its digest.
+            // A throwaway target may see unverified bytes; a mismatch still fails the drill (manual restores verify first).
+            verifying = verifyPart(storage, prefix, dump, (n) => progress.add(n));
+            verifying.catch(() => undefined);
         }
         else if (redacted) {
             // Redacted tables load between pg_restore's sections, which needs a seekable dump: stage it (verified, decrypted).
@@ -20209,18 +20260,27 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
             await (0,external_node_stream_promises_namespaceObject.pipeline)(await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), (0,external_node_fs_.createWriteStream)(local));
         }
         const t1 = external_node_perf_hooks_namespaceObject.performance.now();
-        if (local && redacted) {
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
-            await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
+        try {
+            if (local && redacted) {
+                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
+                await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
+                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
+            }
+            else if (local) {
+                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
+            }
+            else {
+                // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
+                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
+            }
         }
-        else if (local) {
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
+        catch (error) {
+            // A corrupted dump usually breaks pg_restore first: report the digest mismatch, the real cause, when there is one.
+            if (verifying)
+                await verifying;
+            throw error;
         }
-        else {
-            // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-            await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
-        }
+        await verifying;
         return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (external_node_perf_hooks_namespaceObject.performance.now() - t1) / 1000 };
     }
     finally {

@@ -1,7 +1,7 @@
 // Streams one part of a backup to storage while hashing the stored bytes, so
 // the manifest and checksums.sha256 describe exactly what is in the bucket.
 import { pipeline } from 'node:stream/promises';
-import type { Readable, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { HashingStream } from './hashing.js';
 import type { PartInfo } from './manifest.js';
 import type { Storage } from '../storage/port.js';
@@ -25,7 +25,9 @@ export async function writePart(
 ): Promise<PartInfo> {
   const hasher = new HashingStream();
   const key = `${options.prefix}/${name}`;
-  const stages: Array<NodeJS.ReadableStream | NodeJS.ReadWriteStream> = [source];
+  // pg_dump writes 4 KiB pieces; coalescing them into ~1 MiB chunks cuts the per-chunk cost of
+  // hashing, encryption and writes (measured: node CPU 6.2 s → 2.1 s per GB, see BENCHMARKS.md).
+  const stages: Array<NodeJS.ReadableStream | NodeJS.ReadWriteStream> = [source, new Coalesce()];
   const sealing = options.seal?.();
   if (sealing) stages.push(sealing);
   stages.push(hasher);
@@ -36,4 +38,29 @@ export async function writePart(
   const part: PartInfo = { name, role, bytes: hasher.bytes, sha256: hasher.sha256 };
   if (sealing) part.encrypted = true;
   return part;
+}
+
+/** Gathers small chunks into ~1 MiB ones. */
+export class Coalesce extends Transform {
+  private pending: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly target = 1 << 20) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.pending.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= this.target) this.release();
+    callback();
+  }
+  override _flush(callback: (error?: Error | null) => void): void {
+    this.release();
+    callback();
+  }
+  private release(): void {
+    if (this.size === 0) return;
+    this.push(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.size));
+    this.pending = [];
+    this.size = 0;
+  }
 }

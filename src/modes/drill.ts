@@ -141,25 +141,35 @@ async function restoreDatabase(
   try {
     const t0 = performance.now();
     let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
+    let verifying: Promise<void> | undefined;
     if (local) {
-      // Seekable file in place: verify it first (fast), then restore it with parallel jobs, no copy.
-      await verifyPart(storage, prefix, dump, (n) => progress.add(n));
+      // Seekable file in place: restore it with parallel jobs, no copy, while a second reader verifies its digest.
+      // A throwaway target may see unverified bytes; a mismatch still fails the drill (manual restores verify first).
+      verifying = verifyPart(storage, prefix, dump, (n) => progress.add(n));
+      verifying.catch(() => undefined);
     } else if (redacted) {
       // Redacted tables load between pg_restore's sections, which needs a seekable dump: stage it (verified, decrypted).
       local = join(workDir, 'database.dump');
       await pipeline(await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), createWriteStream(local));
     }
     const t1 = performance.now();
-    if (local && redacted) {
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
-      await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
-    } else if (local) {
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
-    } else {
-      // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-      await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
+    try {
+      if (local && redacted) {
+        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
+        await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
+        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
+      } else if (local) {
+        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
+      } else {
+        // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
+        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
+      }
+    } catch (error) {
+      // A corrupted dump usually breaks pg_restore first: report the digest mismatch, the real cause, when there is one.
+      if (verifying) await verifying;
+      throw error;
     }
+    await verifying;
     return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000 };
   } finally {
     progress.stop();

@@ -1,7 +1,7 @@
 // Local-folder adapter. Writes go to a hidden temp name in the same folder and
 // are renamed into place, so a reader never sees half an object.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, stat, access, writeFile, constants as fsConstants } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, access, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -11,6 +11,18 @@ import { StorageError } from '../errors.js';
 import type { ObjectInfo, PutOptions, Storage } from './port.js';
 
 const TEMP_MARK = '.partial-';
+
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems refuse fsync on directories; the file's own fsync is what matters most.
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL' && (error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
+  } finally {
+    await handle.close();
+  }
+}
 
 export class LocalStorage implements Storage {
   readonly root: string;
@@ -63,7 +75,10 @@ export class LocalStorage implements Storage {
     try {
       await mkdir(dirname(target), { recursive: true });
       await pipeline(body, counter, createWriteStream(temp, { flags: 'wx' }), { signal: options.signal });
+      // Durable before visible: a crash must never leave a manifest pointing at parts that never reached the disk.
+      await syncPath(temp);
       await rename(temp, target);
+      await syncPath(dirname(target));
       return { size };
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);

@@ -45,7 +45,7 @@ describe('backup to a local folder', () => {
     const logger = new MemoryLogger();
     const result = await runBackup(config({ 'database-url': url, storage, 'files-path': uploads, 'files-exclude': 'cache/**' }), { logger });
     const dir = join(storage, 'default', result.id);
-    assert.deepEqual((await readdir(dir)).sort(), ['checksums.sha256', 'database.dump', 'files.sha256', 'files.tar', 'manifest.json']);
+    assert.deepEqual((await readdir(dir)).sort(), ['checksums.sha256', 'database.dump', 'files.sha256', 'files.tar', 'manifest.json', 'roles.sql']);
 
     const manifest = parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'), 'test');
     assert.equal(manifest.id, result.id);

@@ -196,7 +196,7 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     // Only ciphertext parts, the ciphertext digests, the public index and the sealed manifest.
     assert.deepEqual(
       [...files.keys()].sort(),
-      ['checksums.sha256', 'database.dump.age', 'files.sha256.age', 'files.tar.age', 'manifest.json', 'manifest.json.age'].map((n) => `default/${id}/${n}`),
+      ['checksums.sha256', 'database.dump.age', 'files.sha256.age', 'files.tar.age', 'manifest.json', 'manifest.json.age', 'roles.sql.age'].map((n) => `default/${id}/${n}`),
     );
     const stanza = expectPassphrase ? '-> scrypt ' : '-> X25519 ';
     for (const [path, bytes] of files) {
@@ -207,10 +207,10 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     // checksums.sha256 lists the stored ciphertext, and sha256sum agrees with it.
     const dir = backupDir(store, id);
     const listed = files.get(`default/${id}/checksums.sha256`)!.toString('utf8').trim().split('\n').map((l) => l.replace(/^[0-9a-f]{64} [ *]/, ''));
-    assert.deepEqual(listed.sort(), ['database.dump.age', 'files.sha256.age', 'files.tar.age']);
+    assert.deepEqual(listed.sort(), ['database.dump.age', 'files.sha256.age', 'files.tar.age', 'roles.sql.age']);
     const sum = run('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir });
     assert.equal(sum.status, 0, sum.text);
-    assert.equal((sum.text.match(/: OK$/gm) ?? []).length, 3, sum.text);
+    assert.equal((sum.text.match(/: OK$/gm) ?? []).length, 4, sum.text);
 
     // manifest.json is a public index only.
     const indexText = files.get(`default/${id}/manifest.json`)!.toString('utf8');
