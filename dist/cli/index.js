@@ -16821,8 +16821,20 @@ async function versionOf(tool) {
         return undefined;
     }
 }
+// Probing runs `--version` in every candidate folder: remember the answers for this process.
+const probed = new Map();
 /** Every directory holding all `tools`, with the version of the first tool. */
-async function findAllBinDirs(tools, preferDir, searchDirs) {
+function findAllBinDirs(tools, preferDir, searchDirs) {
+    const key = JSON.stringify([tools, preferDir, searchDirs, process.env.PATH]);
+    let found = probed.get(key);
+    if (!found) {
+        found = probeBinDirs(tools, preferDir, searchDirs);
+        probed.set(key, found);
+        found.catch(() => probed.delete(key));
+    }
+    return found.then((dirs) => dirs.map((d) => ({ ...d })));
+}
+async function probeBinDirs(tools, preferDir, searchDirs) {
     const found = [];
     const seen = new Set();
     for (const dir of await candidateDirs(preferDir, searchDirs)) {

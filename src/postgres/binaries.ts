@@ -57,8 +57,22 @@ async function versionOf(tool: string): Promise<{ major: number; version: string
   }
 }
 
+// Probing runs `--version` in every candidate folder: remember the answers for this process.
+const probed = new Map<string, Promise<BinDir[]>>();
+
 /** Every directory holding all `tools`, with the version of the first tool. */
-export async function findAllBinDirs(tools: string[], preferDir?: string, searchDirs?: string[]): Promise<BinDir[]> {
+export function findAllBinDirs(tools: string[], preferDir?: string, searchDirs?: string[]): Promise<BinDir[]> {
+  const key = JSON.stringify([tools, preferDir, searchDirs, process.env.PATH]);
+  let found = probed.get(key);
+  if (!found) {
+    found = probeBinDirs(tools, preferDir, searchDirs);
+    probed.set(key, found);
+    found.catch(() => probed.delete(key));
+  }
+  return found.then((dirs) => dirs.map((d) => ({ ...d })));
+}
+
+async function probeBinDirs(tools: string[], preferDir?: string, searchDirs?: string[]): Promise<BinDir[]> {
   const found: BinDir[] = [];
   const seen = new Set<string>();
   for (const dir of await candidateDirs(preferDir, searchDirs)) {
