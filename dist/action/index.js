@@ -53419,6 +53419,9 @@ async function main_run() {
                     }
                     if (r.reportPath)
                         setOutput('report-path', r.reportPath);
+                    const refusals = r.dryRun ? (r.preview.refusals ?? []) : [];
+                    if (refusals.length)
+                        setFailed(`Dry run: a real restore would be refused: ${refusals.join('; ')}`);
                     if (r.report?.status === 'failed') {
                         for (const failure of r.report.failures)
                             error(failure, { title: 'Restore verification' });

@@ -22247,10 +22247,13 @@ const restore = {
         if (r.reportPath)
             lines.push(`Reports: ${r.reportPath}${r.junitPath ? `\n         ${r.junitPath}` : ''}`);
         const failed = r.report?.status === 'failed';
+        const refusals = r.dryRun ? (r.preview.refusals ?? []) : [];
+        if (refusals.length)
+            lines.push(`A real run would be refused: ${refusals.join('; ')}`);
         return {
             result: { preview: r.preview, plan: r.plan, dryRun: r.dryRun, report: r.report, previousFilesPath: r.previousFilesPath, reportPath: r.reportPath },
             text: lines.join('\n'),
-            exitCode: failed ? errors/* ExitCode */.yU.checksFailed : errors/* ExitCode */.yU.ok,
+            exitCode: failed ? errors/* ExitCode */.yU.checksFailed : refusals.length ? errors/* ExitCode */.yU.usage : errors/* ExitCode */.yU.ok,
         };
     },
 };

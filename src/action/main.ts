@@ -82,6 +82,8 @@ export async function run(): Promise<void> {
             await core.summary.addHeading('Plan (dry run: nothing written)', 3).addList(r.plan).write();
           }
           if (r.reportPath) core.setOutput('report-path', r.reportPath);
+          const refusals = r.dryRun ? (r.preview.refusals ?? []) : [];
+          if (refusals.length) core.setFailed(`Dry run: a real restore would be refused: ${refusals.join('; ')}`);
           if (r.report?.status === 'failed') {
             for (const failure of r.report.failures) core.error(failure, { title: 'Restore verification' });
             core.setFailed(`Restore of ${r.preview.backup.id} was committed but its verification failed: ${r.report.failures.length} problem(s).`);

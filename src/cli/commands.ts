@@ -105,10 +105,12 @@ const restore: Command = {
     if (r.previousFilesPath) lines.push(`Previous files kept at ${r.previousFilesPath}`);
     if (r.reportPath) lines.push(`Reports: ${r.reportPath}${r.junitPath ? `\n         ${r.junitPath}` : ''}`);
     const failed = r.report?.status === 'failed';
+    const refusals = r.dryRun ? (r.preview.refusals ?? []) : [];
+    if (refusals.length) lines.push(`A real run would be refused: ${refusals.join('; ')}`);
     return {
       result: { preview: r.preview, plan: r.plan, dryRun: r.dryRun, report: r.report, previousFilesPath: r.previousFilesPath, reportPath: r.reportPath },
       text: lines.join('\n'),
-      exitCode: failed ? ExitCode.checksFailed : ExitCode.ok,
+      exitCode: failed ? ExitCode.checksFailed : refusals.length ? ExitCode.usage : ExitCode.ok,
     };
   },
 };
