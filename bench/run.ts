@@ -29,7 +29,7 @@ import { collectStats, listTables } from '../src/postgres/stats.js';
 import { ExportedSnapshot } from '../src/postgres/snapshot.js';
 import { runPgRestore } from '../src/postgres/restore.js';
 import { LocalStorage } from '../src/storage/local.js';
-import { fetchVerified, verifyPart } from '../src/archive/verify-stream.js';
+import { openPart, storedBytes, verifyPart } from '../src/archive/open-part.js';
 import { extractFiles } from '../src/archive/files-verify.js';
 import { packFiles } from '../src/archive/files-tar.js';
 import { writePart } from '../src/archive/part-writer.js';
@@ -558,7 +558,7 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
   const dest = join(sizeDir, 'diag-files');
   await mkdir(dest, { recursive: true });
   try {
-    d['drill: files extract + per-file SHA-256 (in-process), s'] = (await timed(async () => extractFiles(await fetchVerified(storage, prefix, part('files.tar')), dest)))[1];
+    d['drill: files extract + per-file SHA-256 (in-process), s'] = (await timed(async () => extractFiles(await openPart(storage, prefix, part('files.tar'), storedBytes), dest)))[1];
   } finally {
     await rm(dest, { recursive: true, force: true });
   }

@@ -14911,7 +14911,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7592);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7869);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -14920,7 +14920,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7592:
+/***/ 7869:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -17815,7 +17815,7 @@ function isoWeek(time) {
 }
 
 ;// CONCATENATED MODULE: ./src/archive/verify-stream.ts
-// Fetches a stored part as a stream that fails at its end when the bytes do
+// A pass-through that fails at its end when the bytes of a stored part do
 // not match the manifest (size and SHA-256), so a consumer never finishes on
 // a corrupted part without knowing.
 
@@ -17848,16 +17848,59 @@ class VerifyingStream extends external_node_stream_.Transform {
         callback();
     }
 }
-async function fetchVerified(storage, prefix, part, onBytes) {
-    const source = await storage.get(`${prefix}/${part.name}`);
-    const verifier = new VerifyingStream(part, storage.uriOf(prefix), onBytes);
-    source.on('error', (error) => verifier.destroy(error));
-    return source.pipe(verifier);
+
+;// CONCATENATED MODULE: ./src/archive/open-part.ts
+// Reading a stored part back: storage object → digest check → decryption
+// (for encrypted parts). One way for drills, restores and manifests alike.
+
+
+
+
+/**
+ * Decrypting transforms for encrypted parts (keys from decrypt-identity /
+ * decrypt-passphrase, read by archive/seal.ts); refuses at once when a part is
+ * encrypted and no key was given.
+ */
+function makeDecryptor(backupId, needed, unseal) {
+    if (!needed.some((p) => p.encrypted))
+        return () => undefined;
+    if (!unseal)
+        throw needKeyError(backupId);
+    return (part) => (part.encrypted ? unseal() : undefined);
 }
-/** Reads a part through the verifier without keeping it: proves it is intact. */
+/**
+ * A verified (and decrypted) stream of a part; integrity is known only at its
+ * end. Destroying it (a reader that stops early) closes the whole chain, so no
+ * download is left hanging. Decryption can fail before the digest check at the
+ * end of the part, so its errors name the part too.
+ */
+async function openPart(storage, prefix, part, decrypt, onBytes) {
+    const source = await storage.get(`${prefix}/${part.name}`);
+    const streams = [source, new VerifyingStream(part, storage.uriOf(prefix), onBytes)];
+    const out = new external_node_stream_.PassThrough();
+    const decipher = decrypt(part);
+    if (decipher) {
+        // Registered before pipeline()'s own listener, so the reader gets the named error first.
+        decipher.once('error', (error) => {
+            out.destroy(error instanceof errors/* IntegrityError */.cs ? new errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error);
+        });
+        streams.push(decipher);
+    }
+    // Errors reach the reader: pipeline destroys every stream, the last one with the error.
+    return (0,external_node_stream_.pipeline)([...streams, out], () => undefined);
+}
+/** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */
+async function readPartText(storage, prefix, part, decrypt) {
+    const chunks = [];
+    for await (const c of await openPart(storage, prefix, part, decrypt))
+        chunks.push(c);
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** The stored bytes as they are (no decryption), for checks of the stored copy itself. */
+const storedBytes = () => undefined;
+/** Reads a part's stored bytes through the verifier without keeping them: proves it is intact. */
 async function verifyPart(storage, prefix, part, onBytes) {
-    const stream = await fetchVerified(storage, prefix, part, onBytes);
-    for await (const _ of stream) {
+    for await (const _ of await openPart(storage, prefix, part, storedBytes, onBytes)) {
         /* hashing happens in the verifier */
     }
 }
@@ -17883,7 +17926,6 @@ async function readText(storage, key, limit = 16 * 1024 * 1024) {
 ;// CONCATENATED MODULE: ./src/storage/catalog.ts
 // Lists backups from storage alone (no local state). A backup is complete
 // when its manifest.json exists and parses; anything else is incomplete.
-
 
 
 
@@ -17929,12 +17971,8 @@ async function readManifest(storage, name, id, unseal) {
     const part = stored.index.parts.find((p) => p.name === SEALED_MANIFEST);
     if (!part)
         throw new errors/* StorageError */.aq(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index.`);
-    const chunks = [];
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(await fetchVerified(storage, `${name}/${id}`, part), unseal(), async function* (source) {
-        for await (const c of source)
-            chunks.push(c);
-    });
-    return parseManifest(Buffer.concat(chunks).toString('utf8'), storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
+    const text = await readPartText(storage, `${name}/${id}`, part, makeDecryptor(id, [part], unseal));
+    return parseManifest(text, storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
 }
 /**
  * Resolves `latest` (newest complete backup whose manifest parses) or an id.
@@ -20189,7 +20227,6 @@ function reportTotals(tables, checks) {
 
 
 
-
 async function throwawayTarget(config, manifest, deps) {
     const wanted = config.postgresVersion ?? manifest.source.major;
     const bins = await findBinDir({
@@ -20234,24 +20271,7 @@ async function serverTarget(url, id, deps) {
 function part(manifest, role) {
     return manifest.parts.find((p) => p.role === role);
 }
-/** The part's plaintext: verified stored bytes, decrypted when the part is sealed. */
-async function openPart(storage, prefix, info, unseal, onBytes) {
-    const stored = await fetchVerified(storage, prefix, info, onBytes);
-    if (!info.encrypted)
-        return stored;
-    if (!unseal)
-        throw needKeyError(prefix);
-    // Decryption can fail before the digest check at the end of the part: name the part either way.
-    const out = new external_node_stream_.PassThrough();
-    const plain = unseal();
-    stored.on('error', (error) => out.destroy(error));
-    plain.on('error', (error) => {
-        const wrapped = error instanceof errors/* IntegrityError */.cs ? new errors/* IntegrityError */.cs(`Part ${info.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error;
-        out.destroy(wrapped);
-    });
-    return stored.pipe(plain).pipe(out);
-}
-async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, unseal, workDir, signal) {
+async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, decrypt, workDir, signal) {
     const dump = part(manifest, 'database');
     const redacted = part(manifest, 'redacted-data');
     const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
@@ -20269,13 +20289,13 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         else if (redacted) {
             // Redacted tables load between pg_restore's sections, which needs a seekable dump: stage it (verified, decrypted).
             local = (0,external_node_path_.join)(workDir, 'database.dump');
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), (0,external_node_fs_.createWriteStream)(local));
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), (0,external_node_fs_.createWriteStream)(local));
         }
         const t1 = external_node_perf_hooks_namespaceObject.performance.now();
         try {
             if (local && redacted) {
                 await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
-                await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
+                await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, decrypt) });
                 await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
             }
             else if (local) {
@@ -20283,7 +20303,7 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
             }
             else {
                 // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
+                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), signal });
             }
         }
         catch (error) {
@@ -20299,21 +20319,17 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         progress.stop();
     }
 }
-async function verifyFiles(storage, prefix, manifest, workDir, unseal) {
+async function verifyFiles(storage, prefix, manifest, workDir, decrypt) {
     const tar = part(manifest, 'files');
     const listPart = part(manifest, 'file-list');
     if (!manifest.files || !tar || !listPart) {
         return { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
     }
     // The list is small next to the files; read it whole (verified).
-    const listStream = await openPart(storage, prefix, listPart, unseal);
-    const chunks = [];
-    for await (const c of listStream)
-        chunks.push(c);
-    const list = parseChecksums(Buffer.concat(chunks).toString('utf8'));
+    const list = parseChecksums(await readPartText(storage, prefix, listPart, decrypt));
     const dest = (0,external_node_path_.join)(workDir, 'files');
     await (0,promises_.mkdir)(dest, { recursive: true });
-    const { files, problems } = await extractFiles(await openPart(storage, prefix, tar, unseal), dest);
+    const { files, problems } = await extractFiles(await openPart(storage, prefix, tar, decrypt), dest);
     return compareFiles(files, list, manifest.files, problems);
 }
 function freshnessCheck(config, newestFinishedAt, now) {
@@ -20340,6 +20356,7 @@ async function runDrill(config, deps) {
     const unseal = unsealingFor(config);
     const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
     const prefix = `${config.name}/${entry.id}`;
+    const decrypt = makeDecryptor(entry.id, manifest.parts, unseal);
     logger.info(`Drilling backup ${entry.id} (${storage.uriOf(prefix)}), taken ${manifest.finishedAt}`);
     const checks = [];
     const failures = [];
@@ -20364,13 +20381,13 @@ async function runDrill(config, deps) {
         logger.debug(`drill: backup resolved after ${((external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000).toFixed(2)}s`);
         target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
         logger.debug(`drill: target ready after ${((external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000).toFixed(2)}s`);
-        const filesWork = verifyFiles(storage, prefix, manifest, workDir, unseal).catch((error) => {
+        const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error) => {
             failures.push(`files: ${(0,errors/* describeError */.Uc)(error)}`);
             return { status: 'failed', expectedCount: manifest.files?.count ?? 0, restoredCount: 0, expectedBytes: manifest.files?.bytes ?? 0, restoredBytes: 0, problems: [(0,errors/* describeError */.Uc)(error)] };
         });
         let restored = false;
         try {
-            const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir, deps.signal);
+            const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, decrypt, workDir, deps.signal);
             timings.downloadSeconds = t.downloadSeconds;
             timings.restoreSeconds = t.restoreSeconds;
             restored = true;
@@ -21507,8 +21524,6 @@ function renderPreview(p) {
 
 
 
-
-
 /** A part by its plain name; encrypted backups store it as `<name>.age`. */
 function findPart(manifest, name) {
     return manifest.parts.find((p) => p.name === name || p.name === `${name}.age`);
@@ -21541,51 +21556,11 @@ async function checkFreeSpace(needs, free = freeSpace) {
         }
     }
 }
-/**
- * Decrypting transforms for encrypted parts (keys from decrypt-identity /
- * decrypt-passphrase, read by archive/seal.ts); refuses at once when a part is
- * encrypted and no key was given.
- */
-function makeDecryptor(manifest, needed, unseal) {
-    if (!needed.some((p) => p.encrypted))
-        return () => undefined;
-    if (!unseal)
-        throw needKeyError(manifest.id);
-    return (part) => (part.encrypted ? unseal() : undefined);
-}
-/** storage object → digest check → (decryption): the streams, in order. */
-async function partStreams(storage, prefix, part, decrypt, onBytes) {
-    const source = await storage.get(`${prefix}/${part.name}`);
-    const streams = [source, new VerifyingStream(part, storage.uriOf(prefix), onBytes)];
-    const decipher = decrypt(part);
-    if (decipher)
-        streams.push(decipher);
-    return streams;
-}
-/**
- * A verified (and decrypted) stream of a part; integrity is known only at its
- * end. Destroying it (a reader that stops early) closes the whole chain, so no
- * download is left hanging.
- */
-async function stage_openPart(storage, prefix, part, decrypt, onBytes) {
-    const streams = await partStreams(storage, prefix, part, decrypt, onBytes);
-    // Errors reach the reader: pipeline destroys every stream, the last one with the error.
-    return (0,external_node_stream_.pipeline)(streams, () => undefined);
-}
 /** Downloads a part into `dir`, verified and decrypted; returns the file's path. */
 async function stagePart(storage, prefix, part, decrypt, dir, onBytes, signal) {
     const file = (0,external_node_path_.join)(dir, part.name);
-    const streams = await partStreams(storage, prefix, part, decrypt, onBytes);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)([...streams, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })], { signal });
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(await openPart(storage, prefix, part, decrypt, onBytes), (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }), { signal });
     return file;
-}
-/** Reads a small part whole (verified, decrypted), e.g. files.sha256. */
-async function readPartText(storage, prefix, part, decrypt) {
-    const stream = await stage_openPart(storage, prefix, part, decrypt);
-    const chunks = [];
-    for await (const c of stream)
-        chunks.push(c);
-    return Buffer.concat(chunks).toString('utf8');
 }
 
 ;// CONCATENATED MODULE: ./src/restore/target.ts
@@ -21859,7 +21834,7 @@ async function runRestore(config, deps) {
     const listPart = restoreFiles ? findPart(manifest, BACKUP_PARTS.fileList) : undefined;
     const sumsPart = findPart(manifest, BACKUP_PARTS.checksums);
     const needed = [dumpPart, manifest.files ? tarPart : undefined, manifest.files ? listPart : undefined].filter((p) => p !== undefined);
-    const decrypt = makeDecryptor(manifest, needed, unseal);
+    const decrypt = makeDecryptor(manifest.id, needed, unseal);
     const tools = restoreDb
         ? await findBinDir({
             tools: ['pg_restore', 'psql'],
@@ -21883,7 +21858,7 @@ async function runRestore(config, deps) {
     let tocError;
     if (tools && dumpPart) {
         try {
-            toc = await readTocStream(tools.dir, await stage_openPart(storage, prefix, dumpPart, decrypt));
+            toc = await readTocStream(tools.dir, await openPart(storage, prefix, dumpPart, decrypt));
         }
         catch (error) {
             tocError = error;
@@ -21981,7 +21956,7 @@ async function runRestore(config, deps) {
                 const summary = manifest.files;
                 jobs.push((async () => {
                     const list = await readPartText(storage, prefix, listPart, decrypt);
-                    const tar = await stage_openPart(storage, prefix, tarPart, decrypt, (n) => progress.add(n));
+                    const tar = await openPart(storage, prefix, tarPart, decrypt, (n) => progress.add(n));
                     if (config.dryRun) {
                         files = await verifyFilesOnly(tar, list, summary);
                         if (files.status !== 'passed')
@@ -22309,7 +22284,7 @@ async function verifyBackup(storage, name, wanted, options) {
     for (const part of manifest.parts) {
         const progress = new Progress(part.name, options.logger).start();
         try {
-            const stream = await fetchVerified(storage, prefix, part, (n) => progress.add(n));
+            const stream = await openPart(storage, prefix, part, storedBytes, (n) => progress.add(n));
             if (options.into) {
                 const temp = (0,external_node_path_.join)(options.into, `.${part.name}.partial`);
                 try {

@@ -1,11 +1,10 @@
-// Fetches a stored part as a stream that fails at its end when the bytes do
+// A pass-through that fails at its end when the bytes of a stored part do
 // not match the manifest (size and SHA-256), so a consumer never finishes on
 // a corrupted part without knowing.
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 import type { PartInfo } from './manifest.js';
-import type { Storage } from '../storage/port.js';
 
 export class VerifyingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
@@ -35,20 +34,5 @@ export class VerifyingStream extends Transform {
       return;
     }
     callback();
-  }
-}
-
-export async function fetchVerified(storage: Storage, prefix: string, part: PartInfo, onBytes?: (n: number) => void): Promise<Readable> {
-  const source = await storage.get(`${prefix}/${part.name}`);
-  const verifier = new VerifyingStream(part, storage.uriOf(prefix), onBytes);
-  source.on('error', (error) => verifier.destroy(error));
-  return source.pipe(verifier);
-}
-
-/** Reads a part through the verifier without keeping it: proves it is intact. */
-export async function verifyPart(storage: Storage, prefix: string, part: PartInfo, onBytes?: (n: number) => void): Promise<void> {
-  const stream = await fetchVerified(storage, prefix, part, onBytes);
-  for await (const _ of stream) {
-    /* hashing happens in the verifier */
   }
 }

@@ -8,14 +8,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
-import { IntegrityError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
 import type { Manifest, PartInfo } from '../archive/manifest.js';
-import { fetchVerified, verifyPart } from '../archive/verify-stream.js';
-import { needKeyError, unsealingFor } from '../archive/seal.js';
-import type { Unseal } from '../storage/catalog.js';
-import { PassThrough, type Readable } from 'node:stream';
+import { unsealingFor } from '../archive/seal.js';
+import { makeDecryptor, openPart, readPartText, verifyPart, type Decryptor } from '../archive/open-part.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
@@ -107,22 +105,6 @@ function part(manifest: Manifest, role: 'database' | 'files' | 'file-list' | 're
   return manifest.parts.find((p) => p.role === role);
 }
 
-/** The part's plaintext: verified stored bytes, decrypted when the part is sealed. */
-export async function openPart(storage: Storage, prefix: string, info: PartInfo, unseal: Unseal | undefined, onBytes?: (n: number) => void): Promise<Readable> {
-  const stored = await fetchVerified(storage, prefix, info, onBytes);
-  if (!info.encrypted) return stored;
-  if (!unseal) throw needKeyError(prefix);
-  // Decryption can fail before the digest check at the end of the part: name the part either way.
-  const out = new PassThrough();
-  const plain = unseal();
-  stored.on('error', (error) => out.destroy(error));
-  plain.on('error', (error) => {
-    const wrapped = error instanceof IntegrityError ? new IntegrityError(`Part ${info.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error;
-    out.destroy(wrapped);
-  });
-  return stored.pipe(plain).pipe(out);
-}
-
 async function restoreDatabase(
   storage: Storage,
   prefix: string,
@@ -130,7 +112,7 @@ async function restoreDatabase(
   targetUrl: string,
   config: Config,
   logger: Logger,
-  unseal: Unseal | undefined,
+  decrypt: Decryptor,
   workDir: string,
   signal?: AbortSignal,
 ): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
@@ -150,19 +132,19 @@ async function restoreDatabase(
     } else if (redacted) {
       // Redacted tables load between pg_restore's sections, which needs a seekable dump: stage it (verified, decrypted).
       local = join(workDir, 'database.dump');
-      await pipeline(await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), createWriteStream(local));
+      await pipeline(await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), createWriteStream(local));
     }
     const t1 = performance.now();
     try {
       if (local && redacted) {
         await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
-        await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, unseal) });
+        await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, decrypt) });
         await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
       } else if (local) {
         await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
       } else {
         // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, unseal, (n) => progress.add(n)), signal });
+        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), signal });
       }
     } catch (error) {
       // A corrupted dump usually breaks pg_restore first: report the digest mismatch, the real cause, when there is one.
@@ -176,20 +158,17 @@ async function restoreDatabase(
   }
 }
 
-async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string, unseal: Unseal | undefined): Promise<FilesResult> {
+async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string, decrypt: Decryptor): Promise<FilesResult> {
   const tar = part(manifest, 'files');
   const listPart = part(manifest, 'file-list');
   if (!manifest.files || !tar || !listPart) {
     return { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
   }
   // The list is small next to the files; read it whole (verified).
-  const listStream = await openPart(storage, prefix, listPart, unseal);
-  const chunks: Buffer[] = [];
-  for await (const c of listStream) chunks.push(c as Buffer);
-  const list = parseChecksums(Buffer.concat(chunks).toString('utf8'));
+  const list = parseChecksums(await readPartText(storage, prefix, listPart, decrypt));
   const dest = join(workDir, 'files');
   await mkdir(dest, { recursive: true });
-  const { files, problems } = await extractFiles(await openPart(storage, prefix, tar, unseal), dest);
+  const { files, problems } = await extractFiles(await openPart(storage, prefix, tar, decrypt), dest);
   return compareFiles(files, list, manifest.files, problems);
 }
 
@@ -218,6 +197,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const unseal = unsealingFor(config);
   const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
   const prefix = `${config.name}/${entry.id}`;
+  const decrypt = makeDecryptor(entry.id, manifest.parts, unseal);
   logger.info(`Drilling backup ${entry.id} (${storage.uriOf(prefix)}), taken ${manifest.finishedAt}`);
 
   const checks: CheckResult[] = [];
@@ -243,13 +223,13 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
-    const filesWork = verifyFiles(storage, prefix, manifest, workDir, unseal).catch((error): FilesResult => {
+    const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
       failures.push(`files: ${describeError(error)}`);
       return { status: 'failed', expectedCount: manifest.files?.count ?? 0, restoredCount: 0, expectedBytes: manifest.files?.bytes ?? 0, restoredBytes: 0, problems: [describeError(error)] };
     });
     let restored = false;
     try {
-      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, unseal, workDir, deps.signal);
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, decrypt, workDir, deps.signal);
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;

@@ -20,7 +20,6 @@ import { BACKUP_PARTS } from '../constants.js';
 import { IntegrityError, UsageError, describeError } from '../errors.js';
 import type { Manifest, PartInfo, TableStats } from '../archive/manifest.js';
 import { unsealingFor } from '../archive/seal.js';
-import { verifyPart } from '../archive/verify-stream.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
@@ -43,7 +42,8 @@ import { inspectFilesTarget, previousName, stageFiles, swapIn, verifyFilesOnly, 
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
 import { buildPreview, renderPreview, type RestorePreview } from '../restore/preview.js';
-import { checkFreeSpace, findPart, makeDecryptor, openPart, readPartText, stagePart, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
+import { checkFreeSpace, findPart, stagePart, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
+import { makeDecryptor, openPart, readPartText, verifyPart } from '../archive/open-part.js';
 import { resolveTables, tocSelection } from '../restore/tables.js';
 import { connectReadOnly, inspectTarget, type TargetState } from '../restore/target.js';
 import { readTocFile, readTocStream, writeTocList, type Toc } from '../restore/toc.js';
@@ -122,7 +122,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
   const listPart = restoreFiles ? findPart(manifest, BACKUP_PARTS.fileList) : undefined;
   const sumsPart = findPart(manifest, BACKUP_PARTS.checksums);
   const needed = [dumpPart, manifest.files ? tarPart : undefined, manifest.files ? listPart : undefined].filter((p): p is PartInfo => p !== undefined);
-  const decrypt = makeDecryptor(manifest, needed, unseal);
+  const decrypt = makeDecryptor(manifest.id, needed, unseal);
 
   const tools = restoreDb
     ? await findBinDir({

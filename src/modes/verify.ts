@@ -8,7 +8,7 @@ import { BACKUP_PARTS } from '../constants.js';
 import { IntegrityError, describeError } from '../errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import type { Manifest } from '../archive/manifest.js';
-import { fetchVerified } from '../archive/verify-stream.js';
+import { openPart, storedBytes } from '../archive/open-part.js';
 import { resolveBackup } from '../storage/catalog.js';
 import type { Storage } from '../storage/port.js';
 import { readText } from '../storage/read.js';
@@ -37,7 +37,7 @@ export async function verifyBackup(storage: Storage, name: string, wanted: strin
   for (const part of manifest.parts) {
     const progress = new Progress(part.name, options.logger).start();
     try {
-      const stream = await fetchVerified(storage, prefix, part, (n) => progress.add(n));
+      const stream = await openPart(storage, prefix, part, storedBytes, (n) => progress.add(n));
       if (options.into) {
         const temp = join(options.into, `.${part.name}.partial`);
         try {

@@ -4,10 +4,9 @@ import { BACKUP_PARTS } from '../constants.js';
 import { StorageError, UsageError } from '../errors.js';
 import { isBackupId, timeOfBackupId } from '../archive/backup-id.js';
 import { parseManifest, parseManifestOrIndex, SEALED_MANIFEST, type Manifest, type SealedIndex } from '../archive/manifest.js';
-import { fetchVerified } from '../archive/verify-stream.js';
+import { makeDecryptor, readPartText } from '../archive/open-part.js';
 import { needKeyError } from '../archive/seal.js';
 import type { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Storage } from './port.js';
 import { readText } from './read.js';
 
@@ -57,11 +56,8 @@ export async function readManifest(storage: Storage, name: string, id: string, u
   if (!unseal) throw needKeyError(id);
   const part = stored.index.parts.find((p) => p.name === SEALED_MANIFEST);
   if (!part) throw new StorageError(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index.`);
-  const chunks: Buffer[] = [];
-  await pipeline(await fetchVerified(storage, `${name}/${id}`, part), unseal(), async function* (source) {
-    for await (const c of source) chunks.push(c as Buffer);
-  });
-  return parseManifest(Buffer.concat(chunks).toString('utf8'), storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
+  const text = await readPartText(storage, `${name}/${id}`, part, makeDecryptor(id, [part], unseal));
+  return parseManifest(text, storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
 }
 
 /**

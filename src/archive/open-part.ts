@@ -1,0 +1,61 @@
+// Reading a stored part back: storage object → digest check → decryption
+// (for encrypted parts). One way for drills, restores and manifests alike.
+import { pipeline as pipelineCallback, PassThrough, type Readable, type Transform } from 'node:stream';
+import { IntegrityError } from '../errors.js';
+import type { Storage } from '../storage/port.js';
+import type { PartInfo } from './manifest.js';
+import { needKeyError } from './seal.js';
+import { VerifyingStream } from './verify-stream.js';
+
+/** The decrypting transform for a part, or undefined when it is stored in clear. */
+export type Decryptor = (part: PartInfo) => Transform | undefined;
+
+/**
+ * Decrypting transforms for encrypted parts (keys from decrypt-identity /
+ * decrypt-passphrase, read by archive/seal.ts); refuses at once when a part is
+ * encrypted and no key was given.
+ */
+export function makeDecryptor(backupId: string, needed: PartInfo[], unseal: (() => Transform) | undefined): Decryptor {
+  if (!needed.some((p) => p.encrypted)) return () => undefined;
+  if (!unseal) throw needKeyError(backupId);
+  return (part) => (part.encrypted ? unseal() : undefined);
+}
+
+/**
+ * A verified (and decrypted) stream of a part; integrity is known only at its
+ * end. Destroying it (a reader that stops early) closes the whole chain, so no
+ * download is left hanging. Decryption can fail before the digest check at the
+ * end of the part, so its errors name the part too.
+ */
+export async function openPart(storage: Storage, prefix: string, part: PartInfo, decrypt: Decryptor, onBytes?: (n: number) => void): Promise<Readable> {
+  const source = await storage.get(`${prefix}/${part.name}`);
+  const streams: Array<Readable | Transform> = [source, new VerifyingStream(part, storage.uriOf(prefix), onBytes)];
+  const out = new PassThrough();
+  const decipher = decrypt(part);
+  if (decipher) {
+    // Registered before pipeline()'s own listener, so the reader gets the named error first.
+    decipher.once('error', (error) => {
+      out.destroy(error instanceof IntegrityError ? new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error);
+    });
+    streams.push(decipher);
+  }
+  // Errors reach the reader: pipeline destroys every stream, the last one with the error.
+  return pipelineCallback([...streams, out] as unknown as [Readable, PassThrough], () => undefined) as unknown as Readable;
+}
+
+/** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */
+export async function readPartText(storage: Storage, prefix: string, part: PartInfo, decrypt: Decryptor): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of await openPart(storage, prefix, part, decrypt)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The stored bytes as they are (no decryption), for checks of the stored copy itself. */
+export const storedBytes: Decryptor = () => undefined;
+
+/** Reads a part's stored bytes through the verifier without keeping them: proves it is intact. */
+export async function verifyPart(storage: Storage, prefix: string, part: PartInfo, onBytes?: (n: number) => void): Promise<void> {
+  for await (const _ of await openPart(storage, prefix, part, storedBytes, onBytes)) {
+    /* hashing happens in the verifier */
+  }
+}
