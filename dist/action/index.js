@@ -48146,6 +48146,7 @@ function quoteIdent(name) {
 
 
 
+/** Every column of every user table, in order: read once per backup, shared by the functions below. */
 async function userColumns(client) {
     const { rows } = await client.query(`
     SELECT n.nspname AS schema, c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
@@ -48157,11 +48158,11 @@ async function userColumns(client) {
     return rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, type: r.type, notNull: r.notnull, maxLength: r.maxlen }));
 }
 /** `table.column` (any schema) or `schema.table.column`; each part may be a glob. */
-function matcherFor(pattern) {
+function matcherFor(pattern, input) {
     const parts = pattern.split('.').map((p) => p.trim());
     if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
-        throw new errors.UsageError(`Input 'redact-columns' has '${pattern}', which is not table.column or schema.table.column.`, {
-            input: 'redact-columns',
+        throw new errors.UsageError(`Input '${input}' has '${pattern}', which is not table.column or schema.table.column.`, {
+            input,
             hint: 'Example: users.password_hash, public.api_tokens.token_*',
         });
     }
@@ -48189,13 +48190,10 @@ function replacementFor(c) {
     });
 }
 /** Resolves the patterns against the database; every pattern must match at least one column. */
-async function resolveRedactions(client, patterns) {
-    if (patterns.length === 0)
-        return [];
-    const columns = await userColumns(client);
+function resolveRedactions(columns, patterns) {
     const chosen = new Map();
     for (const pattern of patterns) {
-        const match = matcherFor(pattern);
+        const match = matcherFor(pattern, 'redact-columns');
         const hits = columns.filter(match);
         if (hits.length === 0) {
             throw new errors.UsageError(`Input 'redact-columns': '${pattern}' matches no column.`, {
@@ -48209,8 +48207,7 @@ async function resolveRedactions(client, patterns) {
     return [...chosen.values()];
 }
 /** Tables with redacted columns, with their redacted SELECT list (all columns, in order). */
-async function redactedTables(client, redactions) {
-    const columns = await userColumns(client);
+function redactedTables(columns, redactions) {
     const tables = new Map();
     for (const r of redactions) {
         const key = `${r.schema}.${r.table}`;
@@ -48224,6 +48221,23 @@ async function redactedTables(client, redactions) {
         tables.set(key, { schema: r.schema, table: r.table, selectList: list.join(', '), columns: cols.map((c) => c.column) });
     }
     return [...tables.values()];
+}
+/**
+ * sensitive-columns: columns that must never be stored in clear. An unencrypted
+ * backup is refused while any of them is not redacted.
+ */
+function refuseSensitiveInClear(columns, patterns, redactions, encrypted) {
+    if (encrypted || patterns.length === 0)
+        return;
+    const matchers = patterns.map((p) => matcherFor(p, 'sensitive-columns'));
+    const redacted = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
+    const exposed = columns.filter((c) => matchers.some((m) => m(c))).map((c) => `${c.schema}.${c.table}.${c.column}`).filter((n) => !redacted.has(n));
+    if (exposed.length) {
+        throw new errors.UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
+            input: 'sensitive-columns',
+            hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
+        });
+    }
 }
 /** pg_dump arguments that leave out the redacted tables' data (their definitions stay). */
 function excludeDataArgs(tables) {
@@ -49366,7 +49380,6 @@ const TOOL_VERSION = '0.1.0';
 
 
 
-
 /** Parallel connections computing table stats while the dump streams. */
 const STATS_CONNECTIONS = 2;
 async function checkFilesPath(path) {
@@ -49434,11 +49447,12 @@ async function takeBackup(config, deps, filesRoot) {
         for (let i = 0; i < STATS_CONNECTIONS; i++)
             statsClients.push(await snapshot.join(config.databaseUrl));
         const [tables, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
-        const redactions = await resolveRedactions(snapshot.session, config.redactColumns);
-        const redacted = await redactedTables(snapshot.session, redactions);
+        const columns = config.redactColumns.length || config.sensitiveColumns.length ? await userColumns(snapshot.session) : [];
+        const redactions = resolveRedactions(columns, config.redactColumns);
+        const redacted = redactedTables(columns, redactions);
         if (redactions.length)
             logger.info(`Redacting ${redactions.map((r) => `${r.schema}.${r.table}.${r.column}`).join(', ')}`);
-        await refuseSensitiveInClear(snapshot.session, config, redactions, Boolean(sealing));
+        refuseSensitiveInClear(columns, config.sensitiveColumns, redactions, Boolean(sealing));
         if (migration)
             logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
         await deps.afterSnapshot?.();
@@ -49583,28 +49597,6 @@ async function takeBackup(config, deps, filesRoot) {
         for (const c of statsClients)
             await c.end().catch(() => undefined);
         await main.end().catch(() => undefined);
-    }
-}
-/**
- * sensitive-columns: columns that must never be stored in clear. An unencrypted
- * backup is refused while any of them is not redacted.
- */
-async function refuseSensitiveInClear(client, config, redactions, encrypted) {
-    if (encrypted || config.sensitiveColumns.length === 0)
-        return;
-    const { rows } = await client.query(`
-    SELECT n.nspname || '.' || c.relname || '.' || a.attname AS name
-      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema')`);
-    const patterns = config.sensitiveColumns.map((p) => (p.split('.').length === 2 ? `*.${p}` : p));
-    const isSensitive = picomatch_default()(patterns, { dot: true });
-    const redactedNames = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
-    const exposed = rows.map((r) => r.name).filter((n) => isSensitive(n) && !redactedNames.has(n));
-    if (exposed.length) {
-        throw new errors.UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
-            input: 'sensitive-columns',
-            hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
-        });
     }
 }
 

@@ -20,8 +20,7 @@ import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { findBinDir } from '../postgres/binaries.js';
 import { captureRoles } from '../postgres/roles.js';
-import { excludeDataArgs, redactedTables, resolveRedactions, startRedactedCopy, statsSource, type RedactedColumn } from '../postgres/redaction.js';
-import picomatch from 'picomatch';
+import { excludeDataArgs, redactedTables, refuseSensitiveInClear, resolveRedactions, startRedactedCopy, statsSource, userColumns } from '../postgres/redaction.js';
 import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
@@ -125,10 +124,11 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     snapshot = await ExportedSnapshot.open(config.databaseUrl);
     for (let i = 0; i < STATS_CONNECTIONS; i++) statsClients.push(await snapshot.join(config.databaseUrl));
     const [tables, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
-    const redactions = await resolveRedactions(snapshot.session, config.redactColumns);
-    const redacted = await redactedTables(snapshot.session, redactions);
+    const columns = config.redactColumns.length || config.sensitiveColumns.length ? await userColumns(snapshot.session) : [];
+    const redactions = resolveRedactions(columns, config.redactColumns);
+    const redacted = redactedTables(columns, redactions);
     if (redactions.length) logger.info(`Redacting ${redactions.map((r) => `${r.schema}.${r.table}.${r.column}`).join(', ')}`);
-    await refuseSensitiveInClear(snapshot.session, config, redactions, Boolean(sealing));
+    refuseSensitiveInClear(columns, config.sensitiveColumns, redactions, Boolean(sealing));
     if (migration) logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
     await deps.afterSnapshot?.();
 
@@ -275,27 +275,5 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     await snapshot?.close();
     for (const c of statsClients) await c.end().catch(() => undefined);
     await main.end().catch(() => undefined);
-  }
-}
-
-/**
- * sensitive-columns: columns that must never be stored in clear. An unencrypted
- * backup is refused while any of them is not redacted.
- */
-async function refuseSensitiveInClear(client: Client, config: Config, redactions: RedactedColumn[], encrypted: boolean): Promise<void> {
-  if (encrypted || config.sensitiveColumns.length === 0) return;
-  const { rows } = await client.query<{ name: string }>(`
-    SELECT n.nspname || '.' || c.relname || '.' || a.attname AS name
-      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema')`);
-  const patterns = config.sensitiveColumns.map((p) => (p.split('.').length === 2 ? `*.${p}` : p));
-  const isSensitive = picomatch(patterns, { dot: true });
-  const redactedNames = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
-  const exposed = rows.map((r) => r.name).filter((n) => isSensitive(n) && !redactedNames.has(n));
-  if (exposed.length) {
-    throw new UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
-      input: 'sensitive-columns',
-      hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
-    });
   }
 }

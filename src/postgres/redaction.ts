@@ -32,7 +32,7 @@ export interface RedactedTable {
   columns: string[];
 }
 
-interface ColumnInfo {
+export interface ColumnInfo {
   schema: string;
   table: string;
   column: string;
@@ -41,7 +41,8 @@ interface ColumnInfo {
   maxLength: number | null;
 }
 
-async function userColumns(client: Client): Promise<ColumnInfo[]> {
+/** Every column of every user table, in order: read once per backup, shared by the functions below. */
+export async function userColumns(client: Client): Promise<ColumnInfo[]> {
   const { rows } = await client.query<{ schema: string; table: string; column: string; type: string; notnull: boolean; maxlen: number | null }>(`
     SELECT n.nspname AS schema, c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
            a.attnotnull AS notnull, CASE WHEN a.atttypmod > 4 AND t.typcategory = 'S' THEN a.atttypmod - 4 END AS maxlen
@@ -53,11 +54,11 @@ async function userColumns(client: Client): Promise<ColumnInfo[]> {
 }
 
 /** `table.column` (any schema) or `schema.table.column`; each part may be a glob. */
-function matcherFor(pattern: string): (c: ColumnInfo) => boolean {
+function matcherFor(pattern: string, input: string): (c: ColumnInfo) => boolean {
   const parts = pattern.split('.').map((p) => p.trim());
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
-    throw new UsageError(`Input 'redact-columns' has '${pattern}', which is not table.column or schema.table.column.`, {
-      input: 'redact-columns',
+    throw new UsageError(`Input '${input}' has '${pattern}', which is not table.column or schema.table.column.`, {
+      input,
       hint: 'Example: users.password_hash, public.api_tokens.token_*',
     });
   }
@@ -84,12 +85,10 @@ function replacementFor(c: ColumnInfo): string {
 }
 
 /** Resolves the patterns against the database; every pattern must match at least one column. */
-export async function resolveRedactions(client: Client, patterns: string[]): Promise<RedactedColumn[]> {
-  if (patterns.length === 0) return [];
-  const columns = await userColumns(client);
+export function resolveRedactions(columns: ColumnInfo[], patterns: string[]): RedactedColumn[] {
   const chosen = new Map<string, RedactedColumn>();
   for (const pattern of patterns) {
-    const match = matcherFor(pattern);
+    const match = matcherFor(pattern, 'redact-columns');
     const hits = columns.filter(match);
     if (hits.length === 0) {
       throw new UsageError(`Input 'redact-columns': '${pattern}' matches no column.`, {
@@ -103,8 +102,7 @@ export async function resolveRedactions(client: Client, patterns: string[]): Pro
 }
 
 /** Tables with redacted columns, with their redacted SELECT list (all columns, in order). */
-export async function redactedTables(client: Client, redactions: RedactedColumn[]): Promise<RedactedTable[]> {
-  const columns = await userColumns(client);
+export function redactedTables(columns: ColumnInfo[], redactions: RedactedColumn[]): RedactedTable[] {
   const tables = new Map<string, RedactedTable>();
   for (const r of redactions) {
     const key = `${r.schema}.${r.table}`;
@@ -117,6 +115,23 @@ export async function redactedTables(client: Client, redactions: RedactedColumn[
     tables.set(key, { schema: r.schema, table: r.table, selectList: list.join(', '), columns: cols.map((c) => c.column) });
   }
   return [...tables.values()];
+}
+
+/**
+ * sensitive-columns: columns that must never be stored in clear. An unencrypted
+ * backup is refused while any of them is not redacted.
+ */
+export function refuseSensitiveInClear(columns: ColumnInfo[], patterns: string[], redactions: RedactedColumn[], encrypted: boolean): void {
+  if (encrypted || patterns.length === 0) return;
+  const matchers = patterns.map((p) => matcherFor(p, 'sensitive-columns'));
+  const redacted = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
+  const exposed = columns.filter((c) => matchers.some((m) => m(c))).map((c) => `${c.schema}.${c.table}.${c.column}`).filter((n) => !redacted.has(n));
+  if (exposed.length) {
+    throw new UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
+      input: 'sensitive-columns',
+      hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
+    });
+  }
 }
 
 /** pg_dump arguments that leave out the redacted tables' data (their definitions stay). */
