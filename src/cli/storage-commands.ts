@@ -1,7 +1,7 @@
 // CLI commands that work on the stored backups themselves: list, inspect,
 // verify, prune, delete, download. All read storage alone (no local state).
 import { BackupDrillError, ExitCode, UsageError } from '../errors.js';
-import { listBackups, resolveBackup } from '../storage/catalog.js';
+import { deleteBackup, listBackups, resolveBackup } from '../storage/catalog.js';
 import { unsealingFor } from '../archive/seal.js';
 import { openStorage } from '../storage/registry.js';
 import { runPrune, withLock } from '../modes/prune.js';
@@ -150,10 +150,7 @@ export const remove: Command = {
     if (!(await ctx.confirm(`Delete backup ${id} (${formatBytes(entry.sizeBytes)}) from ${storage.uriOf(config.name)}?`))) {
       throw new BackupDrillError('usage', `Not deleted: no confirmation.`, { hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).' });
     }
-    await withLock(storage, config, 'delete', ctx.logger, async () => {
-      await storage.delete(entry.objects.filter((k) => k.endsWith('/manifest.json')));
-      await storage.delete(entry.objects);
-    });
+    await withLock(storage, config, 'delete', ctx.logger, () => deleteBackup(storage, entry));
     return { result: { deleted: id }, text: `Deleted ${id}.` };
   },
 };

@@ -3,7 +3,7 @@
 // incomplete backups only after a grace period (they may be a run in progress).
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
-import { listBackups } from '../storage/catalog.js';
+import { deleteBackup, listBackups } from '../storage/catalog.js';
 import { acquireLock, type HeldLock } from '../storage/lock.js';
 import type { Storage } from '../storage/port.js';
 import { hasRetention, planRetention, validatePolicy, type RetentionDecision } from '../storage/retention.js';
@@ -45,11 +45,7 @@ export async function pruneUnlocked(storage: Storage, config: Pick<Config, 'name
     const verb = d.keep ? 'keep  ' : options.dryRun ? 'would remove' : 'remove';
     logger.info(`${verb} ${d.id}  (${d.reasons.join(', ')})`);
     if (d.keep || options.dryRun) continue;
-    const entry = entries.find((e) => e.id === d.id)!;
-    // Manifest first: once it is gone the backup is incomplete, never half-deleted yet "complete".
-    const manifest = entry.objects.filter((k) => k.endsWith('/manifest.json'));
-    await storage.delete(manifest);
-    await storage.delete(entry.objects.filter((k) => !manifest.includes(k)));
+    await deleteBackup(storage, entries.find((e) => e.id === d.id)!);
     deleted.push(d.id);
   }
   logger.info(`Retention: ${decisions.filter((d) => d.keep).length} kept, ${options.dryRun ? `${decisions.filter((d) => !d.keep).length} would be removed (dry run)` : `${deleted.length} removed`}.`);

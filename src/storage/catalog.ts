@@ -96,3 +96,13 @@ export async function resolveBackup(storage: Storage, name: string, wanted: stri
   }
   return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
 }
+
+/**
+ * Deletes one backup, manifest first: an interrupted delete leaves an
+ * incomplete backup (removed later by retention), never a "complete" one with parts missing.
+ */
+export async function deleteBackup(storage: Storage, entry: CatalogEntry): Promise<void> {
+  const manifests = entry.objects.filter((k) => k.endsWith(`/${BACKUP_PARTS.manifest}`));
+  await storage.delete(manifests);
+  await storage.delete(entry.objects.filter((k) => !manifests.includes(k)));
+}
