@@ -49011,6 +49011,15 @@ async function resolveBackup(storage, name, wanted, unseal) {
     }
     return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
 }
+/**
+ * Deletes one backup, manifest first: an interrupted delete leaves an
+ * incomplete backup (removed later by retention), never a "complete" one with parts missing.
+ */
+async function deleteBackup(storage, entry) {
+    const manifests = entry.objects.filter((k) => k.endsWith(`/${BACKUP_PARTS.manifest}`));
+    await storage.delete(manifests);
+    await storage.delete(entry.objects.filter((k) => !manifests.includes(k)));
+}
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
@@ -49281,11 +49290,7 @@ async function pruneUnlocked(storage, config, options) {
         logger.info(`${verb} ${d.id}  (${d.reasons.join(', ')})`);
         if (d.keep || options.dryRun)
             continue;
-        const entry = entries.find((e) => e.id === d.id);
-        // Manifest first: once it is gone the backup is incomplete, never half-deleted yet "complete".
-        const manifest = entry.objects.filter((k) => k.endsWith('/manifest.json'));
-        await storage.delete(manifest);
-        await storage.delete(entry.objects.filter((k) => !manifest.includes(k)));
+        await deleteBackup(storage, entries.find((e) => e.id === d.id));
         deleted.push(d.id);
     }
     logger.info(`Retention: ${decisions.filter((d) => d.keep).length} kept, ${options.dryRun ? `${decisions.filter((d) => !d.keep).length} would be removed (dry run)` : `${deleted.length} removed`}.`);
@@ -51244,7 +51249,7 @@ async function runDrill(config, deps) {
     // Freshness is about the newest complete backup, whichever one is drilled.
     const newest = config.backupId === 'latest' ? manifest : await (async () => {
         const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-        return latest ? (await resolveBackup(storage, config.name, latest.id, unseal)).manifest : manifest;
+        return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
     })();
     const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
     if (fresh)

@@ -18025,6 +18025,15 @@ async function resolveBackup(storage, name, wanted, unseal) {
     }
     return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
 }
+/**
+ * Deletes one backup, manifest first: an interrupted delete leaves an
+ * incomplete backup (removed later by retention), never a "complete" one with parts missing.
+ */
+async function deleteBackup(storage, entry) {
+    const manifests = entry.objects.filter((k) => k.endsWith(`/${BACKUP_PARTS.manifest}`));
+    await storage.delete(manifests);
+    await storage.delete(entry.objects.filter((k) => !manifests.includes(k)));
+}
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
@@ -18295,11 +18304,7 @@ async function pruneUnlocked(storage, config, options) {
         logger.info(`${verb} ${d.id}  (${d.reasons.join(', ')})`);
         if (d.keep || options.dryRun)
             continue;
-        const entry = entries.find((e) => e.id === d.id);
-        // Manifest first: once it is gone the backup is incomplete, never half-deleted yet "complete".
-        const manifest = entry.objects.filter((k) => k.endsWith('/manifest.json'));
-        await storage.delete(manifest);
-        await storage.delete(entry.objects.filter((k) => !manifest.includes(k)));
+        await deleteBackup(storage, entries.find((e) => e.id === d.id));
         deleted.push(d.id);
     }
     logger.info(`Retention: ${decisions.filter((d) => d.keep).length} kept, ${options.dryRun ? `${decisions.filter((d) => !d.keep).length} would be removed (dry run)` : `${deleted.length} removed`}.`);
@@ -20356,7 +20361,7 @@ async function runDrill(config, deps) {
     // Freshness is about the newest complete backup, whichever one is drilled.
     const newest = config.backupId === 'latest' ? manifest : await (async () => {
         const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-        return latest ? (await resolveBackup(storage, config.name, latest.id, unseal)).manifest : manifest;
+        return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
     })();
     const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
     if (fresh)
@@ -22470,10 +22475,7 @@ const remove = {
         if (!(await ctx.confirm(`Delete backup ${id} (${(0,format/* formatBytes */.z3)(entry.sizeBytes)}) from ${storage.uriOf(config.name)}?`))) {
             throw new errors/* BackupDrillError */.G$('usage', `Not deleted: no confirmation.`, { hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).' });
         }
-        await withLock(storage, config, 'delete', ctx.logger, async () => {
-            await storage.delete(entry.objects.filter((k) => k.endsWith('/manifest.json')));
-            await storage.delete(entry.objects);
-        });
+        await withLock(storage, config, 'delete', ctx.logger, () => deleteBackup(storage, entry));
         return { result: { deleted: id }, text: `Deleted ${id}.` };
     },
 };

@@ -27,7 +27,7 @@ import { renderJUnit } from '../report/junit.js';
 import { renderJson } from '../report/json.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
-import { resolveBackup, listBackups } from '../storage/catalog.js';
+import { listBackups, readManifest, resolveBackup } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import type { Logger } from '../util/logger.js';
@@ -206,7 +206,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   // Freshness is about the newest complete backup, whichever one is drilled.
   const newest = config.backupId === 'latest' ? manifest : await (async () => {
     const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-    return latest ? (await resolveBackup(storage, config.name, latest.id, unseal)).manifest : manifest;
+    return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
   })();
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
