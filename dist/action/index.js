@@ -50626,21 +50626,7 @@ async function runPgRestore(options) {
         args.push(options.file);
     }
     const path = (0,external_node_path_.join)(options.binDir, 'pg_restore');
-    const child = (0,external_node_child_process_.spawn)(path, args, { stdio: [options.input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...conn.env }, signal: options.signal });
-    const stderr = new TailBuffer(64 * 1024);
-    child.stderr.on('data', (c) => stderr.push(c));
-    let inputError;
-    const feeding = options.input
-        ? (0,external_node_stream_promises_namespaceObject.pipeline)(options.input, child.stdin).catch((error) => {
-            inputError = error;
-            child.kill('SIGTERM');
-        })
-        : Promise.resolve();
-    const [code] = await Promise.all([waitForExit(child, path), feeding]);
-    // A corrupted or truncated input is the real cause; report it rather than pg_restore's complaint.
-    if (inputError && inputError.code !== 'EPIPE')
-        throw inputError;
-    const text = stderr.toString();
+    const { code, stderr: text } = await runFed(path, args, conn.env, options.input, options.signal);
     if (code !== 0)
         throw toolFailed(path, code, text);
     if (/errors ignored on restore/i.test(text)) {
@@ -50652,22 +50638,30 @@ async function runPgRestore(options) {
 async function runPsqlScript(options) {
     const conn = libpqConnection(options.databaseUrl);
     const path = (0,external_node_path_.join)(options.binDir, 'psql');
-    const child = (0,external_node_child_process_.spawn)(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], {
-        stdio: ['pipe', 'ignore', 'pipe'],
-        env: { ...process.env, ...conn.env },
-    });
+    const { code, stderr } = await runFed(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], conn.env, options.input);
+    if (code !== 0)
+        throw toolFailed(path, code, stderr);
+}
+/**
+ * Runs a libpq tool, feeding `input` (when given) to its stdin. A failed or
+ * truncated input is the real cause of whatever the tool then says, so it is
+ * thrown instead of the tool's complaint.
+ */
+async function runFed(path, args, env, input, signal) {
+    const child = (0,external_node_child_process_.spawn)(path, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
     const stderr = new TailBuffer(64 * 1024);
     child.stderr.on('data', (c) => stderr.push(c));
     let inputError;
-    const feeding = (0,external_node_stream_promises_namespaceObject.pipeline)(options.input, child.stdin).catch((error) => {
-        inputError = error;
-        child.kill('SIGTERM');
-    });
+    const feeding = input
+        ? (0,external_node_stream_promises_namespaceObject.pipeline)(input, child.stdin).catch((error) => {
+            inputError = error;
+            child.kill('SIGTERM');
+        })
+        : Promise.resolve();
     const [code] = await Promise.all([waitForExit(child, path), feeding]);
     if (inputError && inputError.code !== 'EPIPE')
         throw inputError;
-    if (code !== 0)
-        throw toolFailed(path, code, stderr.toString());
+    return { code, stderr: stderr.toString() };
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/compare.ts

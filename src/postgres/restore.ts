@@ -28,20 +28,7 @@ export async function runPgRestore(options: RestoreOptions): Promise<{ stderr: s
     args.push(options.file);
   }
   const path = join(options.binDir, 'pg_restore');
-  const child = spawn(path, args, { stdio: [options.input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...conn.env }, signal: options.signal });
-  const stderr = new TailBuffer(64 * 1024);
-  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
-  let inputError: unknown;
-  const feeding = options.input
-    ? pipeline(options.input, child.stdin!).catch((error) => {
-        inputError = error;
-        child.kill('SIGTERM');
-      })
-    : Promise.resolve();
-  const [code] = await Promise.all([waitForExit(child, path), feeding]);
-  // A corrupted or truncated input is the real cause; report it rather than pg_restore's complaint.
-  if (inputError && (inputError as NodeJS.ErrnoException).code !== 'EPIPE') throw inputError;
-  const text = stderr.toString();
+  const { code, stderr: text } = await runFed(path, args, conn.env, options.input, options.signal);
   if (code !== 0) throw toolFailed(path, code, text);
   if (/errors ignored on restore/i.test(text)) {
     throw new ToolError('pg_restore', `pg_restore reported ignored errors: ${text.split('\n').slice(-12).join('\n')}`, { stderr: text });
@@ -53,18 +40,27 @@ export async function runPgRestore(options: RestoreOptions): Promise<{ stderr: s
 export async function runPsqlScript(options: { binDir: string; databaseUrl: string; input: Readable }): Promise<void> {
   const conn = libpqConnection(options.databaseUrl);
   const path = join(options.binDir, 'psql');
-  const child = spawn(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { ...process.env, ...conn.env },
-  });
+  const { code, stderr } = await runFed(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], conn.env, options.input);
+  if (code !== 0) throw toolFailed(path, code, stderr);
+}
+
+/**
+ * Runs a libpq tool, feeding `input` (when given) to its stdin. A failed or
+ * truncated input is the real cause of whatever the tool then says, so it is
+ * thrown instead of the tool's complaint.
+ */
+async function runFed(path: string, args: string[], env: Record<string, string>, input?: Readable, signal?: AbortSignal): Promise<{ code: number; stderr: string }> {
+  const child = spawn(path, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
   const stderr = new TailBuffer(64 * 1024);
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
   let inputError: unknown;
-  const feeding = pipeline(options.input, child.stdin!).catch((error) => {
-    inputError = error;
-    child.kill('SIGTERM');
-  });
+  const feeding = input
+    ? pipeline(input, child.stdin!).catch((error) => {
+        inputError = error;
+        child.kill('SIGTERM');
+      })
+    : Promise.resolve();
   const [code] = await Promise.all([waitForExit(child, path), feeding]);
   if (inputError && (inputError as NodeJS.ErrnoException).code !== 'EPIPE') throw inputError;
-  if (code !== 0) throw toolFailed(path, code, stderr.toString());
+  return { code, stderr: stderr.toString() };
 }
