@@ -50449,8 +50449,14 @@ async function portInUse(port) {
         server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
     });
 }
-/** uid/gid to run server binaries as, when we are root. */
+let cachedUser = null;
+/** uid/gid to run server binaries as, when we are root (looked up once per process). */
 function unprivilegedUser() {
+    if (cachedUser === null)
+        cachedUser = lookUpUnprivilegedUser();
+    return cachedUser;
+}
+function lookUpUnprivilegedUser() {
     if (typeof process.getuid !== 'function' || process.getuid() !== 0)
         return undefined;
     for (const user of ['postgres', 'nobody']) {

@@ -68,8 +68,15 @@ async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-/** uid/gid to run server binaries as, when we are root. */
+let cachedUser: { uid: number; gid: number } | undefined | null = null;
+
+/** uid/gid to run server binaries as, when we are root (looked up once per process). */
 function unprivilegedUser(): { uid: number; gid: number } | undefined {
+  if (cachedUser === null) cachedUser = lookUpUnprivilegedUser();
+  return cachedUser;
+}
+
+function lookUpUnprivilegedUser(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
   for (const user of ['postgres', 'nobody']) {
     try {
