@@ -50579,7 +50579,42 @@ async function stopAndRemove(binDir, dataDir, root, user) {
         cwd: root,
         allowFailure: true,
     }).catch(() => undefined);
-    await (0,promises_.rm)(root, { recursive: true, force: true });
+    // A run killed during initdb leaves initdb and its single-user postgres
+    // running, which pg_ctl cannot stop and which keep writing into the folder.
+    await killProcessesWorkingIn(root);
+    await (0,promises_.rm)(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}
+/**
+ * SIGKILLs every process whose working directory is inside `root` (initdb and
+ * pg_ctl run there, postgres in its data dir), so nothing recreates files while
+ * the folder is removed. Linux only (/proc); elsewhere it does nothing.
+ */
+async function killProcessesWorkingIn(folder) {
+    let pids;
+    let root;
+    try {
+        root = await (0,promises_.realpath)(folder); // /proc shows resolved paths
+        pids = (await (0,promises_.readdir)('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
+    }
+    catch {
+        return 0;
+    }
+    const killed = [];
+    for (const pid of pids) {
+        const cwd = await (0,promises_.readlink)(`/proc/${pid}/cwd`).catch(() => '');
+        if (cwd !== root && !cwd.startsWith(`${root}/`))
+            continue;
+        try {
+            process.kill(Number(pid), 'SIGKILL');
+            killed.push(Number(pid));
+        }
+        catch {
+            /* already gone */
+        }
+    }
+    for (let i = 0; i < 50 && killed.some(processAlive); i++)
+        await new Promise((r) => setTimeout(r, 20));
+    return killed.length;
 }
 /** Removes clusters left behind by runs that died (killed mid-drill). */
 async function cleanupStaleClusters(logger, parentDir) {
@@ -50602,8 +50637,9 @@ async function cleanupStaleClusters(logger, parentDir) {
             logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
             removed++;
         }
-        catch {
-            /* not ours or half-written: leave it */
+        catch (error) {
+            // Not ours, half-written, or could not be removed: leave it, and say so.
+            logger?.debug(`left ${root} in place: ${error.message}`);
         }
     }
     return removed;

@@ -2,7 +2,7 @@
 // and a free port, as an unprivileged user when we run as root (initdb and
 // postgres refuse root). Used by drills and by the tests' source databases.
 import { createServer } from 'node:net';
-import { chown, mkdir, readFile, readdir, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { chown, mkdir, readFile, readdir, readlink, realpath, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,7 +195,40 @@ async function stopAndRemove(binDir: string, dataDir: string, root: string, user
     cwd: root,
     allowFailure: true,
   }).catch(() => undefined);
-  await rm(root, { recursive: true, force: true });
+  // A run killed during initdb leaves initdb and its single-user postgres
+  // running, which pg_ctl cannot stop and which keep writing into the folder.
+  await killProcessesWorkingIn(root);
+  await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}
+
+/**
+ * SIGKILLs every process whose working directory is inside `root` (initdb and
+ * pg_ctl run there, postgres in its data dir), so nothing recreates files while
+ * the folder is removed. Linux only (/proc); elsewhere it does nothing.
+ */
+export async function killProcessesWorkingIn(folder: string): Promise<number> {
+  let pids: string[];
+  let root: string;
+  try {
+    root = await realpath(folder); // /proc shows resolved paths
+
+    pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
+  } catch {
+    return 0;
+  }
+  const killed: number[] = [];
+  for (const pid of pids) {
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (cwd !== root && !cwd.startsWith(`${root}/`)) continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+      killed.push(Number(pid));
+    } catch {
+      /* already gone */
+    }
+  }
+  for (let i = 0; i < 50 && killed.some(processAlive); i++) await new Promise((r) => setTimeout(r, 20));
+  return killed.length;
 }
 
 /** Removes clusters left behind by runs that died (killed mid-drill). */
@@ -216,8 +249,9 @@ export async function cleanupStaleClusters(logger?: Logger, parentDir?: string):
       await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
       logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
       removed++;
-    } catch {
-      /* not ours or half-written: leave it */
+    } catch (error) {
+      // Not ours, half-written, or could not be removed: leave it, and say so.
+      logger?.debug(`left ${root} in place: ${(error as Error).message}`);
     }
   }
   return removed;

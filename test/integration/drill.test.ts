@@ -239,8 +239,9 @@ describe('restore drill', () => {
       for (const dir of await readdir(clustersRoot()).catch(() => [] as string[])) {
         if (before.has(dir)) continue;
         const owner = await readFile(join(clustersRoot(), dir, 'owner.json'), 'utf8').catch(() => '');
-        const pgPid = await readFile(join(clustersRoot(), dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
-        if (owner.includes(`"pid":${child.pid}`) && pgPid) ours = dir;
+        // postmaster.pid also exists during initdb (single-user postgres): wait for the real server.
+        const log = await readFile(join(clustersRoot(), dir, 'server.log'), 'utf8').catch(() => '');
+        if (owner.includes(`"pid":${child.pid}`) && /ready to accept connections/.test(log)) ours = dir;
       }
     }
     assert.ok(ours, 'the drill started a cluster');
@@ -250,6 +251,22 @@ describe('restore drill', () => {
     // The next run's cleanup removes it (and stops its server).
     assert.ok((await cleanupStaleClusters()) >= 1);
     assert.ok(!(await readdir(clustersRoot())).includes(ours));
+  });
+
+  test('cleanup also stops what a run killed during initdb left running in its folder', async () => {
+    // What initdb leaves when its parent dies: a process still working in the
+    // cluster folder (stand-in: sleep), an owner that is gone, no server to stop.
+    const parent = join(work.path, 'stale-clusters');
+    const root = join(parent, 'pg-killed');
+    await mkdir(join(root, 'data'), { recursive: true });
+    const gone = spawn('true');
+    await new Promise((r) => gone.once('exit', r));
+    await writeFile(join(root, 'owner.json'), JSON.stringify({ pid: gone.pid, binDir: await serverBinDir(), dataDir: join(root, 'data'), startedAt: new Date().toISOString() }));
+    const straggler = spawn('sleep', ['60'], { cwd: join(root, 'data'), stdio: 'ignore' });
+    const exited = new Promise((r) => straggler.once('exit', (_code, signal) => r(signal)));
+    assert.equal(await cleanupStaleClusters(undefined, parent), 1);
+    assert.equal(await exited, 'SIGKILL');
+    assert.deepEqual(await readdir(parent), []);
   });
 });
 
