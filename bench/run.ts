@@ -24,8 +24,8 @@ import { generateDatabase, generateUploads, serverBinDir, TABLE_NAMES, type Data
 import { loadavg1, measure, prepareCli, type Measurement } from './measure.js';
 import { EphemeralCluster, cleanupStaleClusters } from '../src/postgres/cluster.js';
 import { findBinDir } from '../src/postgres/binaries.js';
-import { connect } from '../src/postgres/connect.js';
-import { collectStats, listTables } from '../src/postgres/stats.js';
+import { connect, serverInfo } from '../src/postgres/connect.js';
+import { chooseChecksumMethods, collectStats, listTables, ROW_HASH } from '../src/postgres/stats.js';
 import { ExportedSnapshot } from '../src/postgres/snapshot.js';
 import { runPgRestore } from '../src/postgres/restore.js';
 import { LocalStorage } from '../src/storage/local.js';
@@ -33,7 +33,7 @@ import { openPart, storedBytes, verifyPart } from '../src/archive/open-part.js';
 import { extractFiles } from '../src/archive/files-verify.js';
 import { packFiles } from '../src/archive/files-tar.js';
 import { writePart } from '../src/archive/part-writer.js';
-import type { Manifest } from '../src/archive/manifest.js';
+import type { ChecksumMethod, Manifest } from '../src/archive/manifest.js';
 import { MemoryLogger } from '../src/util/logger.js';
 
 const MB = 1_000_000;
@@ -433,7 +433,8 @@ async function diagnoseBackup(cli: string, binDir: string, url: string, pgEnv: N
     const snapshot = await ExportedSnapshot.open(url);
     const clients = [await snapshot.join(url), await snapshot.join(url)];
     try {
-      return await collectStats(clients, await listTables(snapshot.session));
+      const versionNum = (await serverInfo(snapshot.session)).versionNum;
+      return await collectStats(clients, await chooseChecksumMethods(snapshot.session, await listTables(snapshot.session), versionNum));
     } finally {
       for (const c of clients) await c.end().catch(() => undefined);
       await snapshot.close();
@@ -523,14 +524,14 @@ async function diagnoseBackup(cli: string, binDir: string, url: string, pgEnv: N
   d['backup: our files tar + hashes alone, CPU s'] = (cpu.user + cpu.system) / 1e6;
 }
 
-/** The engine's per-table stats query ('text': hashtextextended of the row's text form), or a variant hashing the binary values. */
-function statsQuery(table: string, hash: 'text' | 'record'): string {
-  const h = hash === 'text' ? 'hashtextextended(ROW(bd_row_.*)::text, 0)' : 'hash_record_extended(bd_row_, 0)';
+/** The engine's per-table stats query with either row hash (the engine picks one per table, src/postgres/stats.ts). */
+function statsQuery(table: string, hash: ChecksumMethod): string {
+  const h = ROW_HASH[hash];
   return `SELECT count(*)::text AS rows, coalesce(sum(${h}::numeric), 0)::text AS checksum FROM ONLY public.${table} AS bd_row_`;
 }
 
 /** Runs statsQuery over every bench table, spread over the clients. */
-async function statsVariant(clients: Awaited<ReturnType<typeof connect>>[], hash: 'text' | 'record'): Promise<Record<string, string>> {
+async function statsVariant(clients: Awaited<ReturnType<typeof connect>>[], hash: ChecksumMethod): Promise<Record<string, string>> {
   const queue = [...TABLE_NAMES];
   const result: Record<string, string> = {};
   await Promise.all(
@@ -572,7 +573,8 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
     d['drill: pg_restore -j2 into the tuned cluster, s'] = (await timed(() => runPgRestore({ binDir, databaseUrl: target, file: join(store, prefix, 'database.dump'), jobs: JOBS })))[1];
     const clients = [await connect(target), await connect(target)];
     try {
-      const tables = await listTables(clients[0]!);
+      // The methods the engine picks (the manifest records the same ones).
+      const tables = await chooseChecksumMethods(clients[0]!, await listTables(clients[0]!), (await serverInfo(clients[0]!)).versionNum);
       // First pass after the restore, as the drill's compare runs it (this pass also sets hint bits, TOAST included).
       d['drill: count + row hash, 2 connections, first pass after restore, s'] = (await timed(() => collectStats(clients, tables)))[1];
       d['drill: count(*) per table, 1 connection, s'] = (
@@ -582,7 +584,7 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
       )[1];
       d['drill: count + row hash, 2 connections, second pass, s'] = (await timed(() => collectStats(clients, tables)))[1];
       d['drill: count + row hash, 1 connection, second pass, s'] = (await timed(() => collectStats([clients[0]!], tables)))[1];
-      for (const t of TABLE_NAMES) d[`drill: count + row hash of ${t} alone, s`] = (await timed(() => clients[0]!.query(statsQuery(t, 'text'))))[1];
+      for (const t of TABLE_NAMES) d[`drill: count + text row hash of ${t} alone, s`] = (await timed(() => clients[0]!.query(statsQuery(t, 'text'))))[1];
       const [sums, seconds] = await timed(() => statsVariant(clients, 'record'));
       d['drill: count + hash_record_extended (no text form), 2 connections, s'] = seconds;
       if (sourceRecordChecksums) {

@@ -5,14 +5,20 @@ import { IntegrityError } from '../errors.js';
 import type { TriggerInfo } from '../config.js';
 
 export const FORMAT_NAME = 'backup-drill';
-export const FORMAT_VERSION = 1;
+/** 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch. */
+export const FORMAT_VERSION = 2;
+
+/** How a table's checksum was computed (see postgres/stats.ts and docs/FORMAT.md). */
+export type ChecksumMethod = 'text' | 'record';
 
 export interface TableStats {
   schema: string;
   name: string;
   rows: number;
-  /** Order-independent content checksum: sum of hashtextextended(row text) (see docs/FORMAT.md). */
+  /** Order-independent content checksum: the sum of a 64-bit hash per row (see docs/FORMAT.md). */
   checksum: string;
+  /** The row hash behind `checksum`; absent means 'text'. */
+  checksumMethod?: ChecksumMethod;
   /** For partitions: the partitioned parent (`schema.name`). Parents are not listed; their leaves are. */
   partitionOf?: string;
 }

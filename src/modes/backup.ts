@@ -25,7 +25,7 @@ import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
 import { ExportedSnapshot } from '../postgres/snapshot.js';
-import { collectStats, listTables, schemaHash } from '../postgres/stats.js';
+import { chooseChecksumMethods, collectStats, listTables, schemaHash, tableKey } from '../postgres/stats.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import { hasRetention, validatePolicy } from '../storage/retention.js';
@@ -123,10 +123,12 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
 
     snapshot = await ExportedSnapshot.open(config.databaseUrl);
     for (let i = 0; i < STATS_CONNECTIONS; i++) statsClients.push(await snapshot.join(config.databaseUrl));
-    const [tables, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+    const [listed, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
     const columns = config.redactColumns.length || config.sensitiveColumns.length ? await userColumns(snapshot.session) : [];
     const redactions = resolveRedactions(columns, config.redactColumns);
     const redacted = redactedTables(columns, redactions);
+    // Cheap binary row hashes where they survive a restore; redacted tables are hashed in their redacted (text) form.
+    const tables = await chooseChecksumMethods(snapshot.session, listed, server.versionNum, new Set(redacted.map((r) => tableKey({ schema: r.schema, name: r.table }))));
     if (redactions.length) logger.info(`Redacting ${redactions.map((r) => `${r.schema}.${r.table}.${r.column}`).join(', ')}`);
     refuseSensitiveInClear(columns, config.sensitiveColumns, redactions, Boolean(sealing));
     if (migration) logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);

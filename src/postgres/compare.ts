@@ -13,6 +13,7 @@ export async function compareTables(targetUrl: string, manifest: Pick<Manifest, 
     const present = await listTables(clients[0]!);
     const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
     const presentKeys = new Set(present.map(key));
+    // Each table is hashed the way the backup hashed it (TableStats carries the method).
     const expected = manifest.tables.filter((t) => presentKeys.has(key(t)));
     const stats = await collectStats(clients, expected);
     const byKey = new Map(stats.map((s) => [key(s), s]));

@@ -4,10 +4,11 @@
 // stops (ON_ERROR_STOP), and the transaction is rolled back: the target only
 // ever commits data that matches the backup's record.
 //
-// The checksum expression must stay the one in postgres/stats.ts (tableStats);
-// the restore tests fail if they drift apart (a good restore would be refused).
+// Each table is hashed with its recorded method, using the same row-hash
+// expressions as postgres/stats.ts (ROW_HASH).
 import type { Manifest, TableStats } from '../archive/manifest.js';
 import { PINNED_SETTINGS } from '../postgres/connect.js';
+import { ROW_HASH } from '../postgres/stats.js';
 
 export const GATE_MARK = 'backup-drill: restored data does not match the backup';
 
@@ -23,7 +24,8 @@ export function gateSql(tables: TableStats[], manifest: Pick<Manifest, 'redactio
   if (tables.length === 0) return '';
   const redacted = new Set((manifest.redactions ?? []).map((r) => `${r.schema}.${r.table}`));
   const rows = tables.map(
-    (t) => `(${literal(schemaOf(t))}, ${literal(t.name)}, ${t.rows}::bigint, ${literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'})`,
+    (t) =>
+      `(${literal(schemaOf(t))}, ${literal(t.name)}, ${t.rows}::bigint, ${literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'}, ${literal(ROW_HASH[t.checksumMethod ?? 'text'])})`,
   );
   const settings = Object.entries(PINNED_SETTINGS)
     .map(([k, v]) => `SET ${k} = ${literal(v)};`)
@@ -41,12 +43,12 @@ DECLARE
 BEGIN
   FOR t IN SELECT * FROM (VALUES
     ${rows.join(',\n    ')}
-  ) AS v(s, name, rows, checksum, content) LOOP
+  ) AS v(s, name, rows, checksum, content, row_hash) LOOP
     IF to_regclass(format('%I.%I', t.s, t.name)) IS NULL THEN
       bad := bad || format(E'\\n  %I.%I: missing', t.s, t.name); n := n + 1;
       CONTINUE;
     END IF;
-    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(ROW(bd_row_.*)::text, 0)::numeric), 0)::text FROM ONLY %I.%I AS bd_row_', t.s, t.name)
+    EXECUTE format('SELECT count(*), coalesce(sum(%s::numeric), 0)::text FROM ONLY %I.%I AS bd_row_', t.row_hash, t.s, t.name)
       INTO got_rows, got_sum;
     IF got_rows <> t.rows THEN
       bad := bad || format(E'\\n  %I.%I: expected %s rows, restored %s', t.s, t.name, t.rows, got_rows); n := n + 1;

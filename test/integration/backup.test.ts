@@ -60,9 +60,9 @@ describe('backup to a local folder', () => {
       const tables = await listTables(client);
       assert.equal(manifest.tables.length, tables.length);
       for (const t of tables) {
-        const live = await tableStats(client, t);
         const recorded = manifest.tables.find((m) => m.schema === t.schema && m.name === t.name);
         assert.ok(recorded, `${t.schema}.${t.name} recorded`);
+        const live = await tableStats(client, recorded);
         assert.equal(recorded.rows, live.rows, `${t.schema}.${t.name} rows`);
         assert.equal(recorded.checksum, live.checksum, `${t.schema}.${t.name} checksum`);
       }
@@ -127,10 +127,10 @@ describe('backup to a local folder', () => {
     const pgRestore = await findBinDir({ tools: ['pg_restore'], wanted: 15, purpose: 'test' });
     execFileSync(join(pgRestore.dir, 'pg_restore'), ['--no-owner', '--exit-on-error', '-d', cluster.url('restored'), join(storage, 'default', result.id, 'database.dump')]);
     await withClient(cluster.url('restored'), async (c) => {
-      const t = await tableStats(c, { schema: 'public', name: 'tickets' });
+      const t = await tableStats(c, tickets);
       assert.equal(t.rows, tickets.rows);
       assert.equal(t.checksum, tickets.checksum);
-      const a = await tableStats(c, { schema: 'public', name: 'attachments' });
+      const a = await tableStats(c, attachments);
       assert.equal(a.rows, attachments.rows);
       assert.equal(a.checksum, attachments.checksum);
     });
