@@ -20923,14 +20923,22 @@ function resolveTables(requested, manifest) {
     }
     return { selected: [...selected.values()], problems };
 }
-/** The TOC entries to restore: the tables' data (live), or their definitions and data (copies). */
-function tocSelection(toc, tables, withDefinitions) {
+/** Tables (`schema.name`) whose rows are in redacted-data.sql instead of the dump. */
+function redactedTableKeys(manifest) {
+    return new Set((manifest.redactions ?? []).map((r) => key(r.schema, r.table)));
+}
+/**
+ * The TOC entries to restore: the tables' data (live), or their definitions and
+ * data (copies). Redacted tables have no data entry: their rows come from
+ * redacted-data.sql (selectCopyBlocks).
+ */
+function tocSelection(toc, tables, withDefinitions, redacted = new Set()) {
     const entries = [];
     const missing = [];
     for (const t of tables) {
         const data = toc.entries.find((e) => e.type === 'TABLE DATA' && e.schema === t.schema && e.name === t.name);
         const def = toc.entries.find((e) => e.type === 'TABLE' && e.schema === t.schema && e.name === t.name);
-        if (!data || (withDefinitions && !def))
+        if ((!data && !redacted.has(key(t.schema, t.name))) || (withDefinitions && !def))
             missing.push(key(t.schema, t.name));
         if (withDefinitions && def)
             entries.push(def);
@@ -21005,6 +21013,48 @@ async function* rewriteIntoSchema(source, tables, intoSchema) {
     }
     if (rest)
         yield Buffer.from(handle(rest), 'latin1');
+}
+/**
+ * Keeps only the COPY blocks of `tables` from redacted-data.sql (comment lines
+ * pass through), for a per-table restore of tables whose rows are there.
+ */
+async function* selectCopyBlocks(source, tables) {
+    const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
+    let keep = false;
+    let inCopy = false;
+    let rest = '';
+    const handle = (line) => {
+        if (inCopy) {
+            if (line === '\\.')
+                inCopy = false;
+            return keep ? line : undefined;
+        }
+        const m = QUALIFIED.exec(line);
+        if (m && m[1] === 'COPY') {
+            const schema = unquote(Buffer.from(m[2], 'latin1').toString('utf8'));
+            const name = unquote(Buffer.from(m[3], 'latin1').toString('utf8'));
+            keep = wanted.has(key(schema, name));
+            inCopy = true;
+            return keep ? line : undefined;
+        }
+        if (line === '' || line.startsWith('--'))
+            return line;
+        throw new Error(`internal: unexpected statement in redacted-data.sql, not run: ${line.slice(0, 120)}`);
+    };
+    const emit = (lines) => lines.map(handle).filter((l) => l !== undefined);
+    for await (const chunk of source) {
+        const text = rest + chunk.toString('latin1');
+        const lines = text.split('\n');
+        rest = lines.pop();
+        const kept = emit(lines);
+        if (kept.length)
+            yield Buffer.from(kept.join('\n') + '\n', 'latin1');
+    }
+    if (rest) {
+        const kept = emit([rest]);
+        if (kept.length)
+            yield Buffer.from(kept.join('\n') + '\n', 'latin1');
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/restore/database.ts
@@ -21149,6 +21199,16 @@ async function prepareRestore(options) {
             await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
             // COMMIT is never sent unless pg_restore produced the whole script.
             await script.done;
+        }
+        // Copies of redacted tables: their rows (credentials replaced) are in redacted-data.sql, not in the dump.
+        // (Into the live tables they are refused by the guards: they would overwrite real credentials.)
+        if (what.kind === 'into-schema') {
+            const redacted = redactedTableKeys(manifest);
+            const copies = what.tables.filter((t) => redacted.has(`${t.schema}.${t.name}`));
+            if (copies.length && !options.redactedFile)
+                throw new errors/* IntegrityError */.cs(`The backup has no redacted-data part for ${copies.map((t) => `${t.schema}.${t.name}`).join(', ')}.`, { hint: 'Use another backup.' });
+            if (copies.length)
+                await session.pipeFrom(rewriteIntoSchema(selectCopyBlocks((0,external_node_fs_.createReadStream)(options.redactedFile), copies), copies, what.intoSchema));
         }
         await session.write(gateFor(what, manifest));
         const xid = await session.ready();
@@ -21407,6 +21467,15 @@ function findRefusals(input) {
                 parts.push(`its migration head is ${migration ? `${migration.head} (${migration.ledger})` : 'not found'} where the backup's is ${backupMigration ? `${backupMigration.head} (${backupMigration.ledger})` : 'not found'}`);
             reasons.push(`Target ${where(target)} does not look like the database this backup was taken from: ${parts.join(', and ')}. ` +
                 `The app may have been migrated since; restoring rolls its schema back. If that is intended, set ignore-schema-mismatch together with force.`);
+        }
+    }
+    if (mode === 'tables') {
+        const redacted = redactedTableKeys(manifest);
+        const hit = input.selected.filter((t) => redacted.has(`${t.schema}.${t.name}`));
+        if (hit.length) {
+            const columns = manifest.redactions.filter((r) => hit.some((t) => t.schema === r.schema && t.name === r.table)).map((r) => `${r.schema}.${r.table}.${r.column}`);
+            reasons.push(`This backup redacted ${columns.join(', ')}: restoring ${hit.map((t) => `${t.schema}.${t.name}`).join(', ')} into the live table would replace those values in every row. ` +
+                `Restore copies with into-schema (e.g. --into-schema recovered) and copy back the rows you need, leaving the redacted columns out.`);
         }
     }
     if (mode === 'tables' && target) {
@@ -22095,7 +22164,7 @@ async function runRestore(config, deps) {
             if (missing.length && !config.dryRun)
                 throw new RestoreRefused([`The backup uses extension(s) the target server does not have: ${missing.join(', ')}.`], preview, plan);
             if (mode === 'tables' || mode === 'into-schema') {
-                const selection = tocSelection(toc, selected, mode === 'into-schema');
+                const selection = tocSelection(toc, selected, mode === 'into-schema', redactedTableKeys(manifest));
                 if (selection.missing.length)
                     throw new errors/* IntegrityError */.cs(`The dump holds no data entry for ${selection.missing.join(', ')}, which the manifest lists.`, { hint: 'Use another backup.' });
                 listFile = await writeTocList(work, 'tables.list', selection.entries);

@@ -44,7 +44,7 @@ import { buildPlan } from '../restore/plan.js';
 import { buildPreview, renderPreview, type RestorePreview } from '../restore/preview.js';
 import { checkFreeSpace, findPart, stagePart, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
 import { makeDecryptor, openPart, readPartText, verifyPart } from '../archive/open-part.js';
-import { resolveTables, tocSelection } from '../restore/tables.js';
+import { redactedTableKeys, resolveTables, tocSelection } from '../restore/tables.js';
 import { connectReadOnly, inspectTarget, type TargetState } from '../restore/target.js';
 import { readTocFile, readTocStream, writeTocList, type Toc } from '../restore/toc.js';
 
@@ -271,7 +271,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
       const missing = mode === 'full' && target ? toc.extensions.filter((e) => !target!.availableExtensions.includes(e)) : [];
       if (missing.length && !config.dryRun) throw new RestoreRefused([`The backup uses extension(s) the target server does not have: ${missing.join(', ')}.`], preview, plan);
       if (mode === 'tables' || mode === 'into-schema') {
-        const selection = tocSelection(toc, selected, mode === 'into-schema');
+        const selection = tocSelection(toc, selected, mode === 'into-schema', redactedTableKeys(manifest));
         if (selection.missing.length) throw new IntegrityError(`The dump holds no data entry for ${selection.missing.join(', ')}, which the manifest lists.`, { hint: 'Use another backup.' });
         listFile = await writeTocList(work, 'tables.list', selection.entries);
       }

@@ -19,7 +19,7 @@ import { connect, ident, qualified } from '../postgres/connect.js';
 import type { Logger } from '../util/logger.js';
 import { GATE_MARK, gateSql } from './gate.js';
 import { PsqlExited, PsqlSession, scriptFrom } from './psql.js';
-import { rewriteIntoSchema } from './tables.js';
+import { redactedTableKeys, rewriteIntoSchema, selectCopyBlocks } from './tables.js';
 import type { Toc } from './toc.js';
 
 /** How long to wait for the app's locks on the objects being replaced before giving up (and changing nothing). */
@@ -176,6 +176,14 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
       await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
       // COMMIT is never sent unless pg_restore produced the whole script.
       await script.done;
+    }
+    // Copies of redacted tables: their rows (credentials replaced) are in redacted-data.sql, not in the dump.
+    // (Into the live tables they are refused by the guards: they would overwrite real credentials.)
+    if (what.kind === 'into-schema') {
+      const redacted = redactedTableKeys(manifest);
+      const copies = what.tables.filter((t) => redacted.has(`${t.schema}.${t.name}`));
+      if (copies.length && !options.redactedFile) throw new IntegrityError(`The backup has no redacted-data part for ${copies.map((t) => `${t.schema}.${t.name}`).join(', ')}.`, { hint: 'Use another backup.' });
+      if (copies.length) await session.pipeFrom(rewriteIntoSchema(selectCopyBlocks(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>, copies), copies, what.intoSchema));
     }
     await session.write(gateFor(what, manifest));
     const xid = await session.ready();

@@ -5,7 +5,7 @@ import type { Manifest, TableStats } from '../archive/manifest.js';
 import { IntegrityError, UsageError } from '../errors.js';
 import type { RestorePreview } from './preview.js';
 import type { TargetState } from './target.js';
-import { outsideReferences } from './tables.js';
+import { outsideReferences, redactedTableKeys } from './tables.js';
 
 /** A restore refused by a guard (exit code 2, like any usage error). Carries the preview. */
 export class RestoreRefused extends UsageError {
@@ -66,6 +66,17 @@ export function findRefusals(input: GuardInput): string[] {
       reasons.push(
         `Target ${where(target)} does not look like the database this backup was taken from: ${parts.join(', and ')}. ` +
           `The app may have been migrated since; restoring rolls its schema back. If that is intended, set ignore-schema-mismatch together with force.`,
+      );
+    }
+  }
+  if (mode === 'tables') {
+    const redacted = redactedTableKeys(manifest);
+    const hit = input.selected.filter((t) => redacted.has(`${t.schema}.${t.name}`));
+    if (hit.length) {
+      const columns = manifest.redactions.filter((r) => hit.some((t) => t.schema === r.schema && t.name === r.table)).map((r) => `${r.schema}.${r.table}.${r.column}`);
+      reasons.push(
+        `This backup redacted ${columns.join(', ')}: restoring ${hit.map((t) => `${t.schema}.${t.name}`).join(', ')} into the live table would replace those values in every row. ` +
+          `Restore copies with into-schema (e.g. --into-schema recovered) and copy back the rows you need, leaving the redacted columns out.`,
       );
     }
   }

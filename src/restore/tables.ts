@@ -69,14 +69,23 @@ export function resolveTables(requested: string[], manifest: Pick<Manifest, 'tab
   return { selected: [...selected.values()], problems };
 }
 
-/** The TOC entries to restore: the tables' data (live), or their definitions and data (copies). */
-export function tocSelection(toc: Toc, tables: TableStats[], withDefinitions: boolean): { entries: TocEntry[]; missing: string[] } {
+/** Tables (`schema.name`) whose rows are in redacted-data.sql instead of the dump. */
+export function redactedTableKeys(manifest: Pick<Manifest, 'redactions'>): Set<string> {
+  return new Set((manifest.redactions ?? []).map((r) => key(r.schema, r.table)));
+}
+
+/**
+ * The TOC entries to restore: the tables' data (live), or their definitions and
+ * data (copies). Redacted tables have no data entry: their rows come from
+ * redacted-data.sql (selectCopyBlocks).
+ */
+export function tocSelection(toc: Toc, tables: TableStats[], withDefinitions: boolean, redacted: Set<string> = new Set()): { entries: TocEntry[]; missing: string[] } {
   const entries: TocEntry[] = [];
   const missing: string[] = [];
   for (const t of tables) {
     const data = toc.entries.find((e) => e.type === 'TABLE DATA' && e.schema === t.schema && e.name === t.name);
     const def = toc.entries.find((e) => e.type === 'TABLE' && e.schema === t.schema && e.name === t.name);
-    if (!data || (withDefinitions && !def)) missing.push(key(t.schema, t.name));
+    if ((!data && !redacted.has(key(t.schema, t.name))) || (withDefinitions && !def)) missing.push(key(t.schema, t.name));
     if (withDefinitions && def) entries.push(def);
     if (data) entries.push(data);
   }
@@ -142,4 +151,43 @@ export async function* rewriteIntoSchema(source: AsyncIterable<Buffer>, tables: 
     if (lines.length) yield Buffer.from(lines.map(handle).join('\n') + '\n', 'latin1');
   }
   if (rest) yield Buffer.from(handle(rest), 'latin1');
+}
+
+/**
+ * Keeps only the COPY blocks of `tables` from redacted-data.sql (comment lines
+ * pass through), for a per-table restore of tables whose rows are there.
+ */
+export async function* selectCopyBlocks(source: AsyncIterable<Buffer>, tables: TableStats[]): AsyncGenerator<Buffer> {
+  const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
+  let keep = false;
+  let inCopy = false;
+  let rest = '';
+  const handle = (line: string): string | undefined => {
+    if (inCopy) {
+      if (line === '\\.') inCopy = false;
+      return keep ? line : undefined;
+    }
+    const m = QUALIFIED.exec(line);
+    if (m && m[1] === 'COPY') {
+      const schema = unquote(Buffer.from(m[2]!, 'latin1').toString('utf8'));
+      const name = unquote(Buffer.from(m[3]!, 'latin1').toString('utf8'));
+      keep = wanted.has(key(schema, name));
+      inCopy = true;
+      return keep ? line : undefined;
+    }
+    if (line === '' || line.startsWith('--')) return line;
+    throw new Error(`internal: unexpected statement in redacted-data.sql, not run: ${line.slice(0, 120)}`);
+  };
+  const emit = (lines: string[]) => lines.map(handle).filter((l): l is string => l !== undefined);
+  for await (const chunk of source) {
+    const text = rest + chunk.toString('latin1');
+    const lines = text.split('\n');
+    rest = lines.pop()!;
+    const kept = emit(lines);
+    if (kept.length) yield Buffer.from(kept.join('\n') + '\n', 'latin1');
+  }
+  if (rest) {
+    const kept = emit([rest]);
+    if (kept.length) yield Buffer.from(kept.join('\n') + '\n', 'latin1');
+  }
 }

@@ -94,6 +94,31 @@ describe('credential redaction', () => {
     });
   });
 
+  test('a per-table restore of a redacted table: refused into the live table, copied with into-schema', async () => {
+    const restore = (values: Record<string, string>) =>
+      runRestore(buildConfig((n) => ({ mode: 'restore', storage, 'database-url': url, parts: 'database', ...values })[n], {}), { logger: new MemoryLogger() });
+    const live = await withClient(url, async (c) => (await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash LIKE '$%')::int AS hashed FROM users`)).rows[0]);
+    // Into the live table it would overwrite every real password hash: refused, even with force.
+    await assert.rejects(restore({ tables: 'users', force: 'true' }), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.match(e.message, /redacted public\.users\.password_hash.*into the live table would replace those values.*into-schema/s);
+      return true;
+    });
+    // As a copy, its rows come from redacted-data.sql (credentials replaced) and are verified by count.
+    const r = await restore({ tables: 'users, tickets', 'into-schema': 'recovered' });
+    assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
+    await withClient(url, async (c) => {
+      const copy = (await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash = 'redacted')::int AS red, count(mfa_secret)::int AS mfa FROM recovered.users`)).rows[0];
+      assert.equal(copy.n, live.n);
+      assert.equal(copy.red, copy.n);
+      assert.equal(copy.mfa, 0);
+      assert.ok((await c.query('SELECT count(*)::int AS n FROM recovered.tickets')).rows[0].n > 0);
+      // The live table was not touched.
+      assert.deepEqual((await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash LIKE '$%')::int AS hashed FROM users`)).rows[0], live);
+      await c.query('DROP SCHEMA recovered CASCADE');
+    });
+  });
+
   test('sensitive-columns refuses an unencrypted backup that would store them in clear', async () => {
     await assert.rejects(runBackup(buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 's'), 'sensitive-columns': 'users.password_hash' })[n], {}), { logger: new MemoryLogger() }), (e: unknown) => {
       assert.ok(e instanceof UsageError);
