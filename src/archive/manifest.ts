@@ -42,11 +42,13 @@ export interface FilesSummary {
   exclude: string[];
 }
 
+export type PartRole = 'database' | 'files' | 'file-list' | 'checksums' | 'redacted-data' | 'roles' | 'manifest';
+
 export interface PartInfo {
   /** File name within the backup folder, e.g. `database.dump`. */
   name: string;
-  /** What it holds: database | files | file-list | checksums | redacted-data */
-  role: string;
+  /** What it holds; readers find parts by role (names differ when encrypted: database.dump.age). */
+  role: PartRole;
   bytes: number;
   sha256: string;
   /** Set when the part is age-encrypted: the stored bytes are ciphertext. */
@@ -86,6 +88,11 @@ export interface Manifest {
   encryption: { recipients: string[]; passphrase: boolean } | null;
   redactions: Array<{ schema: string; table: string; column: string; replacement: string }>;
   warnings: string[];
+}
+
+/** The part holding `role`, if the backup has one. */
+export function partByRole(manifest: Pick<Manifest, 'parts'>, role: PartRole): PartInfo | undefined {
+  return manifest.parts.find((p) => p.role === role);
 }
 
 /**

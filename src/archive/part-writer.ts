@@ -3,7 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { HashingStream } from './hashing.js';
-import type { PartInfo } from './manifest.js';
+import type { PartInfo, PartRole } from './manifest.js';
 import type { Storage } from '../storage/port.js';
 
 export interface PartWriterOptions {
@@ -18,7 +18,7 @@ export interface PartWriterOptions {
 export async function writePart(
   options: PartWriterOptions,
   name: string,
-  role: string,
+  role: PartRole,
   source: Readable,
   onBytes?: (n: number) => void,
   sizeHint?: number,

@@ -5,13 +5,14 @@
 // A check that could not run is reported as such, never as a pass.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
-import type { Manifest, PartInfo } from '../archive/manifest.js';
+import { partByRole, type Manifest } from '../archive/manifest.js';
 import { unsealingFor } from '../archive/seal.js';
 import { makeDecryptor, openPart, readPartText, verifyPart, type Decryptor } from '../archive/open-part.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
@@ -76,7 +77,8 @@ async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDe
 
 async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<DrillTarget> {
   const admin = await connect(url, { inputName: 'drill-database-url' });
-  const database = `bd_drill_${id.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+  // A random suffix: two drills of the same backup on one server (parallel jobs) must not collide.
+  const database = `bd_drill_${id.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
   try {
     const info = await serverInfo(admin);
     await admin.query(`CREATE DATABASE ${ident(database)}`);
@@ -89,7 +91,13 @@ async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<D
       dispose: async () => {
         const c = await connect(url, { inputName: 'drill-database-url' });
         try {
-          await c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+          if (info.versionNum >= 130000) {
+            await c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+          } else {
+            // Before PostgreSQL 13 there is no WITH (FORCE): end the sessions (keep-database users) first.
+            await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+            await c.query(`DROP DATABASE IF EXISTS ${ident(database)}`);
+          }
         } finally {
           await c.end();
         }
@@ -98,11 +106,6 @@ async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<D
   } finally {
     await admin.end();
   }
-}
-
-/** Parts are found by role: their names differ when encrypted (database.dump.age). */
-function part(manifest: Manifest, role: 'database' | 'files' | 'file-list' | 'redacted-data'): PartInfo | undefined {
-  return manifest.parts.find((p) => p.role === role);
 }
 
 async function restoreDatabase(
@@ -116,8 +119,8 @@ async function restoreDatabase(
   workDir: string,
   signal?: AbortSignal,
 ): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
-  const dump = part(manifest, 'database')!;
-  const redacted = part(manifest, 'redacted-data');
+  const dump = partByRole(manifest, 'database')!;
+  const redacted = partByRole(manifest, 'redacted-data');
   const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
   const progress = new Progress('database', logger).start();
   try {
@@ -159,8 +162,8 @@ async function restoreDatabase(
 }
 
 async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string, decrypt: Decryptor): Promise<FilesResult> {
-  const tar = part(manifest, 'files');
-  const listPart = part(manifest, 'file-list');
+  const tar = partByRole(manifest, 'files');
+  const listPart = partByRole(manifest, 'file-list');
   if (!manifest.files || !tar || !listPart) {
     return { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
   }

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
 import { BACKUP_PARTS } from '../constants.js';
 import { IntegrityError, UsageError, describeError } from '../errors.js';
-import type { Manifest, PartInfo, TableStats } from '../archive/manifest.js';
+import { partByRole, type Manifest, type PartInfo, type TableStats } from '../archive/manifest.js';
 import { unsealingFor } from '../archive/seal.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
@@ -42,7 +42,7 @@ import { inspectFilesTarget, previousName, stageFiles, swapIn, verifyFilesOnly, 
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
 import { buildPreview, renderPreview, type RestorePreview } from '../restore/preview.js';
-import { checkFreeSpace, findPart, stagePart, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
+import { checkFreeSpace, stagePart, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
 import { makeDecryptor, openPart, readPartText, verifyPart } from '../archive/open-part.js';
 import { redactedTableKeys, resolveTables, tocSelection } from '../restore/tables.js';
 import { connectReadOnly, inspectTarget, type TargetState } from '../restore/target.js';
@@ -116,11 +116,11 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
   const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
   const prefix = `${config.name}/${entry.id}`;
   checkFormat(manifest);
-  const dumpPart = restoreDb ? findPart(manifest, BACKUP_PARTS.database) : undefined;
+  const dumpPart = restoreDb ? partByRole(manifest, 'database') : undefined;
   if (restoreDb && !dumpPart) throw new IntegrityError(`Backup ${entry.id}'s manifest lists no ${BACKUP_PARTS.database}.`, { hint: 'Use another backup.' });
-  const tarPart = restoreFiles ? findPart(manifest, BACKUP_PARTS.files) : undefined;
-  const listPart = restoreFiles ? findPart(manifest, BACKUP_PARTS.fileList) : undefined;
-  const sumsPart = findPart(manifest, BACKUP_PARTS.checksums);
+  const tarPart = restoreFiles ? partByRole(manifest, 'files') : undefined;
+  const listPart = restoreFiles ? partByRole(manifest, 'file-list') : undefined;
+  const sumsPart = partByRole(manifest, 'checksums');
   const needed = [dumpPart, manifest.files ? tarPart : undefined, manifest.files ? listPart : undefined].filter((p): p is PartInfo => p !== undefined);
   const decrypt = makeDecryptor(manifest.id, needed, unseal);
 
@@ -230,7 +230,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     const progress = new Progress('download', logger).start();
     let dumpFile: string | undefined;
     let redactedFile: string | undefined;
-    const redactedPart = dumpPart ? findPart(manifest, BACKUP_PARTS.redactedData) : undefined;
+    const redactedPart = dumpPart ? partByRole(manifest, 'redacted-data') : undefined;
     let files: FilesResult = SKIPPED_FILES;
     try {
       const jobs: Array<Promise<unknown>> = [];
@@ -302,7 +302,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
             : { kind: 'into-schema', tables: selected, listFile: listFile!, intoSchema: config.intoSchema!, replaceCopies: config.force };
       logger.info(`Restoring into ${targetName} in one transaction…`);
       let rolesSql: string | undefined;
-      const rolesPart = config.createRoles ? findPart(manifest, BACKUP_PARTS.roles) : undefined;
+      const rolesPart = config.createRoles ? partByRole(manifest, 'roles') : undefined;
       if (config.createRoles && !rolesPart) logger.warn('create-roles: this backup has no captured roles (the source did not permit pg_dumpall --roles-only); none are created.');
       if (rolesPart) {
         const roles = rolesToCreate(await readPartText(storage, prefix, rolesPart, decrypt));

@@ -1,6 +1,6 @@
 // Runs pg_dump (custom format) in an exported snapshot and exposes its stdout
 // as a stream. The dump is never held in memory or staged on disk.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { libpqConnection } from './connect.js';
@@ -27,7 +27,8 @@ export function startDump(options: DumpOptions): RunningDump {
   const args = ['--format=custom', `--compress=${options.compression}`, `--snapshot=${options.snapshotId}`, '--no-password', ...(options.extraArgs ?? [])];
   if (conn.dbname) args.push(`--dbname=${conn.dbname}`);
   const path = join(options.binDir, 'pg_dump');
-  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...conn.env } });
+  const [command, commandArgs] = withBigStdoutWrites(path, args);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...conn.env } });
   const stderr = new TailBuffer();
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
   const done = waitForExit(child, path).then((code) => {
@@ -35,4 +36,17 @@ export function startDump(options: DumpOptions): RunningDump {
   });
   done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
   return { stdout: child.stdout!, done, kill: () => child.kill('SIGTERM') };
+}
+
+let stdbufWorks: boolean | undefined;
+
+/**
+ * pg_dump writes its archive in 4 KiB write()s; through a pipe that is one
+ * wake-up of ours per 4 KiB. Under coreutils' `stdbuf -o 1M` (Linux) it writes
+ * 1 MiB at a time: measured 35% less of our CPU and 5-15% less wall time for
+ * the dump (BENCHMARKS.md). Where stdbuf is missing or broken, pg_dump runs as is.
+ */
+export function withBigStdoutWrites(path: string, args: string[]): [string, string[]] {
+  stdbufWorks ??= process.platform === 'linux' && spawnSync('stdbuf', ['-o', '1M', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  return stdbufWorks ? ['stdbuf', ['-o', '1M', path, ...args]] : [path, args];
 }

@@ -6,15 +6,10 @@ import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BackupDrillError } from '../errors.js';
-import type { Manifest, PartInfo } from '../archive/manifest.js';
+import type { PartInfo } from '../archive/manifest.js';
 import { openPart, type Decryptor } from '../archive/open-part.js';
 import type { Storage } from '../storage/port.js';
 import { formatBytes } from '../util/format.js';
-
-/** A part by its plain name; encrypted backups store it as `<name>.age`. */
-export function findPart(manifest: Manifest, name: string): PartInfo | undefined {
-  return manifest.parts.find((p) => p.name === name || p.name === `${name}.age`);
-}
 
 /** Free bytes for an unprivileged writer on the filesystem holding `dir`. A seam for tests. */
 export type FreeSpace = (dir: string) => Promise<number>;

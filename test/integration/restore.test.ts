@@ -488,6 +488,35 @@ describe('restore', () => {
     assert.deepEqual(await tree(join(work.path, 'enc-files', 'uploads')), await tree(uploads));
   });
 
+  test('a non-superuser that owns the target database (the managed-Postgres case) restores, and backs up', async () => {
+    await withClient(cluster.url(), async (c) => {
+      await c.query(`CREATE ROLE app_owner LOGIN PASSWORD 'owner-pass-123'`);
+      await c.query('CREATE DATABASE owned OWNER app_owner');
+    });
+    const owned = new URL(cluster.url('owned'));
+    owned.username = 'app_owner';
+    owned.password = 'owner-pass-123';
+    const url = owned.toString();
+    const first = await runRestore(config({ 'database-url': url, parts: 'database' }), deps());
+    assert.equal(first.report?.status, 'passed', first.report?.failures.join('\n'));
+    // Again over its own restore (force): the schemas it replaces are its own.
+    const again = await runRestore(config({ 'database-url': url, parts: 'database', force: 'true' }), deps());
+    assert.equal(again.report?.status, 'passed', again.report?.failures.join('\n'));
+    await withClient(url, async (c) => {
+      const owners = await c.query<{ o: string }>(
+        `SELECT DISTINCT pg_get_userbyid(c.relowner) AS o FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'billing') AND c.relkind = 'r'`,
+      );
+      assert.deepEqual(owners.rows.map((r) => r.o), ['app_owner']);
+    });
+    // A backup by that role.
+    const logger = new MemoryLogger();
+    const b = await runBackup(buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 'owned-backups') })[n], {}), { logger });
+    // pg_dumpall --roles-only --no-role-passwords reads pg_roles, which any role may: the role list is captured too.
+    assert.equal(b.manifest.tables.length, first.report!.tables.length);
+    assert.deepEqual(b.manifest.parts.map((p) => p.role).sort(), ['checksums', 'database', 'roles']);
+    assert.deepEqual(b.manifest.warnings, []);
+  });
+
   test('unit: TOC parsing, table name resolution, and the side-schema rewrite refuses anything unexpected', async () => {
     const toc = parseToc(
       [

@@ -223,6 +223,9 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
     assert.equal(report.checks.find((c) => c.name === 'canary login')?.status, 'passed');
     assert.ok(r.stdout.split('\n').includes(`::add-mask::${PASSPHRASE}`), 'passphrase masked');
     assert.ok(r.stdout.split('\n').includes(`::add-mask::${DB_PASSWORD}`), 'drill server password masked');
+    // The drill's database on the given server was dropped afterwards.
+    const left = await withClient(serverUrl, async (c) => (await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'bd\\_drill\\_%'`)).rows);
+    assert.deepEqual(left, []);
   });
 
   test('action: a backup with a wrong database password fails, saying so without the password', async () => {
