@@ -15508,10 +15508,11 @@ function packFiles(root, exclude, logger, onBytes) {
             let finished;
             const added = new Promise((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
             const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
-            const buffer = Buffer.allocUnsafe(READ_SIZE);
             let position = 0;
             while (position < size) {
-                const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_SIZE, size - position), position);
+                // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
+                const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - position));
+                const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
                 let chunk;
                 if (bytesRead === 0) {
                     // The file shrank while we read it: pad to the size in the header so the tar stays valid.
@@ -15519,7 +15520,7 @@ function packFiles(root, exclude, logger, onBytes) {
                     chunk = Buffer.alloc(size - position);
                 }
                 else {
-                    chunk = Buffer.from(buffer.subarray(0, bytesRead));
+                    chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
                 }
                 hash.update(chunk);
                 position += chunk.length;

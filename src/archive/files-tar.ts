@@ -55,17 +55,18 @@ export function packFiles(root: string, exclude: string[], logger: Logger, onByt
       let finished!: (error?: Error | null) => void;
       const added = new Promise<void>((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
       const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
-      const buffer = Buffer.allocUnsafe(READ_SIZE);
       let position = 0;
       while (position < size) {
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_SIZE, size - position), position);
+        // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
+        const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - position));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
         let chunk: Buffer;
         if (bytesRead === 0) {
           // The file shrank while we read it: pad to the size in the header so the tar stays valid.
           logger.warn(`files: ${name} changed while being read; its copy is padded with zeros.`);
           chunk = Buffer.alloc(size - position);
         } else {
-          chunk = Buffer.from(buffer.subarray(0, bytesRead));
+          chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
         }
         hash.update(chunk);
         position += chunk.length;
