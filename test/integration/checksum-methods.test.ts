@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config.js';
 import { runBackup } from '../../src/modes/backup.js';
@@ -118,6 +119,34 @@ describe('row checksum methods', () => {
     const report = result.report!;
     assert.equal(report.status, 'passed', report.failures.join('\n'));
     assert.ok(report.tables.every((t) => t.status === 'passed'));
+  });
+
+  test('a format-1 backup (every checksum over the row text, no checksumMethod) still drills', async () => {
+    // Rewrite this backup's manifest as the previous version wrote it: text checksums only.
+    const old = join(work.path, 'format-1');
+    await cp(storage, old, { recursive: true });
+    const path = join(old, 'default', manifest.id, 'manifest.json');
+    const m = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+    m.formatVersion = 1;
+    m.tables = await withClient(url, async (c) => {
+      const out = [];
+      for (const t of m.tables) {
+        const { checksumMethod: _, ...rest } = t;
+        out.push({ ...rest, checksum: (await tableStats(c, { schema: t.schema, name: t.name })).checksum });
+      }
+      return out;
+    });
+    assert.ok(m.tables.every((t) => t.checksumMethod === undefined));
+    await writeFile(path, JSON.stringify(m, null, 2));
+    const r = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
+    assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
+    // And a record checksum where the manifest says text is a mismatch: the method really is read from the manifest.
+    const wide = m.tables.find((t) => t.name === 'wide')!;
+    wide.checksum = manifest.tables.find((t) => t.name === 'wide')!.checksum;
+    await writeFile(path, JSON.stringify(m, null, 2));
+    const bad = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
+    assert.equal(bad.report.status, 'failed');
+    assert.deepEqual(bad.report.tables.filter((t) => t.status !== 'passed').map((t) => t.name), ['wide']);
   });
 
   test('a changed value in a record-hashed table changes its checksum', async () => {
