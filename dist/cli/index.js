@@ -21520,6 +21520,15 @@ function findRefusals(input) {
             reasons.push(`Schema ${config.intoSchema} already has ${existing.map((t) => t.name).join(', ')} on the target; set force to replace those copies, or choose another into-schema.`);
         }
     }
+    if (target && target.major < 14 && mode !== 'none') {
+        // hash_record_extended, behind 'record' checksums, came with PostgreSQL 14: the restore could not be verified.
+        const scope = mode === 'full' ? manifest.tables : input.selected;
+        const binary = scope.filter((t) => t.checksumMethod === 'record');
+        if (binary.length) {
+            reasons.push(`The target runs PostgreSQL ${target.serverVersion}, and the content checksums of ${binary.length} table(s) in this backup (${binary.slice(0, 3).map((t) => `${t.schema}.${t.name}`).join(', ')}${binary.length > 3 ? ', …' : ''}) ` +
+                `hash binary values with hash_record_extended, which needs PostgreSQL 14 or newer: the restore could not be verified. Restore into PostgreSQL 14 or newer (the backup came from ${manifest.source.serverVersion}).`);
+        }
+    }
     if (input.missingExtensions.length) {
         reasons.push(`The backup uses extension(s) the target server does not have: ${input.missingExtensions.join(', ')}. Install them on the target's server (e.g. the postgresql-contrib or the extension's package) first.`);
     }

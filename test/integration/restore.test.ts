@@ -20,6 +20,7 @@ import { createEncryptStream, generateIdentity, recipientOf } from '../../src/ar
 import { HashingStream } from '../../src/archive/hashing.js';
 import { parseToc } from '../../src/restore/toc.js';
 import { findRefusals } from '../../src/restore/guards.js';
+import { inspectTarget } from '../../src/restore/target.js';
 import { rewriteIntoSchema, resolveTables } from '../../src/restore/tables.js';
 import { createSeededDatabase, startCluster, withClient, TEST_PASSWORDS } from '../helpers/postgres.js';
 import { makeUploads, tempDir } from '../helpers/fs.js';
@@ -423,6 +424,18 @@ describe('restore', () => {
       restoreFiles: false,
     });
     assert.match(reasons.join('\n'), /extension\(s\) the target server does not have: postgis/);
+  });
+
+  test('a target older than PostgreSQL 14 is refused when the backup has binary checksums it could not verify', async () => {
+    const manifest = JSON.parse(await readFile(join(storage, 'default', backupId, 'manifest.json'), 'utf8'));
+    const target = await withClient(sourceUrl, (c) => inspectTarget(c, sourceUrl));
+    const refusals = (t: typeof target, m = manifest) =>
+      findRefusals({ config: config({ 'database-url': sourceUrl, force: 'true' }), manifest: m, mode: 'full', target: t, selected: [], tableProblems: [], missingExtensions: [], filesProblems: [], restoreFiles: false }).join('\n');
+    assert.doesNotMatch(refusals(target), /hash_record_extended/);
+    assert.match(refusals({ ...target, major: 13, serverVersion: '13.16' }), /PostgreSQL 13\.16.*content checksums of \d+ table\(s\).*needs PostgreSQL 14 or newer/);
+    // A backup whose checksums are all over the row text restores there.
+    const textOnly = { ...manifest, tables: manifest.tables.map((t: { checksumMethod?: string }) => ({ ...t, checksumMethod: undefined })) };
+    assert.doesNotMatch(refusals({ ...target, major: 13, serverVersion: '13.16' }, textOnly), /hash_record_extended/);
   });
 
   test('an unknown backup id lists the nearest ones', async () => {
