@@ -22599,7 +22599,7 @@ function describeManifest(m) {
         ...m.parts.map((p) => `  ${p.name.padEnd(22)} ${(0,format/* formatBytes */.z3)(p.bytes).padStart(10)}  sha256 ${p.sha256}`),
         '',
         'tables:',
-        ...m.tables.map((t) => `  ${`${t.schema}.${t.name}`.padEnd(40)} ${String(t.rows).padStart(12)} rows  checksum ${t.checksum}`),
+        ...m.tables.map((t) => `  ${`${t.schema}.${t.name}`.padEnd(40)} ${String(t.rows).padStart(12)} rows  checksum ${t.checksum} (${t.checksumMethod ?? 'text'})`),
     ];
     if (m.warnings.length)
         lines.push('', 'warnings:', ...m.warnings.map((w) => `  ${w}`));
