@@ -19,6 +19,8 @@ export interface TableStats {
   checksum: string;
   /** The row hash behind `checksum`; absent means 'text'. */
   checksumMethod?: ChecksumMethod;
+  /** With 'record': the columns hashed through their text form (enums, json, user types, …). */
+  textColumns?: string[];
   /** For partitions: the partitioned parent (`schema.name`). Parents are not listed; their leaves are. */
   partitionOf?: string;
 }

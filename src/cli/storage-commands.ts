@@ -67,7 +67,7 @@ function describeManifest(m: Manifest): string {
     ...m.parts.map((p) => `  ${p.name.padEnd(22)} ${formatBytes(p.bytes).padStart(10)}  sha256 ${p.sha256}`),
     '',
     'tables:',
-    ...m.tables.map((t) => `  ${`${t.schema}.${t.name}`.padEnd(40)} ${String(t.rows).padStart(12)} rows  checksum ${t.checksum} (${t.checksumMethod ?? 'text'})`),
+    ...m.tables.map((t) => `  ${`${t.schema}.${t.name}`.padEnd(40)} ${String(t.rows).padStart(12)} rows  checksum ${t.checksum} (${t.checksumMethod ?? 'text'}${t.textColumns?.length ? `; as text: ${t.textColumns.join(', ')}` : ''})`),
   ];
   if (m.warnings.length) lines.push('', 'warnings:', ...m.warnings.map((w) => `  ${w}`));
   return lines.join('\n');

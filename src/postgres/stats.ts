@@ -3,23 +3,37 @@
 // Checksum: sum over rows of a 64-bit row hash, as numeric, so it is
 // independent of row order and takes one scan. Two row hashes (the method is
 // recorded per table in the manifest, docs/FORMAT.md):
-// - 'record': hash_record_extended over the binary values (PostgreSQL 14+),
-//   5-6x cheaper; only for tables whose every column hashes the same after a
-//   restore (built-in types with an extended hash, deterministic collations);
-// - 'text': hashtextextended of the row's text form, for everything else
-//   (enums hash by OID, json/xml/geometric types have no hash, older servers).
-// Row text depends on session settings, which connect() pins. Partitioned
+// - 'record' (PostgreSQL 14+): hash_record_extended over the binary values,
+//   5-6x cheaper. Columns whose binary hash would not survive a restore
+//   (enums hash by OID; json/xml/geometric types have no hash; user types;
+//   nondeterministic collations) are listed in `textColumns` and hashed
+//   through their text form instead, inside the same record hash;
+// - 'text': hashtextextended of the whole row's text form, for servers before
+//   14 and for tables with redacted columns.
+// Text forms depend on session settings, which connect() pins. Partitioned
 // tables are recorded through their leaf partitions (which hold the rows).
 import { createHash } from 'node:crypto';
 import type { Client } from './connect.js';
-import { qualified } from './connect.js';
+import { ident, qualified } from './connect.js';
 import type { ChecksumMethod, TableStats } from '../archive/manifest.js';
 
-/** The per-row hash of each method, over the row alias `bd_row_`. */
+/** The whole-row hash of each method, over the row alias `bd_row_`. */
 export const ROW_HASH: Record<ChecksumMethod, string> = {
   text: 'hashtextextended(ROW(bd_row_.*)::text, 0)',
   record: 'hash_record_extended(bd_row_.*, 0)', // .*: a column may be named bd_row_ (the sample has one)
 };
+
+/**
+ * The row hash for a table: ROW_HASH, or for 'record' with text columns a
+ * record of every column (`columns`, in table order) where those are cast to text.
+ * Keep in step with the gate's plpgsql (restore/gate.ts) and docs/RECOVERY.md.
+ */
+export function rowHashSql(method: ChecksumMethod, textColumns: string[] = [], columns: string[] = []): string {
+  if (method === 'text' || textColumns.length === 0) return ROW_HASH[method];
+  const cast = new Set(textColumns);
+  const values = columns.map((c) => (cast.has(c) ? `(bd_row_.${ident(c)})::text COLLATE "C"` : `bd_row_.${ident(c)}`));
+  return `hash_record_extended(ROW(${values.join(', ')}), 0)`;
+}
 
 export interface TableRef {
   schema: string;
@@ -27,6 +41,8 @@ export interface TableRef {
   partitionOf?: string;
   /** How the checksum is computed; absent = 'text' (backups made before 'record' existed). */
   checksumMethod?: ChecksumMethod;
+  /** With 'record': columns hashed through their text form. */
+  textColumns?: string[];
 }
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
@@ -54,40 +70,53 @@ export async function tableStats(client: Client, table: TableRef, source?: strin
   // `source` replaces the table with a subquery (the redacted form of a table with redacted columns).
   const from = source ?? `ONLY ${qualified(table.schema, table.name)}`;
   const method = table.checksumMethod ?? 'text';
+  const textColumns = method === 'record' ? (table.textColumns ?? []) : [];
+  const columns = textColumns.length ? await columnNames(client, table) : [];
   const { rows } = await client.query<{ rows: string; checksum: string }>(
-    `SELECT count(*)::text AS rows, coalesce(sum(${ROW_HASH[method]}::numeric), 0)::text AS checksum
+    `SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(method, textColumns, columns)}::numeric), 0)::text AS checksum
        FROM ${from} AS bd_row_`,
   );
   const result: TableStats = { schema: table.schema, name: table.name, rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
   if (method !== 'text') result.checksumMethod = method;
+  if (textColumns.length) result.textColumns = textColumns;
   if (table.partitionOf) result.partitionOf = table.partitionOf;
   return result;
 }
 
+async function columnNames(client: Client, table: TableRef): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    'SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
+    [qualified(table.schema, table.name)],
+  );
+  return rows.map((r) => r.name);
+}
+
 /**
- * Tables (`schema.name`) whose rows can be checksummed with 'record': every
- * column's type, through domains and arrays, is a built-in type with its own
- * default hash opclass that has an extended hash (so no enum, composite or
- * user type, no json/xml/geometric type, no reg* or aclitem that hash OIDs),
- * and every collation is deterministic. Keys: tableKey(). Empty before PostgreSQL 14.
+ * For 'record' checksums: every table (by tableKey) with the columns whose
+ * binary hash would not survive a restore, which are hashed as text. A column
+ * hashes as binary when its type, through domains and arrays, is a built-in
+ * type with its own default hash opclass that has an extended hash function
+ * (so not an enum, composite or other user type, not json/xml/geometric, not a
+ * reg* or aclitem that hash OIDs) and its collation is deterministic.
+ * Empty before PostgreSQL 14 (no hash_record_extended): every table is 'text'.
  */
-export async function recordHashableTables(client: Client, serverVersionNum: number): Promise<Set<string>> {
-  if (serverVersionNum < 140000) return new Set();
-  const { rows } = await client.query<{ schema: string; name: string }>(`
+export async function textHashedColumns(client: Client, serverVersionNum: number): Promise<Map<string, string[]>> {
+  if (serverVersionNum < 140000) return new Map();
+  const { rows } = await client.query<{ schema: string; name: string; text_columns: string[] }>(`
     WITH RECURSIVE cols AS (
-      SELECT c.oid AS rel, a.atttypid AS t, a.attcollation AS coll
+      SELECT c.oid AS rel, a.attnum, a.attname::text AS attname, a.atttypid AS t, a.attcollation AS coll
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
        WHERE c.relkind = 'r' AND ${USER_SCHEMAS}
-    ), leaf(rel, t, depth) AS (
-      SELECT rel, t, 0 FROM cols
+    ), leaf(rel, attnum, t, depth) AS (
+      SELECT rel, attnum, t, 0 FROM cols
       UNION ALL
-      SELECT l.rel, CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, l.depth + 1
+      SELECT l.rel, l.attnum, CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, l.depth + 1
         FROM leaf l JOIN pg_type ty ON ty.oid = l.t
        WHERE l.depth < 16
          AND (ty.typtype = 'd' OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = ty.typelem AND e.typarray = ty.oid))
     ), unsafe AS (
-      SELECT l.rel FROM leaf l JOIN pg_type ty ON ty.oid = l.t
+      SELECT l.rel, l.attnum FROM leaf l JOIN pg_type ty ON ty.oid = l.t
        WHERE ty.typtype <> 'd' AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = ty.typelem AND e.typarray = ty.oid)
          AND (ty.typnamespace <> 'pg_catalog'::regnamespace OR ty.oid = 'aclitem'::regtype
               OR NOT EXISTS (
@@ -96,21 +125,27 @@ export async function recordHashableTables(client: Client, serverVersionNum: num
                  WHERE am.amname = 'hash' AND oc.opcdefault
                    AND oc.opcintype = CASE ty.oid WHEN 'varchar'::regtype THEN 'text'::regtype WHEN 'cidr'::regtype THEN 'inet'::regtype ELSE ty.oid END))
       UNION
-      SELECT rel FROM cols JOIN pg_collation co ON co.oid = cols.coll WHERE NOT co.collisdeterministic
+      SELECT rel, attnum FROM cols JOIN pg_collation co ON co.oid = cols.coll WHERE NOT co.collisdeterministic
     )
-    SELECT n.nspname AS schema, c.relname AS name
+    SELECT n.nspname AS schema, c.relname AS name,
+           coalesce((SELECT array_agg(k.attname ORDER BY k.attnum) FROM cols k JOIN unsafe u ON u.rel = k.rel AND u.attnum = k.attnum WHERE k.rel = c.oid), '{}'::text[]) AS text_columns
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND ${USER_SCHEMAS} AND c.oid NOT IN (SELECT rel FROM unsafe)`);
-  return new Set(rows.map(tableKey));
+     WHERE c.relkind = 'r' AND ${USER_SCHEMAS}`);
+  return new Map(rows.map((r) => [tableKey(r), r.text_columns]));
 }
 
 /**
- * Gives each table the cheapest checksum method that survives a restore:
- * 'record' where recordHashableTables allows it, unless its key is in `textOnly`.
+ * Gives each table the cheapest checksum that survives a restore: 'record'
+ * (with its text-hashed columns) on PostgreSQL 14+, unless its key is in
+ * `textOnly` (tables with redacted columns, hashed in their redacted text form).
  */
 export async function chooseChecksumMethods(client: Client, tables: TableRef[], serverVersionNum: number, textOnly: Set<string> = new Set()): Promise<TableRef[]> {
-  const hashable = await recordHashableTables(client, serverVersionNum);
-  return tables.map((t) => (hashable.has(tableKey(t)) && !textOnly.has(tableKey(t)) ? { ...t, checksumMethod: 'record' as const } : t));
+  const plans = await textHashedColumns(client, serverVersionNum);
+  return tables.map((t) => {
+    const textColumns = plans.get(tableKey(t));
+    if (!textColumns || textOnly.has(tableKey(t))) return t;
+    return textColumns.length ? { ...t, checksumMethod: 'record' as const, textColumns } : { ...t, checksumMethod: 'record' as const };
+  });
 }
 
 /** Stats of every table, spread over the given clients (all in the same snapshot). */

@@ -25,7 +25,8 @@ export function gateSql(tables: TableStats[], manifest: Pick<Manifest, 'redactio
   const redacted = new Set((manifest.redactions ?? []).map((r) => `${r.schema}.${r.table}`));
   const rows = tables.map(
     (t) =>
-      `(${literal(schemaOf(t))}, ${literal(t.name)}, ${t.rows}::bigint, ${literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'}, ${literal(ROW_HASH[t.checksumMethod ?? 'text'])})`,
+      `(${literal(schemaOf(t))}, ${literal(t.name)}, ${t.rows}::bigint, ${literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'}, ` +
+      `${literal(t.checksumMethod ?? 'text')}, ARRAY[${(t.textColumns ?? []).map(literal).join(', ')}]::text[])`,
   );
   const settings = Object.entries(PINNED_SETTINGS)
     .map(([k, v]) => `SET ${k} = ${literal(v)};`)
@@ -38,17 +39,31 @@ DECLARE
   t record;
   got_rows bigint;
   got_sum text;
+  row_hash text;
   bad text := '';
   n int := 0;
 BEGIN
   FOR t IN SELECT * FROM (VALUES
     ${rows.join(',\n    ')}
-  ) AS v(s, name, rows, checksum, content, row_hash) LOOP
+  ) AS v(s, name, rows, checksum, content, method, text_cols) LOOP
     IF to_regclass(format('%I.%I', t.s, t.name)) IS NULL THEN
       bad := bad || format(E'\\n  %I.%I: missing', t.s, t.name); n := n + 1;
       CONTINUE;
     END IF;
-    EXECUTE format('SELECT count(*), coalesce(sum(%s::numeric), 0)::text FROM ONLY %I.%I AS bd_row_', t.row_hash, t.s, t.name)
+    -- The row hash as postgres/stats.ts rowHashSql builds it.
+    IF t.method = 'record' AND cardinality(t.text_cols) > 0 THEN
+      SELECT 'hash_record_extended(ROW(' || string_agg(
+               CASE WHEN a.attname = ANY (t.text_cols) THEN format('(bd_row_.%I)::text COLLATE "C"', a.attname) ELSE format('bd_row_.%I', a.attname) END,
+               ', ' ORDER BY a.attnum) || '), 0)'
+        INTO row_hash
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = format('%I.%I', t.s, t.name)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+    ELSIF t.method = 'record' THEN
+      row_hash := ${literal(ROW_HASH.record)};
+    ELSE
+      row_hash := ${literal(ROW_HASH.text)};
+    END IF;
+    EXECUTE format('SELECT count(*), coalesce(sum(%s::numeric), 0)::text FROM ONLY %I.%I AS bd_row_', row_hash, t.s, t.name)
       INTO got_rows, got_sum;
     IF got_rows <> t.rows THEN
       bad := bad || format(E'\\n  %I.%I: expected %s rows, restored %s', t.s, t.name, t.rows, got_rows); n := n + 1;

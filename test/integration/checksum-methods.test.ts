@@ -1,7 +1,7 @@
-// Row checksums by method, against a real PostgreSQL: which tables get the
-// cheap binary hash ('record'), and that both methods give the same checksum
-// after a real pg_dump/pg_restore round trip (drill and restore), while an
-// enum column really would break 'record' (why it is excluded).
+// Row checksums by method, against a real PostgreSQL: which columns get the
+// cheap binary hash and which the text form ('record' with textColumns), and
+// that every form gives the same checksum after a real pg_dump/pg_restore round
+// trip (drill and restore), while an enum's binary hash really would not.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { runRestore } from '../../src/modes/restore.js';
 import { MemoryLogger } from '../../src/util/logger.js';
 import { findBinDir } from '../../src/postgres/binaries.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
-import { ROW_HASH, recordHashableTables, tableKey, tableStats } from '../../src/postgres/stats.js';
+import { ROW_HASH, textHashedColumns, tableKey, tableStats } from '../../src/postgres/stats.js';
 import type { Manifest } from '../../src/archive/manifest.js';
 import { startCluster, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
@@ -66,10 +66,32 @@ CREATE TABLE with_bits (id int, b bit varying);
 INSERT INTO with_bits VALUES (1, B'1011');
 CREATE TABLE with_ci_text (id int, t text COLLATE ci);
 INSERT INTO with_ci_text VALUES (1, 'Hello'), (2, 'hello');
+CREATE TABLE with_many (id int, m mood, note text, j json, "Odd Name" mood, "bd_row_" text);
+INSERT INTO with_many SELECT g, 'ok', 'n' || g, '{"g": 1}', 'sad', 'x' FROM generate_series(1, 20) g;
+
+-- Redacted at backup time: hashed over its redacted text form.
+CREATE TABLE api_tokens (id int PRIMARY KEY, token text NOT NULL);
+INSERT INTO api_tokens SELECT g, md5(g::text) FROM generate_series(1, 10) g;
 `;
 
-const RECORD = ['wide', 'no_columns'];
-const TEXT = ['with_enum', 'with_enum_array', 'with_enum_domain', 'with_json', 'with_xml', 'with_point', 'with_composite', 'with_range', 'with_regclass', 'with_bits', 'with_ci_text'];
+/** Tables whose every column hashes as binary. */
+const BINARY = ['wide', 'no_columns'];
+/** Tables with 'record' checksums and the columns hashed through their text form. */
+const TEXT_COLUMNS: Record<string, string[]> = {
+  with_enum: ['m'],
+  with_enum_array: ['ms'],
+  with_enum_domain: ['m'],
+  with_json: ['j'],
+  with_xml: ['x'],
+  with_point: ['p'],
+  with_composite: ['p'],
+  with_range: ['r'],
+  with_regclass: ['r'],
+  with_bits: ['b'],
+  with_ci_text: ['t'],
+  with_many: ['m', 'j', 'Odd Name'],
+};
+const TABLES = BINARY.length + Object.keys(TEXT_COLUMNS).length + 1;
 
 describe('row checksum methods', () => {
   let cluster: EphemeralCluster;
@@ -85,33 +107,34 @@ describe('row checksum methods', () => {
     await withClient(url, (c) => c.query(SCHEMA));
     work = await tempDir();
     storage = join(work.path, 'backups');
-    manifest = (await runBackup(buildConfig((n) => ({ 'database-url': url, storage })[n], {}), { logger: new MemoryLogger() })).manifest;
+    manifest = (await runBackup(buildConfig((n) => ({ 'database-url': url, storage, 'redact-columns': 'api_tokens.token' })[n], {}), { logger: new MemoryLogger() })).manifest;
   });
   after(async () => {
     await cluster?.stop();
     await work?.remove();
   });
 
-  test('picks the binary hash only for tables whose every column survives a restore unchanged', async () => {
-    const hashable = await withClient(url, async (c) => recordHashableTables(c, Number((await c.query('SHOW server_version_num')).rows[0].server_version_num)));
-    for (const name of RECORD) assert.ok(hashable.has(tableKey({ schema: 'public', name })), `${name} should use 'record'`);
-    for (const name of TEXT) assert.ok(!hashable.has(tableKey({ schema: 'public', name })), `${name} should use 'text'`);
-    const method = (name: string) => manifest.tables.find((t) => t.name === name)?.checksumMethod ?? 'text';
-    for (const name of RECORD) assert.equal(method(name), 'record', name);
-    for (const name of TEXT) assert.equal(method(name), 'text', name);
+  test('hashes binary values, except the columns whose binary hash would not survive a restore', async () => {
+    const plans = await withClient(url, async (c) => textHashedColumns(c, Number((await c.query('SHOW server_version_num')).rows[0].server_version_num)));
+    for (const name of BINARY) assert.deepEqual(plans.get(tableKey({ schema: 'public', name })), [], name);
+    for (const [name, columns] of Object.entries(TEXT_COLUMNS)) assert.deepEqual(plans.get(tableKey({ schema: 'public', name })), columns, name);
+    const recorded = (name: string) => manifest.tables.find((t) => t.name === name)!;
+    for (const name of BINARY) assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', undefined], name);
+    for (const [name, columns] of Object.entries(TEXT_COLUMNS)) assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', columns], name);
+    assert.equal(recorded('api_tokens').checksumMethod, undefined, 'a redacted table keeps the text form');
     assert.equal(manifest.formatVersion, 2);
     // Before PostgreSQL 14 there is no hash_record_extended: every table keeps 'text'.
-    assert.equal((await withClient(url, (c) => recordHashableTables(c, 130000))).size, 0);
+    assert.equal((await withClient(url, (c) => textHashedColumns(c, 130000))).size, 0);
   });
 
-  test('a drill in a fresh cluster reproduces every checksum, both methods', async () => {
+  test('a drill in a fresh cluster reproduces every checksum, binary, mixed and text', async () => {
     const r = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
-    assert.equal(r.report.tables.length, RECORD.length + TEXT.length);
+    assert.equal(r.report.tables.length, TABLES);
     assert.ok(r.report.tables.every((t) => t.status === 'passed' && t.restoredChecksum === t.expectedChecksum));
   });
 
-  test('a restore passes its in-transaction gate and post-restore check with both methods', async () => {
+  test('a restore passes its in-transaction gate and post-restore check, binary, mixed and text', async () => {
     await withClient(cluster.url(), (c) => c.query('CREATE DATABASE target'));
     const result = await runRestore(buildConfig((n) => ({ mode: 'restore', storage, 'database-url': cluster.url('target'), parts: 'database', 'report-dir': join(work.path, 'reports') })[n], {}), {
       logger: new MemoryLogger(),
@@ -131,12 +154,13 @@ describe('row checksum methods', () => {
     m.tables = await withClient(url, async (c) => {
       const out = [];
       for (const t of m.tables) {
-        const { checksumMethod: _, ...rest } = t;
-        out.push({ ...rest, checksum: (await tableStats(c, { schema: t.schema, name: t.name })).checksum });
+        const { checksumMethod: _, textColumns: __, ...rest } = t;
+        // Text checksums of the source; the redacted table's is already over its (redacted) text form.
+        out.push(t.checksumMethod ? { ...rest, checksum: (await tableStats(c, { schema: t.schema, name: t.name })).checksum } : rest);
       }
       return out;
     });
-    assert.ok(m.tables.every((t) => t.checksumMethod === undefined));
+    assert.ok(m.tables.every((t) => t.checksumMethod === undefined && t.textColumns === undefined));
     await writeFile(path, JSON.stringify(m, null, 2));
     const r = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
@@ -157,10 +181,17 @@ describe('row checksum methods', () => {
       assert.notEqual((await tableStats(c, wide)).checksum, wide.checksum);
       await c.query(`UPDATE wide SET tags = ARRAY['a1', NULL, 'b'] WHERE id = 1`);
       assert.equal((await tableStats(c, wide)).checksum, wide.checksum);
+      // And in a column hashed as text (an enum), with the others binary.
+      const many = manifest.tables.find((t) => t.name === 'with_many')!;
+      assert.equal((await tableStats(c, many)).checksum, many.checksum);
+      await c.query(`UPDATE with_many SET "Odd Name" = 'happy' WHERE id = 7`);
+      assert.notEqual((await tableStats(c, many)).checksum, many.checksum);
+      await c.query(`UPDATE with_many SET "Odd Name" = 'sad' WHERE id = 7`);
+      assert.equal((await tableStats(c, many)).checksum, many.checksum);
     });
   });
 
-  test('why enums are excluded: their binary hash changes across a restore', async () => {
+  test('why enum columns are hashed as text: their binary hash changes across a restore', async () => {
     await withClient(cluster.url(), (c) => c.query('CREATE DATABASE enum_copy'));
     const pgRestore = await findBinDir({ tools: ['pg_restore'], wanted: manifest.source.major, purpose: 'test' });
     execFileSync(join(pgRestore.dir, 'pg_restore'), ['--no-owner', '--exit-on-error', '-d', cluster.url('enum_copy'), join(storage, 'default', manifest.id, 'database.dump')]);
