@@ -17567,15 +17567,16 @@ async function textHashedColumns(client, serverVersionNum) {
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
        WHERE c.relkind = 'r' AND ${USER_SCHEMAS}
-    ), leaf(rel, attnum, t, depth) AS (
-      SELECT rel, attnum, t, 0 FROM cols
+    ), leaf(root, t, depth) AS (
+      -- Each distinct column type, followed through domains and array elements (few types, many columns).
+      SELECT DISTINCT t, t, 0 FROM cols
       UNION ALL
-      SELECT l.rel, l.attnum, CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, l.depth + 1
+      SELECT l.root, CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, l.depth + 1
         FROM leaf l JOIN pg_type ty ON ty.oid = l.t
        WHERE l.depth < 16
          AND (ty.typtype = 'd' OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = ty.typelem AND e.typarray = ty.oid))
-    ), unsafe AS (
-      SELECT l.rel, l.attnum FROM leaf l JOIN pg_type ty ON ty.oid = l.t
+    ), unsafe_types AS (
+      SELECT DISTINCT l.root FROM leaf l JOIN pg_type ty ON ty.oid = l.t
        WHERE ty.typtype <> 'd' AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = ty.typelem AND e.typarray = ty.oid)
          AND (ty.typnamespace <> 'pg_catalog'::regnamespace OR ty.oid = 'aclitem'::regtype
               OR NOT EXISTS (
@@ -17583,12 +17584,15 @@ async function textHashedColumns(client, serverVersionNum) {
                   JOIN pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amproclefttype = oc.opcintype AND p.amprocnum = 2
                  WHERE am.amname = 'hash' AND oc.opcdefault
                    AND oc.opcintype = CASE ty.oid WHEN 'varchar'::regtype THEN 'text'::regtype WHEN 'cidr'::regtype THEN 'inet'::regtype ELSE ty.oid END))
+    ), unsafe AS (
+      SELECT rel, attnum FROM cols WHERE t IN (SELECT root FROM unsafe_types)
       UNION
       SELECT rel, attnum FROM cols JOIN pg_collation co ON co.oid = cols.coll WHERE NOT co.collisdeterministic
     )
-    SELECT n.nspname AS schema, c.relname AS name,
-           coalesce((SELECT array_agg(k.attname ORDER BY k.attnum) FROM cols k JOIN unsafe u ON u.rel = k.rel AND u.attnum = k.attnum WHERE k.rel = c.oid), '{}'::text[]) AS text_columns
+    SELECT n.nspname AS schema, c.relname AS name, coalesce(x.text_columns, '{}'::text[]) AS text_columns
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN (SELECT k.rel, array_agg(k.attname ORDER BY k.attnum) AS text_columns
+                   FROM cols k JOIN unsafe u ON u.rel = k.rel AND u.attnum = k.attnum GROUP BY k.rel) x ON x.rel = c.oid
      WHERE c.relkind = 'r' AND ${USER_SCHEMAS}`);
     return new Map(rows.map((r) => [tableKey(r), r.text_columns]));
 }
