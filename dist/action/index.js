@@ -48512,12 +48512,12 @@ function tableKey(t) {
     return JSON.stringify([t.schema, t.name]);
 }
 /** Row count and checksum of one table (ONLY: inheritance children are counted on their own). */
-async function tableStats(client, table, source) {
+async function tableStats(client, table, source, knownColumns) {
     // `source` replaces the table with a subquery (the redacted form of a table with redacted columns).
     const from = source ?? `ONLY ${connect_qualified(table.schema, table.name)}`;
     const method = table.checksumMethod ?? 'text';
     const textColumns = method === 'record' ? (table.textColumns ?? []) : [];
-    const columns = textColumns.length ? await columnNames(client, table) : [];
+    const columns = textColumns.length ? (knownColumns ?? (await columnNames(client, [table])).get(tableKey(table)) ?? []) : [];
     const { rows } = await client.query(`SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(method, textColumns, columns)}::numeric), 0)::text AS checksum
        FROM ${from} AS bd_row_`);
     const result = { schema: table.schema, name: table.name, rows: Number(rows[0].rows), checksum: rows[0].checksum };
@@ -48529,9 +48529,15 @@ async function tableStats(client, table, source) {
         result.partitionOf = table.partitionOf;
     return result;
 }
-async function columnNames(client, table) {
-    const { rows } = await client.query('SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum', [connect_qualified(table.schema, table.name)]);
-    return rows.map((r) => r.name);
+/** The columns of each table, in table order (one query for all). */
+async function columnNames(client, tables) {
+    if (tables.length === 0)
+        return new Map();
+    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS columns
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE a.attrelid = ANY ($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
+      GROUP BY 1, 2`, [tables.map((t) => connect_qualified(t.schema, t.name))]);
+    return new Map(rows.map((r) => [tableKey(r), r.columns]));
 }
 /**
  * For 'record' checksums: every table (by tableKey) with the columns whose
@@ -48597,11 +48603,14 @@ async function chooseChecksumMethods(client, tables, serverVersionNum, textOnly 
 /** Stats of every table, spread over the given clients (all in the same snapshot). */
 async function collectStats(clients, tables, sourceOf = () => undefined) {
     const results = new Array(tables.length);
+    // Column lists for the record hashes with text columns, fetched at once rather than a round trip per table.
+    const columns = await columnNames(clients[0], tables.filter((t) => t.checksumMethod === 'record' && t.textColumns?.length));
     let next = 0;
     await Promise.all(clients.map(async (client) => {
         while (next < tables.length) {
             const i = next++;
-            results[i] = await tableStats(client, tables[i], sourceOf(tables[i]));
+            const table = tables[i];
+            results[i] = await tableStats(client, table, sourceOf(table), columns.get(tableKey(table)));
         }
     }));
     return results;

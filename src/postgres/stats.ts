@@ -66,12 +66,12 @@ export function tableKey(t: { schema: string; name: string }): string {
 }
 
 /** Row count and checksum of one table (ONLY: inheritance children are counted on their own). */
-export async function tableStats(client: Client, table: TableRef, source?: string): Promise<TableStats> {
+export async function tableStats(client: Client, table: TableRef, source?: string, knownColumns?: string[]): Promise<TableStats> {
   // `source` replaces the table with a subquery (the redacted form of a table with redacted columns).
   const from = source ?? `ONLY ${qualified(table.schema, table.name)}`;
   const method = table.checksumMethod ?? 'text';
   const textColumns = method === 'record' ? (table.textColumns ?? []) : [];
-  const columns = textColumns.length ? await columnNames(client, table) : [];
+  const columns = textColumns.length ? (knownColumns ?? (await columnNames(client, [table])).get(tableKey(table)) ?? []) : [];
   const { rows } = await client.query<{ rows: string; checksum: string }>(
     `SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(method, textColumns, columns)}::numeric), 0)::text AS checksum
        FROM ${from} AS bd_row_`,
@@ -83,12 +83,17 @@ export async function tableStats(client: Client, table: TableRef, source?: strin
   return result;
 }
 
-async function columnNames(client: Client, table: TableRef): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    'SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
-    [qualified(table.schema, table.name)],
+/** The columns of each table, in table order (one query for all). */
+async function columnNames(client: Client, tables: TableRef[]): Promise<Map<string, string[]>> {
+  if (tables.length === 0) return new Map();
+  const { rows } = await client.query<{ schema: string; name: string; columns: string[] }>(
+    `SELECT n.nspname AS schema, c.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS columns
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE a.attrelid = ANY ($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
+      GROUP BY 1, 2`,
+    [tables.map((t) => qualified(t.schema, t.name))],
   );
-  return rows.map((r) => r.name);
+  return new Map(rows.map((r) => [tableKey(r), r.columns]));
 }
 
 /**
@@ -155,12 +160,15 @@ export async function chooseChecksumMethods(client: Client, tables: TableRef[], 
 /** Stats of every table, spread over the given clients (all in the same snapshot). */
 export async function collectStats(clients: Client[], tables: TableRef[], sourceOf: (t: TableRef) => string | undefined = () => undefined): Promise<TableStats[]> {
   const results: TableStats[] = new Array(tables.length);
+  // Column lists for the record hashes with text columns, fetched at once rather than a round trip per table.
+  const columns = await columnNames(clients[0]!, tables.filter((t) => t.checksumMethod === 'record' && t.textColumns?.length));
   let next = 0;
   await Promise.all(
     clients.map(async (client) => {
       while (next < tables.length) {
         const i = next++;
-        results[i] = await tableStats(client, tables[i]!, sourceOf(tables[i]!));
+        const table = tables[i]!;
+        results[i] = await tableStats(client, table, sourceOf(table), columns.get(tableKey(table)));
       }
     }),
   );
