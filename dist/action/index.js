@@ -46595,6 +46595,7 @@ async function estimateTreeBytes(root) {
 const FORMAT_NAME = 'backup-drill';
 /** 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch. */
 const FORMAT_VERSION = 2;
+const CHECKSUM_METHODS = ['text', 'record'];
 /** The part holding `role`, if the backup has one. */
 function partByRole(manifest, role) {
     return manifest.parts.find((p) => p.role === role);
@@ -46636,6 +46637,17 @@ function parseManifest(text, where) {
     for (const field of ['id', 'startedAt', 'finishedAt', 'tables', 'parts', 'source']) {
         if (m[field] === undefined)
             throw new errors/* IntegrityError */.cs(`Manifest ${where} lacks the required field '${field}'.`);
+    }
+    // The checksum method decides the SQL that verifies a table: only known ones, and text columns as plain names.
+    for (const t of m.tables ?? []) {
+        if (t.checksumMethod !== undefined && !CHECKSUM_METHODS.includes(t.checksumMethod)) {
+            throw new errors/* IntegrityError */.cs(`Manifest ${where}: table ${t.schema}.${t.name} has checksum method ${JSON.stringify(t.checksumMethod)}, which this tool does not know.`, {
+                hint: 'Upgrade backup-drill to read this backup.',
+            });
+        }
+        if (t.textColumns !== undefined && !(Array.isArray(t.textColumns) && t.textColumns.every((c) => typeof c === 'string'))) {
+            throw new errors/* IntegrityError */.cs(`Manifest ${where}: table ${t.schema}.${t.name} has malformed textColumns.`);
+        }
     }
     return m;
 }

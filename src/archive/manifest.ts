@@ -10,6 +10,7 @@ export const FORMAT_VERSION = 2;
 
 /** How a table's checksum was computed (see postgres/stats.ts and docs/FORMAT.md). */
 export type ChecksumMethod = 'text' | 'record';
+const CHECKSUM_METHODS: readonly string[] = ['text', 'record'] satisfies ChecksumMethod[];
 
 export interface TableStats {
   schema: string;
@@ -152,6 +153,17 @@ export function parseManifest(text: string, where: string): Manifest {
   const m = parseJsonHeader(text, where) as Partial<Manifest>;
   for (const field of ['id', 'startedAt', 'finishedAt', 'tables', 'parts', 'source'] as const) {
     if (m[field] === undefined) throw new IntegrityError(`Manifest ${where} lacks the required field '${field}'.`);
+  }
+  // The checksum method decides the SQL that verifies a table: only known ones, and text columns as plain names.
+  for (const t of m.tables ?? []) {
+    if (t.checksumMethod !== undefined && !CHECKSUM_METHODS.includes(t.checksumMethod)) {
+      throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has checksum method ${JSON.stringify(t.checksumMethod)}, which this tool does not know.`, {
+        hint: 'Upgrade backup-drill to read this backup.',
+      });
+    }
+    if (t.textColumns !== undefined && !(Array.isArray(t.textColumns) && t.textColumns.every((c) => typeof c === 'string'))) {
+      throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has malformed textColumns.`);
+    }
   }
   return m as Manifest;
 }
