@@ -15,14 +15,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { generateDatabase, generateUploads, serverBinDir, TABLE_NAMES, type DatabaseInfo, type UploadsInfo } from './generate.js';
 import { loadavg1, measure, prepareCli, type Measurement } from './measure.js';
-import { EphemeralCluster, cleanupStaleClusters } from '../src/postgres/cluster.js';
+import { EphemeralCluster, cleanupStaleClusters, freePort } from '../src/postgres/cluster.js';
 import { findBinDir } from '../src/postgres/binaries.js';
 import { connect, serverInfo } from '../src/postgres/connect.js';
 import { chooseChecksumMethods, collectStats, listTables, ROW_HASH } from '../src/postgres/stats.js';
@@ -69,17 +68,6 @@ function sh(cmd: string, args: string[]): string {
   } catch (error) {
     return `(${cmd} failed: ${(error as Error).message.split('\n')[0]})`;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 function postgresIds(): { uid: number; gid: number } {

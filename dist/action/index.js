@@ -43279,7 +43279,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5276);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4663);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43288,7 +43288,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5276:
+/***/ 4663:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -50573,6 +50573,7 @@ const THROWAWAY_TUNING = {
 function clustersRoot(parentDir) {
     return parentDir ?? (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'backup-drill-clusters');
 }
+/** A port on 127.0.0.1 that was free a moment ago. */
 async function freePort() {
     return new Promise((resolve, reject) => {
         const server = (0,external_node_net_.createServer)();
@@ -51248,6 +51249,24 @@ function renderJson(report) {
     return `${JSON.stringify({ reportVersion: REPORT_VERSION, ...body }, null, 2)}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/report/write.ts
+// Writes a drill's or restore's report as JSON and JUnit into report-dir
+// (default: $RUNNER_TEMP or the OS temp dir, under backup-drill-reports).
+
+
+
+
+
+async function writeReports(config, kind, backupId, report) {
+    const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)(), 'backup-drill-reports'));
+    await (0,promises_.mkdir)(reportDir, { recursive: true });
+    const jsonPath = (0,external_node_path_.join)(reportDir, `${kind}-${backupId}.json`);
+    const junitPath = (0,external_node_path_.join)(reportDir, `${kind}-${backupId}.junit.xml`);
+    await (0,promises_.writeFile)(jsonPath, renderJson(report));
+    await (0,promises_.writeFile)(junitPath, renderJUnit(report));
+    return { jsonPath, junitPath };
+}
+
 ;// CONCATENATED MODULE: ./src/report/totals.ts
 /** The totals line of a drill or restore report. */
 function reportTotals(tables, checks) {
@@ -51266,7 +51285,6 @@ function reportTotals(tables, checks) {
 // throwaway PostgreSQL of the source's major version, compare every table and
 // file with the manifest, run the user's checks, check freshness, report.
 // A check that could not run is reported as such, never as a pass.
-
 
 
 
@@ -51537,17 +51555,210 @@ async function runDrill(config, deps) {
         failures,
         warnings,
     };
-    const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)(), 'backup-drill-reports'));
-    await (0,promises_.mkdir)(reportDir, { recursive: true });
-    const jsonPath = (0,external_node_path_.join)(reportDir, `drill-${entry.id}.json`);
-    const junitPath = (0,external_node_path_.join)(reportDir, `drill-${entry.id}.junit.xml`);
-    await (0,promises_.writeFile)(jsonPath, renderJson(report));
-    await (0,promises_.writeFile)(junitPath, renderJUnit(report));
+    const { jsonPath, junitPath } = await writeReports(config, 'drill', entry.id, report);
     logger.info(`Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${(0,format/* formatDuration */.a3)(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`);
     return { report, jsonPath, junitPath, databaseUrl: keep ? target?.url : undefined };
 }
 
+;// CONCATENATED MODULE: ./src/restore/tables.ts
+
+
+const key = (schema, name) => `${schema}.${name}`;
+function unquote(part) {
+    return part.startsWith('"') ? part.slice(1, -1).replace(/""/g, '"') : part;
+}
+/** Splits `schema.table`, `table` or `"My Schema"."My Table"`. */
+function parseTableName(text) {
+    const m = /^(?:("(?:[^"]|"")+"|[^."]+)\.)?("(?:[^"]|"")+"|[^."]+)$/.exec(text.trim());
+    if (!m)
+        return undefined;
+    return m[1] ? { schema: unquote(m[1]), name: unquote(m[2]) } : { name: unquote(m[2]) };
+}
+/**
+ * Resolves the `tables` input against the backup's tables. A partitioned
+ * table stands for its partitions (which hold the rows). Problems are
+ * returned, not thrown, so the preview can show them.
+ */
+function resolveTables(requested, manifest) {
+    const selected = new Map();
+    const problems = [];
+    const all = manifest.tables;
+    for (const text of requested) {
+        const parsed = parseTableName(text);
+        if (!parsed) {
+            problems.push(`'${text}' is not a table name (use schema.table).`);
+            continue;
+        }
+        const matches = (caseSensitive) => {
+            const eq = (a, b) => (caseSensitive ? a === b : a.toLowerCase() === b.toLowerCase());
+            const named = (schema, name) => eq(name, parsed.name) && (parsed.schema === undefined || eq(schema, parsed.schema));
+            const out = [];
+            for (const t of all) {
+                if (named(t.schema, t.name))
+                    out.push({ table: t, owner: key(t.schema, t.name) });
+                else if (t.partitionOf) {
+                    const parent = parseTableName(t.partitionOf);
+                    if (parent?.schema !== undefined && named(parent.schema, parent.name))
+                        out.push({ table: t, owner: t.partitionOf });
+                }
+            }
+            return out;
+        };
+        let hits = matches(true);
+        if (hits.length === 0)
+            hits = matches(false);
+        const found = hits.map((h) => h.table);
+        const owners = new Set(hits.map((h) => h.owner));
+        if (found.length === 0) {
+            const near = all.filter((t) => t.name.toLowerCase().includes(parsed.name.toLowerCase().slice(0, 4))).slice(0, 5);
+            problems.push(`Table '${text}' is not in the backup${near.length ? `; similar: ${near.map((t) => key(t.schema, t.name)).join(', ')}` : ''}.`);
+            continue;
+        }
+        if (parsed.schema === undefined && owners.size > 1) {
+            problems.push(`Table '${text}' is ambiguous: ${[...owners].join(', ')}. Give the schema.`);
+            continue;
+        }
+        for (const t of found)
+            selected.set(key(t.schema, t.name), t);
+    }
+    return { selected: [...selected.values()], problems };
+}
+/** Tables (`schema.name`) whose rows are in redacted-data.sql instead of the dump. */
+function redactedTableKeys(manifest) {
+    return new Set((manifest.redactions ?? []).map((r) => key(r.schema, r.table)));
+}
+/**
+ * The TOC entries to restore: the tables' data (live), or their definitions and
+ * data (copies). Redacted tables have no data entry: their rows come from
+ * redacted-data.sql (selectCopyBlocks).
+ */
+function tocSelection(toc, tables, withDefinitions, redacted = new Set()) {
+    const entries = [];
+    const missing = [];
+    for (const t of tables) {
+        const data = toc.entries.find((e) => e.type === 'TABLE DATA' && e.schema === t.schema && e.name === t.name);
+        const def = toc.entries.find((e) => e.type === 'TABLE' && e.schema === t.schema && e.name === t.name);
+        if ((!data && !redacted.has(key(t.schema, t.name))) || (withDefinitions && !def))
+            missing.push(key(t.schema, t.name));
+        if (withDefinitions && def)
+            entries.push(def);
+        if (data)
+            entries.push(data);
+    }
+    // pg_restore follows the list's order: definitions first, then data.
+    entries.sort((a, b) => Number(a.type === 'TABLE DATA') - Number(b.type === 'TABLE DATA') || a.dumpId - b.dumpId);
+    return { entries, missing };
+}
+/** Foreign keys from tables outside the selection into it: TRUNCATE would refuse them, so we refuse first. */
+function outsideReferences(tables, foreignKeys) {
+    const chosen = new Set(tables.map((t) => key(t.schema, t.name)));
+    const referenced = new Set([...chosen, ...tables.filter((t) => t.partitionOf).map((t) => t.partitionOf)]);
+    return foreignKeys.filter((fk) => referenced.has(fk.to) && !chosen.has(fk.from) && !tables.some((t) => t.partitionOf === fk.from)).map((fk) => `${fk.from} (${fk.name} → ${fk.to})`);
+}
+const QUALIFIED = /^(CREATE (?:UNLOGGED )?TABLE|COPY) ("(?:[^"]|"")+"|[^\s."]+)\.("(?:[^"]|"")+"|[^\s."(]+)(.*)$/s;
+/**
+ * Rewrites pg_restore's script for the selected tables so they are created
+ * under `intoSchema`. The script may hold only what a TABLE + TABLE DATA
+ * selection produces; anything else is refused rather than run against the
+ * live schema.
+ */
+async function* rewriteIntoSchema(source, tables, intoSchema) {
+    const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
+    // Lines are handled as latin1 so every byte round-trips whatever the dump's encoding.
+    const newSchema = Buffer.from(connect_ident(intoSchema), 'utf8').toString('latin1');
+    let inCopy = false;
+    let inCreate = false;
+    const handle = (line) => {
+        if (inCopy) {
+            if (line === '\\.')
+                inCopy = false;
+            return line;
+        }
+        if (inCreate) {
+            if (/^\s*INHERITS \(|^\s*PARTITION OF /.test(line)) {
+                throw new errors.UsageError('A selected table inherits from another table; copying it into another schema would make its rows visible through the live parent.', {
+                    input: 'tables',
+                    hint: 'Restore it into the live target instead, or restore the whole backup into a scratch database.',
+                });
+            }
+            if (line.trimEnd().endsWith(';'))
+                inCreate = false;
+            return line;
+        }
+        if (line === '' || line.startsWith('--') || /^SET [a-z_]+ = .*;$/.test(line) || line.startsWith('SELECT pg_catalog.set_config('))
+            return line;
+        if (/^\\(un)?restrict /.test(line))
+            return line;
+        const m = QUALIFIED.exec(line);
+        if (m) {
+            const { schema, name } = statementTarget(m);
+            if (!wanted.has(key(schema, name)))
+                throw new Error(`internal: the per-table script names ${schema}.${name}, which was not selected`);
+            if (m[1] === 'COPY')
+                inCopy = / FROM stdin;$/.test(line);
+            else
+                inCreate = !line.trimEnd().endsWith(';');
+            return `${m[1]} ${newSchema}.${m[3]}${m[4]}`;
+        }
+        throw new Error(`internal: unexpected statement in the per-table script, not run: ${line.slice(0, 120)}`);
+    };
+    yield* mapLines(source, handle);
+}
+/**
+ * Keeps only the COPY blocks of `tables` from redacted-data.sql (comment lines
+ * pass through), for a per-table restore of tables whose rows are there.
+ */
+async function* selectCopyBlocks(source, tables) {
+    const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
+    let keep = false;
+    let inCopy = false;
+    const handle = (line) => {
+        if (inCopy) {
+            if (line === '\\.')
+                inCopy = false;
+            return keep ? line : undefined;
+        }
+        const m = QUALIFIED.exec(line);
+        if (m && m[1] === 'COPY') {
+            const { schema, name } = statementTarget(m);
+            keep = wanted.has(key(schema, name));
+            inCopy = true;
+            return keep ? line : undefined;
+        }
+        if (line === '' || line.startsWith('--'))
+            return line;
+        throw new Error(`internal: unexpected statement in redacted-data.sql, not run: ${line.slice(0, 120)}`);
+    };
+    yield* mapLines(source, handle);
+}
+/** The table a QUALIFIED match names (the line was read as latin1; names are UTF-8). */
+function statementTarget(m) {
+    return { schema: unquote(Buffer.from(m[2], 'latin1').toString('utf8')), name: unquote(Buffer.from(m[3], 'latin1').toString('utf8')) };
+}
+/**
+ * Passes a SQL script through `handle` line by line; undefined drops a line.
+ * Lines are handled as latin1 so every byte round-trips whatever the encoding.
+ */
+async function* mapLines(source, handle) {
+    let rest = '';
+    const emit = (lines) => {
+        const kept = lines.map(handle).filter((l) => l !== undefined);
+        return kept.length ? Buffer.from(kept.join('\n') + '\n', 'latin1') : undefined;
+    };
+    for await (const chunk of source) {
+        const lines = (rest + chunk.toString('latin1')).split('\n');
+        rest = lines.pop();
+        const out = emit(lines);
+        if (out)
+            yield out;
+    }
+    const last = rest ? emit([rest]) : undefined;
+    if (last)
+        yield last;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/gate.ts
+
 
 
 const GATE_MARK = 'backup-drill: restored data does not match the backup';
@@ -51561,7 +51772,7 @@ function gate_literal(text) {
 function gateSql(tables, manifest, schemaOf = (t) => t.schema) {
     if (tables.length === 0)
         return '';
-    const redacted = new Set((manifest.redactions ?? []).map((r) => `${r.schema}.${r.table}`));
+    const redacted = redactedTableKeys(manifest);
     const rows = tables.map((t) => `(${gate_literal(schemaOf(t))}, ${gate_literal(t.name)}, ${t.rows}::bigint, ${gate_literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'}, ` +
         `${gate_literal(t.checksumMethod ?? 'text')}, ARRAY[${(t.textColumns ?? []).map(gate_literal).join(', ')}]::text[])`);
     const settings = Object.entries(PINNED_SETTINGS)
@@ -51747,203 +51958,6 @@ function scriptFrom(options) {
     });
     done.catch(() => undefined);
     return { stdout: child.stdout, done, kill: () => child.kill('SIGKILL') };
-}
-
-;// CONCATENATED MODULE: ./src/restore/tables.ts
-
-
-const key = (schema, name) => `${schema}.${name}`;
-function unquote(part) {
-    return part.startsWith('"') ? part.slice(1, -1).replace(/""/g, '"') : part;
-}
-/** Splits `schema.table`, `table` or `"My Schema"."My Table"`. */
-function parseTableName(text) {
-    const m = /^(?:("(?:[^"]|"")+"|[^."]+)\.)?("(?:[^"]|"")+"|[^."]+)$/.exec(text.trim());
-    if (!m)
-        return undefined;
-    return m[1] ? { schema: unquote(m[1]), name: unquote(m[2]) } : { name: unquote(m[2]) };
-}
-/**
- * Resolves the `tables` input against the backup's tables. A partitioned
- * table stands for its partitions (which hold the rows). Problems are
- * returned, not thrown, so the preview can show them.
- */
-function resolveTables(requested, manifest) {
-    const selected = new Map();
-    const problems = [];
-    const all = manifest.tables;
-    for (const text of requested) {
-        const parsed = parseTableName(text);
-        if (!parsed) {
-            problems.push(`'${text}' is not a table name (use schema.table).`);
-            continue;
-        }
-        const matches = (caseSensitive) => {
-            const eq = (a, b) => (caseSensitive ? a === b : a.toLowerCase() === b.toLowerCase());
-            const named = (schema, name) => eq(name, parsed.name) && (parsed.schema === undefined || eq(schema, parsed.schema));
-            const out = [];
-            for (const t of all) {
-                if (named(t.schema, t.name))
-                    out.push({ table: t, owner: key(t.schema, t.name) });
-                else if (t.partitionOf) {
-                    const parent = parseTableName(t.partitionOf);
-                    if (parent?.schema !== undefined && named(parent.schema, parent.name))
-                        out.push({ table: t, owner: t.partitionOf });
-                }
-            }
-            return out;
-        };
-        let hits = matches(true);
-        if (hits.length === 0)
-            hits = matches(false);
-        const found = hits.map((h) => h.table);
-        const owners = new Set(hits.map((h) => h.owner));
-        if (found.length === 0) {
-            const near = all.filter((t) => t.name.toLowerCase().includes(parsed.name.toLowerCase().slice(0, 4))).slice(0, 5);
-            problems.push(`Table '${text}' is not in the backup${near.length ? `; similar: ${near.map((t) => key(t.schema, t.name)).join(', ')}` : ''}.`);
-            continue;
-        }
-        if (parsed.schema === undefined && owners.size > 1) {
-            problems.push(`Table '${text}' is ambiguous: ${[...owners].join(', ')}. Give the schema.`);
-            continue;
-        }
-        for (const t of found)
-            selected.set(key(t.schema, t.name), t);
-    }
-    return { selected: [...selected.values()], problems };
-}
-/** Tables (`schema.name`) whose rows are in redacted-data.sql instead of the dump. */
-function redactedTableKeys(manifest) {
-    return new Set((manifest.redactions ?? []).map((r) => key(r.schema, r.table)));
-}
-/**
- * The TOC entries to restore: the tables' data (live), or their definitions and
- * data (copies). Redacted tables have no data entry: their rows come from
- * redacted-data.sql (selectCopyBlocks).
- */
-function tocSelection(toc, tables, withDefinitions, redacted = new Set()) {
-    const entries = [];
-    const missing = [];
-    for (const t of tables) {
-        const data = toc.entries.find((e) => e.type === 'TABLE DATA' && e.schema === t.schema && e.name === t.name);
-        const def = toc.entries.find((e) => e.type === 'TABLE' && e.schema === t.schema && e.name === t.name);
-        if ((!data && !redacted.has(key(t.schema, t.name))) || (withDefinitions && !def))
-            missing.push(key(t.schema, t.name));
-        if (withDefinitions && def)
-            entries.push(def);
-        if (data)
-            entries.push(data);
-    }
-    // pg_restore follows the list's order: definitions first, then data.
-    entries.sort((a, b) => Number(a.type === 'TABLE DATA') - Number(b.type === 'TABLE DATA') || a.dumpId - b.dumpId);
-    return { entries, missing };
-}
-/** Foreign keys from tables outside the selection into it: TRUNCATE would refuse them, so we refuse first. */
-function outsideReferences(tables, foreignKeys) {
-    const chosen = new Set(tables.map((t) => key(t.schema, t.name)));
-    const referenced = new Set([...chosen, ...tables.filter((t) => t.partitionOf).map((t) => t.partitionOf)]);
-    return foreignKeys.filter((fk) => referenced.has(fk.to) && !chosen.has(fk.from) && !tables.some((t) => t.partitionOf === fk.from)).map((fk) => `${fk.from} (${fk.name} → ${fk.to})`);
-}
-const QUALIFIED = /^(CREATE (?:UNLOGGED )?TABLE|COPY) ("(?:[^"]|"")+"|[^\s."]+)\.("(?:[^"]|"")+"|[^\s."(]+)(.*)$/s;
-/**
- * Rewrites pg_restore's script for the selected tables so they are created
- * under `intoSchema`. The script may hold only what a TABLE + TABLE DATA
- * selection produces; anything else is refused rather than run against the
- * live schema.
- */
-async function* rewriteIntoSchema(source, tables, intoSchema) {
-    const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
-    // Lines are handled as latin1 so every byte round-trips whatever the dump's encoding.
-    const newSchema = Buffer.from(connect_ident(intoSchema), 'utf8').toString('latin1');
-    let inCopy = false;
-    let inCreate = false;
-    let rest = '';
-    const handle = (line) => {
-        if (inCopy) {
-            if (line === '\\.')
-                inCopy = false;
-            return line;
-        }
-        if (inCreate) {
-            if (/^\s*INHERITS \(|^\s*PARTITION OF /.test(line)) {
-                throw new errors.UsageError('A selected table inherits from another table; copying it into another schema would make its rows visible through the live parent.', {
-                    input: 'tables',
-                    hint: 'Restore it into the live target instead, or restore the whole backup into a scratch database.',
-                });
-            }
-            if (line.trimEnd().endsWith(';'))
-                inCreate = false;
-            return line;
-        }
-        if (line === '' || line.startsWith('--') || /^SET [a-z_]+ = .*;$/.test(line) || line.startsWith('SELECT pg_catalog.set_config('))
-            return line;
-        if (/^\\(un)?restrict /.test(line))
-            return line;
-        const m = QUALIFIED.exec(line);
-        if (m) {
-            const schema = unquote(Buffer.from(m[2], 'latin1').toString('utf8'));
-            const name = unquote(Buffer.from(m[3], 'latin1').toString('utf8'));
-            if (!wanted.has(key(schema, name)))
-                throw new Error(`internal: the per-table script names ${schema}.${name}, which was not selected`);
-            if (m[1] === 'COPY')
-                inCopy = / FROM stdin;$/.test(line);
-            else
-                inCreate = !line.trimEnd().endsWith(';');
-            return `${m[1]} ${newSchema}.${m[3]}${m[4]}`;
-        }
-        throw new Error(`internal: unexpected statement in the per-table script, not run: ${line.slice(0, 120)}`);
-    };
-    for await (const chunk of source) {
-        const text = rest + chunk.toString('latin1');
-        const lines = text.split('\n');
-        rest = lines.pop();
-        if (lines.length)
-            yield Buffer.from(lines.map(handle).join('\n') + '\n', 'latin1');
-    }
-    if (rest)
-        yield Buffer.from(handle(rest), 'latin1');
-}
-/**
- * Keeps only the COPY blocks of `tables` from redacted-data.sql (comment lines
- * pass through), for a per-table restore of tables whose rows are there.
- */
-async function* selectCopyBlocks(source, tables) {
-    const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
-    let keep = false;
-    let inCopy = false;
-    let rest = '';
-    const handle = (line) => {
-        if (inCopy) {
-            if (line === '\\.')
-                inCopy = false;
-            return keep ? line : undefined;
-        }
-        const m = QUALIFIED.exec(line);
-        if (m && m[1] === 'COPY') {
-            const schema = unquote(Buffer.from(m[2], 'latin1').toString('utf8'));
-            const name = unquote(Buffer.from(m[3], 'latin1').toString('utf8'));
-            keep = wanted.has(key(schema, name));
-            inCopy = true;
-            return keep ? line : undefined;
-        }
-        if (line === '' || line.startsWith('--'))
-            return line;
-        throw new Error(`internal: unexpected statement in redacted-data.sql, not run: ${line.slice(0, 120)}`);
-    };
-    const emit = (lines) => lines.map(handle).filter((l) => l !== undefined);
-    for await (const chunk of source) {
-        const text = rest + chunk.toString('latin1');
-        const lines = text.split('\n');
-        rest = lines.pop();
-        const kept = emit(lines);
-        if (kept.length)
-            yield Buffer.from(kept.join('\n') + '\n', 'latin1');
-    }
-    if (rest) {
-        const kept = emit([rest]);
-        if (kept.length)
-            yield Buffer.from(kept.join('\n') + '\n', 'latin1');
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/restore/database.ts
@@ -52861,7 +52875,6 @@ async function writeTocList(dir, name, entries) {
 
 
 
-
 const SKIPPED_FILES = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
 function confirmQuestion(id, mode, preview, selected, intoSchema) {
     const t = preview.target;
@@ -53133,12 +53146,7 @@ async function runRestore(config, deps) {
         const tVerify = external_node_perf_hooks_.performance.now();
         const report = await verifyAndReport({ config, deps, target, manifest, entryId: entry.id, uri: storage.uriOf(prefix), mode, selected, files, checksFile, startedAt });
         report.timings = { downloadSeconds, restoreSeconds, verifySeconds: (external_node_perf_hooks_.performance.now() - tVerify) / 1000, totalSeconds: (external_node_perf_hooks_.performance.now() - t0) / 1000 };
-        const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)(), 'backup-drill-reports'));
-        await (0,promises_.mkdir)(reportDir, { recursive: true });
-        const reportPath = (0,external_node_path_.join)(reportDir, `restore-${entry.id}.json`);
-        const junitPath = (0,external_node_path_.join)(reportDir, `restore-${entry.id}.junit.xml`);
-        await (0,promises_.writeFile)(reportPath, renderJson(report));
-        await (0,promises_.writeFile)(junitPath, renderJUnit(report));
+        const { jsonPath: reportPath, junitPath } = await writeReports(config, 'restore', entry.id, report);
         logger.info(`Restore ${report.status}: ${report.totals.tables} table(s), ${report.totals.rows} rows verified; ${(0,format/* formatDuration */.a3)(report.timings.totalSeconds)}. Report: ${reportPath}`);
         return { preview, plan, report, dryRun: false, files, reportPath, junitPath, ...(previousFilesPath ? { previousFilesPath } : {}) };
     }

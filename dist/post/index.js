@@ -31694,6 +31694,7 @@ const THROWAWAY_TUNING = {
 function clustersRoot(parentDir) {
     return parentDir ?? (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'backup-drill-clusters');
 }
+/** A port on 127.0.0.1 that was free a moment ago. */
 async function freePort() {
     return new Promise((resolve, reject) => {
         const server = createServer();

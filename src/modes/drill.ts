@@ -3,7 +3,7 @@
 // throwaway PostgreSQL of the source's major version, compare every table and
 // file with the manifest, run the user's checks, check freshness, report.
 // A check that could not run is reported as such, never as a pass.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -24,8 +24,7 @@ import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { compareTables } from '../postgres/compare.js';
-import { renderJUnit } from '../report/junit.js';
-import { renderJson } from '../report/json.js';
+import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
 import { listBackups, readManifest, resolveBackup } from '../storage/catalog.js';
@@ -300,12 +299,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     failures,
     warnings,
   };
-  const reportDir = resolve(config.reportDir ?? join(process.env.RUNNER_TEMP ?? tmpdir(), 'backup-drill-reports'));
-  await mkdir(reportDir, { recursive: true });
-  const jsonPath = join(reportDir, `drill-${entry.id}.json`);
-  const junitPath = join(reportDir, `drill-${entry.id}.junit.xml`);
-  await writeFile(jsonPath, renderJson(report));
-  await writeFile(junitPath, renderJUnit(report));
+  const { jsonPath, junitPath } = await writeReports(config, 'drill', entry.id, report);
   logger.info(`Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${formatDuration(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`);
   return { report, jsonPath, junitPath, databaseUrl: keep ? target?.url : undefined };
 }

@@ -11,7 +11,7 @@
 //   verify table by table (the drill's compareTables) ─ checks ─ report
 //
 // See docs/RESTORE.md for the guarantees and why it is built this way.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,8 +25,7 @@ import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
 import { compareTables } from '../postgres/compare.js';
 import { connect } from '../postgres/connect.js';
-import { renderJson } from '../report/json.js';
-import { renderJUnit } from '../report/junit.js';
+import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
 import { resolveBackup } from '../storage/catalog.js';
@@ -340,12 +339,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     const tVerify = performance.now();
     const report = await verifyAndReport({ config, deps, target, manifest, entryId: entry.id, uri: storage.uriOf(prefix), mode, selected, files, checksFile, startedAt });
     report.timings = { downloadSeconds, restoreSeconds, verifySeconds: (performance.now() - tVerify) / 1000, totalSeconds: (performance.now() - t0) / 1000 };
-    const reportDir = resolve(config.reportDir ?? join(process.env.RUNNER_TEMP ?? tmpdir(), 'backup-drill-reports'));
-    await mkdir(reportDir, { recursive: true });
-    const reportPath = join(reportDir, `restore-${entry.id}.json`);
-    const junitPath = join(reportDir, `restore-${entry.id}.junit.xml`);
-    await writeFile(reportPath, renderJson(report));
-    await writeFile(junitPath, renderJUnit(report));
+    const { jsonPath: reportPath, junitPath } = await writeReports(config, 'restore', entry.id, report);
     logger.info(`Restore ${report.status}: ${report.totals.tables} table(s), ${report.totals.rows} rows verified; ${formatDuration(report.timings.totalSeconds)}. Report: ${reportPath}`);
     return { preview, plan, report, dryRun: false, files, reportPath, junitPath, ...(previousFilesPath ? { previousFilesPath } : {}) };
   } finally {

@@ -48,7 +48,8 @@ export function clustersRoot(parentDir?: string): string {
   return parentDir ?? join(tmpdir(), 'backup-drill-clusters');
 }
 
-async function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

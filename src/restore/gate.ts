@@ -9,6 +9,7 @@
 import type { Manifest, TableStats } from '../archive/manifest.js';
 import { PINNED_SETTINGS } from '../postgres/connect.js';
 import { ROW_HASH } from '../postgres/stats.js';
+import { redactedTableKeys } from './tables.js';
 
 export const GATE_MARK = 'backup-drill: restored data does not match the backup';
 
@@ -22,7 +23,7 @@ function literal(text: string): string {
  */
 export function gateSql(tables: TableStats[], manifest: Pick<Manifest, 'redactions'>, schemaOf: (t: TableStats) => string = (t) => t.schema): string {
   if (tables.length === 0) return '';
-  const redacted = new Set((manifest.redactions ?? []).map((r) => `${r.schema}.${r.table}`));
+  const redacted = redactedTableKeys(manifest);
   const rows = tables.map(
     (t) =>
       `(${literal(schemaOf(t))}, ${literal(t.name)}, ${t.rows}::bigint, ${literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'}, ` +

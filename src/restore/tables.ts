@@ -115,7 +115,6 @@ export async function* rewriteIntoSchema(source: AsyncIterable<Buffer>, tables: 
   const newSchema = Buffer.from(ident(intoSchema), 'utf8').toString('latin1');
   let inCopy = false;
   let inCreate = false;
-  let rest = '';
   const handle = (line: string): string => {
     if (inCopy) {
       if (line === '\\.') inCopy = false;
@@ -135,8 +134,7 @@ export async function* rewriteIntoSchema(source: AsyncIterable<Buffer>, tables: 
     if (/^\\(un)?restrict /.test(line)) return line;
     const m = QUALIFIED.exec(line);
     if (m) {
-      const schema = unquote(Buffer.from(m[2]!, 'latin1').toString('utf8'));
-      const name = unquote(Buffer.from(m[3]!, 'latin1').toString('utf8'));
+      const { schema, name } = statementTarget(m);
       if (!wanted.has(key(schema, name))) throw new Error(`internal: the per-table script names ${schema}.${name}, which was not selected`);
       if (m[1] === 'COPY') inCopy = / FROM stdin;$/.test(line);
       else inCreate = !line.trimEnd().endsWith(';');
@@ -144,13 +142,7 @@ export async function* rewriteIntoSchema(source: AsyncIterable<Buffer>, tables: 
     }
     throw new Error(`internal: unexpected statement in the per-table script, not run: ${line.slice(0, 120)}`);
   };
-  for await (const chunk of source) {
-    const text = rest + chunk.toString('latin1');
-    const lines = text.split('\n');
-    rest = lines.pop()!;
-    if (lines.length) yield Buffer.from(lines.map(handle).join('\n') + '\n', 'latin1');
-  }
-  if (rest) yield Buffer.from(handle(rest), 'latin1');
+  yield* mapLines(source, handle);
 }
 
 /**
@@ -161,7 +153,6 @@ export async function* selectCopyBlocks(source: AsyncIterable<Buffer>, tables: T
   const wanted = new Set(tables.map((t) => key(t.schema, t.name)));
   let keep = false;
   let inCopy = false;
-  let rest = '';
   const handle = (line: string): string | undefined => {
     if (inCopy) {
       if (line === '\\.') inCopy = false;
@@ -169,8 +160,7 @@ export async function* selectCopyBlocks(source: AsyncIterable<Buffer>, tables: T
     }
     const m = QUALIFIED.exec(line);
     if (m && m[1] === 'COPY') {
-      const schema = unquote(Buffer.from(m[2]!, 'latin1').toString('utf8'));
-      const name = unquote(Buffer.from(m[3]!, 'latin1').toString('utf8'));
+      const { schema, name } = statementTarget(m);
       keep = wanted.has(key(schema, name));
       inCopy = true;
       return keep ? line : undefined;
@@ -178,16 +168,30 @@ export async function* selectCopyBlocks(source: AsyncIterable<Buffer>, tables: T
     if (line === '' || line.startsWith('--')) return line;
     throw new Error(`internal: unexpected statement in redacted-data.sql, not run: ${line.slice(0, 120)}`);
   };
-  const emit = (lines: string[]) => lines.map(handle).filter((l): l is string => l !== undefined);
+  yield* mapLines(source, handle);
+}
+
+/** The table a QUALIFIED match names (the line was read as latin1; names are UTF-8). */
+function statementTarget(m: RegExpExecArray): { schema: string; name: string } {
+  return { schema: unquote(Buffer.from(m[2]!, 'latin1').toString('utf8')), name: unquote(Buffer.from(m[3]!, 'latin1').toString('utf8')) };
+}
+
+/**
+ * Passes a SQL script through `handle` line by line; undefined drops a line.
+ * Lines are handled as latin1 so every byte round-trips whatever the encoding.
+ */
+async function* mapLines(source: AsyncIterable<Buffer>, handle: (line: string) => string | undefined): AsyncGenerator<Buffer> {
+  let rest = '';
+  const emit = (lines: string[]): Buffer | undefined => {
+    const kept = lines.map(handle).filter((l): l is string => l !== undefined);
+    return kept.length ? Buffer.from(kept.join('\n') + '\n', 'latin1') : undefined;
+  };
   for await (const chunk of source) {
-    const text = rest + chunk.toString('latin1');
-    const lines = text.split('\n');
+    const lines = (rest + chunk.toString('latin1')).split('\n');
     rest = lines.pop()!;
-    const kept = emit(lines);
-    if (kept.length) yield Buffer.from(kept.join('\n') + '\n', 'latin1');
+    const out = emit(lines);
+    if (out) yield out;
   }
-  if (rest) {
-    const kept = emit([rest]);
-    if (kept.length) yield Buffer.from(kept.join('\n') + '\n', 'latin1');
-  }
+  const last = rest ? emit([rest]) : undefined;
+  if (last) yield last;
 }
