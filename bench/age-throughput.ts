@@ -63,7 +63,9 @@ async function measure(label: string, bytes: number, work: () => Promise<number 
     if (wall < best.wall) best = { wall, cpu };
   }
   const mb = bytes / 1e6;
-  console.log(`${label.padEnd(50)} ${best.wall.toFixed(2).padStart(6)} s ${(mb / best.wall).toFixed(0).padStart(6)} MB/s ${(mb / best.cpu).toFixed(0).padStart(6)} MB/s-CPU`);
+  console.log(
+    `${label.padEnd(50)} ${best.wall.toFixed(2).padStart(6)} s ${(mb / best.wall).toFixed(0).padStart(6)} MB/s ${(mb / best.cpu).toFixed(0).padStart(6)} MB/s-CPU`,
+  );
 }
 
 /** Runs the age CLI; returns its CPU seconds (user+sys), from bash's `times`. */
@@ -93,27 +95,40 @@ try {
   console.log('in memory: 64 KiB writes → stream → discard');
   await measure('  ours   encrypt', total, () => pipeline(source(total), createEncryptStream({ recipients: [recipient] }), sink()));
   await measure('  ours   decrypt (input 1 MiB reads, page cache)', total, () =>
-    pipeline(createReadStream(ourFile, { highWaterMark: MiB }), createDecryptStream({ identities: [identity] }), sink(total)));
+    pipeline(createReadStream(ourFile, { highWaterMark: MiB }), createDecryptStream({ identities: [identity] }), sink(total)),
+  );
 
   console.log('\nsame work as the CLI: file (page cache) → /dev/null');
   await measure('  ours   encrypt', total, () =>
-    pipeline(createReadStream(plainFile, { highWaterMark: MiB }), createEncryptStream({ recipients: [recipient] }), createWriteStream('/dev/null')));
+    pipeline(createReadStream(plainFile, { highWaterMark: MiB }), createEncryptStream({ recipients: [recipient] }), createWriteStream('/dev/null')),
+  );
   await measure('  age    encrypt (age -r … -o /dev/null)', total, () => cli(['-r', recipient, '-o', '/dev/null', plainFile]));
-  await measure('  ours   decrypt the CLI\'s file', total, () =>
-    pipeline(createReadStream(cliFile, { highWaterMark: MiB }), createDecryptStream({ identities: [identity] }), createWriteStream('/dev/null')));
+  await measure("  ours   decrypt the CLI's file", total, () =>
+    pipeline(createReadStream(cliFile, { highWaterMark: MiB }), createDecryptStream({ identities: [identity] }), createWriteStream('/dev/null')),
+  );
   await measure('  age    decrypt our file (age -d -i … -o /dev/null)', total, () => cli(['-d', '-i', keyFile, '-o', '/dev/null', ourFile]));
 
   console.log('\nfile → file (writes to disk dominate)');
-  await measure('  ours   encrypt', total, () =>
-    pipeline(createReadStream(plainFile, { highWaterMark: MiB }), createEncryptStream({ recipients: [recipient] }), createWriteStream(join(dir, 'o.age'))), 1);
+  await measure(
+    '  ours   encrypt',
+    total,
+    () =>
+      pipeline(createReadStream(plainFile, { highWaterMark: MiB }), createEncryptStream({ recipients: [recipient] }), createWriteStream(join(dir, 'o.age'))),
+    1,
+  );
   await measure('  age    encrypt', total, () => cli(['-r', recipient, '-o', join(dir, 'c.age'), plainFile]), 1);
-  await measure('  ours   decrypt', total, () =>
-    pipeline(createReadStream(ourFile, { highWaterMark: MiB }), createDecryptStream({ identities: [identity] }), createWriteStream(join(dir, 'o.out'))), 1);
+  await measure(
+    '  ours   decrypt',
+    total,
+    () => pipeline(createReadStream(ourFile, { highWaterMark: MiB }), createDecryptStream({ identities: [identity] }), createWriteStream(join(dir, 'o.out'))),
+    1,
+  );
   await measure('  age    decrypt', total, () => cli(['-d', '-i', keyFile, '-o', join(dir, 'c.out'), ourFile]), 1);
 
   console.log('\nround trip in one pipeline: memory → encrypt → decrypt → discard (bytes checked)');
   await measure('  ours   encrypt + decrypt', total, () =>
-    pipeline(source(total), createEncryptStream({ recipients: [recipient] }), createDecryptStream({ identities: [identity] }), sink(total)));
+    pipeline(source(total), createEncryptStream({ recipients: [recipient] }), createDecryptStream({ identities: [identity] }), sink(total)),
+  );
 
   const rss = process.resourceUsage().maxRSS / 1024;
   console.log(`\npeak RSS of this process after ${totalMiB} MiB runs: ${rss.toFixed(0)} MiB (Node baseline ≈ 60 MiB + the 8 MiB pattern)`);
@@ -123,18 +138,28 @@ try {
   console.log(`\nage-encryption ${'0.3.x'} library (pure JS), ${libBytes / MiB} MiB, in memory, web streams`);
   const libFile = join(dir, 'lib-in.age');
   await pipeline(source(libBytes), createEncryptStream({ recipients: [recipient] }), createWriteStream(libFile));
-  await measure('  library encrypt', libBytes, async () => {
-    const e = new Encrypter();
-    e.addRecipient(recipient);
-    const out = await e.encrypt(Readable.toWeb(source(libBytes)) as ReadableStream<Uint8Array>);
-    await pipeline(Readable.fromWeb(out as never), sink());
-  }, 1);
-  await measure('  library decrypt (our file)', libBytes, async () => {
-    const d = new Decrypter();
-    d.addIdentity(identity);
-    const out = await d.decrypt(Readable.toWeb(createReadStream(libFile, { highWaterMark: MiB })) as ReadableStream<Uint8Array>);
-    await pipeline(Readable.fromWeb(out as never), sink(libBytes));
-  }, 1);
+  await measure(
+    '  library encrypt',
+    libBytes,
+    async () => {
+      const e = new Encrypter();
+      e.addRecipient(recipient);
+      const out = await e.encrypt(Readable.toWeb(source(libBytes)) as ReadableStream<Uint8Array>);
+      await pipeline(Readable.fromWeb(out as never), sink());
+    },
+    1,
+  );
+  await measure(
+    '  library decrypt (our file)',
+    libBytes,
+    async () => {
+      const d = new Decrypter();
+      d.addIdentity(identity);
+      const out = await d.decrypt(Readable.toWeb(createReadStream(libFile, { highWaterMark: MiB })) as ReadableStream<Uint8Array>);
+      await pipeline(Readable.fromWeb(out as never), sink(libBytes));
+    },
+    1,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -252,7 +252,7 @@ export async function generateUploads(dir: string, options: { filesMb: number; s
     await mkdir(sub, { recursive: true });
     const handle = await open(join(sub, `${files.toString(36)}-${Math.floor(rand() * 1e9).toString(36)}${exts[files % exts.length]}`), 'w');
     try {
-      for (let left = size; left > 0; ) {
+      for (let left = size; left > 0;) {
         const n = Math.min(left, 4 * MiB);
         await handle.write(randomBytes(n));
         left -= n;

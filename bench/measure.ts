@@ -191,7 +191,10 @@ export async function prepareCli(repoRoot: string, into: string, choice?: string
   const { dirname, join, resolve } = await import('node:path');
   const commit = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']).toString().trim();
   const local = join(repoRoot, 'dist', 'cli');
-  const hasLocal = await stat(join(local, 'index.js')).then(() => true, () => false);
+  const hasLocal = await stat(join(local, 'index.js')).then(
+    () => true,
+    () => false,
+  );
   let source: string;
   await mkdir(into, { recursive: true });
   if (choice === 'head' || (choice === undefined && !hasLocal)) {
@@ -204,6 +207,8 @@ export async function prepareCli(repoRoot: string, into: string, choice?: string
     source = choice === undefined ? `working-tree dist/cli (HEAD ${commit}${dirty ? ', differs from HEAD' : ''})` : from;
   }
   const path = join(into, 'index.js');
-  const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
   return { path, source, sha256 };
 }

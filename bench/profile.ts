@@ -38,7 +38,13 @@ const out: string[] = [];
 const print = (line: string) => out.push(line);
 
 async function summarize(file: string, label: string): Promise<void> {
-  const profile = JSON.parse(await readFile(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+  const profile = JSON.parse(await readFile(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+    endTime: number;
+  };
   const wallMs = (profile.endTime - profile.startTime) / 1000;
   const perSampleMs = wallMs / Math.max(1, profile.samples.length);
   const byFn = new Map<string, number>();
@@ -62,7 +68,10 @@ async function summarize(file: string, label: string): Promise<void> {
   const idle = byFn.get('(idle)') ?? 0;
   print(`\n## ${label}: ${(wallMs / 1000).toFixed(1)} s profiled, main thread busy ${(((total - idle) * perSampleMs) / 1000).toFixed(1)} s`);
   print('| self ms | share of busy | function |\n|---:|---:|---|');
-  const rows = [...byFn.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top);
+  const rows = [...byFn.entries()]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
   for (const [k, hits] of rows) print(`| ${(hits * perSampleMs).toFixed(0)} | ${((100 * hits) / Math.max(1, total - idle)).toFixed(1)}% | \`${k}\` |`);
   print('\nCallers of the top 5 (4 frames up, by share of that function):');
   for (const [k, hits] of rows.slice(0, 5)) {

@@ -44,7 +44,10 @@ function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? undefined : process.argv[i + 1];
 }
-const SIZES = (flag('sizes') ?? '250,1000').split(',').map(Number).filter((n) => n > 0);
+const SIZES = (flag('sizes') ?? '250,1000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const FILES_RATIO = Number(flag('files-ratio') ?? 0.5);
 const REPEATS = Number(flag('repeats') ?? 3);
 const DIAGNOSE = !process.argv.includes('--no-diagnose');
@@ -212,7 +215,9 @@ async function main(): Promise<void> {
         const db = await generateDatabase(source.url(), { dbMb, log });
         const uploadsDir = join(sizeDir, 'uploads');
         const up = await generateUploads(uploadsDir, { filesMb, seed: dbMb });
-        log(`database ${(db.bytes / MB).toFixed(0)} MB in ${db.seconds.toFixed(1)}s; uploads ${up.files} files, ${(up.bytes / MB).toFixed(0)} MB in ${up.seconds.toFixed(1)}s`);
+        log(
+          `database ${(db.bytes / MB).toFixed(0)} MB in ${db.seconds.toFixed(1)}s; uploads ${up.files} files, ${(up.bytes / MB).toFixed(0)} MB in ${up.seconds.toFixed(1)}s`,
+        );
         const url = new URL(db.url);
         const pgEnv = {
           ...process.env,
@@ -246,7 +251,16 @@ async function main(): Promise<void> {
           const ours = await measure(
             process.execPath,
             [cli, 'backup', '--database-url', db.url, '--files-path', uploadsDir, '--storage', store, '--compression', String(COMPRESSION), '--json'],
-            { name: 'backup/ours', rep, env: childEnv, pollNode: true, timeFile: timeFile(), signal: abort.signal, echo: ECHO, stderrPhases: { source: /^Source:/, complete: /^Backup \S+ complete/ } },
+            {
+              name: 'backup/ours',
+              rep,
+              env: childEnv,
+              pollNode: true,
+              timeFile: timeFile(),
+              signal: abort.signal,
+              echo: ECHO,
+              stderrPhases: { source: /^Source:/, complete: /^Backup \S+ complete/ },
+            },
           );
           const result = JSON.parse(ours.stdout) as { backupId: string; sizeBytes: number; durationSeconds: number };
           lastBackupId = result.backupId;
@@ -255,7 +269,8 @@ async function main(): Promise<void> {
           backupBytes.ours = result.sizeBytes;
           record(ours, `; stored ${(result.sizeBytes / MB).toFixed(0)} MB`);
           // Keep only the newest backup: the drill uses it.
-          for (const id of await readdir(join(store, 'default'))) if (id !== lastBackupId) await rm(join(store, 'default', id), { recursive: true, force: true });
+          for (const id of await readdir(join(store, 'default')))
+            if (id !== lastBackupId) await rm(join(store, 'default', id), { recursive: true, force: true });
 
           for (const variant of ['seq', 'par'] as const) {
             checkAbort();
@@ -263,7 +278,14 @@ async function main(): Promise<void> {
             await mkdir(out, { recursive: true });
             try {
               const script = variant === 'seq' ? bareBackupSequential(out, uploadsDir, COMPRESSION) : bareBackupParallel(out, uploadsDir, COMPRESSION);
-              const m = await measure('bash', ['-c', script], { name: `backup/bare-${variant}-Z${COMPRESSION}`, rep, env: pgEnv, markers: true, timeFile: timeFile(), signal: abort.signal });
+              const m = await measure('bash', ['-c', script], {
+                name: `backup/bare-${variant}-Z${COMPRESSION}`,
+                rep,
+                env: pgEnv,
+                markers: true,
+                timeFile: timeFile(),
+                signal: abort.signal,
+              });
               backupBytes[`bare-Z${COMPRESSION}`] = await dirBytes(out);
               m.stdout = '';
               record(m);
@@ -277,7 +299,14 @@ async function main(): Promise<void> {
           const out = join(sizeDir, 'bare-z-default');
           await mkdir(out, { recursive: true });
           try {
-            const m = await measure('bash', ['-c', bareBackupSequential(out, uploadsDir, undefined)], { name: 'backup/bare-seq-Zdefault', rep: 1, env: pgEnv, markers: true, timeFile: timeFile(), signal: abort.signal });
+            const m = await measure('bash', ['-c', bareBackupSequential(out, uploadsDir, undefined)], {
+              name: 'backup/bare-seq-Zdefault',
+              rep: 1,
+              env: pgEnv,
+              markers: true,
+              timeFile: timeFile(),
+              signal: abort.signal,
+            });
             backupBytes['bare-Zdefault'] = await dirBytes(out);
             m.stdout = '';
             record(m);
@@ -291,16 +320,20 @@ async function main(): Promise<void> {
         for (let rep = 1; rep <= REPEATS; rep++) {
           checkAbort();
           const reportDir = join(sizeDir, 'reports');
-          const ours = await measure(process.execPath, [cli, 'drill', '--storage', store, '--jobs', String(JOBS), '--report-dir', reportDir, '--json', '--verbose'], {
-            name: 'drill/ours',
-            rep,
-            env: childEnv,
-            pollNode: true,
-            timeFile: timeFile(),
-            signal: abort.signal,
-            echo: ECHO,
-            stderrPhases: { resolved: /backup resolved after/, started: /target ready after/, reported: /^Drill (passed|failed)/ },
-          });
+          const ours = await measure(
+            process.execPath,
+            [cli, 'drill', '--storage', store, '--jobs', String(JOBS), '--report-dir', reportDir, '--json', '--verbose'],
+            {
+              name: 'drill/ours',
+              rep,
+              env: childEnv,
+              pollNode: true,
+              timeFile: timeFile(),
+              signal: abort.signal,
+              echo: ECHO,
+              stderrPhases: { resolved: /backup resolved after/, started: /target ready after/, reported: /^Drill (passed|failed)/ },
+            },
+          );
           const report = JSON.parse(ours.stdout) as { status: string; timings: Record<string, number>; totals: { tables: number; rows: number } };
           if (report.status !== 'passed') throw new Error(`our drill did not pass: ${ours.stdout.slice(0, 2000)}`);
           ours.engineTimings = report.timings;
@@ -343,9 +376,13 @@ async function main(): Promise<void> {
           checkAbort();
           log('  diagnostics …');
           // A failed diagnostic is recorded, not fatal: the measurements above are kept.
-          await diagnoseBackup(cli, binDir, db.url, pgEnv, uploadsDir, diagnostics, sizeDir).catch((e) => void (diagnostics['backup diagnostics failed'] = String(e)));
+          await diagnoseBackup(cli, binDir, db.url, pgEnv, uploadsDir, diagnostics, sizeDir).catch(
+            (e) => void (diagnostics['backup diagnostics failed'] = String(e)),
+          );
           checkAbort();
-          await diagnoseDrill(store, lastBackupId, binDir, clustersDir, sizeDir, diagnostics).catch((e) => void (diagnostics['drill diagnostics failed'] = String(e)));
+          await diagnoseDrill(store, lastBackupId, binDir, clustersDir, sizeDir, diagnostics).catch(
+            (e) => void (diagnostics['drill diagnostics failed'] = String(e)),
+          );
           for (const [k, v] of Object.entries(diagnostics)) log(`    ${k}: ${typeof v === 'number' ? v.toFixed(2) : v}`);
         }
 
@@ -416,7 +453,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Backup pieces: table stats alone; pg_dump alone; both at once (as the engine runs them); the files tar + hashing alone. */
-async function diagnoseBackup(cli: string, binDir: string, url: string, pgEnv: NodeJS.ProcessEnv, uploadsDir: string, d: Record<string, number | string>, sizeDir: string): Promise<void> {
+async function diagnoseBackup(
+  cli: string,
+  binDir: string,
+  url: string,
+  pgEnv: NodeJS.ProcessEnv,
+  uploadsDir: string,
+  d: Record<string, number | string>,
+  sizeDir: string,
+): Promise<void> {
   const statsOnce = async () => {
     const snapshot = await ExportedSnapshot.open(url);
     const clients = [await snapshot.join(url), await snapshot.join(url)];
@@ -441,7 +486,9 @@ async function diagnoseBackup(cli: string, binDir: string, url: string, pgEnv: N
         }),
     );
   // Fixed costs before any data moves: node loading the CLI bundle, and finding pg_dump (runs `--version` on every candidate).
-  d['fixed: CLI start-up (node + bundle, `--help`), s'] = (await timed(async () => void execFileSync(process.execPath, [cli, '--help'], { stdio: 'ignore' })))[1];
+  d['fixed: CLI start-up (node + bundle, `--help`), s'] = (
+    await timed(async () => void execFileSync(process.execPath, [cli, '--help'], { stdio: 'ignore' }))
+  )[1];
   d['fixed: findBinDir(pg_dump), s'] = (await timed(() => findBinDir({ tools: ['pg_dump'], wanted: 10, purpose: 'bench' })))[1];
   d['backup: stats (count + row hash, 2 connections) alone, s'] = (await timed(statsOnce))[1];
   {
@@ -470,7 +517,10 @@ async function diagnoseBackup(cli: string, binDir: string, url: string, pgEnv: N
   // pg_dump writes its stdout in 4 KiB pieces, so our part writer handles ~7 KB chunks. The same
   // dump through the engine's writePart (SHA-256 + local file), as is and with pg_dump's stdout buffer at 1 MiB.
   const storage = new LocalStorage(join(sizeDir, 'diag-store'));
-  for (const [label, cmd, pre] of [['as is', join(binDir, 'pg_dump'), []], ['stdbuf -o 1M', 'stdbuf', ['-o', '1M', join(binDir, 'pg_dump')]]] as const) {
+  for (const [label, cmd, pre] of [
+    ['as is', join(binDir, 'pg_dump'), []],
+    ['stdbuf -o 1M', 'stdbuf', ['-o', '1M', join(binDir, 'pg_dump')]],
+  ] as const) {
     let chunks = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -537,7 +587,14 @@ async function statsVariant(clients: Awaited<ReturnType<typeof connect>>[], hash
 let sourceRecordChecksums: Record<string, string> | undefined;
 
 /** Drill pieces: dump digest check, tuned cluster start, pg_restore -j2 into it, count(*), count + row hash, files extract + hash. */
-async function diagnoseDrill(store: string, id: string, binDir: string, clustersDir: string, sizeDir: string, d: Record<string, number | string>): Promise<void> {
+async function diagnoseDrill(
+  store: string,
+  id: string,
+  binDir: string,
+  clustersDir: string,
+  sizeDir: string,
+  d: Record<string, number | string>,
+): Promise<void> {
   const storage = new LocalStorage(store);
   const prefix = `default/${id}`;
   const manifest = JSON.parse(await readFile(join(store, prefix, 'manifest.json'), 'utf8')) as Manifest;
@@ -547,7 +604,9 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
   const dest = join(sizeDir, 'diag-files');
   await mkdir(dest, { recursive: true });
   try {
-    d['drill: files extract + per-file SHA-256 (in-process), s'] = (await timed(async () => extractFiles(await openPart(storage, prefix, part('files.tar'), storedBytes), dest)))[1];
+    d['drill: files extract + per-file SHA-256 (in-process), s'] = (
+      await timed(async () => extractFiles(await openPart(storage, prefix, part('files.tar'), storedBytes), dest))
+    )[1];
   } finally {
     await rm(dest, { recursive: true, force: true });
   }
@@ -558,7 +617,9 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
     cluster = started;
     d['drill: tuned cluster initdb + start, s'] = startSeconds;
     const target = cluster.url('postgres');
-    d['drill: pg_restore -j2 into the tuned cluster, s'] = (await timed(() => runPgRestore({ binDir, databaseUrl: target, file: join(store, prefix, 'database.dump'), jobs: JOBS })))[1];
+    d['drill: pg_restore -j2 into the tuned cluster, s'] = (
+      await timed(() => runPgRestore({ binDir, databaseUrl: target, file: join(store, prefix, 'database.dump'), jobs: JOBS }))
+    )[1];
     const clients = [await connect(target), await connect(target)];
     try {
       // The methods the engine picks (the manifest records the same ones).
@@ -577,7 +638,9 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
       d['drill: count + hash_record_extended (no text form), 2 connections, s'] = seconds;
       if (sourceRecordChecksums) {
         const same = TABLE_NAMES.every((t) => sums[t] === sourceRecordChecksums![t]);
-        d['drill: hash_record_extended checksums of every table equal the source\'s'] = same ? 'yes' : `NO: ${JSON.stringify({ source: sourceRecordChecksums, restored: sums })}`;
+        d["drill: hash_record_extended checksums of every table equal the source's"] = same
+          ? 'yes'
+          : `NO: ${JSON.stringify({ source: sourceRecordChecksums, restored: sums })}`;
       }
     } finally {
       for (const c of clients) await c.end().catch(() => undefined);
@@ -588,9 +651,15 @@ async function diagnoseDrill(store: string, id: string, binDir: string, clusters
     await admin.end();
     const split = cluster.url('split');
     const file = join(store, prefix, 'database.dump');
-    d['drill: pg_restore --section=pre-data, s'] = (await timed(() => runPgRestore({ binDir, databaseUrl: split, file, extraArgs: ['--section=pre-data'] })))[1];
-    d['drill: pg_restore --section=data -j2, s'] = (await timed(() => runPgRestore({ binDir, databaseUrl: split, file, jobs: JOBS, extraArgs: ['--section=data'] })))[1];
-    d['drill: pg_restore --section=post-data -j2 (indexes, constraints), s'] = (await timed(() => runPgRestore({ binDir, databaseUrl: split, file, jobs: JOBS, extraArgs: ['--section=post-data'] })))[1];
+    d['drill: pg_restore --section=pre-data, s'] = (
+      await timed(() => runPgRestore({ binDir, databaseUrl: split, file, extraArgs: ['--section=pre-data'] }))
+    )[1];
+    d['drill: pg_restore --section=data -j2, s'] = (
+      await timed(() => runPgRestore({ binDir, databaseUrl: split, file, jobs: JOBS, extraArgs: ['--section=data'] }))
+    )[1];
+    d['drill: pg_restore --section=post-data -j2 (indexes, constraints), s'] = (
+      await timed(() => runPgRestore({ binDir, databaseUrl: split, file, jobs: JOBS, extraArgs: ['--section=post-data'] }))
+    )[1];
   } finally {
     if (cluster) d['drill: tuned cluster stop + remove, s'] = (await timed(() => cluster!.stop()))[1];
   }
@@ -633,12 +702,23 @@ function summarize(results: SizeResult[]) {
   const largest = per[per.length - 1];
   const smallest = per[0];
   const maxRss = Math.max(...per.flatMap((p) => [p.backup.peakRssMb, p.drill.peakRssMb]));
-  const growth = largest && smallest && per.length > 1 ? Math.max(largest.backup.peakRssMb / smallest.backup.peakRssMb, largest.drill.peakRssMb / smallest.drill.peakRssMb) : NaN;
+  const growth =
+    largest && smallest && per.length > 1
+      ? Math.max(largest.backup.peakRssMb / smallest.backup.peakRssMb, largest.drill.peakRssMb / smallest.drill.peakRssMb)
+      : NaN;
   return {
     perSize: per,
     targets: {
-      backup: { target: `≤ ${TARGETS.backupRatio}× bare (sequential, same compression), at the largest size`, value: largest?.backup.ratioVsSeqZ1, met: (largest?.backup.ratioVsSeqZ1 ?? Infinity) <= TARGETS.backupRatio },
-      drill: { target: `≤ ${TARGETS.drillRatio}× bare (initdb + start + pg_restore -j2 + count(*)), at the largest size`, value: largest?.drill.ratioVsBare, met: (largest?.drill.ratioVsBare ?? Infinity) <= TARGETS.drillRatio },
+      backup: {
+        target: `≤ ${TARGETS.backupRatio}× bare (sequential, same compression), at the largest size`,
+        value: largest?.backup.ratioVsSeqZ1,
+        met: (largest?.backup.ratioVsSeqZ1 ?? Infinity) <= TARGETS.backupRatio,
+      },
+      drill: {
+        target: `≤ ${TARGETS.drillRatio}× bare (initdb + start + pg_restore -j2 + count(*)), at the largest size`,
+        value: largest?.drill.ratioVsBare,
+        met: (largest?.drill.ratioVsBare ?? Infinity) <= TARGETS.drillRatio,
+      },
       rss: { target: `peak RSS < ${TARGETS.rssMb} MB`, value: maxRss, met: maxRss < TARGETS.rssMb },
       rssFlat: {
         target: `peak RSS at the largest size ≤ ${TARGETS.rssGrowth}× the smallest`,
@@ -649,14 +729,23 @@ function summarize(results: SizeResult[]) {
   };
 }
 
-function renderMarkdown(output: { machine: Record<string, unknown>; summary: ReturnType<typeof summarize>; sizes: SizeResult[]; options: Record<string, unknown> }): string {
+function renderMarkdown(output: {
+  machine: Record<string, unknown>;
+  summary: ReturnType<typeof summarize>;
+  sizes: SizeResult[];
+  options: Record<string, unknown>;
+}): string {
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
   const lines: string[] = [];
-  lines.push(`Machine: ${output.machine.nproc} CPUs (${output.machine.cpu}), ${output.machine.memoryGb} GB RAM; load before: \`${output.machine.uptimeBefore}\`; after: \`${output.machine.uptimeAfter}\`.`);
+  lines.push(
+    `Machine: ${output.machine.nproc} CPUs (${output.machine.cpu}), ${output.machine.memoryGb} GB RAM; load before: \`${output.machine.uptimeBefore}\`; after: \`${output.machine.uptimeAfter}\`.`,
+  );
   lines.push('');
   lines.push(`Median of ${output.options.repeats} runs (bare -Z default: 1 run). Times in seconds; ratio = ours ÷ bare.`);
   lines.push('');
-  lines.push('| Data (DB + uploads) | Backup: ours | bare seq -Z1 | ratio | bare par -Z1 | ratio | bare seq -Z6 (default) | ratio | Drill: ours | bare | ratio | bare + files | ratio | Peak RSS backup / drill |');
+  lines.push(
+    '| Data (DB + uploads) | Backup: ours | bare seq -Z1 | ratio | bare par -Z1 | ratio | bare seq -Z6 (default) | ratio | Drill: ours | bare | ratio | bare + files | ratio | Peak RSS backup / drill |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const p of output.summary.perSize) {
     const b = p.backup;
@@ -668,7 +757,8 @@ function renderMarkdown(output: { machine: Record<string, unknown>; summary: Ret
   lines.push('');
   lines.push('| Target | Value | Met |');
   lines.push('|---|---|---|');
-  for (const t of Object.values(output.summary.targets)) lines.push(`| ${t.target} | ${f(t.value as number, 2)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`);
+  for (const t of Object.values(output.summary.targets))
+    lines.push(`| ${t.target} | ${f(t.value as number, 2)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`);
   lines.push('');
   for (const s of output.sizes) {
     if (!Object.keys(s.diagnostics).length) continue;
@@ -681,6 +771,6 @@ function renderMarkdown(output: { machine: Record<string, unknown>; summary: Ret
 }
 
 main().catch((error) => {
-  log(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 });

@@ -16,9 +16,8 @@ function collect(path) {
 const args = process.argv.slice(2);
 const roots = args.length ? args : ['test'];
 const files = roots.flatMap(collect).sort();
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '' } },
-);
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, NODE_OPTIONS: '' },
+});
 process.exit(result.status ?? 1);

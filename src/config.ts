@@ -143,7 +143,10 @@ function validateDatabaseUrl(name: string, value: string | undefined): string | 
       const url = new URL(value);
       if (url.password) registerSecret(decodeURIComponent(url.password));
     } catch {
-      throw new UsageError(`Input '${name}' is not a valid URL: '${safeUrl(value)}'.`, { input: name, hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).' });
+      throw new UsageError(`Input '${name}' is not a valid URL: '${safeUrl(value)}'.`, {
+        input: name,
+        hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+      });
     }
     return value;
   }

@@ -51,7 +51,7 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'compression',
-    description: 'pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump\'s default 6 for ~6% more bytes (see BENCHMARKS.md).',
+    description: "pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump's default 6 for ~6% more bytes (see BENCHMARKS.md).",
     default: '1',
     modes: ['backup'],
   },
@@ -65,16 +65,27 @@ export const INPUTS: readonly InputSpec[] = [
     env: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
     modes: 'all',
   },
-  { name: 's3-region', description: 'S3 region (`auto` for R2). Falls back to `AWS_REGION`, `AWS_DEFAULT_REGION`.', env: ['AWS_REGION', 'AWS_DEFAULT_REGION'], modes: 'all' },
+  {
+    name: 's3-region',
+    description: 'S3 region (`auto` for R2). Falls back to `AWS_REGION`, `AWS_DEFAULT_REGION`.',
+    env: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+    modes: 'all',
+  },
   { name: 's3-force-path-style', description: 'Use path-style S3 URLs (needed by MinIO and most non-AWS endpoints).', default: 'false', modes: 'all' },
   { name: 's3-storage-class', description: 'Storage class for uploaded objects (e.g. `STANDARD_IA`).', modes: ['backup'] },
   {
     name: 'encrypt-recipients',
-    description: 'age X25519 public keys (`age1…`), one per line or comma-separated, or a path to a recipients file. Encrypts every part before it leaves the runner.',
+    description:
+      'age X25519 public keys (`age1…`), one per line or comma-separated, or a path to a recipients file. Encrypts every part before it leaves the runner.',
     modes: ['backup'],
   },
   { name: 'encrypt-passphrase', description: 'Encrypt with an age passphrase (from a secret).', modes: ['backup'], secret: true },
-  { name: 'decrypt-identity', description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+  {
+    name: 'decrypt-identity',
+    description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.',
+    modes: ['restore-drill', 'restore'],
+    secret: true,
+  },
   { name: 'decrypt-passphrase', description: 'Passphrase to read passphrase-encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
   {
     name: 'redact-columns',
@@ -86,10 +97,15 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'Columns that must never be stored in clear (same syntax as redact-columns): an unencrypted backup is refused unless they are redacted.',
     modes: ['backup'],
   },
-  { name: 'backup-id', description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).', default: 'latest', modes: ['restore-drill', 'restore'] },
+  {
+    name: 'backup-id',
+    description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).',
+    default: 'latest',
+    modes: ['restore-drill', 'restore'],
+  },
   {
     name: 'postgres-version',
-    description: 'Major version of the throwaway drill server. Default: the backup\'s source major (or the nearest newer one installed).',
+    description: "Major version of the throwaway drill server. Default: the backup's source major (or the nearest newer one installed).",
     modes: ['restore-drill'],
   },
   {
@@ -100,22 +116,42 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'checks', description: 'Path to a checks file (YAML): SQL assertions and login checks. See docs/CHECKS.md.', modes: ['restore-drill', 'restore'] },
   { name: 'max-age', description: 'Fail when the newest complete backup is older than this (e.g. `26h`, `2d`).', modes: ['restore-drill'] },
-  { name: 'keep-database', description: 'Leave the restored drill database running and output its `database-url` (the post step removes it).', default: 'false', modes: ['restore-drill'] },
+  {
+    name: 'keep-database',
+    description: 'Leave the restored drill database running and output its `database-url` (the post step removes it).',
+    default: 'false',
+    modes: ['restore-drill'],
+  },
   { name: 'jobs', description: 'Parallel jobs for pg_restore. Default: the number of CPUs.', modes: ['restore-drill', 'restore'] },
-  { name: 'report-dir', description: 'Folder for the JSON and JUnit reports. Default: a temp folder (`RUNNER_TEMP` in Actions).', modes: ['restore-drill', 'restore'] },
+  {
+    name: 'report-dir',
+    description: 'Folder for the JSON and JUnit reports. Default: a temp folder (`RUNNER_TEMP` in Actions).',
+    modes: ['restore-drill', 'restore'],
+  },
   { name: 'force', description: 'Restore into a target that already has user tables (they are replaced).', default: 'false', modes: ['restore'] },
-  { name: 'ignore-schema-mismatch', description: 'With `force`: restore even when the target\'s schema or migration head differs from the backup\'s.', default: 'false', modes: ['restore'] },
+  {
+    name: 'ignore-schema-mismatch',
+    description: "With `force`: restore even when the target's schema or migration head differs from the backup's.",
+    default: 'false',
+    modes: ['restore'],
+  },
   { name: 'dry-run', description: 'Verify everything and print the plan; write nothing.', default: 'false', modes: ['restore'] },
   { name: 'parts', description: 'What to restore: `database`, `files`, or `database,files`.', default: 'database,files', modes: ['restore'] },
   { name: 'tables', description: 'Restore only these tables (`schema.table`, comma-separated).', modes: ['restore'] },
   { name: 'into-schema', description: 'With `tables`: restore them as copies into this schema instead of replacing the live ones.', modes: ['restore'] },
   {
     name: 'create-roles',
-    description: 'Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore\'s transaction.',
+    description:
+      "Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore's transaction.",
     default: 'false',
     modes: ['restore'],
   },
-  { name: 'discard-previous-files', description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.', default: 'false', modes: ['restore'] },
+  {
+    name: 'discard-previous-files',
+    description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.',
+    default: 'false',
+    modes: ['restore'],
+  },
 ] as const;
 
 export const OUTPUTS: Record<string, string> = {
@@ -148,3 +184,20 @@ export const BACKUP_PARTS = {
   redactedData: 'redacted-data.sql',
   roles: 'roles.sql',
 } as const;
+
+/** The CLI's own flags (not action inputs). The parser's option table and --help come from here. */
+export interface CliFlagSpec {
+  name: string;
+  short?: string;
+  description: string;
+}
+
+export const CLI_FLAGS: readonly CliFlagSpec[] = [
+  { name: 'json', description: 'Print the result as JSON on stdout (logs go to stderr).' },
+  { name: 'yes', short: 'y', description: 'Answer yes to confirmations (restore, delete).' },
+  { name: 'verbose', description: 'More log lines.' },
+  { name: 'quiet', short: 'q', description: 'Only warnings and errors on stderr.' },
+  { name: 'color', description: 'Colours on a terminal (default); --no-color or NO_COLOR turns them off.' },
+  { name: 'version', short: 'V', description: 'Print the version and exit.' },
+  { name: 'help', short: 'h', description: 'This help.' },
+];

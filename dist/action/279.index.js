@@ -250,7 +250,12 @@ class S3Storage {
         // Exercises the permissions a run needs: s3:PutObject, s3:ListBucket, s3:DeleteObject.
         const probe = `.write-test-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(6).toString('hex')}`;
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + probe, Body: 'backup-drill write test', StorageClass: this.options.storageClass }));
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({
+                Bucket: this.bucket,
+                Key: this.prefix + probe,
+                Body: 'backup-drill write test',
+                StorageClass: this.options.storageClass,
+            }));
         }
         catch (error) {
             throw this.error(error, 'put', probe);
@@ -340,7 +345,13 @@ function contentMd5ForDeleteObjects(next, context) {
     };
 }
 const VERB = { put: 'write', get: 'read', stat: 'look up', list: 'list', delete: 'delete' };
-const PERMISSION = { put: 's3:PutObject', get: 's3:GetObject', stat: 's3:GetObject', list: 's3:ListBucket', delete: 's3:DeleteObject' };
+const PERMISSION = {
+    put: 's3:PutObject',
+    get: 's3:GetObject',
+    stat: 's3:GetObject',
+    list: 's3:ListBucket',
+    delete: 's3:DeleteObject',
+};
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'TimeoutError', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'InvalidClientTokenId', 'TokenRefreshRequired']);
 function statusOf(error) {
@@ -382,7 +393,8 @@ function translateS3Error(error, ctx) {
                 : `The credentials were rejected: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile or role in use) belong to ${ctx.endpoint ? 'this endpoint' : 'this AWS account'}.`;
     }
     else if (code === 'CredentialsProviderError') {
-        hint = 'No S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. from secrets), use an AWS profile, or aws-actions/configure-aws-credentials.';
+        hint =
+            'No S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. from secrets), use an AWS profile, or aws-actions/configure-aws-credentials.';
     }
     else if (code === 'AccessDenied' || code === 'AllAccessDisabled' || status === 403) {
         hint = `Access denied: grant these credentials ${PERMISSION[ctx.op]} on arn:aws:s3:::${ctx.bucket}${ctx.op === 'list' ? '' : `/${prefix}*`}, and check the bucket policy.`;
@@ -398,7 +410,9 @@ function translateS3Error(error, ctx) {
             hint = `The bucket was addressed as host '${host || `${ctx.bucket}.<endpoint>`}', which this endpoint does not serve: set 's3-force-path-style: true'.`;
         }
         else {
-            hint = ctx.endpoint ? `The endpoint${where} cannot be reached: check 's3-endpoint'.` : 'The S3 host cannot be resolved: check the network and the bucket name.';
+            hint = ctx.endpoint
+                ? `The endpoint${where} cannot be reached: check 's3-endpoint'.`
+                : 'The S3 host cannot be resolved: check the network and the bucket name.';
         }
     }
     else if (UNREACHABLE.has(code)) {

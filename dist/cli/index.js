@@ -14941,12 +14941,15 @@ var util_redact = __nccwpck_require__(767);
 class ConsoleLogger {
     stream;
     verbose;
-    constructor(stream = process.stderr, verbose = false) {
+    quiet;
+    constructor(stream = process.stderr, verbose = false, quiet = false) {
         this.stream = stream;
         this.verbose = verbose;
+        this.quiet = quiet;
     }
     info(message) {
-        this.stream.write(`${(0,util_redact/* redact */.E$)(message)}\n`);
+        if (!this.quiet)
+            this.stream.write(`${(0,util_redact/* redact */.E$)(message)}\n`);
     }
     warn(message) {
         this.stream.write(`warning: ${(0,util_redact/* redact */.E$)(message)}\n`);
@@ -14989,6 +14992,8 @@ const silentLogger = {
     group: (_title, fn) => fn(),
 };
 
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: ./src/constants.ts
 // Every input and output name, in one place. action.yml, the CLI's flags and
 // its --help are checked against this table by test/unit/contract.test.ts.
@@ -15027,7 +15032,7 @@ const INPUTS = [
     },
     {
         name: 'compression',
-        description: 'pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump\'s default 6 for ~6% more bytes (see BENCHMARKS.md).',
+        description: "pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump's default 6 for ~6% more bytes (see BENCHMARKS.md).",
         default: '1',
         modes: ['backup'],
     },
@@ -15041,7 +15046,12 @@ const INPUTS = [
         env: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
         modes: 'all',
     },
-    { name: 's3-region', description: 'S3 region (`auto` for R2). Falls back to `AWS_REGION`, `AWS_DEFAULT_REGION`.', env: ['AWS_REGION', 'AWS_DEFAULT_REGION'], modes: 'all' },
+    {
+        name: 's3-region',
+        description: 'S3 region (`auto` for R2). Falls back to `AWS_REGION`, `AWS_DEFAULT_REGION`.',
+        env: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+        modes: 'all',
+    },
     { name: 's3-force-path-style', description: 'Use path-style S3 URLs (needed by MinIO and most non-AWS endpoints).', default: 'false', modes: 'all' },
     { name: 's3-storage-class', description: 'Storage class for uploaded objects (e.g. `STANDARD_IA`).', modes: ['backup'] },
     {
@@ -15050,7 +15060,12 @@ const INPUTS = [
         modes: ['backup'],
     },
     { name: 'encrypt-passphrase', description: 'Encrypt with an age passphrase (from a secret).', modes: ['backup'], secret: true },
-    { name: 'decrypt-identity', description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+    {
+        name: 'decrypt-identity',
+        description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.',
+        modes: ['restore-drill', 'restore'],
+        secret: true,
+    },
     { name: 'decrypt-passphrase', description: 'Passphrase to read passphrase-encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
     {
         name: 'redact-columns',
@@ -15062,10 +15077,15 @@ const INPUTS = [
         description: 'Columns that must never be stored in clear (same syntax as redact-columns): an unencrypted backup is refused unless they are redacted.',
         modes: ['backup'],
     },
-    { name: 'backup-id', description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).', default: 'latest', modes: ['restore-drill', 'restore'] },
+    {
+        name: 'backup-id',
+        description: 'Which backup to drill or restore: an id, or `latest` (newest complete one).',
+        default: 'latest',
+        modes: ['restore-drill', 'restore'],
+    },
     {
         name: 'postgres-version',
-        description: 'Major version of the throwaway drill server. Default: the backup\'s source major (or the nearest newer one installed).',
+        description: "Major version of the throwaway drill server. Default: the backup's source major (or the nearest newer one installed).",
         modes: ['restore-drill'],
     },
     {
@@ -15076,22 +15096,41 @@ const INPUTS = [
     },
     { name: 'checks', description: 'Path to a checks file (YAML): SQL assertions and login checks. See docs/CHECKS.md.', modes: ['restore-drill', 'restore'] },
     { name: 'max-age', description: 'Fail when the newest complete backup is older than this (e.g. `26h`, `2d`).', modes: ['restore-drill'] },
-    { name: 'keep-database', description: 'Leave the restored drill database running and output its `database-url` (the post step removes it).', default: 'false', modes: ['restore-drill'] },
+    {
+        name: 'keep-database',
+        description: 'Leave the restored drill database running and output its `database-url` (the post step removes it).',
+        default: 'false',
+        modes: ['restore-drill'],
+    },
     { name: 'jobs', description: 'Parallel jobs for pg_restore. Default: the number of CPUs.', modes: ['restore-drill', 'restore'] },
-    { name: 'report-dir', description: 'Folder for the JSON and JUnit reports. Default: a temp folder (`RUNNER_TEMP` in Actions).', modes: ['restore-drill', 'restore'] },
+    {
+        name: 'report-dir',
+        description: 'Folder for the JSON and JUnit reports. Default: a temp folder (`RUNNER_TEMP` in Actions).',
+        modes: ['restore-drill', 'restore'],
+    },
     { name: 'force', description: 'Restore into a target that already has user tables (they are replaced).', default: 'false', modes: ['restore'] },
-    { name: 'ignore-schema-mismatch', description: 'With `force`: restore even when the target\'s schema or migration head differs from the backup\'s.', default: 'false', modes: ['restore'] },
+    {
+        name: 'ignore-schema-mismatch',
+        description: "With `force`: restore even when the target's schema or migration head differs from the backup's.",
+        default: 'false',
+        modes: ['restore'],
+    },
     { name: 'dry-run', description: 'Verify everything and print the plan; write nothing.', default: 'false', modes: ['restore'] },
     { name: 'parts', description: 'What to restore: `database`, `files`, or `database,files`.', default: 'database,files', modes: ['restore'] },
     { name: 'tables', description: 'Restore only these tables (`schema.table`, comma-separated).', modes: ['restore'] },
     { name: 'into-schema', description: 'With `tables`: restore them as copies into this schema instead of replacing the live ones.', modes: ['restore'] },
     {
         name: 'create-roles',
-        description: 'Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore\'s transaction.',
+        description: "Create the roles captured at backup time that the target lacks (LOGIN/INHERIT/CREATEDB/CONNECTION LIMIT only, no passwords), in the restore's transaction.",
         default: 'false',
         modes: ['restore'],
     },
-    { name: 'discard-previous-files', description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.', default: 'false', modes: ['restore'] },
+    {
+        name: 'discard-previous-files',
+        description: 'Delete the previous uploads directory after a files restore instead of keeping it renamed.',
+        default: 'false',
+        modes: ['restore'],
+    },
 ];
 const OUTPUTS = {
     'backup-id': 'Id of the backup taken, drilled or restored.',
@@ -15121,63 +15160,113 @@ const BACKUP_PARTS = {
     redactedData: 'redacted-data.sql',
     roles: 'roles.sql',
 };
+const CLI_FLAGS = [
+    { name: 'json', description: 'Print the result as JSON on stdout (logs go to stderr).' },
+    { name: 'yes', short: 'y', description: 'Answer yes to confirmations (restore, delete).' },
+    { name: 'verbose', description: 'More log lines.' },
+    { name: 'quiet', short: 'q', description: 'Only warnings and errors on stderr.' },
+    { name: 'color', description: 'Colours on a terminal (default); --no-color or NO_COLOR turns them off.' },
+    { name: 'version', short: 'V', description: 'Print the version and exit.' },
+    { name: 'help', short: 'h', description: 'This help.' },
+];
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
-// argv → { command, inputs, flags }. Long flags use the action's input names
-// (`--database-url`), so a workflow's `with:` block and a terminal read alike.
+// argv → { command, inputs, flags }, parsed by node:util's standard parser.
+// Long flags use the action's input names (`--database-url`), so a workflow's
+// `with:` block and a terminal read alike. The option table is built from
+// INPUTS (src/constants.ts) plus the CLI's own flags in CLI_FLAGS.
+
 
 
 const BOOLEAN_INPUTS = new Set(INPUTS.filter((i) => i.default === 'false').map((i) => i.name));
-const INPUT_NAMES = new Set(INPUTS.map((i) => i.name));
-const CLI_FLAGS = new Set(['json', 'help', 'yes', 'verbose']);
-function parseArgs(argv, extraFlags = []) {
-    const parsed = { positionals: [], inputs: new Map(), json: false, help: false, yes: false, verbose: false };
-    const extra = new Set(extraFlags);
+const TRUE_WORDS = /^(true|yes|1|on)$/i;
+const FALSE_WORDS = /^(false|no|0|off)$/i;
+function optionTable(extraFlags) {
+    const options = {};
+    for (const input of INPUTS)
+        options[input.name] = { type: BOOLEAN_INPUTS.has(input.name) ? 'boolean' : 'string' };
+    for (const name of extraFlags)
+        options[name] ??= { type: 'string' };
+    for (const flag of CLI_FLAGS)
+        options[flag.name] = flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' };
+    return options;
+}
+/**
+ * `--force=false` and `--keep-database=yes` were accepted before the standard
+ * parser; keep them working by turning them into `--no-force` / `--force`
+ * (and reject anything that is not a yes/no word, naming the flag).
+ */
+function normaliseBooleanValues(argv, options) {
+    const out = [];
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === '--') {
-            parsed.positionals.push(...argv.slice(i + 1));
+            out.push(...argv.slice(i));
             break;
         }
-        if (arg === '-h') {
-            parsed.help = true;
-            continue;
-        }
-        if (arg === '-y') {
-            parsed.yes = true;
-            continue;
-        }
-        if (!arg.startsWith('--')) {
-            if (parsed.command === undefined)
-                parsed.command = arg;
+        const m = /^--([a-z0-9-]+)=(.*)$/s.exec(arg);
+        if (m && options[m[1]]?.type === 'boolean') {
+            const [, name, value] = m;
+            if (TRUE_WORDS.test(value))
+                out.push(`--${name}`);
+            else if (FALSE_WORDS.test(value))
+                out.push(`--no-${name}`);
             else
-                parsed.positionals.push(arg);
+                throw new errors.UsageError(`Option '--${name}' is a yes/no flag; got '${value}'.`, { input: name, hint: `Write '--${name}' or '--no-${name}'.` });
             continue;
         }
-        const eq = arg.indexOf('=');
-        const name = arg.slice(2, eq === -1 ? undefined : eq);
-        const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-        if (CLI_FLAGS.has(name)) {
-            parsed[name] = inline === undefined ? true : inline !== 'false';
-            continue;
-        }
-        if (!INPUT_NAMES.has(name) && !extra.has(name)) {
-            throw new errors.UsageError(`Unknown option '--${name}'.`, { hint: "Run 'backup-drill --help' (or '<command> --help') for the options." });
-        }
-        if (inline !== undefined) {
-            parsed.inputs.set(name, inline);
-        }
-        else if (BOOLEAN_INPUTS.has(name) && (argv[i + 1] === undefined || argv[i + 1].startsWith('--') || !/^(true|false|yes|no|1|0|on|off)$/i.test(argv[i + 1]))) {
-            parsed.inputs.set(name, 'true');
-        }
-        else {
-            const value = argv[++i];
-            if (value === undefined)
-                throw new errors.UsageError(`Option '--${name}' needs a value.`, { input: name });
-            parsed.inputs.set(name, value);
-        }
+        out.push(arg);
     }
-    return parsed;
+    return out;
+}
+function usageErrorFrom(error) {
+    const code = error.code;
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'(-{1,2}[^ '=]+)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+        return new errors.UsageError(`Unknown option '${flag}'.`, { hint: "Run 'backup-drill --help' (or '<command> --help') for the options." });
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(message)) {
+        return new errors.UsageError(`Option '${flag}' needs a value.`, { input: flag.replace(/^-+/, '') });
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+        return new errors.UsageError(`Option '${flag}' does not take a value.`, {
+            input: flag.replace(/^-+/, ''),
+            hint: `Write '${flag}' or '--no-${flag.replace(/^-+/, '')}'.`,
+        });
+    }
+    return new errors.UsageError(message);
+}
+function parseArgs(argv, extraFlags = []) {
+    const options = optionTable(extraFlags);
+    let values;
+    let positionals;
+    try {
+        ({ values, positionals } = (0,external_node_util_.parseArgs)({ args: normaliseBooleanValues(argv, options), options, strict: true, allowPositionals: true, allowNegative: true }));
+    }
+    catch (error) {
+        throw usageErrorFrom(error);
+    }
+    const inputs = new Map();
+    for (const [name, value] of Object.entries(values)) {
+        if (value === undefined || CLI_FLAGS.some((f) => f.name === name))
+            continue;
+        inputs.set(name, String(value));
+    }
+    const flag = (name) => values[name] === true;
+    const [command, ...rest] = positionals;
+    return {
+        command,
+        positionals: rest,
+        inputs,
+        json: flag('json'),
+        help: flag('help'),
+        yes: flag('yes'),
+        verbose: flag('verbose'),
+        quiet: flag('quiet'),
+        version: flag('version'),
+        noColor: values['color'] === false,
+    };
 }
 /** Reader for buildConfig: flags first, then BACKUP_DRILL_<NAME> env vars. */
 function cliReader(parsed, env) {
@@ -15271,7 +15360,10 @@ function validateDatabaseUrl(name, value) {
                 (0,util_redact/* registerSecret */.cl)(decodeURIComponent(url.password));
         }
         catch {
-            throw new errors.UsageError(`Input '${name}' is not a valid URL: '${(0,util_redact/* safeUrl */.Pl)(value)}'.`, { input: name, hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).' });
+            throw new errors.UsageError(`Input '${name}' is not a valid URL: '${(0,util_redact/* safeUrl */.Pl)(value)}'.`, {
+                input: name,
+                hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+            });
         }
         return value;
     }
@@ -15409,7 +15501,10 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 const ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/;
 function newBackupId(now = new Date()) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
     return `${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
 }
 function isBackupId(text) {
@@ -16321,10 +16416,12 @@ class AgeEncryptStream extends external_node_stream_.Transform {
             callback();
             return;
         }
-        this.start().then(() => {
+        this.start()
+            .then(() => {
             work();
             callback();
-        }).catch((error) => callback(error));
+        })
+            .catch((error) => callback(error));
     }
     _transform(chunk, _encoding, callback) {
         this.queue.push(chunk);
@@ -16384,10 +16481,12 @@ class AgeDecryptStream extends external_node_stream_.Transform {
     }
     _transform(chunk, _encoding, callback) {
         if (this.headerBytes) {
-            this.readHeader(chunk).then(() => {
+            this.readHeader(chunk)
+                .then(() => {
                 this.drain(false);
                 callback();
-            }).catch((error) => callback(asIntegrityError(error)));
+            })
+                .catch((error) => callback(asIntegrityError(error)));
             return;
         }
         try {
@@ -16778,8 +16877,6 @@ class Coalesce extends external_node_stream_.Transform {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: ./src/postgres/binaries.ts
 // Finds PostgreSQL client/server binaries of a wanted major version. The most
 // common silent failure in peer tools is a pg_dump older than the server.
@@ -16992,7 +17089,10 @@ function translateConnectError(error, url, inputName) {
             return new errors/* DatabaseError */.a$(`${detail} (${target}).`, { hint: `Check the database name in '${inputName}'.`, cause: error });
         default:
             if (/timeout/i.test(detail)) {
-                return new errors/* DatabaseError */.a$(`Timed out connecting to ${target}.`, { hint: `Check the host and port in '${inputName}' and that the server accepts connections.`, cause: error });
+                return new errors/* DatabaseError */.a$(`Timed out connecting to ${target}.`, {
+                    hint: `Check the host and port in '${inputName}' and that the server accepts connections.`,
+                    cause: error,
+                });
             }
             return new errors/* DatabaseError */.a$(`Cannot connect to ${target}: ${detail}.`, { hint: `Check '${inputName}'.`, cause: error });
     }
@@ -17265,7 +17365,10 @@ function refuseSensitiveInClear(columns, patterns, redactions, encrypted) {
         return;
     const matchers = patterns.map((p) => matcherFor(p, 'sensitive-columns'));
     const redacted = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
-    const exposed = columns.filter((c) => matchers.some((m) => m(c))).map((c) => `${c.schema}.${c.table}.${c.column}`).filter((n) => !redacted.has(n));
+    const exposed = columns
+        .filter((c) => matchers.some((m) => m(c)))
+        .map((c) => `${c.schema}.${c.table}.${c.column}`)
+        .filter((n) => !redacted.has(n));
     if (exposed.length) {
         throw new errors.UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
             input: 'sensitive-columns',
@@ -17399,11 +17502,17 @@ function withBigStdoutWrites(path, args) {
 ;// CONCATENATED MODULE: ./src/postgres/migrations.ts
 // Order matters only when several exist; the first one found wins.
 const LEDGERS = [
-    { ledger: 'prisma', table: '_prisma_migrations', head: 'migration_name', order: 'finished_at DESC NULLS LAST, migration_name DESC', where: 'finished_at IS NOT NULL AND rolled_back_at IS NULL' },
+    {
+        ledger: 'prisma',
+        table: '_prisma_migrations',
+        head: 'migration_name',
+        order: 'finished_at DESC NULLS LAST, migration_name DESC',
+        where: 'finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    },
     { ledger: 'diesel', table: '__diesel_schema_migrations', head: 'version', order: 'version DESC' },
     { ledger: 'django', table: 'django_migrations', head: "app || '.' || name", order: 'applied DESC, id DESC' },
     { ledger: 'alembic', table: 'alembic_version', head: 'version_num', order: 'version_num DESC' },
-    { ledger: 'flyway', table: 'flyway_schema_history', head: "coalesce(version, description)", order: 'installed_rank DESC', where: 'success' },
+    { ledger: 'flyway', table: 'flyway_schema_history', head: 'coalesce(version, description)', order: 'installed_rank DESC', where: 'success' },
     { ledger: 'knex', table: 'knex_migrations', head: 'name', order: 'id DESC' },
     { ledger: 'goose', table: 'goose_db_version', head: 'version_id::text', order: 'id DESC', where: 'is_applied' },
     { ledger: 'sqlx', table: '_sqlx_migrations', head: 'version::text', order: 'version DESC', where: 'success' },
@@ -18036,7 +18145,9 @@ async function openPart(storage, prefix, part, decrypt, onBytes) {
     if (decipher) {
         // Registered before pipeline()'s own listener, so the reader gets the named error first.
         decipher.once('error', (error) => {
-            out.destroy(error instanceof errors/* IntegrityError */.cs ? new errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error);
+            out.destroy(error instanceof errors/* IntegrityError */.cs
+                ? new errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error })
+                : error);
         });
         streams.push(decipher);
     }
@@ -18146,7 +18257,10 @@ async function resolveBackup(storage, name, wanted, unseal) {
                 continue;
             return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
         }
-        throw new errors/* StorageError */.aq(`Only incomplete backups (no manifest) found under ${where}: ${entries.slice(0, 5).map((e) => e.id).join(', ')}.`, {
+        throw new errors/* StorageError */.aq(`Only incomplete backups (no manifest) found under ${where}: ${entries
+            .slice(0, 5)
+            .map((e) => e.id)
+            .join(', ')}.`, {
             hint: 'Every backup attempt there failed or is still running; check the backup job logs.',
         });
     }
@@ -18157,11 +18271,16 @@ async function resolveBackup(storage, name, wanted, unseal) {
         const nearest = target === undefined ? entries : [...entries].sort((a, b) => Math.abs(a.time.getTime() - target) - Math.abs(b.time.getTime() - target));
         throw new errors.UsageError(`Backup '${wanted}' not found under ${where}.`, {
             input: 'backup-id',
-            hint: `${target === undefined ? 'Newest' : 'Nearest'} backups: ${nearest.slice(0, 5).map((e) => e.id + (e.complete ? '' : ' (incomplete)')).join(', ')}. Use 'latest' or one of these.`,
+            hint: `${target === undefined ? 'Newest' : 'Nearest'} backups: ${nearest
+                .slice(0, 5)
+                .map((e) => e.id + (e.complete ? '' : ' (incomplete)'))
+                .join(', ')}. Use 'latest' or one of these.`,
         });
     }
     if (!entry.complete) {
-        throw new errors/* StorageError */.aq(`Backup ${wanted} is incomplete (it has no manifest): its run failed or is still going.`, { hint: 'Choose another backup, or latest.' });
+        throw new errors/* StorageError */.aq(`Backup ${wanted} is incomplete (it has no manifest): its run failed or is still going.`, {
+            hint: 'Choose another backup, or latest.',
+        });
     }
     return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
 }
@@ -18595,7 +18714,12 @@ async function takeBackup(config, deps, filesRoot) {
     try {
         const server = await serverInfo(main);
         const databaseBytes = Number((await main.query('SELECT pg_database_size(current_database())::text AS n')).rows[0].n);
-        const pgDump = await findBinDir({ tools: ['pg_dump'], wanted: server.major, preferDir: config.postgresBinDir, purpose: `a PostgreSQL ${server.version} server` });
+        const pgDump = await findBinDir({
+            tools: ['pg_dump'],
+            wanted: server.major,
+            preferDir: config.postgresBinDir,
+            purpose: `a PostgreSQL ${server.version} server`,
+        });
         logger.info(`Source: ${server.database}, PostgreSQL ${server.version}; using pg_dump ${pgDump.version} from ${pgDump.dir}`);
         snapshot = await ExportedSnapshot.open(config.databaseUrl);
         for (let i = 0; i < STATS_CONNECTIONS; i++)
@@ -18619,7 +18743,13 @@ async function takeBackup(config, deps, filesRoot) {
         if (sealing)
             logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
         const dumpProgress = new Progress('database', logger).start();
-        const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression, extraArgs: excludeDataArgs(redacted) });
+        const dump = startDump({
+            binDir: pgDump.dir,
+            databaseUrl: config.databaseUrl,
+            snapshotId: snapshot.id,
+            compression: config.compression,
+            extraArgs: excludeDataArgs(redacted),
+        });
         const databasePart = (async () => {
             try {
                 partsWritten.push(partName(BACKUP_PARTS.database));
@@ -18655,7 +18785,8 @@ async function takeBackup(config, deps, filesRoot) {
                 writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
                 writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
                 packed.done,
-            ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
+            ])
+                .then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
                 .finally(() => filesProgress.stop());
         }
         // Roles (for a restore onto a fresh server), without passwords; a source that does not permit it only warns.
@@ -18668,7 +18799,13 @@ async function takeBackup(config, deps, filesRoot) {
             partsWritten.push(partName(BACKUP_PARTS.roles));
             return writePart(writer, partName(BACKUP_PARTS.roles), 'roles', external_node_stream_.Readable.from([r.sql]));
         });
-        const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined), rolesWork]);
+        const settled = await Promise.allSettled([
+            databasePart,
+            statsWork,
+            filesWork ?? Promise.resolve(undefined),
+            redactedWork ?? Promise.resolve(undefined),
+            rolesWork,
+        ]);
         const failure = settled.find((s) => s.status === 'rejected');
         if (failure)
             throw failure.reason;
@@ -18745,7 +18882,9 @@ async function takeBackup(config, deps, filesRoot) {
     catch (error) {
         logger.error(`Backup ${id} failed: ${(0,errors/* describeError */.Uc)(error)}`);
         // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
-        await storage.delete(partsWritten.map((name) => `${prefix}/${name}`)).catch((e) => logger.warn(`Could not remove the partial backup ${prefix}: ${(0,errors/* describeError */.Uc)(e)}`));
+        await storage
+            .delete(partsWritten.map((name) => `${prefix}/${name}`))
+            .catch((e) => logger.warn(`Could not remove the partial backup ${prefix}: ${(0,errors/* describeError */.Uc)(e)}`));
         throw error;
     }
     finally {
@@ -18828,7 +18967,7 @@ function lookUpUnprivilegedUser() {
         }
     }
     throw new errors/* BackupDrillError */.G$('tool', 'Running as root, and there is no postgres or nobody user to run the throwaway PostgreSQL server as.', {
-        hint: "Create one (useradd --system postgres) or run as a normal user: initdb and postgres refuse to run as root.",
+        hint: 'Create one (useradd --system postgres) or run as a normal user: initdb and postgres refuse to run as root.',
     });
 }
 class EphemeralCluster {
@@ -19263,7 +19402,11 @@ async function loadChecksFile(path) {
     catch (error) {
         const code = error.code;
         const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? error.message})`;
-        throw new errors.UsageError(`Checks file ${path} ${what}.`, { input: 'checks', hint: 'Set `checks` to the path of a YAML file in the repository (see docs/CHECKS.md).', cause: error });
+        throw new errors.UsageError(`Checks file ${path} ${what}.`, {
+            input: 'checks',
+            hint: 'Set `checks` to the path of a YAML file in the repository (see docs/CHECKS.md).',
+            cause: error,
+        });
     }
     return parseChecksFile(text, path);
 }
@@ -19802,7 +19945,9 @@ async function runSql(check, client, options) {
     if (n === undefined)
         return { status: 'failed', message: `expected a number ${wanted}, got ${show(value)}` };
     const ok = (min === undefined || n >= min) && (max === undefined || n <= max);
-    return ok ? { status: 'passed', message: `first value ${showNumber(value)} is ${wanted}` } : { status: 'failed', message: `expected ${wanted}, got ${showNumber(value)}` };
+    return ok
+        ? { status: 'passed', message: `first value ${showNumber(value)} is ${wanted}` }
+        : { status: 'failed', message: `expected ${wanted}, got ${showNumber(value)}` };
 }
 async function runLogin(check, client, env, options) {
     const password = env[check.passwordEnv];
@@ -19979,11 +20124,29 @@ async function compareTables(targetUrl, manifest, jobs) {
         const tables = manifest.tables.map((t) => {
             const got = byKey.get(key(t));
             if (!got) {
-                return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: null, expectedChecksum: t.checksum, restoredChecksum: null, status: 'failed', message: 'missing after restore' };
+                return {
+                    schema: t.schema,
+                    name: t.name,
+                    expectedRows: t.rows,
+                    restoredRows: null,
+                    expectedChecksum: t.checksum,
+                    restoredChecksum: null,
+                    status: 'failed',
+                    message: 'missing after restore',
+                };
             }
             const ok = got.rows === t.rows && got.checksum === t.checksum;
             const message = ok ? undefined : got.rows !== t.rows ? `expected ${t.rows} rows, restored ${got.rows}` : 'same row count, different content checksum';
-            return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: got.rows, expectedChecksum: t.checksum, restoredChecksum: got.checksum, status: ok ? 'passed' : 'failed', ...(message ? { message } : {}) };
+            return {
+                schema: t.schema,
+                name: t.name,
+                expectedRows: t.rows,
+                restoredRows: got.rows,
+                expectedChecksum: t.checksum,
+                restoredChecksum: got.checksum,
+                status: ok ? 'passed' : 'failed',
+                ...(message ? { message } : {}),
+            };
         });
         const manifestKeys = new Set(manifest.tables.map(key));
         const unexpected = present.map(key).filter((k) => !manifestKeys.has(k));
@@ -20063,7 +20226,12 @@ function formatAge(seconds) {
 }
 function timingsLine(r) {
     const t = r.timings;
-    const parts = [['download', t.downloadSeconds], ['restore', t.restoreSeconds], ['verify', t.verifySeconds], ['total', t.totalSeconds]];
+    const parts = [
+        ['download', t.downloadSeconds],
+        ['restore', t.restoreSeconds],
+        ['verify', t.verifySeconds],
+        ['total', t.totalSeconds],
+    ];
     return parts.map(([label, s]) => `${label} ${(0,format/* formatDuration */.a3)(s)}`).join(' · ');
 }
 function kindLabel(r) {
@@ -20105,7 +20273,10 @@ function checksSummary(checks) {
 /** Checks that need attention first, keeping report order within each group. */
 function orderChecks(checks) {
     const rank = { failed: 0, error: 0, 'not-verified': 1, skipped: 2, passed: 3 };
-    return checks.map((c, i) => ({ c, i })).sort((a, b) => rank[a.c.status] - rank[b.c.status] || a.i - b.i).map(({ c }) => c);
+    return checks
+        .map((c, i) => ({ c, i }))
+        .sort((a, b) => rank[a.c.status] - rank[b.c.status] || a.i - b.i)
+        .map(({ c }) => c);
 }
 /** The first `max` items, plus a "… and N more" line when some were left off. */
 function truncateList(items, max = MAX_LIST_ITEMS) {
@@ -20474,7 +20645,12 @@ async function serverTarget(url, id, deps) {
 async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, decrypt, workDir, signal) {
     const dump = partByRole(manifest, 'database');
     const redacted = partByRole(manifest, 'redacted-data');
-    const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
+    const tools = await findBinDir({
+        tools: ['pg_restore', 'psql'],
+        wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0),
+        preferDir: config.postgresBinDir,
+        purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
+    });
     const progress = new Progress('database', logger).start();
     try {
         const t0 = external_node_perf_hooks_namespaceObject.performance.now();
@@ -20494,7 +20670,14 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         const t1 = external_node_perf_hooks_namespaceObject.performance.now();
         try {
             if (local && redacted) {
-                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
+                await runPgRestore({
+                    binDir: tools.dir,
+                    databaseUrl: targetUrl,
+                    file: local,
+                    jobs: config.jobs,
+                    extraArgs: ['--section=pre-data', '--section=data'],
+                    signal,
+                });
                 await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, decrypt) });
                 await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
             }
@@ -20503,7 +20686,12 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
             }
             else {
                 // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-                await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), signal });
+                await runPgRestore({
+                    binDir: tools.dir,
+                    databaseUrl: targetUrl,
+                    input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)),
+                    signal,
+                });
             }
         }
         catch (error) {
@@ -20562,10 +20750,12 @@ async function runDrill(config, deps) {
     const failures = [];
     const warnings = [];
     // Freshness is about the newest complete backup, whichever one is drilled.
-    const newest = config.backupId === 'latest' ? manifest : await (async () => {
-        const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-        return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
-    })();
+    const newest = config.backupId === 'latest'
+        ? manifest
+        : await (async () => {
+            const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
+            return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
+        })();
     const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
     if (fresh)
         checks.push(fresh);
@@ -20576,14 +20766,21 @@ async function runDrill(config, deps) {
     const timings = { downloadSeconds: 0, restoreSeconds: 0, verifySeconds: 0, totalSeconds: 0 };
     let tables = [];
     let unexpectedTables = [];
-    let files = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
+    let files;
     try {
         logger.debug(`drill: backup resolved after ${((external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000).toFixed(2)}s`);
         target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
         logger.debug(`drill: target ready after ${((external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000).toFixed(2)}s`);
         const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error) => {
             failures.push(`files: ${(0,errors/* describeError */.Uc)(error)}`);
-            return { status: 'failed', expectedCount: manifest.files?.count ?? 0, restoredCount: 0, expectedBytes: manifest.files?.bytes ?? 0, restoredBytes: 0, problems: [(0,errors/* describeError */.Uc)(error)] };
+            return {
+                status: 'failed',
+                expectedCount: manifest.files?.count ?? 0,
+                restoredCount: 0,
+                expectedBytes: manifest.files?.bytes ?? 0,
+                restoredBytes: 0,
+                problems: [(0,errors/* describeError */.Uc)(error)],
+            };
         });
         let restored = false;
         try {
@@ -20591,7 +20788,13 @@ async function runDrill(config, deps) {
             timings.downloadSeconds = t.downloadSeconds;
             timings.restoreSeconds = t.restoreSeconds;
             restored = true;
-            checks.push({ name: 'pg_restore', kind: 'restore', status: 'passed', message: `restored in ${(0,format/* formatDuration */.a3)(t.restoreSeconds)}`, durationMs: Math.round(t.restoreSeconds * 1000) });
+            checks.push({
+                name: 'pg_restore',
+                kind: 'restore',
+                status: 'passed',
+                message: `restored in ${(0,format/* formatDuration */.a3)(t.restoreSeconds)}`,
+                durationMs: Math.round(t.restoreSeconds * 1000),
+            });
         }
         catch (error) {
             failures.push(`restore: ${(0,errors/* describeError */.Uc)(error)}`);
@@ -20725,7 +20928,7 @@ async function runDemo(options) {
     const server = servers[0];
     if (!server) {
         throw new errors/* ToolError */.v4('initdb', 'The demo needs PostgreSQL server binaries (initdb, pg_ctl, postgres) and none were found.', {
-            hint: "Run ./scripts/setup.sh (Debian/Ubuntu: apt-get install -y postgresql), or set PATH to include a PostgreSQL bin folder.",
+            hint: 'Run ./scripts/setup.sh (Debian/Ubuntu: apt-get install -y postgresql), or set PATH to include a PostgreSQL bin folder.',
         });
     }
     const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'backup-drill-demo-'));
@@ -20858,7 +21061,9 @@ function tocSelection(toc, tables, withDefinitions, redacted = new Set()) {
 function outsideReferences(tables, foreignKeys) {
     const chosen = new Set(tables.map((t) => key(t.schema, t.name)));
     const referenced = new Set([...chosen, ...tables.filter((t) => t.partitionOf).map((t) => t.partitionOf)]);
-    return foreignKeys.filter((fk) => referenced.has(fk.to) && !chosen.has(fk.from) && !tables.some((t) => t.partitionOf === fk.from)).map((fk) => `${fk.from} (${fk.name} → ${fk.to})`);
+    return foreignKeys
+        .filter((fk) => referenced.has(fk.to) && !chosen.has(fk.from) && !tables.some((t) => t.partitionOf === fk.from))
+        .map((fk) => `${fk.from} (${fk.name} → ${fk.to})`);
 }
 const QUALIFIED = /^(CREATE (?:UNLOGGED )?TABLE|COPY) ("(?:[^"]|"")+"|[^\s."]+)\.("(?:[^"]|"")+"|[^\s."(]+)(.*)$/s;
 /**
@@ -21154,7 +21359,10 @@ class PsqlSession {
 /** A pg_restore that writes the SQL script to stdout (`-f -`). */
 function scriptFrom(options) {
     const path = (0,external_node_path_.join)(options.binDir, 'pg_restore');
-    const child = (0,external_node_child_process_.spawn)(path, ['--no-owner', '--no-acl', '-f', '-', ...options.args, options.file], { stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
+    const child = (0,external_node_child_process_.spawn)(path, ['--no-owner', '--no-acl', '-f', '-', ...options.args, options.file], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal: options.signal,
+    });
     const stderr = new TailBuffer();
     child.stderr.on('data', (c) => stderr.push(c));
     const done = waitForExit(child, path).then((code) => {
@@ -21262,7 +21470,11 @@ function gateFor(what, manifest) {
 function explain(error, target) {
     if (!(error instanceof PsqlExited))
         return error;
-    const tail = error.stderr.split('\n').filter((l) => l.trim()).slice(-8).join('\n');
+    const tail = error.stderr
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-8)
+        .join('\n');
     if (error.stderr.includes(GATE_MARK)) {
         return new errors/* IntegrityError */.cs(`The restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
             hint: `${target} is unchanged. The dump and its manifest disagree: report this, and use another backup.`,
@@ -21314,7 +21526,9 @@ async function prepareRestore(options) {
             const redacted = redactedTableKeys(manifest);
             const copies = what.tables.filter((t) => redacted.has(`${t.schema}.${t.name}`));
             if (copies.length && !options.redactedFile)
-                throw new errors/* IntegrityError */.cs(`The backup has no redacted-data part for ${copies.map((t) => `${t.schema}.${t.name}`).join(', ')}.`, { hint: 'Use another backup.' });
+                throw new errors/* IntegrityError */.cs(`The backup has no redacted-data part for ${copies.map((t) => `${t.schema}.${t.name}`).join(', ')}.`, {
+                    hint: 'Use another backup.',
+                });
             if (copies.length)
                 await session.pipeFrom(rewriteIntoSchema(selectCopyBlocks((0,external_node_fs_.createReadStream)(options.redactedFile), copies), copies, what.intoSchema));
         }
@@ -21348,7 +21562,10 @@ async function prepareRestore(options) {
         session.kill();
         await session.abort();
         if (error instanceof errors/* ToolError */.v4 && error.tool === 'pg_restore') {
-            throw new errors/* ToolError */.v4('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, { hint: `Nothing was committed: ${options.targetName} is unchanged.`, cause: error });
+            throw new errors/* ToolError */.v4('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, {
+                hint: `Nothing was committed: ${options.targetName} is unchanged.`,
+                cause: error,
+            });
         }
         // A psql that stopped explains the failure better than the EPIPE or stream error that followed it.
         if (!(error instanceof PsqlExited) && session.stderr && /ERROR|FATAL|connection/i.test(session.stderr)) {
@@ -21422,7 +21639,8 @@ async function inspectFilesTarget(path) {
         if (a.code === 'ENOTDIR') {
             // Some ancestor further up is a regular file: find it for the message.
             let up = (0,external_node_path_.dirname)(ancestor);
-            while (up !== (0,external_node_path_.dirname)(up) && (await (0,promises_.stat)(up).then((s) => s.isDirectory(), () => true)))
+            while (up !== (0,external_node_path_.dirname)(up) &&
+                (await (0,promises_.stat)(up).then((s) => s.isDirectory(), () => true)))
                 up = (0,external_node_path_.dirname)(up);
             problems.push(`Cannot restore files into ${full}: ${up} is a file, not a directory.`);
             return { target, problems };
@@ -21482,7 +21700,10 @@ async function chownTree(dir, uid, gid) {
     }
 }
 function stamp(date) {
-    return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return date
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
 }
 /** Name the previous directory will get; computed up front for the plan. */
 function previousName(target, backupId, now = new Date()) {
@@ -21581,7 +21802,9 @@ function findRefusals(input) {
         const redacted = redactedTableKeys(manifest);
         const hit = input.selected.filter((t) => redacted.has(`${t.schema}.${t.name}`));
         if (hit.length) {
-            const columns = manifest.redactions.filter((r) => hit.some((t) => t.schema === r.schema && t.name === r.table)).map((r) => `${r.schema}.${r.table}.${r.column}`);
+            const columns = manifest.redactions
+                .filter((r) => hit.some((t) => t.schema === r.schema && t.name === r.table))
+                .map((r) => `${r.schema}.${r.table}.${r.column}`);
             reasons.push(`This backup redacted ${columns.join(', ')}: restoring ${hit.map((t) => `${t.schema}.${t.name}`).join(', ')} into the live table would replace those values in every row. ` +
                 `Restore copies with into-schema (e.g. --into-schema recovered) and copy back the rows you need, leaving the redacted columns out.`);
         }
@@ -21610,7 +21833,10 @@ function findRefusals(input) {
         const scope = mode === 'full' ? manifest.tables : input.selected;
         const binary = scope.filter((t) => t.checksumMethod === 'record');
         if (binary.length) {
-            reasons.push(`The target runs PostgreSQL ${target.serverVersion}, and the content checksums of ${binary.length} table(s) in this backup (${binary.slice(0, 3).map((t) => `${t.schema}.${t.name}`).join(', ')}${binary.length > 3 ? ', …' : ''}) ` +
+            reasons.push(`The target runs PostgreSQL ${target.serverVersion}, and the content checksums of ${binary.length} table(s) in this backup (${binary
+                .slice(0, 3)
+                .map((t) => `${t.schema}.${t.name}`)
+                .join(', ')}${binary.length > 3 ? ', …' : ''}) ` +
                 `hash binary values with hash_record_extended, which needs PostgreSQL 14 or newer: the restore could not be verified. Restore into PostgreSQL 14 or newer (the backup came from ${manifest.source.serverVersion}).`);
         }
     }
@@ -21657,7 +21883,9 @@ function buildPlan(p) {
             : `Move the restored folder to ${p.filesPath}.`);
     }
     if (p.preview.restore.database)
-        steps.push(p.preview.restore.files ? 'COMMIT only if everything above succeeded; if the COMMIT fails, the files are swapped back.' : 'COMMIT only if everything above succeeded; on any error the transaction is rolled back and the target is unchanged.');
+        steps.push(p.preview.restore.files
+            ? 'COMMIT only if everything above succeeded; if the COMMIT fails, the files are swapped back.'
+            : 'COMMIT only if everything above succeeded; on any error the transaction is rolled back and the target is unchanged.');
     if (p.preview.restore.database)
         steps.push(`Verify the committed tables one by one against the manifest (as a drill does) and write the report${p.checksPath ? `; run the checks in ${p.checksPath}` : ''}.`);
     if (p.dryRun)
@@ -21984,7 +22212,10 @@ function parseToc(text) {
     }
     return {
         entries,
-        schemas: entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name || e.schema).filter((s) => s && s !== '-'),
+        schemas: entries
+            .filter((e) => e.type === 'SCHEMA')
+            .map((e) => e.name || e.schema)
+            .filter((s) => s && s !== '-'),
         extensions: entries.filter((e) => e.type === 'EXTENSION').map((e) => e.name || e.schema),
         hasLargeObjects: entries.some((e) => e.type === 'BLOB' || e.type === 'BLOBS' || e.type === 'LARGE OBJECT' || e.type === 'BLOB METADATA'),
     };
@@ -22103,7 +22334,10 @@ async function runRestore(config, deps) {
     const restoreDb = config.parts.database;
     const restoreFiles = config.parts.files && Boolean(config.filesPath);
     if (!restoreDb && !restoreFiles) {
-        throw new errors.UsageError("Nothing to restore: 'parts' is files, but 'files-path' is empty.", { input: 'files-path', hint: 'Give the uploads directory to restore into.' });
+        throw new errors.UsageError("Nothing to restore: 'parts' is files, but 'files-path' is empty.", {
+            input: 'files-path',
+            hint: 'Give the uploads directory to restore into.',
+        });
     }
     const mode = !restoreDb ? 'none' : config.tables.length ? (config.intoSchema ? 'into-schema' : 'tables') : 'full';
     // A bad checks file fails now, not after the restore.
@@ -22222,7 +22456,12 @@ async function runRestore(config, deps) {
             needs.push({ dir: work, bytes: dumpPart.bytes, what: 'the database dump', hint: 'Point TMPDIR at a folder on a bigger disk.' });
         if (filesInfo && manifest.files && !config.dryRun) {
             const f = manifest.files;
-            needs.push({ dir: filesInfo.target.existingAncestor, bytes: f.bytes + (f.count + f.directories) * 4096, what: 'the restored files', hint: `The files are restored next to ${filesInfo.target.path} before the swap (the previous copy is kept): free space there.` });
+            needs.push({
+                dir: filesInfo.target.existingAncestor,
+                bytes: f.bytes + (f.count + f.directories) * 4096,
+                what: 'the restored files',
+                hint: `The files are restored next to ${filesInfo.target.path} before the swap (the previous copy is kept): free space there.`,
+            });
         }
         await checkFreeSpace(needs, deps.freeSpace);
         logger.info(`Downloading and verifying ${needed.map((p) => p.name).join(', ')}…`);
@@ -22246,7 +22485,9 @@ async function runRestore(config, deps) {
                     if (config.dryRun) {
                         files = await verifyFilesOnly(tar, list, summary);
                         if (files.status !== 'passed')
-                            throw new errors/* IntegrityError */.cs(`The backup's files do not match its file list: ${files.problems.slice(0, 5).join('; ')}.`, { hint: 'Use another backup.' });
+                            throw new errors/* IntegrityError */.cs(`The backup's files do not match its file list: ${files.problems.slice(0, 5).join('; ')}.`, {
+                                hint: 'Use another backup.',
+                            });
                     }
                     else {
                         staged = await stageFiles(filesInfo.target, entry.id, tar, list, summary);
@@ -22255,7 +22496,9 @@ async function runRestore(config, deps) {
                 })());
             }
             else if (filesInfo && manifest.files) {
-                throw new errors/* IntegrityError */.cs(`Backup ${entry.id}'s manifest lists files but not both ${BACKUP_PARTS.files} and ${BACKUP_PARTS.fileList}.`, { hint: 'Use another backup.' });
+                throw new errors/* IntegrityError */.cs(`Backup ${entry.id}'s manifest lists files but not both ${BACKUP_PARTS.files} and ${BACKUP_PARTS.fileList}.`, {
+                    hint: 'Use another backup.',
+                });
             }
             if (sumsPart)
                 jobs.push(verifyPart(storage, prefix, sumsPart));
@@ -22279,7 +22522,9 @@ async function runRestore(config, deps) {
             if (mode === 'tables' || mode === 'into-schema') {
                 const selection = tocSelection(toc, selected, mode === 'into-schema', redactedTableKeys(manifest));
                 if (selection.missing.length)
-                    throw new errors/* IntegrityError */.cs(`The dump holds no data entry for ${selection.missing.join(', ')}, which the manifest lists.`, { hint: 'Use another backup.' });
+                    throw new errors/* IntegrityError */.cs(`The dump holds no data entry for ${selection.missing.join(', ')}, which the manifest lists.`, {
+                        hint: 'Use another backup.',
+                    });
                 listFile = await writeTocList(work, 'tables.list', selection.entries);
             }
         }
@@ -22316,7 +22561,18 @@ async function runRestore(config, deps) {
                 rolesSql = roles.sql;
                 logger.info(`create-roles: creating those of ${roles.roles.join(', ') || '(none)'} that the target lacks (no passwords: set them after the restore).`);
             }
-            const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, rolesSql, manifest, what, targetName, logger, signal: deps.signal });
+            const prepared = await prepareRestore({
+                binDir: tools.dir,
+                databaseUrl: config.databaseUrl,
+                dumpFile,
+                redactedFile,
+                rolesSql,
+                manifest,
+                what,
+                targetName,
+                logger,
+                signal: deps.signal,
+            });
             try {
                 deps.signal?.throwIfAborted();
                 await swapFiles();
@@ -22349,7 +22605,19 @@ async function runRestore(config, deps) {
         const restoreSeconds = (external_node_perf_hooks_namespaceObject.performance.now() - tRestore) / 1000;
         // ── After restoring: the drill's table-by-table verification, reported the same way.
         const tVerify = external_node_perf_hooks_namespaceObject.performance.now();
-        const report = await verifyAndReport({ config, deps, target, manifest, entryId: entry.id, uri: storage.uriOf(prefix), mode, selected, files, checksFile, startedAt });
+        const report = await verifyAndReport({
+            config,
+            deps,
+            target,
+            manifest,
+            entryId: entry.id,
+            uri: storage.uriOf(prefix),
+            mode,
+            selected,
+            files,
+            checksFile,
+            startedAt,
+        });
         report.timings = { downloadSeconds, restoreSeconds, verifySeconds: (external_node_perf_hooks_namespaceObject.performance.now() - tVerify) / 1000, totalSeconds: (external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000 };
         const { jsonPath: reportPath, junitPath } = await writeReports(config, 'restore', entry.id, report);
         logger.info(`Restore ${report.status}: ${report.totals.tables} table(s), ${report.totals.rows} rows verified; ${(0,format/* formatDuration */.a3)(report.timings.totalSeconds)}. Report: ${reportPath}`);
@@ -22369,7 +22637,11 @@ async function verifyAndReport(input) {
     let tables = [];
     let unexpectedTables = [];
     if (mode !== 'none') {
-        const expected = mode === 'full' ? manifest.tables : mode === 'tables' ? input.selected : input.selected.map(({ partitionOf: _, ...t }) => ({ ...t, schema: config.intoSchema }));
+        const expected = mode === 'full'
+            ? manifest.tables
+            : mode === 'tables'
+                ? input.selected
+                : input.selected.map(({ partitionOf: _, ...t }) => ({ ...t, schema: config.intoSchema }));
         // An empty database-url means the libpq PG* variables; connect() takes undefined for that.
         const compared = await compareTables(config.databaseUrl, { tables: expected }, config.jobs);
         tables = compared.tables;
@@ -22451,7 +22723,15 @@ const backup = {
         const config = configFor(ctx, 'backup');
         const r = await runBackup(config, { logger: ctx.logger, signal: ctx.signal });
         return {
-            result: { backupId: r.id, backupUri: r.uri, sizeBytes: r.sizeBytes, durationSeconds: r.durationSeconds, tables: r.manifest.totals.tables, rows: r.manifest.totals.rows, files: r.manifest.files?.count ?? 0 },
+            result: {
+                backupId: r.id,
+                backupUri: r.uri,
+                sizeBytes: r.sizeBytes,
+                durationSeconds: r.durationSeconds,
+                tables: r.manifest.totals.tables,
+                rows: r.manifest.totals.rows,
+                files: r.manifest.files?.count ?? 0,
+            },
             text: [
                 `backup-id: ${r.id}`,
                 `location:  ${r.uri}`,
@@ -22465,13 +22745,17 @@ const backup = {
 const drill = {
     name: 'drill',
     usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
-    summary: 'Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table\'s rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.',
+    summary: "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
     mode: 'restore-drill',
     async run(ctx) {
         const config = configFor(ctx, 'restore-drill');
         const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
         const text = renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
-        return { result: { ...r.report, reportPath: r.jsonPath, junitPath: r.junitPath, databaseUrl: r.databaseUrl }, text, exitCode: r.report.status === 'passed' ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.checksFailed };
+        return {
+            result: { ...r.report, reportPath: r.jsonPath, junitPath: r.junitPath, databaseUrl: r.databaseUrl },
+            text,
+            exitCode: r.report.status === 'passed' ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.checksFailed,
+        };
     },
 };
 const demo = {
@@ -22483,7 +22767,11 @@ const demo = {
         const storage = ctx.parsed.inputs.get('storage') ?? 'backup-drill-demo';
         const { backup: b, drill: d } = await runDemo({ storage, logger: ctx.logger, signal: ctx.signal });
         const text = [`Backup ${b.id} stored at ${b.uri}`, '', renderText(d.report), '', `Reports: ${d.jsonPath}`, `         ${d.junitPath}`].join('\n');
-        return { result: { backup: { id: b.id, uri: b.uri }, drill: d.report }, text, exitCode: d.report.status === 'passed' ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.checksFailed };
+        return {
+            result: { backup: { id: b.id, uri: b.uri }, drill: d.report },
+            text,
+            exitCode: d.report.status === 'passed' ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.checksFailed,
+        };
     },
 };
 const restore = {
@@ -22524,7 +22812,13 @@ const inspectDb = {
         try {
             const found = await suggestRedactions(client);
             const text = found.length
-                ? [...found.map((f) => `  ${f.column.padEnd(48)} ${f.reason}`), '', `redact-columns: ${found.map((f) => f.column).join(', ')}`, '', 'Redact them in unencrypted backups, or encrypt (encrypt-recipients) and keep them.'].join('\n')
+                ? [
+                    ...found.map((f) => `  ${f.column.padEnd(48)} ${f.reason}`),
+                    '',
+                    `redact-columns: ${found.map((f) => f.column).join(', ')}`,
+                    '',
+                    'Redact them in unencrypted backups, or encrypt (encrypt-recipients) and keep them.',
+                ].join('\n')
                 : 'No likely credential columns found.';
             return { result: found, text };
         }
@@ -22627,7 +22921,10 @@ function assertVerified(result) {
 function backupArg(ctx, command) {
     const id = ctx.parsed.positionals[0] ?? ctx.parsed.inputs.get('backup-id');
     if (!id)
-        throw new errors.UsageError(`'${command}' needs a backup id (or 'latest').`, { input: 'backup-id', hint: `Example: backup-drill ${command} latest --storage ./backups. 'backup-drill list' shows the ids.` });
+        throw new errors.UsageError(`'${command}' needs a backup id (or 'latest').`, {
+            input: 'backup-id',
+            hint: `Example: backup-drill ${command} latest --storage ./backups. 'backup-drill list' shows the ids.`,
+        });
     return id;
 }
 function ago(date) {
@@ -22687,7 +22984,7 @@ function describeManifest(m) {
 const inspect = {
     name: 'inspect',
     usage: 'backup-drill inspect <id|latest> --storage <dir|s3://…> [--json]',
-    summary: 'Show a backup\'s manifest: when, versions, schema and migration head, tables and rows, files, parts and digests. Encrypted backups need decrypt-identity or decrypt-passphrase.',
+    summary: "Show a backup's manifest: when, versions, schema and migration head, tables and rows, files, parts and digests. Encrypted backups need decrypt-identity or decrypt-passphrase.",
     inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
     async run(ctx) {
         const config = configFor(ctx, 'backup');
@@ -22705,14 +23002,17 @@ const verify = {
         const config = configFor(ctx, 'backup');
         const storage = await openStorage(config);
         const r = await verifyBackup(storage, config.name, backupArg(ctx, 'verify'), { logger: ctx.logger });
-        const text = [...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`), r.ok ? `Backup ${r.id}: every part verified.` : `Backup ${r.id}: VERIFICATION FAILED.`].join('\n');
+        const text = [
+            ...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`),
+            r.ok ? `Backup ${r.id}: every part verified.` : `Backup ${r.id}: VERIFICATION FAILED.`,
+        ].join('\n');
         return { result: { id: r.id, ok: r.ok, parts: r.parts }, text, exitCode: r.ok ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.integrity };
     },
 };
 const download = {
     name: 'download',
     usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…>',
-    summary: 'Download a backup\'s parts into a folder, verifying each as it arrives; a part that fails verification is not kept.',
+    summary: "Download a backup's parts into a folder, verifying each as it arrives; a part that fails verification is not kept.",
     inputs: STORAGE_INPUTS,
     async run(ctx) {
         const config = configFor(ctx, 'backup');
@@ -22721,7 +23021,10 @@ const download = {
             throw new errors.UsageError("'download' needs a target folder: backup-drill download <id|latest> <dir>.");
         const storage = await openStorage(config);
         const r = await verifyBackup(storage, config.name, backupArg(ctx, 'download'), { logger: ctx.logger, into: dir });
-        const text = [...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`), r.ok ? `Backup ${r.id} downloaded to ${dir}; check it with: (cd ${dir} && sha256sum -c checksums.sha256)` : 'DOWNLOAD FAILED verification.'].join('\n');
+        const text = [
+            ...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`),
+            r.ok ? `Backup ${r.id} downloaded to ${dir}; check it with: (cd ${dir} && sha256sum -c checksums.sha256)` : 'DOWNLOAD FAILED verification.',
+        ].join('\n');
         return { result: { id: r.id, ok: r.ok, dir, parts: r.parts }, text, exitCode: r.ok ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.integrity };
     },
 };
@@ -22757,7 +23060,9 @@ const remove = {
             throw new errors.UsageError(`Backup ${id} is the newest complete backup; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s).`, { hint: 'Add --force if you really mean it.' });
         }
         if (!(await ctx.confirm(`Delete backup ${id} (${(0,format/* formatBytes */.z3)(entry.sizeBytes)}) from ${storage.uriOf(config.name)}?`))) {
-            throw new errors/* BackupDrillError */.G$('usage', `Not deleted: no confirmation.`, { hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).' });
+            throw new errors/* BackupDrillError */.G$('usage', `Not deleted: no confirmation.`, {
+                hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).',
+            });
         }
         await withLock(storage, config, 'delete', ctx.logger, () => deleteBackup(storage, entry));
         return { result: { deleted: id }, text: `Deleted ${id}.` };
@@ -22785,6 +23090,13 @@ function wrap(text, indent, width = 100) {
         lines.push(line);
     return lines.join('\n' + ' '.repeat(indent));
 }
+const OPTION_COLUMN = 28;
+/** One aligned help line: the flag padded to a fixed column, the text wrapped under it. */
+function optionRow(flag, text) {
+    const head = `  ${flag}`;
+    const pad = head.length < OPTION_COLUMN ? head.padEnd(OPTION_COLUMN) : `${head}\n${' '.repeat(OPTION_COLUMN)}`;
+    return `${pad}${wrap(text, OPTION_COLUMN)}`;
+}
 function commandHelp(cmd) {
     const names = new Set(cmd.inputs ?? []);
     if (cmd.mode)
@@ -22793,8 +23105,9 @@ function commandHelp(cmd) {
                 names.add(i.name);
     const rows = INPUTS.filter((i) => names.has(i.name)).map((i) => {
         const meta = [i.default !== undefined ? `default: ${i.default}` : '', i.env?.length ? `env: ${i.env.join(', ')}` : ''].filter(Boolean).join('; ');
-        return `  --${i.name.padEnd(24)} ${wrap(i.description + (meta ? ` (${meta})` : ''), 27)}`;
+        return optionRow(`--${i.name}`, i.description + (meta ? ` (${meta})` : ''));
     });
+    const flagRows = CLI_FLAGS.map((f) => optionRow(`${f.short ? `-${f.short}, ` : ''}--${f.name === 'color' ? '[no-]color' : f.name}`, f.description));
     return [
         `Usage: ${cmd.usage}`,
         '',
@@ -22802,9 +23115,7 @@ function commandHelp(cmd) {
         '',
         rows.length ? 'Options:' : '',
         ...rows,
-        '  --json                     Print the result as JSON on stdout (logs go to stderr).',
-        '  --verbose                  More log lines.',
-        '  --help                     This help.',
+        ...flagRows,
         cmd.notes ? `\n${cmd.notes}` : '',
         '',
         'Every option can also be set as an environment variable BACKUP_DRILL_<OPTION> (e.g. BACKUP_DRILL_STORAGE).',
@@ -22822,7 +23133,7 @@ function mainHelp(commands) {
         'Usage: backup-drill <command> [options]',
         '',
         'Commands:',
-        ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary.split('. ')[0]}`),
+        ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary.split('. ')[0]}`),
         '',
         "Run 'backup-drill <command> --help' for a command's options.",
         '',
@@ -22857,16 +23168,16 @@ async function runCli(argv, env = process.env) {
     try {
         const parsed = parseArgs(argv, ['into', 'older-than']);
         json = parsed.json;
+        if (parsed.version || parsed.command === 'version') {
+            const { TOOL_VERSION } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 311));
+            process.stdout.write(`${TOOL_VERSION}\n`);
+            return errors/* ExitCode */.yU.ok;
+        }
         if (!parsed.command || parsed.command === 'help') {
             const topic = parsed.command === 'help' ? parsed.positionals[0] : undefined;
             const cmd = COMMANDS.find((c) => c.name === topic);
             process.stdout.write((cmd ? commandHelp(cmd) : mainHelp(COMMANDS)) + '\n');
             return parsed.command || parsed.help ? errors/* ExitCode */.yU.ok : errors/* ExitCode */.yU.usage;
-        }
-        if (parsed.command === '--version' || parsed.command === 'version') {
-            const { TOOL_VERSION } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 311));
-            process.stdout.write(`${TOOL_VERSION}\n`);
-            return errors/* ExitCode */.yU.ok;
         }
         const command = COMMANDS.find((c) => c.name === parsed.command);
         if (!command) {
@@ -22876,7 +23187,7 @@ async function runCli(argv, env = process.env) {
             process.stdout.write(commandHelp(command) + '\n');
             return errors/* ExitCode */.yU.ok;
         }
-        const logger = new ConsoleLogger(process.stderr, parsed.verbose);
+        const logger = new ConsoleLogger(process.stderr, parsed.verbose, parsed.quiet);
         const ctx = {
             parsed,
             env,

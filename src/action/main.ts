@@ -61,7 +61,8 @@ export async function run(): Promise<void> {
         await core.summary.addRaw(renderMarkdown(rep)).write();
         for (const failure of rep.failures) core.error(failure, { title: 'Restore drill' });
         for (const warning of rep.warnings) core.warning(warning, { title: 'Restore drill' });
-        if (rep.status !== 'passed') core.setFailed(`Restore drill of ${rep.backupId} failed: ${rep.failures.length} problem(s). See the job summary and ${r.jsonPath}.`);
+        if (rep.status !== 'passed')
+          core.setFailed(`Restore drill of ${rep.backupId} failed: ${rep.failures.length} problem(s). See the job summary and ${r.jsonPath}.`);
         break;
       }
       case 'restore': {

@@ -9,7 +9,10 @@ export async function writeBackupSummary(r: BackupResult): Promise<void> {
   await core.summary
     .addHeading(`Backup ${r.id}`, 2)
     .addTable([
-      [{ data: 'What', header: true }, { data: 'Value', header: true }],
+      [
+        { data: 'What', header: true },
+        { data: 'Value', header: true },
+      ],
       ['Database', `${m.source.database} (PostgreSQL ${m.source.serverVersion})`],
       ['Tables / rows', `${m.totals.tables} / ${m.totals.rows}`],
       ['Files', m.files ? `${m.files.count} files, ${formatBytes(m.files.bytes)}` : 'not backed up'],
@@ -18,6 +21,13 @@ export async function writeBackupSummary(r: BackupResult): Promise<void> {
       ['Duration', formatDuration(r.durationSeconds)],
     ])
     .addHeading('Parts', 3)
-    .addTable([[{ data: 'Part', header: true }, { data: 'Size', header: true }, { data: 'SHA-256', header: true }], ...parts])
+    .addTable([
+      [
+        { data: 'Part', header: true },
+        { data: 'Size', header: true },
+        { data: 'SHA-256', header: true },
+      ],
+      ...parts,
+    ])
     .write();
 }

@@ -142,7 +142,8 @@ function parseJsonHeader(text: string, where: string): Record<string, unknown> {
 export function parseManifestOrIndex(text: string, where: string): { manifest: Manifest } | { index: SealedIndex } {
   const data = parseJsonHeader(text, where);
   if (data.sealed === true) {
-    for (const field of ['id', 'parts', 'encryption'] as const) if (data[field] === undefined) throw new IntegrityError(`Index ${where} lacks the required field '${field}'.`);
+    for (const field of ['id', 'parts', 'encryption'] as const)
+      if (data[field] === undefined) throw new IntegrityError(`Index ${where} lacks the required field '${field}'.`);
     return { index: data as unknown as SealedIndex };
   }
   return { manifest: parseManifest(text, where) };
@@ -157,9 +158,12 @@ export function parseManifest(text: string, where: string): Manifest {
   // The checksum method decides the SQL that verifies a table: only known ones, and text columns as plain names.
   for (const t of m.tables ?? []) {
     if (t.checksumMethod !== undefined && !CHECKSUM_METHODS.includes(t.checksumMethod)) {
-      throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has checksum method ${JSON.stringify(t.checksumMethod)}, which this tool does not know.`, {
-        hint: 'Upgrade backup-drill to read this backup.',
-      });
+      throw new IntegrityError(
+        `Manifest ${where}: table ${t.schema}.${t.name} has checksum method ${JSON.stringify(t.checksumMethod)}, which this tool does not know.`,
+        {
+          hint: 'Upgrade backup-drill to read this backup.',
+        },
+      );
     }
     if (t.textColumns !== undefined && !(Array.isArray(t.textColumns) && t.textColumns.every((c) => typeof c === 'string'))) {
       throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has malformed textColumns.`);

@@ -35,7 +35,11 @@ export async function openPart(storage: Storage, prefix: string, part: PartInfo,
   if (decipher) {
     // Registered before pipeline()'s own listener, so the reader gets the named error first.
     decipher.once('error', (error) => {
-      out.destroy(error instanceof IntegrityError ? new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error }) : error);
+      out.destroy(
+        error instanceof IntegrityError
+          ? new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)}: ${error.message}`, { hint: error.hint, cause: error })
+          : error,
+      );
     });
     streams.push(decipher);
   }

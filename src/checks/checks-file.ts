@@ -9,10 +9,7 @@ import { UsageError } from '../errors.js';
 export type ScalarValue = string | number | boolean | null;
 
 /** `equals`/`min`/`max` look at the first column of the first row; `rows` at the row count. */
-export type Expectation =
-  | { type: 'equals'; value: ScalarValue }
-  | { type: 'range'; min?: number; max?: number }
-  | { type: 'rows'; count: number };
+export type Expectation = { type: 'equals'; value: ScalarValue } | { type: 'range'; min?: number; max?: number } | { type: 'rows'; count: number };
 
 export interface SqlCheck {
   kind: 'sql';
@@ -56,8 +53,7 @@ export class ChecksFileError extends UsageError {
   constructor(path: string, problems: ChecksProblem[]) {
     problems = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
     const lines = problems.map((p) => `${path}:${p.line}:${p.col}: ${p.message}`);
-    const message =
-      lines.length === 1 ? `Checks file ${lines[0]}` : `Checks file ${path} has ${lines.length} problems:\n  ${lines.join('\n  ')}`;
+    const message = lines.length === 1 ? `Checks file ${lines[0]}` : `Checks file ${path} has ${lines.length} problems:\n  ${lines.join('\n  ')}`;
     super(message, { input: 'checks', hint: 'See docs/CHECKS.md for the format.' });
     this.path = path;
     this.problems = problems;
@@ -77,7 +73,11 @@ export async function loadChecksFile(path: string): Promise<ChecksFile> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? (error as Error).message})`;
-    throw new UsageError(`Checks file ${path} ${what}.`, { input: 'checks', hint: 'Set `checks` to the path of a YAML file in the repository (see docs/CHECKS.md).', cause: error });
+    throw new UsageError(`Checks file ${path} ${what}.`, {
+      input: 'checks',
+      hint: 'Set `checks` to the path of a YAML file in the repository (see docs/CHECKS.md).',
+      cause: error,
+    });
   }
   return parseChecksFile(text, path);
 }
@@ -210,7 +210,8 @@ class Reader {
     if (!namePair) this.problem(node, `check #${index + 1}: missing name:`);
     if (name !== undefined) {
       const first = this.names.get(name);
-      if (first !== undefined) this.problem(namePair!.value, `check ${JSON.stringify(name)}: duplicate name (first used on line ${first}); names must be unique`);
+      if (first !== undefined)
+        this.problem(namePair!.value, `check ${JSON.stringify(name)}: duplicate name (first used on line ${first}); names must be unique`);
       else this.names.set(name, line);
     }
     const where = name === undefined ? `check #${index + 1}` : `check ${JSON.stringify(name)}`;

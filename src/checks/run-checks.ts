@@ -104,7 +104,9 @@ async function runSql(check: SqlCheck, client: QueryClient, options: RunChecksOp
   const wanted = min !== undefined && max !== undefined ? `between ${min} and ${max}` : min !== undefined ? `at least ${min}` : `at most ${max}`;
   if (n === undefined) return { status: 'failed', message: `expected a number ${wanted}, got ${show(value)}` };
   const ok = (min === undefined || n >= min) && (max === undefined || n <= max);
-  return ok ? { status: 'passed', message: `first value ${showNumber(value)} is ${wanted}` } : { status: 'failed', message: `expected ${wanted}, got ${showNumber(value)}` };
+  return ok
+    ? { status: 'passed', message: `first value ${showNumber(value)} is ${wanted}` }
+    : { status: 'failed', message: `expected ${wanted}, got ${showNumber(value)}` };
 }
 
 async function runLogin(check: LoginCheck, client: QueryClient, env: Record<string, string | undefined>, options: RunChecksOptions): Promise<Outcome> {
@@ -121,7 +123,8 @@ async function runLogin(check: LoginCheck, client: QueryClient, env: Record<stri
   const who = show(check.identity);
   const { rows, fields } = await query(client, options, check.query, [check.identity]);
   if (rows.length === 0) return { status: 'failed', message: `identity ${who} not found: the login query returned no rows` };
-  if (rows.length > 1) return { status: 'failed', message: `the login query returned ${rows.length} rows for ${who}; it must select exactly one password hash` };
+  if (rows.length > 1)
+    return { status: 'failed', message: `the login query returned ${rows.length} rows for ${who}; it must select exactly one password hash` };
   const raw = firstValue(rows[0], fields);
   const stored = Buffer.isBuffer(raw) ? raw.toString('utf8') : raw;
   const redacted = options.redacted === true || (options.redactedColumns?.length ?? 0) > 0;

@@ -1,6 +1,9 @@
-// argv → { command, inputs, flags }. Long flags use the action's input names
-// (`--database-url`), so a workflow's `with:` block and a terminal read alike.
-import { INPUTS } from '../constants.js';
+// argv → { command, inputs, flags }, parsed by node:util's standard parser.
+// Long flags use the action's input names (`--database-url`), so a workflow's
+// `with:` block and a terminal read alike. The option table is built from
+// INPUTS (src/constants.ts) plus the CLI's own flags in CLI_FLAGS.
+import { parseArgs as parseArgv, type ParseArgsConfig } from 'node:util';
+import { CLI_FLAGS, INPUTS } from '../constants.js';
 import { UsageError } from '../errors.js';
 
 export interface ParsedArgs {
@@ -11,55 +14,98 @@ export interface ParsedArgs {
   help: boolean;
   yes: boolean;
   verbose: boolean;
+  quiet: boolean;
+  version: boolean;
+  noColor: boolean;
 }
 
 const BOOLEAN_INPUTS = new Set(INPUTS.filter((i) => i.default === 'false').map((i) => i.name));
-const INPUT_NAMES = new Set(INPUTS.map((i) => i.name));
-const CLI_FLAGS = new Set(['json', 'help', 'yes', 'verbose']);
+const TRUE_WORDS = /^(true|yes|1|on)$/i;
+const FALSE_WORDS = /^(false|no|0|off)$/i;
 
-export function parseArgs(argv: string[], extraFlags: readonly string[] = []): ParsedArgs {
-  const parsed: ParsedArgs = { positionals: [], inputs: new Map(), json: false, help: false, yes: false, verbose: false };
-  const extra = new Set(extraFlags);
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+function optionTable(extraFlags: readonly string[]): Options {
+  const options: Options = {};
+  for (const input of INPUTS) options[input.name] = { type: BOOLEAN_INPUTS.has(input.name) ? 'boolean' : 'string' };
+  for (const name of extraFlags) options[name] ??= { type: 'string' };
+  for (const flag of CLI_FLAGS) options[flag.name] = flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' };
+  return options;
+}
+
+/**
+ * `--force=false` and `--keep-database=yes` were accepted before the standard
+ * parser; keep them working by turning them into `--no-force` / `--force`
+ * (and reject anything that is not a yes/no word, naming the flag).
+ */
+function normaliseBooleanValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
-      parsed.positionals.push(...argv.slice(i + 1));
+      out.push(...argv.slice(i));
       break;
     }
-    if (arg === '-h') {
-      parsed.help = true;
+    const m = /^--([a-z0-9-]+)=(.*)$/s.exec(arg);
+    if (m && options[m[1]!]?.type === 'boolean') {
+      const [, name, value] = m as unknown as [string, string, string];
+      if (TRUE_WORDS.test(value)) out.push(`--${name}`);
+      else if (FALSE_WORDS.test(value)) out.push(`--no-${name}`);
+      else throw new UsageError(`Option '--${name}' is a yes/no flag; got '${value}'.`, { input: name, hint: `Write '--${name}' or '--no-${name}'.` });
       continue;
     }
-    if (arg === '-y') {
-      parsed.yes = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) {
-      if (parsed.command === undefined) parsed.command = arg;
-      else parsed.positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (CLI_FLAGS.has(name)) {
-      (parsed as unknown as Record<string, boolean>)[name] = inline === undefined ? true : inline !== 'false';
-      continue;
-    }
-    if (!INPUT_NAMES.has(name) && !extra.has(name)) {
-      throw new UsageError(`Unknown option '--${name}'.`, { hint: "Run 'backup-drill --help' (or '<command> --help') for the options." });
-    }
-    if (inline !== undefined) {
-      parsed.inputs.set(name, inline);
-    } else if (BOOLEAN_INPUTS.has(name) && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--') || !/^(true|false|yes|no|1|0|on|off)$/i.test(argv[i + 1]!))) {
-      parsed.inputs.set(name, 'true');
-    } else {
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError(`Option '--${name}' needs a value.`, { input: name });
-      parsed.inputs.set(name, value);
-    }
+    out.push(arg);
   }
-  return parsed;
+  return out;
+}
+
+function usageErrorFrom(error: unknown): UsageError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const flag = /'(-{1,2}[^ '=]+)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return new UsageError(`Unknown option '${flag}'.`, { hint: "Run 'backup-drill --help' (or '<command> --help') for the options." });
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(message)) {
+    return new UsageError(`Option '${flag}' needs a value.`, { input: flag.replace(/^-+/, '') });
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return new UsageError(`Option '${flag}' does not take a value.`, {
+      input: flag.replace(/^-+/, ''),
+      hint: `Write '${flag}' or '--no-${flag.replace(/^-+/, '')}'.`,
+    });
+  }
+  return new UsageError(message);
+}
+
+export function parseArgs(argv: string[], extraFlags: readonly string[] = []): ParsedArgs {
+  const options = optionTable(extraFlags);
+  let values: Record<string, unknown>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgv({ args: normaliseBooleanValues(argv, options), options, strict: true, allowPositionals: true, allowNegative: true }));
+  } catch (error) {
+    throw usageErrorFrom(error);
+  }
+  const inputs = new Map<string, string>();
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || CLI_FLAGS.some((f) => f.name === name)) continue;
+    inputs.set(name, String(value));
+  }
+  const flag = (name: string) => values[name] === true;
+  const [command, ...rest] = positionals;
+  return {
+    command,
+    positionals: rest,
+    inputs,
+    json: flag('json'),
+    help: flag('help'),
+    yes: flag('yes'),
+    verbose: flag('verbose'),
+    quiet: flag('quiet'),
+    version: flag('version'),
+    noColor: values['color'] === false,
+  };
 }
 
 /** Reader for buildConfig: flags first, then BACKUP_DRILL_<NAME> env vars. */

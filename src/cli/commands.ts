@@ -50,7 +50,15 @@ const backup: Command = {
     const config = configFor(ctx, 'backup');
     const r = await runBackup(config, { logger: ctx.logger, signal: ctx.signal });
     return {
-      result: { backupId: r.id, backupUri: r.uri, sizeBytes: r.sizeBytes, durationSeconds: r.durationSeconds, tables: r.manifest.totals.tables, rows: r.manifest.totals.rows, files: r.manifest.files?.count ?? 0 },
+      result: {
+        backupId: r.id,
+        backupUri: r.uri,
+        sizeBytes: r.sizeBytes,
+        durationSeconds: r.durationSeconds,
+        tables: r.manifest.totals.tables,
+        rows: r.manifest.totals.rows,
+        files: r.manifest.files?.count ?? 0,
+      },
       text: [
         `backup-id: ${r.id}`,
         `location:  ${r.uri}`,
@@ -66,13 +74,18 @@ const drill: Command = {
   name: 'drill',
   usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
   summary:
-    'Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table\'s rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.',
+    "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
   mode: 'restore-drill',
   async run(ctx) {
     const config = configFor(ctx, 'restore-drill');
     const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
-    const text = renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
-    return { result: { ...r.report, reportPath: r.jsonPath, junitPath: r.junitPath, databaseUrl: r.databaseUrl }, text, exitCode: r.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed };
+    const text =
+      renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
+    return {
+      result: { ...r.report, reportPath: r.jsonPath, junitPath: r.junitPath, databaseUrl: r.databaseUrl },
+      text,
+      exitCode: r.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed,
+    };
   },
 };
 
@@ -86,7 +99,11 @@ const demo: Command = {
     const storage = ctx.parsed.inputs.get('storage') ?? 'backup-drill-demo';
     const { backup: b, drill: d } = await runDemo({ storage, logger: ctx.logger, signal: ctx.signal });
     const text = [`Backup ${b.id} stored at ${b.uri}`, '', renderText(d.report), '', `Reports: ${d.jsonPath}`, `         ${d.junitPath}`].join('\n');
-    return { result: { backup: { id: b.id, uri: b.uri }, drill: d.report }, text, exitCode: d.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed };
+    return {
+      result: { backup: { id: b.id, uri: b.uri }, drill: d.report },
+      text,
+      exitCode: d.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed,
+    };
   },
 };
 
@@ -127,7 +144,13 @@ const inspectDb: Command = {
     try {
       const found = await suggestRedactions(client);
       const text = found.length
-        ? [...found.map((f) => `  ${f.column.padEnd(48)} ${f.reason}`), '', `redact-columns: ${found.map((f) => f.column).join(', ')}`, '', 'Redact them in unencrypted backups, or encrypt (encrypt-recipients) and keep them.'].join('\n')
+        ? [
+            ...found.map((f) => `  ${f.column.padEnd(48)} ${f.reason}`),
+            '',
+            `redact-columns: ${found.map((f) => f.column).join(', ')}`,
+            '',
+            'Redact them in unencrypted backups, or encrypt (encrypt-recipients) and keep them.',
+          ].join('\n')
         : 'No likely credential columns found.';
       return { result: found, text };
     } finally {

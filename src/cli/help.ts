@@ -1,5 +1,5 @@
 // --help texts, generated from the INPUTS table so they never drift.
-import { INPUTS, type Mode } from '../constants.js';
+import { CLI_FLAGS, INPUTS, type Mode } from '../constants.js';
 import { ExitCode } from '../errors.js';
 
 export interface CommandHelp {
@@ -26,13 +26,23 @@ function wrap(text: string, indent: number, width = 100): string {
   return lines.join('\n' + ' '.repeat(indent));
 }
 
+const OPTION_COLUMN = 28;
+
+/** One aligned help line: the flag padded to a fixed column, the text wrapped under it. */
+function optionRow(flag: string, text: string): string {
+  const head = `  ${flag}`;
+  const pad = head.length < OPTION_COLUMN ? head.padEnd(OPTION_COLUMN) : `${head}\n${' '.repeat(OPTION_COLUMN)}`;
+  return `${pad}${wrap(text, OPTION_COLUMN)}`;
+}
+
 export function commandHelp(cmd: CommandHelp): string {
   const names = new Set<string>(cmd.inputs ?? []);
   if (cmd.mode) for (const i of INPUTS) if (i.name !== 'mode' && (i.modes === 'all' || i.modes.includes(cmd.mode))) names.add(i.name);
   const rows = INPUTS.filter((i) => names.has(i.name)).map((i) => {
     const meta = [i.default !== undefined ? `default: ${i.default}` : '', i.env?.length ? `env: ${i.env.join(', ')}` : ''].filter(Boolean).join('; ');
-    return `  --${i.name.padEnd(24)} ${wrap(i.description + (meta ? ` (${meta})` : ''), 27)}`;
+    return optionRow(`--${i.name}`, i.description + (meta ? ` (${meta})` : ''));
   });
+  const flagRows = CLI_FLAGS.map((f) => optionRow(`${f.short ? `-${f.short}, ` : ''}--${f.name === 'color' ? '[no-]color' : f.name}`, f.description));
   return [
     `Usage: ${cmd.usage}`,
     '',
@@ -40,9 +50,7 @@ export function commandHelp(cmd: CommandHelp): string {
     '',
     rows.length ? 'Options:' : '',
     ...rows,
-    '  --json                     Print the result as JSON on stdout (logs go to stderr).',
-    '  --verbose                  More log lines.',
-    '  --help                     This help.',
+    ...flagRows,
     cmd.notes ? `\n${cmd.notes}` : '',
     '',
     'Every option can also be set as an environment variable BACKUP_DRILL_<OPTION> (e.g. BACKUP_DRILL_STORAGE).',
@@ -61,7 +69,7 @@ export function mainHelp(commands: CommandHelp[]): string {
     'Usage: backup-drill <command> [options]',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary.split('. ')[0]}`),
+    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary.split('. ')[0]}`),
     '',
     "Run 'backup-drill <command> --help' for a command's options.",
     '',

@@ -25,16 +25,16 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   try {
     const parsed = parseArgs(argv, ['into', 'older-than']);
     json = parsed.json;
+    if (parsed.version || parsed.command === 'version') {
+      const { TOOL_VERSION } = await import('../version.js');
+      process.stdout.write(`${TOOL_VERSION}\n`);
+      return ExitCode.ok;
+    }
     if (!parsed.command || parsed.command === 'help') {
       const topic = parsed.command === 'help' ? parsed.positionals[0] : undefined;
       const cmd = COMMANDS.find((c) => c.name === topic);
       process.stdout.write((cmd ? commandHelp(cmd) : mainHelp(COMMANDS)) + '\n');
       return parsed.command || parsed.help ? ExitCode.ok : ExitCode.usage;
-    }
-    if (parsed.command === '--version' || parsed.command === 'version') {
-      const { TOOL_VERSION } = await import('../version.js');
-      process.stdout.write(`${TOOL_VERSION}\n`);
-      return ExitCode.ok;
     }
     const command = COMMANDS.find((c) => c.name === parsed.command);
     if (!command) {
@@ -44,7 +44,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       process.stdout.write(commandHelp(command) + '\n');
       return ExitCode.ok;
     }
-    const logger = new ConsoleLogger(process.stderr, parsed.verbose);
+    const logger = new ConsoleLogger(process.stderr, parsed.verbose, parsed.quiet);
     const ctx: CommandContext = {
       parsed,
       env,
@@ -67,7 +67,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     return outcome.exitCode ?? ExitCode.ok;
   } catch (error) {
     const message = redact(describeError(error));
-    if (json) process.stdout.write(JSON.stringify({ error: { category: error instanceof BackupDrillError ? error.category : 'failure', message } }, null, 2) + '\n');
+    if (json)
+      process.stdout.write(JSON.stringify({ error: { category: error instanceof BackupDrillError ? error.category : 'failure', message } }, null, 2) + '\n');
     process.stderr.write(`error: ${message}\n`);
     if (!(error instanceof BackupDrillError) && error instanceof Error && env.BACKUP_DRILL_DEBUG) process.stderr.write(`${error.stack}\n`);
     return exitCodeOf(error);

@@ -12,7 +12,11 @@ import type { Manifest } from '../archive/manifest.js';
 
 function backupArg(ctx: CommandContext, command: string): string {
   const id = ctx.parsed.positionals[0] ?? ctx.parsed.inputs.get('backup-id');
-  if (!id) throw new UsageError(`'${command}' needs a backup id (or 'latest').`, { input: 'backup-id', hint: `Example: backup-drill ${command} latest --storage ./backups. 'backup-drill list' shows the ids.` });
+  if (!id)
+    throw new UsageError(`'${command}' needs a backup id (or 'latest').`, {
+      input: 'backup-id',
+      hint: `Example: backup-drill ${command} latest --storage ./backups. 'backup-drill list' shows the ids.`,
+    });
   return id;
 }
 
@@ -43,7 +47,10 @@ export const list: Command = {
     const text = rows.length
       ? [
           `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED`,
-          ...entries.map((e, i) => `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${(e.complete ? 'yes' : 'NO').padEnd(8)}  ${rows[i]!.encrypted ? 'yes' : 'no'}`),
+          ...entries.map(
+            (e, i) =>
+              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${(e.complete ? 'yes' : 'NO').padEnd(8)}  ${rows[i]!.encrypted ? 'yes' : 'no'}`,
+          ),
         ].join('\n')
       : `No backups under ${storage.uriOf(config.name)}.`;
     return { result: rows, text };
@@ -67,7 +74,10 @@ function describeManifest(m: Manifest): string {
     ...m.parts.map((p) => `  ${p.name.padEnd(22)} ${formatBytes(p.bytes).padStart(10)}  sha256 ${p.sha256}`),
     '',
     'tables:',
-    ...m.tables.map((t) => `  ${`${t.schema}.${t.name}`.padEnd(40)} ${String(t.rows).padStart(12)} rows  checksum ${t.checksum} (${t.checksumMethod ?? 'text'}${t.textColumns?.length ? `; as text: ${t.textColumns.join(', ')}` : ''})`),
+    ...m.tables.map(
+      (t) =>
+        `  ${`${t.schema}.${t.name}`.padEnd(40)} ${String(t.rows).padStart(12)} rows  checksum ${t.checksum} (${t.checksumMethod ?? 'text'}${t.textColumns?.length ? `; as text: ${t.textColumns.join(', ')}` : ''})`,
+    ),
   ];
   if (m.warnings.length) lines.push('', 'warnings:', ...m.warnings.map((w) => `  ${w}`));
   return lines.join('\n');
@@ -76,7 +86,8 @@ function describeManifest(m: Manifest): string {
 export const inspect: Command = {
   name: 'inspect',
   usage: 'backup-drill inspect <id|latest> --storage <dir|s3://…> [--json]',
-  summary: 'Show a backup\'s manifest: when, versions, schema and migration head, tables and rows, files, parts and digests. Encrypted backups need decrypt-identity or decrypt-passphrase.',
+  summary:
+    "Show a backup's manifest: when, versions, schema and migration head, tables and rows, files, parts and digests. Encrypted backups need decrypt-identity or decrypt-passphrase.",
   inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
@@ -95,7 +106,10 @@ export const verify: Command = {
     const config = configFor(ctx, 'backup');
     const storage = await openStorage(config);
     const r = await verifyBackup(storage, config.name, backupArg(ctx, 'verify'), { logger: ctx.logger });
-    const text = [...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`), r.ok ? `Backup ${r.id}: every part verified.` : `Backup ${r.id}: VERIFICATION FAILED.`].join('\n');
+    const text = [
+      ...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`),
+      r.ok ? `Backup ${r.id}: every part verified.` : `Backup ${r.id}: VERIFICATION FAILED.`,
+    ].join('\n');
     return { result: { id: r.id, ok: r.ok, parts: r.parts }, text, exitCode: r.ok ? ExitCode.ok : ExitCode.integrity };
   },
 };
@@ -103,7 +117,7 @@ export const verify: Command = {
 export const download: Command = {
   name: 'download',
   usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…>',
-  summary: 'Download a backup\'s parts into a folder, verifying each as it arrives; a part that fails verification is not kept.',
+  summary: "Download a backup's parts into a folder, verifying each as it arrives; a part that fails verification is not kept.",
   inputs: STORAGE_INPUTS,
   async run(ctx) {
     const config = configFor(ctx, 'backup');
@@ -111,7 +125,10 @@ export const download: Command = {
     if (!dir) throw new UsageError("'download' needs a target folder: backup-drill download <id|latest> <dir>.");
     const storage = await openStorage(config);
     const r = await verifyBackup(storage, config.name, backupArg(ctx, 'download'), { logger: ctx.logger, into: dir });
-    const text = [...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`), r.ok ? `Backup ${r.id} downloaded to ${dir}; check it with: (cd ${dir} && sha256sum -c checksums.sha256)` : 'DOWNLOAD FAILED verification.'].join('\n');
+    const text = [
+      ...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`),
+      r.ok ? `Backup ${r.id} downloaded to ${dir}; check it with: (cd ${dir} && sha256sum -c checksums.sha256)` : 'DOWNLOAD FAILED verification.',
+    ].join('\n');
     return { result: { id: r.id, ok: r.ok, dir, parts: r.parts }, text, exitCode: r.ok ? ExitCode.ok : ExitCode.integrity };
   },
 };
@@ -119,13 +136,15 @@ export const download: Command = {
 export const prune: Command = {
   name: 'prune',
   usage: 'backup-drill prune --storage <dir|s3://…> [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run]',
-  summary: 'Apply retention: keep the newest N, and the newest backup of each of the last N days/weeks/months. Never deletes the newest complete backup; incomplete backups go after 24 h.',
+  summary:
+    'Apply retention: keep the newest N, and the newest backup of each of the last N days/weeks/months. Never deletes the newest complete backup; incomplete backups go after 24 h.',
   inputs: [...STORAGE_INPUTS, 'keep-last', 'keep-daily', 'keep-weekly', 'keep-monthly', 'dry-run'],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
     const dryRun = ['true', 'yes', '1'].includes(ctx.parsed.inputs.get('dry-run') ?? '');
     const r = await runPrune(config, { logger: ctx.logger, dryRun });
-    const text = r.decisions.map((d) => `${d.keep ? 'keep  ' : dryRun ? 'would remove' : 'removed'} ${d.id}  ${d.reasons.join(', ')}`).join('\n') || 'No backups.';
+    const text =
+      r.decisions.map((d) => `${d.keep ? 'keep  ' : dryRun ? 'would remove' : 'removed'} ${d.id}  ${d.reasons.join(', ')}`).join('\n') || 'No backups.';
     return { result: r, text };
   },
 };
@@ -141,14 +160,20 @@ export const remove: Command = {
     const storage = await openStorage(config);
     const entries = await listBackups(storage, config.name);
     const entry = entries.find((e) => e.id === id);
-    if (!entry) throw new UsageError(`Backup '${id}' not found under ${storage.uriOf(config.name)}.`, { input: 'backup-id', hint: "'backup-drill list' shows the ids." });
+    if (!entry)
+      throw new UsageError(`Backup '${id}' not found under ${storage.uriOf(config.name)}.`, { input: 'backup-id', hint: "'backup-drill list' shows the ids." });
     const newestComplete = entries.find((e) => e.complete);
     const force = ['true', 'yes', '1'].includes(ctx.parsed.inputs.get('force') ?? '');
     if (newestComplete?.id === id && !force) {
-      throw new UsageError(`Backup ${id} is the newest complete backup; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s).`, { hint: 'Add --force if you really mean it.' });
+      throw new UsageError(
+        `Backup ${id} is the newest complete backup; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s).`,
+        { hint: 'Add --force if you really mean it.' },
+      );
     }
     if (!(await ctx.confirm(`Delete backup ${id} (${formatBytes(entry.sizeBytes)}) from ${storage.uriOf(config.name)}?`))) {
-      throw new BackupDrillError('usage', `Not deleted: no confirmation.`, { hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).' });
+      throw new BackupDrillError('usage', `Not deleted: no confirmation.`, {
+        hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).',
+      });
     }
     await withLock(storage, config, 'delete', ctx.logger, () => deleteBackup(storage, entry));
     return { result: { deleted: id }, text: `Deleted ${id}.` };

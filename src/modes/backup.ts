@@ -15,12 +15,29 @@ import { UsageError, describeError } from '../errors.js';
 import { newBackupId } from '../archive/backup-id.js';
 import { formatChecksums } from '../archive/checksums.js';
 import { estimateTreeBytes, packFiles } from '../archive/files-tar.js';
-import { FORMAT_NAME, FORMAT_VERSION, SEALED_MANIFEST, type FilesSummary, type Manifest, type PartInfo, type SealedIndex, type TableStats } from '../archive/manifest.js';
+import {
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  SEALED_MANIFEST,
+  type FilesSummary,
+  type Manifest,
+  type PartInfo,
+  type SealedIndex,
+  type TableStats,
+} from '../archive/manifest.js';
 import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { findBinDir } from '../postgres/binaries.js';
 import { captureRoles } from '../postgres/roles.js';
-import { excludeDataArgs, redactedTables, refuseSensitiveInClear, resolveRedactions, startRedactedCopy, statsSource, userColumns } from '../postgres/redaction.js';
+import {
+  excludeDataArgs,
+  redactedTables,
+  refuseSensitiveInClear,
+  resolveRedactions,
+  startRedactedCopy,
+  statsSource,
+  userColumns,
+} from '../postgres/redaction.js';
 import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
@@ -118,7 +135,12 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
   try {
     const server = await serverInfo(main);
     const databaseBytes = Number((await main.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0]!.n);
-    const pgDump = await findBinDir({ tools: ['pg_dump'], wanted: server.major, preferDir: config.postgresBinDir, purpose: `a PostgreSQL ${server.version} server` });
+    const pgDump = await findBinDir({
+      tools: ['pg_dump'],
+      wanted: server.major,
+      preferDir: config.postgresBinDir,
+      purpose: `a PostgreSQL ${server.version} server`,
+    });
     logger.info(`Source: ${server.database}, PostgreSQL ${server.version}; using pg_dump ${pgDump.version} from ${pgDump.dir}`);
 
     snapshot = await ExportedSnapshot.open(config.databaseUrl);
@@ -128,7 +150,12 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     const redactions = resolveRedactions(columns, config.redactColumns);
     const redacted = redactedTables(columns, redactions);
     // Cheap binary row hashes where they survive a restore; redacted tables are hashed in their redacted (text) form.
-    const tables = await chooseChecksumMethods(snapshot.session, listed, server.versionNum, new Set(redacted.map((r) => tableKey({ schema: r.schema, name: r.table }))));
+    const tables = await chooseChecksumMethods(
+      snapshot.session,
+      listed,
+      server.versionNum,
+      new Set(redacted.map((r) => tableKey({ schema: r.schema, name: r.table }))),
+    );
     if (redactions.length) logger.info(`Redacting ${redactions.map((r) => `${r.schema}.${r.table}.${r.column}`).join(', ')}`);
     refuseSensitiveInClear(columns, config.sensitiveColumns, redactions, Boolean(sealing));
     if (migration) logger.info(`Migration head: ${migration.head} (${migration.ledger}, ${migration.table})`);
@@ -140,12 +167,25 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     const writer: PartWriterOptions = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
     if (sealing) logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
     const dumpProgress = new Progress('database', logger).start();
-    const dump = startDump({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, compression: config.compression, extraArgs: excludeDataArgs(redacted) });
+    const dump = startDump({
+      binDir: pgDump.dir,
+      databaseUrl: config.databaseUrl,
+      snapshotId: snapshot.id,
+      compression: config.compression,
+      extraArgs: excludeDataArgs(redacted),
+    });
     const databasePart = (async (): Promise<PartInfo> => {
       try {
         partsWritten.push(partName(BACKUP_PARTS.database));
         // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
-        const part = await writePart(writer, partName(BACKUP_PARTS.database), 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
+        const part = await writePart(
+          writer,
+          partName(BACKUP_PARTS.database),
+          'database',
+          dump.stdout,
+          (n) => dumpProgress.add(n),
+          databaseBytes * 2 + (64 << 20),
+        );
         await dump.done; // a pg_dump that failed after writing some bytes must not count
         return part;
       } catch (error) {
@@ -176,7 +216,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
         writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
         writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
         packed.done,
-      ]).then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
+      ])
+        .then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
         .finally(() => filesProgress.stop());
     }
 
@@ -190,7 +231,13 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       partsWritten.push(partName(BACKUP_PARTS.roles));
       return writePart(writer, partName(BACKUP_PARTS.roles), 'roles', Readable.from([r.sql]));
     });
-    const settled = await Promise.allSettled([databasePart, statsWork, filesWork ?? Promise.resolve(undefined), redactedWork ?? Promise.resolve(undefined), rolesWork]);
+    const settled = await Promise.allSettled([
+      databasePart,
+      statsWork,
+      filesWork ?? Promise.resolve(undefined),
+      redactedWork ?? Promise.resolve(undefined),
+      rolesWork,
+    ]);
     const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failure) throw failure.reason;
     const dbPart = (settled[0] as PromiseFulfilledResult<PartInfo>).value;
@@ -205,7 +252,12 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
     partsWritten.push(BACKUP_PARTS.checksums);
     // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
-    const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
+    const checksums = await writePart(
+      { ...writer, seal: undefined },
+      BACKUP_PARTS.checksums,
+      'checksums',
+      Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]),
+    );
     parts.push(checksums);
 
     const finished = new Date();
@@ -271,7 +323,9 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
   } catch (error) {
     logger.error(`Backup ${id} failed: ${describeError(error)}`);
     // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
-    await storage.delete(partsWritten.map((name) => `${prefix}/${name}`)).catch((e) => logger.warn(`Could not remove the partial backup ${prefix}: ${describeError(e)}`));
+    await storage
+      .delete(partsWritten.map((name) => `${prefix}/${name}`))
+      .catch((e) => logger.warn(`Could not remove the partial backup ${prefix}: ${describeError(e)}`));
     throw error;
   } finally {
     await snapshot?.close();

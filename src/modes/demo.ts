@@ -61,7 +61,7 @@ export async function runDemo(options: DemoOptions): Promise<{ backup: BackupRes
   const server = servers[0];
   if (!server) {
     throw new ToolError('initdb', 'The demo needs PostgreSQL server binaries (initdb, pg_ctl, postgres) and none were found.', {
-      hint: "Run ./scripts/setup.sh (Debian/Ubuntu: apt-get install -y postgresql), or set PATH to include a PostgreSQL bin folder.",
+      hint: 'Run ./scripts/setup.sh (Debian/Ubuntu: apt-get install -y postgresql), or set PATH to include a PostgreSQL bin folder.',
     });
   }
   const work = await mkdtemp(join(tmpdir(), 'backup-drill-demo-'));

@@ -120,7 +120,12 @@ async function restoreDatabase(
 ): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
   const dump = partByRole(manifest, 'database')!;
   const redacted = partByRole(manifest, 'redacted-data');
-  const tools = await findBinDir({ tools: ['pg_restore', 'psql'], wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0), preferDir: config.postgresBinDir, purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}` });
+  const tools = await findBinDir({
+    tools: ['pg_restore', 'psql'],
+    wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0),
+    preferDir: config.postgresBinDir,
+    purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
+  });
   const progress = new Progress('database', logger).start();
   try {
     const t0 = performance.now();
@@ -139,14 +144,26 @@ async function restoreDatabase(
     const t1 = performance.now();
     try {
       if (local && redacted) {
-        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=pre-data', '--section=data'], signal });
+        await runPgRestore({
+          binDir: tools.dir,
+          databaseUrl: targetUrl,
+          file: local,
+          jobs: config.jobs,
+          extraArgs: ['--section=pre-data', '--section=data'],
+          signal,
+        });
         await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, decrypt) });
         await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
       } else if (local) {
         await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
       } else {
         // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), signal });
+        await runPgRestore({
+          binDir: tools.dir,
+          databaseUrl: targetUrl,
+          input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)),
+          signal,
+        });
       }
     } catch (error) {
       // A corrupted dump usually breaks pg_restore first: report the digest mismatch, the real cause, when there is one.
@@ -206,10 +223,13 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const failures: string[] = [];
   const warnings: string[] = [];
   // Freshness is about the newest complete backup, whichever one is drilled.
-  const newest = config.backupId === 'latest' ? manifest : await (async () => {
-    const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-    return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
-  })();
+  const newest =
+    config.backupId === 'latest'
+      ? manifest
+      : await (async () => {
+          const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
+          return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
+        })();
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
 
@@ -220,14 +240,21 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const timings = { downloadSeconds: 0, restoreSeconds: 0, verifySeconds: 0, totalSeconds: 0 };
   let tables: TableResult[] = [];
   let unexpectedTables: string[] = [];
-  let files: FilesResult = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
+  let files: FilesResult;
   try {
     logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
       failures.push(`files: ${describeError(error)}`);
-      return { status: 'failed', expectedCount: manifest.files?.count ?? 0, restoredCount: 0, expectedBytes: manifest.files?.bytes ?? 0, restoredBytes: 0, problems: [describeError(error)] };
+      return {
+        status: 'failed',
+        expectedCount: manifest.files?.count ?? 0,
+        restoredCount: 0,
+        expectedBytes: manifest.files?.bytes ?? 0,
+        restoredBytes: 0,
+        problems: [describeError(error)],
+      };
     });
     let restored = false;
     try {
@@ -235,7 +262,13 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;
-      checks.push({ name: 'pg_restore', kind: 'restore', status: 'passed', message: `restored in ${formatDuration(t.restoreSeconds)}`, durationMs: Math.round(t.restoreSeconds * 1000) });
+      checks.push({
+        name: 'pg_restore',
+        kind: 'restore',
+        status: 'passed',
+        message: `restored in ${formatDuration(t.restoreSeconds)}`,
+        durationMs: Math.round(t.restoreSeconds * 1000),
+      });
     } catch (error) {
       failures.push(`restore: ${describeError(error)}`);
       checks.push({ name: 'pg_restore', kind: 'restore', status: 'failed', message: describeError(error), durationMs: 0 });
@@ -261,7 +294,8 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
         }
       }
     } else if (checksFile) {
-      for (const c of checksFile.checks) checks.push({ name: c.name, kind: c.kind, status: 'not-verified', message: 'not run: the restore failed', durationMs: 0 });
+      for (const c of checksFile.checks)
+        checks.push({ name: c.name, kind: c.kind, status: 'not-verified', message: 'not run: the restore failed', durationMs: 0 });
     }
     files = await filesWork;
     if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
@@ -300,6 +334,8 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     warnings,
   };
   const { jsonPath, junitPath } = await writeReports(config, 'drill', entry.id, report);
-  logger.info(`Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${formatDuration(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`);
+  logger.info(
+    `Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${formatDuration(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`,
+  );
   return { report, jsonPath, junitPath, databaseUrl: keep ? target?.url : undefined };
 }

@@ -21,7 +21,13 @@ export function lockHolder(config: Pick<Config, 'trigger'>): string {
   return config.trigger.runUrl ?? `${hostname()} pid ${process.pid}`;
 }
 
-export async function withLock<T>(storage: Storage, config: Pick<Config, 'name' | 'trigger'>, operation: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  storage: Storage,
+  config: Pick<Config, 'name' | 'trigger'>,
+  operation: string,
+  logger: Logger,
+  fn: () => Promise<T>,
+): Promise<T> {
   const lock: HeldLock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger });
   try {
     return await fn();
@@ -31,7 +37,11 @@ export async function withLock<T>(storage: Storage, config: Pick<Config, 'name' 
 }
 
 /** Applies retention; the caller holds the lock. */
-export async function pruneUnlocked(storage: Storage, config: Pick<Config, 'name' | 'retention'>, options: { logger: Logger; dryRun: boolean; now?: Date }): Promise<PruneResult> {
+export async function pruneUnlocked(
+  storage: Storage,
+  config: Pick<Config, 'name' | 'retention'>,
+  options: { logger: Logger; dryRun: boolean; now?: Date },
+): Promise<PruneResult> {
   const { logger } = options;
   validatePolicy(config.retention);
   const entries = await listBackups(storage, config.name);
@@ -45,10 +55,15 @@ export async function pruneUnlocked(storage: Storage, config: Pick<Config, 'name
     const verb = d.keep ? 'keep  ' : options.dryRun ? 'would remove' : 'remove';
     logger.info(`${verb} ${d.id}  (${d.reasons.join(', ')})`);
     if (d.keep || options.dryRun) continue;
-    await deleteBackup(storage, entries.find((e) => e.id === d.id)!);
+    await deleteBackup(
+      storage,
+      entries.find((e) => e.id === d.id)!,
+    );
     deleted.push(d.id);
   }
-  logger.info(`Retention: ${decisions.filter((d) => d.keep).length} kept, ${options.dryRun ? `${decisions.filter((d) => !d.keep).length} would be removed (dry run)` : `${deleted.length} removed`}.`);
+  logger.info(
+    `Retention: ${decisions.filter((d) => d.keep).length} kept, ${options.dryRun ? `${decisions.filter((d) => !d.keep).length} would be removed (dry run)` : `${deleted.length} removed`}.`,
+  );
   return { decisions, deleted, dryRun: options.dryRun };
 }
 

@@ -82,7 +82,13 @@ export interface RestoreResult {
 
 const SKIPPED_FILES: FilesResult = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
 
-function confirmQuestion(id: string, mode: RestorePreview['restore']['mode'], preview: RestorePreview, selected: TableStats[], intoSchema: string | undefined): string {
+function confirmQuestion(
+  id: string,
+  mode: RestorePreview['restore']['mode'],
+  preview: RestorePreview,
+  selected: TableStats[],
+  intoSchema: string | undefined,
+): string {
   const t = preview.target;
   const files = preview.filesTarget ? ` and its files into ${preview.filesTarget.path}` : '';
   if (!t) return `Restore the files of backup ${id} into ${preview.filesTarget?.path}?`;
@@ -104,7 +110,10 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
   const restoreDb = config.parts.database;
   const restoreFiles = config.parts.files && Boolean(config.filesPath);
   if (!restoreDb && !restoreFiles) {
-    throw new UsageError("Nothing to restore: 'parts' is files, but 'files-path' is empty.", { input: 'files-path', hint: 'Give the uploads directory to restore into.' });
+    throw new UsageError("Nothing to restore: 'parts' is files, but 'files-path' is empty.", {
+      input: 'files-path',
+      hint: 'Give the uploads directory to restore into.',
+    });
   }
   const mode: RestorePreview['restore']['mode'] = !restoreDb ? 'none' : config.tables.length ? (config.intoSchema ? 'into-schema' : 'tables') : 'full';
   // A bad checks file fails now, not after the restore.
@@ -151,7 +160,8 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
       tocError = error;
     }
   }
-  const { selected, problems: tableProblems } = mode === 'tables' || mode === 'into-schema' ? resolveTables(config.tables, manifest) : { selected: [] as TableStats[], problems: [] as string[] };
+  const { selected, problems: tableProblems } =
+    mode === 'tables' || mode === 'into-schema' ? resolveTables(config.tables, manifest) : { selected: [] as TableStats[], problems: [] as string[] };
   const filesInfo = restoreFiles ? await inspectFilesTarget(config.filesPath!) : undefined;
   const replacedSchemas = toc && mode === 'full' ? schemasToReplace(toc, manifest).drop : [];
   const extensions = toc && target ? { used: toc.extensions, missing: toc.extensions.filter((e) => !target!.availableExtensions.includes(e)) } : null;
@@ -221,7 +231,12 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     if (dumpPart) needs.push({ dir: work, bytes: dumpPart.bytes, what: 'the database dump', hint: 'Point TMPDIR at a folder on a bigger disk.' });
     if (filesInfo && manifest.files && !config.dryRun) {
       const f = manifest.files;
-      needs.push({ dir: filesInfo.target.existingAncestor, bytes: f.bytes + (f.count + f.directories) * 4096, what: 'the restored files', hint: `The files are restored next to ${filesInfo.target.path} before the swap (the previous copy is kept): free space there.` });
+      needs.push({
+        dir: filesInfo.target.existingAncestor,
+        bytes: f.bytes + (f.count + f.directories) * 4096,
+        what: 'the restored files',
+        hint: `The files are restored next to ${filesInfo.target.path} before the swap (the previous copy is kept): free space there.`,
+      });
     }
     await checkFreeSpace(needs, deps.freeSpace);
     logger.info(`Downloading and verifying ${needed.map((p) => p.name).join(', ')}…`);
@@ -243,7 +258,10 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
             const tar = await openPart(storage, prefix, tarPart, decrypt, (n) => progress.add(n));
             if (config.dryRun) {
               files = await verifyFilesOnly(tar, list, summary);
-              if (files.status !== 'passed') throw new IntegrityError(`The backup's files do not match its file list: ${files.problems.slice(0, 5).join('; ')}.`, { hint: 'Use another backup.' });
+              if (files.status !== 'passed')
+                throw new IntegrityError(`The backup's files do not match its file list: ${files.problems.slice(0, 5).join('; ')}.`, {
+                  hint: 'Use another backup.',
+                });
             } else {
               staged = await stageFiles(filesInfo.target, entry.id, tar, list, summary);
               files = staged.result;
@@ -251,7 +269,9 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
           })(),
         );
       } else if (filesInfo && manifest.files) {
-        throw new IntegrityError(`Backup ${entry.id}'s manifest lists files but not both ${BACKUP_PARTS.files} and ${BACKUP_PARTS.fileList}.`, { hint: 'Use another backup.' });
+        throw new IntegrityError(`Backup ${entry.id}'s manifest lists files but not both ${BACKUP_PARTS.files} and ${BACKUP_PARTS.fileList}.`, {
+          hint: 'Use another backup.',
+        });
       }
       if (sumsPart) jobs.push(verifyPart(storage, prefix, sumsPart));
       const settled = await Promise.allSettled(jobs);
@@ -268,10 +288,14 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     if (tools && dumpFile) {
       toc = await readTocFile(tools.dir, dumpFile);
       const missing = mode === 'full' && target ? toc.extensions.filter((e) => !target!.availableExtensions.includes(e)) : [];
-      if (missing.length && !config.dryRun) throw new RestoreRefused([`The backup uses extension(s) the target server does not have: ${missing.join(', ')}.`], preview, plan);
+      if (missing.length && !config.dryRun)
+        throw new RestoreRefused([`The backup uses extension(s) the target server does not have: ${missing.join(', ')}.`], preview, plan);
       if (mode === 'tables' || mode === 'into-schema') {
         const selection = tocSelection(toc, selected, mode === 'into-schema', redactedTableKeys(manifest));
-        if (selection.missing.length) throw new IntegrityError(`The dump holds no data entry for ${selection.missing.join(', ')}, which the manifest lists.`, { hint: 'Use another backup.' });
+        if (selection.missing.length)
+          throw new IntegrityError(`The dump holds no data entry for ${selection.missing.join(', ')}, which the manifest lists.`, {
+            hint: 'Use another backup.',
+          });
         listFile = await writeTocList(work, 'tables.list', selection.entries);
       }
     }
@@ -279,7 +303,9 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     if (config.dryRun) {
       // Read the whole dump through pg_restore (without a database): every data block decompresses.
       if (tools && dumpFile) await runTool(join(tools.dir, 'pg_restore'), ['-f', '/dev/null', dumpFile]);
-      logger.info(`Dry run: every part verified${preview.refusals.length ? `; a real run would be refused: ${preview.refusals.join(' ')}` : ''}. Nothing was written.`);
+      logger.info(
+        `Dry run: every part verified${preview.refusals.length ? `; a real run would be refused: ${preview.refusals.join(' ')}` : ''}. Nothing was written.`,
+      );
       return { preview, plan, dryRun: true, files };
     }
 
@@ -302,13 +328,25 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
       logger.info(`Restoring into ${targetName} in one transaction…`);
       let rolesSql: string | undefined;
       const rolesPart = config.createRoles ? partByRole(manifest, 'roles') : undefined;
-      if (config.createRoles && !rolesPart) logger.warn('create-roles: this backup has no captured roles (the source did not permit pg_dumpall --roles-only); none are created.');
+      if (config.createRoles && !rolesPart)
+        logger.warn('create-roles: this backup has no captured roles (the source did not permit pg_dumpall --roles-only); none are created.');
       if (rolesPart) {
         const roles = rolesToCreate(await readPartText(storage, prefix, rolesPart, decrypt));
         rolesSql = roles.sql;
         logger.info(`create-roles: creating those of ${roles.roles.join(', ') || '(none)'} that the target lacks (no passwords: set them after the restore).`);
       }
-      const prepared = await prepareRestore({ binDir: tools.dir, databaseUrl: config.databaseUrl, dumpFile, redactedFile, rolesSql, manifest, what, targetName, logger, signal: deps.signal });
+      const prepared = await prepareRestore({
+        binDir: tools.dir,
+        databaseUrl: config.databaseUrl,
+        dumpFile,
+        redactedFile,
+        rolesSql,
+        manifest,
+        what,
+        targetName,
+        logger,
+        signal: deps.signal,
+      });
       try {
         deps.signal?.throwIfAborted();
         await swapFiles();
@@ -332,15 +370,30 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
       await (swap as Swap).discardPrevious();
       previousFilesPath = undefined;
     }
-    if (filesInfo && manifest.files) logger.info(`Files restored into ${filesInfo.target.path}${previousFilesPath ? `; the previous directory is kept as ${previousFilesPath}` : ''}.`);
+    if (filesInfo && manifest.files)
+      logger.info(`Files restored into ${filesInfo.target.path}${previousFilesPath ? `; the previous directory is kept as ${previousFilesPath}` : ''}.`);
     const restoreSeconds = (performance.now() - tRestore) / 1000;
 
     // ── After restoring: the drill's table-by-table verification, reported the same way.
     const tVerify = performance.now();
-    const report = await verifyAndReport({ config, deps, target, manifest, entryId: entry.id, uri: storage.uriOf(prefix), mode, selected, files, checksFile, startedAt });
+    const report = await verifyAndReport({
+      config,
+      deps,
+      target,
+      manifest,
+      entryId: entry.id,
+      uri: storage.uriOf(prefix),
+      mode,
+      selected,
+      files,
+      checksFile,
+      startedAt,
+    });
     report.timings = { downloadSeconds, restoreSeconds, verifySeconds: (performance.now() - tVerify) / 1000, totalSeconds: (performance.now() - t0) / 1000 };
     const { jsonPath: reportPath, junitPath } = await writeReports(config, 'restore', entry.id, report);
-    logger.info(`Restore ${report.status}: ${report.totals.tables} table(s), ${report.totals.rows} rows verified; ${formatDuration(report.timings.totalSeconds)}. Report: ${reportPath}`);
+    logger.info(
+      `Restore ${report.status}: ${report.totals.tables} table(s), ${report.totals.rows} rows verified; ${formatDuration(report.timings.totalSeconds)}. Report: ${reportPath}`,
+    );
     return { preview, plan, report, dryRun: false, files, reportPath, junitPath, ...(previousFilesPath ? { previousFilesPath } : {}) };
   } finally {
     if (staged) await rm((staged as StagedFiles).dir, { recursive: true, force: true }).catch(() => undefined);
@@ -369,13 +422,18 @@ async function verifyAndReport(input: {
   let unexpectedTables: string[] = [];
   if (mode !== 'none') {
     const expected =
-      mode === 'full' ? manifest.tables : mode === 'tables' ? input.selected : input.selected.map(({ partitionOf: _, ...t }) => ({ ...t, schema: config.intoSchema! }));
+      mode === 'full'
+        ? manifest.tables
+        : mode === 'tables'
+          ? input.selected
+          : input.selected.map(({ partitionOf: _, ...t }) => ({ ...t, schema: config.intoSchema! }));
     // An empty database-url means the libpq PG* variables; connect() takes undefined for that.
     const compared = await compareTables(config.databaseUrl as string, { tables: expected }, config.jobs);
     tables = compared.tables;
     if (mode === 'full') {
       unexpectedTables = compared.unexpected;
-      for (const u of unexpectedTables) warnings.push(`table ${u} exists after the restore but is not in the backup (its schema is not one the backup restores)`);
+      for (const u of unexpectedTables)
+        warnings.push(`table ${u} exists after the restore but is not in the backup (its schema is not one the backup restores)`);
     }
     for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
     checks.push({ name: 'restore', kind: 'restore', status: 'passed', message: 'restored and verified in one transaction, then committed', durationMs: 0 });

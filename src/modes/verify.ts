@@ -65,7 +65,8 @@ export async function verifyBackup(storage: Storage, name: string, wanted: strin
     const listed = parseChecksums(await readText(storage, `${prefix}/${sums.name}`));
     for (const line of listed) {
       const p = manifest.parts.find((m) => m.name === line.name);
-      if (!p || p.sha256 !== line.sha256) parts.push({ name: `${sums.name}: ${line.name}`, ok: false, message: 'checksums.sha256 disagrees with the manifest' });
+      if (!p || p.sha256 !== line.sha256)
+        parts.push({ name: `${sums.name}: ${line.name}`, ok: false, message: 'checksums.sha256 disagrees with the manifest' });
     }
   }
   if (options.into) {

@@ -89,7 +89,7 @@ function lookUpUnprivilegedUser(): { uid: number; gid: number } | undefined {
     }
   }
   throw new BackupDrillError('tool', 'Running as root, and there is no postgres or nobody user to run the throwaway PostgreSQL server as.', {
-    hint: "Create one (useradd --system postgres) or run as a normal user: initdb and postgres refuse to run as root.",
+    hint: 'Create one (useradd --system postgres) or run as a normal user: initdb and postgres refuse to run as root.',
   });
 }
 

@@ -6,7 +6,11 @@ import type { TableResult } from '../report/types.js';
 import { connect } from './connect.js';
 import { collectStats, listTables } from './stats.js';
 
-export async function compareTables(targetUrl: string, manifest: Pick<Manifest, 'tables'>, jobs: number): Promise<{ tables: TableResult[]; unexpected: string[] }> {
+export async function compareTables(
+  targetUrl: string,
+  manifest: Pick<Manifest, 'tables'>,
+  jobs: number,
+): Promise<{ tables: TableResult[]; unexpected: string[] }> {
   const clients = [];
   try {
     for (let i = 0; i < Math.max(1, Math.min(jobs, 4)); i++) clients.push(await connect(targetUrl, { inputName: 'drill-database-url' }));
@@ -20,11 +24,29 @@ export async function compareTables(targetUrl: string, manifest: Pick<Manifest, 
     const tables: TableResult[] = manifest.tables.map((t) => {
       const got = byKey.get(key(t));
       if (!got) {
-        return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: null, expectedChecksum: t.checksum, restoredChecksum: null, status: 'failed', message: 'missing after restore' };
+        return {
+          schema: t.schema,
+          name: t.name,
+          expectedRows: t.rows,
+          restoredRows: null,
+          expectedChecksum: t.checksum,
+          restoredChecksum: null,
+          status: 'failed',
+          message: 'missing after restore',
+        };
       }
       const ok = got.rows === t.rows && got.checksum === t.checksum;
       const message = ok ? undefined : got.rows !== t.rows ? `expected ${t.rows} rows, restored ${got.rows}` : 'same row count, different content checksum';
-      return { schema: t.schema, name: t.name, expectedRows: t.rows, restoredRows: got.rows, expectedChecksum: t.checksum, restoredChecksum: got.checksum, status: ok ? 'passed' : 'failed', ...(message ? { message } : {}) };
+      return {
+        schema: t.schema,
+        name: t.name,
+        expectedRows: t.rows,
+        restoredRows: got.rows,
+        expectedChecksum: t.checksum,
+        restoredChecksum: got.checksum,
+        status: ok ? 'passed' : 'failed',
+        ...(message ? { message } : {}),
+      };
     });
     const manifestKeys = new Set(manifest.tables.map(key));
     const unexpected = present.map(key).filter((k) => !manifestKeys.has(k));
@@ -33,4 +55,3 @@ export async function compareTables(targetUrl: string, manifest: Pick<Manifest, 
     for (const c of clients) await c.end().catch(() => undefined);
   }
 }
-

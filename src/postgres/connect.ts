@@ -19,7 +19,8 @@ export const PINNED_SETTINGS: Record<string, string> = {
 };
 
 export function describeTarget(url: string | undefined): string {
-  if (!url) return `the database from PG* environment variables (${process.env.PGHOST ?? 'local socket'}/${process.env.PGDATABASE ?? process.env.PGUSER ?? ''})`;
+  if (!url)
+    return `the database from PG* environment variables (${process.env.PGHOST ?? 'local socket'}/${process.env.PGDATABASE ?? process.env.PGUSER ?? ''})`;
   if (/^postgres(ql)?:\/\//i.test(url)) {
     try {
       const u = new URL(url);
@@ -76,7 +77,10 @@ function translateConnectError(error: unknown, url: string | undefined, inputNam
       return new DatabaseError(`${detail} (${target}).`, { hint: `Check the database name in '${inputName}'.`, cause: error });
     default:
       if (/timeout/i.test(detail)) {
-        return new DatabaseError(`Timed out connecting to ${target}.`, { hint: `Check the host and port in '${inputName}' and that the server accepts connections.`, cause: error });
+        return new DatabaseError(`Timed out connecting to ${target}.`, {
+          hint: `Check the host and port in '${inputName}' and that the server accepts connections.`,
+          cause: error,
+        });
       }
       return new DatabaseError(`Cannot connect to ${target}: ${detail}.`, { hint: `Check '${inputName}'.`, cause: error });
   }

@@ -14,11 +14,17 @@ interface Ledger {
 
 // Order matters only when several exist; the first one found wins.
 export const LEDGERS: Ledger[] = [
-  { ledger: 'prisma', table: '_prisma_migrations', head: 'migration_name', order: 'finished_at DESC NULLS LAST, migration_name DESC', where: 'finished_at IS NOT NULL AND rolled_back_at IS NULL' },
+  {
+    ledger: 'prisma',
+    table: '_prisma_migrations',
+    head: 'migration_name',
+    order: 'finished_at DESC NULLS LAST, migration_name DESC',
+    where: 'finished_at IS NOT NULL AND rolled_back_at IS NULL',
+  },
   { ledger: 'diesel', table: '__diesel_schema_migrations', head: 'version', order: 'version DESC' },
   { ledger: 'django', table: 'django_migrations', head: "app || '.' || name", order: 'applied DESC, id DESC' },
   { ledger: 'alembic', table: 'alembic_version', head: 'version_num', order: 'version_num DESC' },
-  { ledger: 'flyway', table: 'flyway_schema_history', head: "coalesce(version, description)", order: 'installed_rank DESC', where: 'success' },
+  { ledger: 'flyway', table: 'flyway_schema_history', head: 'coalesce(version, description)', order: 'installed_rank DESC', where: 'success' },
   { ledger: 'knex', table: 'knex_migrations', head: 'name', order: 'id DESC' },
   { ledger: 'goose', table: 'goose_db_version', head: 'version_id::text', order: 'id DESC', where: 'is_applied' },
   { ledger: 'sqlx', table: '_sqlx_migrations', head: 'version::text', order: 'version DESC', where: 'success' },

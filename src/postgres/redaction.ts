@@ -96,7 +96,8 @@ export function resolveRedactions(columns: ColumnInfo[], patterns: string[]): Re
         hint: "Check the table and column names ('backup-drill inspect-db' lists likely credential columns).",
       });
     }
-    for (const c of hits) chosen.set(`${c.schema}.${c.table}.${c.column}`, { schema: c.schema, table: c.table, column: c.column, replacement: replacementFor(c) });
+    for (const c of hits)
+      chosen.set(`${c.schema}.${c.table}.${c.column}`, { schema: c.schema, table: c.table, column: c.column, replacement: replacementFor(c) });
   }
   return [...chosen.values()];
 }
@@ -125,7 +126,10 @@ export function refuseSensitiveInClear(columns: ColumnInfo[], patterns: string[]
   if (encrypted || patterns.length === 0) return;
   const matchers = patterns.map((p) => matcherFor(p, 'sensitive-columns'));
   const redacted = new Set(redactions.map((r) => `${r.schema}.${r.table}.${r.column}`));
-  const exposed = columns.filter((c) => matchers.some((m) => m(c))).map((c) => `${c.schema}.${c.table}.${c.column}`).filter((n) => !redacted.has(n));
+  const exposed = columns
+    .filter((c) => matchers.some((m) => m(c)))
+    .map((c) => `${c.schema}.${c.table}.${c.column}`)
+    .filter((n) => !redacted.has(n));
   if (exposed.length) {
     throw new UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
       input: 'sensitive-columns',
@@ -150,7 +154,10 @@ export function statsSource(table: TableRef, redacted: RedactedTable[]): string 
  * Streams redacted-data.sql: a psql script of `COPY … FROM stdin` blocks with
  * the redacted rows, read in the exported snapshot.
  */
-export function startRedactedCopy(options: { binDir: string; databaseUrl: string | undefined; snapshotId: string; tables: RedactedTable[] }): { stdout: Readable; done: Promise<void> } {
+export function startRedactedCopy(options: { binDir: string; databaseUrl: string | undefined; snapshotId: string; tables: RedactedTable[] }): {
+  stdout: Readable;
+  done: Promise<void>;
+} {
   const conn = libpqConnection(options.databaseUrl);
   const settings = Object.entries(PINNED_SETTINGS)
     .map(([k, v]) => `SET ${k} = '${v}';`)
@@ -208,7 +215,9 @@ export async function suggestRedactions(client: Client): Promise<Array<{ column:
     const reasons: string[] = [];
     if (NAME.test(c.column)) reasons.push('name');
     if (/^(text|character|bytea)/.test(c.type)) {
-      const { rows } = await client.query<{ v: string }>(`SELECT ${ident(c.column)}::text AS v FROM ${qualified(c.schema, c.table)} WHERE ${ident(c.column)} IS NOT NULL LIMIT 20`);
+      const { rows } = await client.query<{ v: string }>(
+        `SELECT ${ident(c.column)}::text AS v FROM ${qualified(c.schema, c.table)} WHERE ${ident(c.column)} IS NOT NULL LIMIT 20`,
+      );
       for (const [shape, label] of SHAPES) {
         if (rows.length && rows.filter((r) => shape.test(r.v)).length >= Math.ceil(rows.length / 2)) {
           reasons.push(`values look like ${label}`);

@@ -40,7 +40,12 @@ export async function runPgRestore(options: RestoreOptions): Promise<{ stderr: s
 export async function runPsqlScript(options: { binDir: string; databaseUrl: string; input: Readable }): Promise<void> {
   const conn = libpqConnection(options.databaseUrl);
   const path = join(options.binDir, 'psql');
-  const { code, stderr } = await runFed(path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'], conn.env, options.input);
+  const { code, stderr } = await runFed(
+    path,
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', `--dbname=${conn.dbname}`, '-f', '-'],
+    conn.env,
+    options.input,
+  );
   if (code !== 0) throw toolFailed(path, code, stderr);
 }
 
@@ -49,7 +54,13 @@ export async function runPsqlScript(options: { binDir: string; databaseUrl: stri
  * truncated input is the real cause of whatever the tool then says, so it is
  * thrown instead of the tool's complaint.
  */
-async function runFed(path: string, args: string[], env: Record<string, string>, input?: Readable, signal?: AbortSignal): Promise<{ code: number; stderr: string }> {
+async function runFed(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: Readable,
+  signal?: AbortSignal,
+): Promise<{ code: number; stderr: string }> {
   const child = spawn(path, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
   const stderr = new TailBuffer(64 * 1024);
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));

@@ -9,10 +9,14 @@ import { runTool } from '../util/exec.js';
 export async function captureRoles(binDir: string, databaseUrl: string | undefined): Promise<{ sql?: string; problem?: string }> {
   const conn = libpqConnection(databaseUrl);
   try {
-    const r = await runTool(join(binDir, 'pg_dumpall'), ['--roles-only', '--no-role-passwords', '--no-password', ...(conn.dbname ? [`--dbname=${conn.dbname}`] : [])], {
-      env: { ...process.env, ...conn.env },
-      allowFailure: true,
-    });
+    const r = await runTool(
+      join(binDir, 'pg_dumpall'),
+      ['--roles-only', '--no-role-passwords', '--no-password', ...(conn.dbname ? [`--dbname=${conn.dbname}`] : [])],
+      {
+        env: { ...process.env, ...conn.env },
+        allowFailure: true,
+      },
+    );
     if (r.code !== 0) return { problem: r.stderr.split('\n').filter(Boolean).slice(-2).join(' ') || `pg_dumpall exited ${r.code}` };
     return { sql: r.stdout };
   } catch (error) {

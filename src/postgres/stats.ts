@@ -148,7 +148,12 @@ export async function textHashedColumns(client: Client, serverVersionNum: number
  * (with its text-hashed columns) on PostgreSQL 14+, unless its key is in
  * `textOnly` (tables with redacted columns, hashed in their redacted text form).
  */
-export async function chooseChecksumMethods(client: Client, tables: TableRef[], serverVersionNum: number, textOnly: Set<string> = new Set()): Promise<TableRef[]> {
+export async function chooseChecksumMethods(
+  client: Client,
+  tables: TableRef[],
+  serverVersionNum: number,
+  textOnly: Set<string> = new Set(),
+): Promise<TableRef[]> {
   const plans = await textHashedColumns(client, serverVersionNum);
   return tables.map((t) => {
     const textColumns = plans.get(tableKey(t));
@@ -158,10 +163,17 @@ export async function chooseChecksumMethods(client: Client, tables: TableRef[], 
 }
 
 /** Stats of every table, spread over the given clients (all in the same snapshot). */
-export async function collectStats(clients: Client[], tables: TableRef[], sourceOf: (t: TableRef) => string | undefined = () => undefined): Promise<TableStats[]> {
+export async function collectStats(
+  clients: Client[],
+  tables: TableRef[],
+  sourceOf: (t: TableRef) => string | undefined = () => undefined,
+): Promise<TableStats[]> {
   const results: TableStats[] = new Array(tables.length);
   // Column lists for the record hashes with text columns, fetched at once rather than a round trip per table.
-  const columns = await columnNames(clients[0]!, tables.filter((t) => t.checksumMethod === 'record' && t.textColumns?.length));
+  const columns = await columnNames(
+    clients[0]!,
+    tables.filter((t) => t.checksumMethod === 'record' && t.textColumns?.length),
+  );
   let next = 0;
   await Promise.all(
     clients.map(async (client) => {

@@ -71,7 +71,12 @@ export function formatAge(seconds: number): string {
 
 export function timingsLine(r: DrillReport): string {
   const t = r.timings;
-  const parts: Array<[string, number]> = [['download', t.downloadSeconds], ['restore', t.restoreSeconds], ['verify', t.verifySeconds], ['total', t.totalSeconds]];
+  const parts: Array<[string, number]> = [
+    ['download', t.downloadSeconds],
+    ['restore', t.restoreSeconds],
+    ['verify', t.verifySeconds],
+    ['total', t.totalSeconds],
+  ];
   return parts.map(([label, s]) => `${label} ${formatDuration(s)}`).join(' · ');
 }
 
@@ -118,7 +123,10 @@ export function checksSummary(checks: CheckResult[]): string {
 /** Checks that need attention first, keeping report order within each group. */
 export function orderChecks(checks: CheckResult[]): CheckResult[] {
   const rank: Record<Status, number> = { failed: 0, error: 0, 'not-verified': 1, skipped: 2, passed: 3 };
-  return checks.map((c, i) => ({ c, i })).sort((a, b) => rank[a.c.status] - rank[b.c.status] || a.i - b.i).map(({ c }) => c);
+  return checks
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank[a.c.status] - rank[b.c.status] || a.i - b.i)
+    .map(({ c }) => c);
 }
 
 /** The first `max` items, plus a "… and N more" line when some were left off. */

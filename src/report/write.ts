@@ -8,7 +8,12 @@ import { renderJUnit } from './junit.js';
 import { renderJson } from './json.js';
 import type { DrillReport } from './types.js';
 
-export async function writeReports(config: Pick<Config, 'reportDir'>, kind: 'drill' | 'restore', backupId: string, report: DrillReport): Promise<{ jsonPath: string; junitPath: string }> {
+export async function writeReports(
+  config: Pick<Config, 'reportDir'>,
+  kind: 'drill' | 'restore',
+  backupId: string,
+  report: DrillReport,
+): Promise<{ jsonPath: string; junitPath: string }> {
   const reportDir = resolve(config.reportDir ?? join(process.env.RUNNER_TEMP ?? tmpdir(), 'backup-drill-reports'));
   await mkdir(reportDir, { recursive: true });
   const jsonPath = join(reportDir, `${kind}-${backupId}.json`);

@@ -115,7 +115,11 @@ function gateFor(what: RestoreKind, manifest: Manifest): string {
 /** Turns psql's exit into an error that says what happened to the target: nothing. */
 function explain(error: unknown, target: string): unknown {
   if (!(error instanceof PsqlExited)) return error;
-  const tail = error.stderr.split('\n').filter((l) => l.trim()).slice(-8).join('\n');
+  const tail = error.stderr
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-8)
+    .join('\n');
   if (error.stderr.includes(GATE_MARK)) {
     return new IntegrityError(`The restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
       hint: `${target} is unchanged. The dump and its manifest disagree: report this, and use another backup.`,
@@ -126,7 +130,11 @@ function explain(error: unknown, target: string): unknown {
       hint: 'Nothing was changed. Stop the app (or other clients) using the database, then run the restore again.',
     });
   }
-  if (/server closed the connection|terminating connection|connection to server .* (failed|lost)|no connection to the server|could not receive data|SSL SYSCALL/i.test(error.stderr)) {
+  if (
+    /server closed the connection|terminating connection|connection to server .* (failed|lost)|no connection to the server|could not receive data|SSL SYSCALL/i.test(
+      error.stderr,
+    )
+  ) {
     return new DatabaseError(`The connection to ${target} was lost during the restore: ${tail}`, {
       hint: 'The transaction was not committed, so the target is unchanged. Check the server and run the restore again.',
     });
@@ -182,8 +190,14 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
     if (what.kind === 'into-schema') {
       const redacted = redactedTableKeys(manifest);
       const copies = what.tables.filter((t) => redacted.has(`${t.schema}.${t.name}`));
-      if (copies.length && !options.redactedFile) throw new IntegrityError(`The backup has no redacted-data part for ${copies.map((t) => `${t.schema}.${t.name}`).join(', ')}.`, { hint: 'Use another backup.' });
-      if (copies.length) await session.pipeFrom(rewriteIntoSchema(selectCopyBlocks(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>, copies), copies, what.intoSchema));
+      if (copies.length && !options.redactedFile)
+        throw new IntegrityError(`The backup has no redacted-data part for ${copies.map((t) => `${t.schema}.${t.name}`).join(', ')}.`, {
+          hint: 'Use another backup.',
+        });
+      if (copies.length)
+        await session.pipeFrom(
+          rewriteIntoSchema(selectCopyBlocks(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>, copies), copies, what.intoSchema),
+        );
     }
     await session.write(gateFor(what, manifest));
     const xid = await session.ready();
@@ -201,9 +215,12 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
           }
           throw fate === 'aborted'
             ? explain(error, options.targetName)
-            : new DatabaseError(`COMMIT of the restore on ${options.targetName} did not confirm, and the transaction's outcome (${xid}) could not be read: ${(error as Error).message}`, {
-                hint: `Check the target: SELECT txid_status(${xid}); 'committed' means the restore is in, 'aborted' that nothing changed.`,
-              });
+            : new DatabaseError(
+                `COMMIT of the restore on ${options.targetName} did not confirm, and the transaction's outcome (${xid}) could not be read: ${(error as Error).message}`,
+                {
+                  hint: `Check the target: SELECT txid_status(${xid}); 'committed' means the restore is in, 'aborted' that nothing changed.`,
+                },
+              );
         }
       },
       abort: () => session.abort(),
@@ -213,7 +230,10 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
     session.kill();
     await session.abort();
     if (error instanceof ToolError && error.tool === 'pg_restore') {
-      throw new ToolError('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, { hint: `Nothing was committed: ${options.targetName} is unchanged.`, cause: error });
+      throw new ToolError('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, {
+        hint: `Nothing was committed: ${options.targetName} is unchanged.`,
+        cause: error,
+      });
     }
     // A psql that stopped explains the failure better than the EPIPE or stream error that followed it.
     if (!(error instanceof PsqlExited) && session.stderr && /ERROR|FATAL|connection/i.test(session.stderr)) {

@@ -62,7 +62,14 @@ export async function inspectFilesTarget(path: string): Promise<{ target: FilesT
     if (a.code === 'ENOTDIR') {
       // Some ancestor further up is a regular file: find it for the message.
       let up = dirname(ancestor);
-      while (up !== dirname(up) && (await stat(up).then((s) => s.isDirectory(), () => true))) up = dirname(up);
+      while (
+        up !== dirname(up) &&
+        (await stat(up).then(
+          (s) => s.isDirectory(),
+          () => true,
+        ))
+      )
+        up = dirname(up);
       problems.push(`Cannot restore files into ${full}: ${up} is a file, not a directory.`);
       return { target, problems };
     }
@@ -124,7 +131,10 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
 }
 
 function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export interface Swap {
@@ -144,7 +154,12 @@ export function previousName(target: FilesTarget, backupId: string, now = new Da
 /** Two renames: live → previous, staged → live. If the second fails, the first is undone. */
 export async function swapIn(target: FilesTarget, staged: StagedFiles, previousPath: string): Promise<Swap> {
   let previous: string | undefined;
-  if (await lstat(target.path).then(() => true, () => false)) {
+  if (
+    await lstat(target.path).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await rename(target.path, previousPath).catch((error: NodeJS.ErrnoException) => {
       throw new UsageError(`Cannot move ${target.path} aside to ${previousPath}: ${error.message}.`, {
         input: 'files-path',

@@ -44,7 +44,9 @@ export function buildPlan(p: PlanInput): string[] {
         `then check every table's row count and checksum against the manifest inside the transaction. Wait at most ${LOCK_TIMEOUT} for other sessions' locks.`,
     );
   } else if (mode === 'tables') {
-    steps.push(`In ONE transaction on ${on}: TRUNCATE ${p.selected.map((s) => `${s.schema}.${s.name}`).join(', ')} (nothing else), load their rows from the backup, check their row counts and checksums.`);
+    steps.push(
+      `In ONE transaction on ${on}: TRUNCATE ${p.selected.map((s) => `${s.schema}.${s.name}`).join(', ')} (nothing else), load their rows from the backup, check their row counts and checksums.`,
+    );
   } else if (mode === 'into-schema') {
     steps.push(
       `In ONE transaction on ${on}: create schema ${p.intoSchema} if needed, create copies ${p.selected.map((s) => `${p.intoSchema}.${s.name}`).join(', ')} as they were in the backup (no constraints or indexes), ` +
@@ -58,8 +60,16 @@ export function buildPlan(p: PlanInput): string[] {
         : `Move the restored folder to ${p.filesPath}.`,
     );
   }
-  if (p.preview.restore.database) steps.push(p.preview.restore.files ? 'COMMIT only if everything above succeeded; if the COMMIT fails, the files are swapped back.' : 'COMMIT only if everything above succeeded; on any error the transaction is rolled back and the target is unchanged.');
-  if (p.preview.restore.database) steps.push(`Verify the committed tables one by one against the manifest (as a drill does) and write the report${p.checksPath ? `; run the checks in ${p.checksPath}` : ''}.`);
+  if (p.preview.restore.database)
+    steps.push(
+      p.preview.restore.files
+        ? 'COMMIT only if everything above succeeded; if the COMMIT fails, the files are swapped back.'
+        : 'COMMIT only if everything above succeeded; on any error the transaction is rolled back and the target is unchanged.',
+    );
+  if (p.preview.restore.database)
+    steps.push(
+      `Verify the committed tables one by one against the manifest (as a drill does) and write the report${p.checksPath ? `; run the checks in ${p.checksPath}` : ''}.`,
+    );
   if (p.dryRun) steps.unshift('DRY RUN: only the download and verification steps run; the target is contacted read-only and nothing is written.');
   return steps;
 }

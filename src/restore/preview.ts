@@ -125,20 +125,30 @@ export function buildPreview(input: {
     refusals: [],
   };
   if (target && target.major < manifest.source.major) {
-    warnings.push(`The target runs PostgreSQL ${target.serverVersion}, older than the backup's ${manifest.source.serverVersion}: objects that need the newer server will fail the restore (and roll it back).`);
+    warnings.push(
+      `The target runs PostgreSQL ${target.serverVersion}, older than the backup's ${manifest.source.serverVersion}: objects that need the newer server will fail the restore (and roll it back).`,
+    );
   }
-  if (manifest.redactions.length) warnings.push(`Credential columns were redacted in this backup: ${preview.backup.redactions.join(', ')}. Restored users cannot log in with their old passwords.`);
+  if (manifest.redactions.length)
+    warnings.push(
+      `Credential columns were redacted in this backup: ${preview.backup.redactions.join(', ')}. Restored users cannot log in with their old passwords.`,
+    );
   if (input.restore.mode === 'full' && preview.target?.otherSchemas.length) {
     warnings.push(`Schemas on the target that are not in the backup are left as they are: ${preview.target.otherSchemas.join(', ')}.`);
   }
-  if (input.restore.mode === 'full' && target && target.largeObjects > 0) warnings.push(`The target has ${target.largeObjects} large object(s); they are replaced only if the backup has large objects too.`);
+  if (input.restore.mode === 'full' && target && target.largeObjects > 0)
+    warnings.push(`The target has ${target.largeObjects} large object(s); they are replaced only if the backup has large objects too.`);
   if (input.restore.database && target) warnings.push(`Restored objects will belong to ${target.user} (the restore runs --no-owner --no-acl).`);
   if (input.restore.mode === 'full' && target && input.extensions && input.replacedSchemas) {
     const replaced = new Set(input.replacedSchemas);
     const lost = target.installedExtensions.filter((e) => replaced.has(e.schema) && !input.extensions!.used.includes(e.name));
-    if (lost.length) warnings.push(`Extension(s) installed on the target but not in the backup are dropped with their schema: ${lost.map((e) => `${e.name} (in ${e.schema})`).join(', ')}.`);
+    if (lost.length)
+      warnings.push(
+        `Extension(s) installed on the target but not in the backup are dropped with their schema: ${lost.map((e) => `${e.name} (in ${e.schema})`).join(', ')}.`,
+      );
   }
-  if (input.extensions?.missing.length) warnings.push(`Extensions the backup uses are not available on the target server: ${input.extensions.missing.join(', ')}.`);
+  if (input.extensions?.missing.length)
+    warnings.push(`Extensions the backup uses are not available on the target server: ${input.extensions.missing.join(', ')}.`);
   for (const w of manifest.warnings) warnings.push(`backup: ${w}`);
   return preview;
 }
@@ -159,8 +169,12 @@ export function renderPreview(p: RestorePreview): string {
   lines.push(`  Stored at:        ${b.uri} (${formatBytes(b.sizeBytes)})`);
   lines.push(`  Taken:            ${b.takenAt} (${formatDuration(b.ageSeconds)} ago)`);
   lines.push(`  Made by:          ${b.toolVersion}, pg_dump ${b.pgDumpVersion}, from PostgreSQL ${b.sourceServerVersion} database ${b.sourceDatabase}`);
-  lines.push(`  Schema hash:      ${shortHash(b.schemaHash)}${p.target ? `   target: ${shortHash(p.target.schemaHash)} ${p.target.schemaMatches ? '(same)' : p.target.userTables === 0 ? '(empty)' : '(DIFFERENT)'}` : ''}`);
-  lines.push(`  Migration head:   ${migrationText(b.migration)}${p.target ? `   target: ${migrationText(p.target.migration)} ${p.target.migrationMatches ? '(same)' : p.target.userTables === 0 ? '' : '(DIFFERENT)'}` : ''}`);
+  lines.push(
+    `  Schema hash:      ${shortHash(b.schemaHash)}${p.target ? `   target: ${shortHash(p.target.schemaHash)} ${p.target.schemaMatches ? '(same)' : p.target.userTables === 0 ? '(empty)' : '(DIFFERENT)'}` : ''}`,
+  );
+  lines.push(
+    `  Migration head:   ${migrationText(b.migration)}${p.target ? `   target: ${migrationText(p.target.migration)} ${p.target.migrationMatches ? '(same)' : p.target.userTables === 0 ? '' : '(DIFFERENT)'}` : ''}`,
+  );
   lines.push(`  Tables:           ${b.totals.tables} tables, ${b.totals.rows} rows`);
   const width = Math.max(...b.tables.map((t) => `${t.schema}.${t.name}`.length), 10);
   const shown = p.restore.mode === 'full' || p.restore.mode === 'none' ? b.tables : b.tables.filter((t) => p.restore.tables.includes(`${t.schema}.${t.name}`));
@@ -169,7 +183,10 @@ export function renderPreview(p: RestorePreview): string {
   lines.push(`  Files:            ${b.files ? `${b.files.count} files, ${formatBytes(b.files.bytes)}` : 'none in this backup'}`);
   lines.push(`  Encryption:       ${b.encryption ? (b.encryption.passphrase ? 'age, passphrase' : `age, to ${b.encryption.recipients.join(', ')}`) : 'none'}`);
   lines.push(`  Redactions:       ${b.redactions.length ? b.redactions.join(', ') : 'none'}`);
-  if (p.extensions) lines.push(`  Extensions:       ${p.extensions.used.length ? p.extensions.used.join(', ') : 'none'}${p.extensions.missing.length ? `   MISSING on target: ${p.extensions.missing.join(', ')}` : ''}`);
+  if (p.extensions)
+    lines.push(
+      `  Extensions:       ${p.extensions.used.length ? p.extensions.used.join(', ') : 'none'}${p.extensions.missing.length ? `   MISSING on target: ${p.extensions.missing.join(', ')}` : ''}`,
+    );
   lines.push('');
   const what =
     p.restore.mode === 'full'
@@ -183,9 +200,11 @@ export function renderPreview(p: RestorePreview): string {
   if (p.target) {
     lines.push(`  Into database:    ${p.target.database} on ${p.target.host} as ${p.target.user} (PostgreSQL ${p.target.serverVersion})`);
     lines.push(`  Target now has:   ${p.target.userTables} user table(s)`);
-    if (p.restore.replacesSchemas?.length) lines.push(`  Replaces schemas: ${p.restore.replacesSchemas.join(', ')} (dropped with everything in them, then restored)`);
+    if (p.restore.replacesSchemas?.length)
+      lines.push(`  Replaces schemas: ${p.restore.replacesSchemas.join(', ')} (dropped with everything in them, then restored)`);
   }
-  if (p.filesTarget) lines.push(`  Files into:       ${p.filesTarget.path}${p.filesTarget.exists ? ' (exists: kept aside, renamed)' : ' (does not exist yet)'}`);
+  if (p.filesTarget)
+    lines.push(`  Files into:       ${p.filesTarget.path}${p.filesTarget.exists ? ' (exists: kept aside, renamed)' : ' (does not exist yet)'}`);
   if (p.warnings.length) {
     lines.push('');
     lines.push('Warnings:');

@@ -118,9 +118,16 @@ export class PsqlSession {
 }
 
 /** A pg_restore that writes the SQL script to stdout (`-f -`). */
-export function scriptFrom(options: { binDir: string; file: string; args: string[]; signal?: AbortSignal }): { stdout: Readable; done: Promise<void>; kill(): void } {
+export function scriptFrom(options: { binDir: string; file: string; args: string[]; signal?: AbortSignal }): {
+  stdout: Readable;
+  done: Promise<void>;
+  kill(): void;
+} {
   const path = join(options.binDir, 'pg_restore');
-  const child = spawn(path, ['--no-owner', '--no-acl', '-f', '-', ...options.args, options.file], { stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
+  const child = spawn(path, ['--no-owner', '--no-acl', '-f', '-', ...options.args, options.file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: options.signal,
+  });
   const stderr = new TailBuffer();
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
   const done = waitForExit(child, path).then((code) => {

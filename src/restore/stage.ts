@@ -46,15 +46,27 @@ export async function checkFreeSpace(needs: SpaceNeed[], free: FreeSpace = freeS
     const available = await free(group[0]!.dir);
     if (available < needed) {
       const what = group.map((n) => `${n.what} (${formatBytes(n.bytes)}) in ${n.dir}`).join(' and ');
-      throw new BackupDrillError('storage', `Not enough free disk space to stage the restore: ${what} need about ${formatBytes(needed)}, but only ${formatBytes(available)} is free there.`, {
-        hint: `Nothing was written to the target. ${[...new Set(group.map((n) => n.hint))].join(' ')}`,
-      });
+      throw new BackupDrillError(
+        'storage',
+        `Not enough free disk space to stage the restore: ${what} need about ${formatBytes(needed)}, but only ${formatBytes(available)} is free there.`,
+        {
+          hint: `Nothing was written to the target. ${[...new Set(group.map((n) => n.hint))].join(' ')}`,
+        },
+      );
     }
   }
 }
 
 /** Downloads a part into `dir`, verified and decrypted; returns the file's path. */
-export async function stagePart(storage: Storage, prefix: string, part: PartInfo, decrypt: Decryptor, dir: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
+export async function stagePart(
+  storage: Storage,
+  prefix: string,
+  part: PartInfo,
+  decrypt: Decryptor,
+  dir: string,
+  onBytes?: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<string> {
   const file = join(dir, part.name);
   await pipeline(await openPart(storage, prefix, part, decrypt, onBytes), createWriteStream(file, { mode: 0o600 }), { signal });
   return file;

@@ -79,7 +79,12 @@ export function redactedTableKeys(manifest: Pick<Manifest, 'redactions'>): Set<s
  * data (copies). Redacted tables have no data entry: their rows come from
  * redacted-data.sql (selectCopyBlocks).
  */
-export function tocSelection(toc: Toc, tables: TableStats[], withDefinitions: boolean, redacted: Set<string> = new Set()): { entries: TocEntry[]; missing: string[] } {
+export function tocSelection(
+  toc: Toc,
+  tables: TableStats[],
+  withDefinitions: boolean,
+  redacted: Set<string> = new Set(),
+): { entries: TocEntry[]; missing: string[] } {
   const entries: TocEntry[] = [];
   const missing: string[] = [];
   for (const t of tables) {
@@ -98,7 +103,9 @@ export function tocSelection(toc: Toc, tables: TableStats[], withDefinitions: bo
 export function outsideReferences(tables: TableStats[], foreignKeys: Array<{ from: string; to: string; name: string }>): string[] {
   const chosen = new Set(tables.map((t) => key(t.schema, t.name)));
   const referenced = new Set([...chosen, ...tables.filter((t) => t.partitionOf).map((t) => t.partitionOf!)]);
-  return foreignKeys.filter((fk) => referenced.has(fk.to) && !chosen.has(fk.from) && !tables.some((t) => t.partitionOf === fk.from)).map((fk) => `${fk.from} (${fk.name} → ${fk.to})`);
+  return foreignKeys
+    .filter((fk) => referenced.has(fk.to) && !chosen.has(fk.from) && !tables.some((t) => t.partitionOf === fk.from))
+    .map((fk) => `${fk.from} (${fk.name} → ${fk.to})`);
 }
 
 const QUALIFIED = /^(CREATE (?:UNLOGGED )?TABLE|COPY) ("(?:[^"]|"")+"|[^\s."]+)\.("(?:[^"]|"")+"|[^\s."(]+)(.*)$/s;
@@ -122,10 +129,13 @@ export async function* rewriteIntoSchema(source: AsyncIterable<Buffer>, tables: 
     }
     if (inCreate) {
       if (/^\s*INHERITS \(|^\s*PARTITION OF /.test(line)) {
-        throw new UsageError('A selected table inherits from another table; copying it into another schema would make its rows visible through the live parent.', {
-          input: 'tables',
-          hint: 'Restore it into the live target instead, or restore the whole backup into a scratch database.',
-        });
+        throw new UsageError(
+          'A selected table inherits from another table; copying it into another schema would make its rows visible through the live parent.',
+          {
+            input: 'tables',
+            hint: 'Restore it into the live target instead, or restore the whole backup into a scratch database.',
+          },
+        );
       }
       if (line.trimEnd().endsWith(';')) inCreate = false;
       return line;

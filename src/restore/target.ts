@@ -56,7 +56,9 @@ export async function inspectTarget(client: Client, url: string | undefined): Pr
   const schemas = (await client.query<{ n: string }>(`SELECT nspname AS n FROM pg_namespace WHERE ${USER_SCHEMAS} ORDER BY 1`)).rows.map((r) => r.n);
   const availableExtensions = (await client.query<{ n: string }>('SELECT name AS n FROM pg_available_extensions ORDER BY 1')).rows.map((r) => r.n);
   const installedExtensions = (
-    await client.query<{ name: string; schema: string }>(`SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`)
+    await client.query<{ name: string; schema: string }>(
+      `SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`,
+    )
   ).rows;
   const tables = (
     await client.query<{ t: string }>(

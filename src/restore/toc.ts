@@ -85,7 +85,10 @@ export function parseToc(text: string): Toc {
   }
   return {
     entries,
-    schemas: entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name || e.schema).filter((s) => s && s !== '-'),
+    schemas: entries
+      .filter((e) => e.type === 'SCHEMA')
+      .map((e) => e.name || e.schema)
+      .filter((s) => s && s !== '-'),
     extensions: entries.filter((e) => e.type === 'EXTENSION').map((e) => e.name || e.schema),
     hasLargeObjects: entries.some((e) => e.type === 'BLOB' || e.type === 'BLOBS' || e.type === 'LARGE OBJECT' || e.type === 'BLOB METADATA'),
   };

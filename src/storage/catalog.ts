@@ -77,9 +77,15 @@ export async function resolveBackup(storage: Storage, name: string, wanted: stri
       if (!entry.complete) continue;
       return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
     }
-    throw new StorageError(`Only incomplete backups (no manifest) found under ${where}: ${entries.slice(0, 5).map((e) => e.id).join(', ')}.`, {
-      hint: 'Every backup attempt there failed or is still running; check the backup job logs.',
-    });
+    throw new StorageError(
+      `Only incomplete backups (no manifest) found under ${where}: ${entries
+        .slice(0, 5)
+        .map((e) => e.id)
+        .join(', ')}.`,
+      {
+        hint: 'Every backup attempt there failed or is still running; check the backup job logs.',
+      },
+    );
   }
   const entry = entries.find((e) => e.id === wanted);
   if (!entry) {
@@ -88,11 +94,16 @@ export async function resolveBackup(storage: Storage, name: string, wanted: stri
     const nearest = target === undefined ? entries : [...entries].sort((a, b) => Math.abs(a.time.getTime() - target) - Math.abs(b.time.getTime() - target));
     throw new UsageError(`Backup '${wanted}' not found under ${where}.`, {
       input: 'backup-id',
-      hint: `${target === undefined ? 'Newest' : 'Nearest'} backups: ${nearest.slice(0, 5).map((e) => e.id + (e.complete ? '' : ' (incomplete)')).join(', ')}. Use 'latest' or one of these.`,
+      hint: `${target === undefined ? 'Newest' : 'Nearest'} backups: ${nearest
+        .slice(0, 5)
+        .map((e) => e.id + (e.complete ? '' : ' (incomplete)'))
+        .join(', ')}. Use 'latest' or one of these.`,
     });
   }
   if (!entry.complete) {
-    throw new StorageError(`Backup ${wanted} is incomplete (it has no manifest): its run failed or is still going.`, { hint: 'Choose another backup, or latest.' });
+    throw new StorageError(`Backup ${wanted} is incomplete (it has no manifest): its run failed or is still going.`, {
+      hint: 'Choose another backup, or latest.',
+    });
   }
   return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
 }

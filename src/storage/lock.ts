@@ -86,9 +86,7 @@ export async function acquireLock(storage: Storage, name: string, options: LockO
 function checkTimings(staleAfterMs: number, refreshEveryMs: number): void {
   if (!(refreshEveryMs > 0) || !(staleAfterMs > refreshEveryMs)) {
     // Otherwise a live run's lock would look stale to others between refreshes.
-    throw new UsageError(
-      `Lock refresh interval (${refreshEveryMs / 1000}s) must be above 0 and below the stale-after time (${staleAfterMs / 1000}s).`,
-    );
+    throw new UsageError(`Lock refresh interval (${refreshEveryMs / 1000}s) must be above 0 and below the stale-after time (${staleAfterMs / 1000}s).`);
   }
 }
 
@@ -166,7 +164,9 @@ async function dropStaleLocks(storage: Storage, locks: FoundLock[], now: Date, s
   for (const lock of locks) {
     const deadHere = lock.info.host === hostname() && lock.info.pid !== undefined && !processAlive(lock.info.pid);
     if (deadHere) {
-      logger.warn(`Removing lock ${storage.uriOf(lock.key)} held by ${lock.info.holder} (${lock.info.operation}): its process ${lock.info.pid} on this host is gone.`);
+      logger.warn(
+        `Removing lock ${storage.uriOf(lock.key)} held by ${lock.info.holder} (${lock.info.operation}): its process ${lock.info.pid} on this host is gone.`,
+      );
       await storage.delete([lock.key]);
       continue;
     }
@@ -191,14 +191,11 @@ function isOlder(a: LockInfo, b: LockInfo): boolean {
 
 function lockedError(storage: Storage, name: string, other: FoundLock, staleAfterMs: number): LockedError {
   const expires = new Date(Date.parse(other.info.refreshedAt) + staleAfterMs).toISOString();
-  return new LockedError(
-    `Backup set '${name}' is locked by ${other.info.holder} (${other.info.operation}) since ${other.info.createdAt}.`,
-    {
-      hint:
-        `Wait for that run to finish and retry. If you are sure it is dead, delete the lock file ${storage.uriOf(other.key)}; ` +
-        `otherwise it expires ${formatMinutes(staleAfterMs)} after its last refresh (at ${expires} unless refreshed).`,
-    },
-  );
+  return new LockedError(`Backup set '${name}' is locked by ${other.info.holder} (${other.info.operation}) since ${other.info.createdAt}.`, {
+    hint:
+      `Wait for that run to finish and retry. If you are sure it is dead, delete the lock file ${storage.uriOf(other.key)}; ` +
+      `otherwise it expires ${formatMinutes(staleAfterMs)} after its last refresh (at ${expires} unless refreshed).`,
+  });
 }
 
 function formatMinutes(ms: number): string {
@@ -207,12 +204,7 @@ function formatMinutes(ms: number): string {
 }
 
 /** Keeps our lock fresh until release. Refresh failures are warnings: the backup itself goes on. */
-function holdLock(
-  storage: Storage,
-  key: string,
-  info: LockInfo,
-  options: { logger: Logger; now: () => Date; refreshEveryMs: number },
-): HeldLock {
+function holdLock(storage: Storage, key: string, info: LockInfo, options: { logger: Logger; now: () => Date; refreshEveryMs: number }): HeldLock {
   let released = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();

@@ -52,21 +52,14 @@ export function validatePolicy(policy: RetentionPolicy): void {
   if (!hasRetention(policy)) return;
   if (POLICY_INPUTS.every(([field]) => !policy[field])) {
     const set = POLICY_INPUTS.filter(([field]) => policy[field] !== undefined).map(([, input]) => input);
-    throw new UsageError(
-      `Retention inputs ${set.map((i) => `'${i}'`).join(', ')} are all 0: that policy would keep nothing.`,
-      {
-        input: set[0],
-        hint: "Set at least one of 'keep-last', 'keep-daily', 'keep-weekly' or 'keep-monthly' above 0, or leave them all empty to keep every backup.",
-      },
-    );
+    throw new UsageError(`Retention inputs ${set.map((i) => `'${i}'`).join(', ')} are all 0: that policy would keep nothing.`, {
+      input: set[0],
+      hint: "Set at least one of 'keep-last', 'keep-daily', 'keep-weekly' or 'keep-monthly' above 0, or leave them all empty to keep every backup.",
+    });
   }
 }
 
-export function planRetention(
-  backups: BackupRef[],
-  policy: RetentionPolicy,
-  options: { now: Date; incompleteGraceSeconds?: number },
-): RetentionDecision[] {
+export function planRetention(backups: BackupRef[], policy: RetentionPolicy, options: { now: Date; incompleteGraceSeconds?: number }): RetentionDecision[] {
   validatePolicy(policy);
   const graceMs = (options.incompleteGraceSeconds ?? DEFAULT_INCOMPLETE_GRACE_SECONDS) * 1000;
   const dated = sortNewestFirst(backups.filter((b) => isValidDate(b.time)));

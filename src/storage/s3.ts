@@ -183,10 +183,13 @@ export class S3Storage implements Storage {
     const stored = await this.stat(key);
     if (stored?.size !== size) {
       await this.delete([key]).catch(() => undefined);
-      throw new StorageError(`S3 stored ${stored ? `${stored.size} bytes` : 'nothing'} for ${this.uriOf(key)} (bucket '${this.bucket}', key '${this.prefix + key}') but ${size} bytes were sent; the object was deleted.`, {
-        key,
-        hint: 'The endpoint altered the upload; check that s3-endpoint is S3-compatible.',
-      });
+      throw new StorageError(
+        `S3 stored ${stored ? `${stored.size} bytes` : 'nothing'} for ${this.uriOf(key)} (bucket '${this.bucket}', key '${this.prefix + key}') but ${size} bytes were sent; the object was deleted.`,
+        {
+          key,
+          hint: 'The endpoint altered the upload; check that s3-endpoint is S3-compatible.',
+        },
+      );
     }
     return { size };
   }
@@ -258,7 +261,12 @@ export class S3Storage implements Storage {
     const probe = `.write-test-${randomBytes(6).toString('hex')}`;
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + probe, Body: 'backup-drill write test', StorageClass: this.options.storageClass as StorageClass | undefined }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + probe,
+          Body: 'backup-drill write test',
+          StorageClass: this.options.storageClass as StorageClass | undefined,
+        }),
       );
     } catch (error) {
       throw this.error(error, 'put', probe);
@@ -273,10 +281,13 @@ export class S3Storage implements Storage {
   }
 
   private tooLarge(key: string, partSize: number, limit: number): StorageError {
-    return new StorageError(`The stream for ${this.uriOf(key)} is larger than ${formatBytes(limit)}, the most 10,000 parts of ${formatBytes(partSize)} can hold.`, {
-      key,
-      hint: 'Pass a size hint (sizeHint) so parts are sized for the data.',
-    });
+    return new StorageError(
+      `The stream for ${this.uriOf(key)} is larger than ${formatBytes(limit)}, the most 10,000 parts of ${formatBytes(partSize)} can hold.`,
+      {
+        key,
+        hint: 'Pass a size hint (sizeHint) so parts are sized for the data.',
+      },
+    );
   }
 
   private error(error: unknown, op: S3Operation, key: string): unknown {
@@ -366,7 +377,13 @@ export interface S3ErrorContext {
 }
 
 const VERB: Record<S3Operation, string> = { put: 'write', get: 'read', stat: 'look up', list: 'list', delete: 'delete' };
-const PERMISSION: Record<S3Operation, string> = { put: 's3:PutObject', get: 's3:GetObject', stat: 's3:GetObject', list: 's3:ListBucket', delete: 's3:DeleteObject' };
+const PERMISSION: Record<S3Operation, string> = {
+  put: 's3:PutObject',
+  get: 's3:GetObject',
+  stat: 's3:GetObject',
+  list: 's3:ListBucket',
+  delete: 's3:DeleteObject',
+};
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'TimeoutError', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'InvalidClientTokenId', 'TokenRefreshRequired']);
 
@@ -408,7 +425,8 @@ export function translateS3Error(error: unknown, ctx: S3ErrorContext): unknown {
         ? 'The temporary credentials expired: refresh them (e.g. a longer role session).'
         : `The credentials were rejected: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile or role in use) belong to ${ctx.endpoint ? 'this endpoint' : 'this AWS account'}.`;
   } else if (code === 'CredentialsProviderError') {
-    hint = 'No S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. from secrets), use an AWS profile, or aws-actions/configure-aws-credentials.';
+    hint =
+      'No S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. from secrets), use an AWS profile, or aws-actions/configure-aws-credentials.';
   } else if (code === 'AccessDenied' || code === 'AllAccessDisabled' || status === 403) {
     hint = `Access denied: grant these credentials ${PERMISSION[ctx.op]} on arn:aws:s3:::${ctx.bucket}${ctx.op === 'list' ? '' : `/${prefix}*`}, and check the bucket policy.`;
     if (ctx.op === 'stat' || ctx.op === 'get') hint += ' Without s3:ListBucket, S3 also reports a missing object as 403.';
@@ -419,7 +437,9 @@ export function translateS3Error(error: unknown, ctx: S3ErrorContext): unknown {
     if (ctx.endpoint && !ctx.forcePathStyle && virtualHost) {
       hint = `The bucket was addressed as host '${host || `${ctx.bucket}.<endpoint>`}', which this endpoint does not serve: set 's3-force-path-style: true'.`;
     } else {
-      hint = ctx.endpoint ? `The endpoint${where} cannot be reached: check 's3-endpoint'.` : 'The S3 host cannot be resolved: check the network and the bucket name.';
+      hint = ctx.endpoint
+        ? `The endpoint${where} cannot be reached: check 's3-endpoint'.`
+        : 'The S3 host cannot be resolved: check the network and the bucket name.';
     }
   } else if (UNREACHABLE.has(code)) {
     hint = ctx.endpoint

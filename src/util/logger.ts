@@ -14,9 +14,10 @@ export class ConsoleLogger implements Logger {
   constructor(
     private readonly stream: NodeJS.WritableStream = process.stderr,
     private readonly verbose = false,
+    private readonly quiet = false,
   ) {}
   info(message: string): void {
-    this.stream.write(`${redact(message)}\n`);
+    if (!this.quiet) this.stream.write(`${redact(message)}\n`);
   }
   warn(message: string): void {
     this.stream.write(`warning: ${redact(message)}\n`);

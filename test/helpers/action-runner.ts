@@ -47,7 +47,12 @@ export function actionDefaults(): Record<string, string> {
 
 type BundleOptions = { node?: string; state?: Record<string, string>; env?: Record<string, string> };
 
-export function runBundle(entry: string, inputs: Record<string, string>, files: RunnerFiles, options: BundleOptions = {}): { status: number | null; stdout: string; stderr: string } {
+export function runBundle(
+  entry: string,
+  inputs: Record<string, string>,
+  files: RunnerFiles,
+  options: BundleOptions = {},
+): { status: number | null; stdout: string; stderr: string } {
   const env = bundleEnv(inputs, files, options);
   const r = spawnSync(options.node ?? process.execPath, [entry], { env, encoding: 'utf8', timeout: 240_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -58,7 +63,12 @@ export async function runBundleAsync(entry: string, inputs: Record<string, strin
   return runAsync(options.node ?? process.execPath, [entry], bundleEnv(inputs, files, options));
 }
 
-export function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 240_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runAsync(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 240_000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -39,7 +39,12 @@ export function actionScenario(label: string, node: () => string | undefined, ru
     test('backup, then drill with keep-database, then the post step removes the cluster', async () => {
       const storage = join(work.path, 'backups');
       const b = runnerFiles(await mkdirp(join(work.path, 'step-backup')));
-      const backup = runBundle('dist/action/index.js', { mode: 'backup', 'database-url': url, storage, 'files-path': join(work.path, 'uploads'), 'files-exclude': 'cache/**' }, b, { node: node() });
+      const backup = runBundle(
+        'dist/action/index.js',
+        { mode: 'backup', 'database-url': url, storage, 'files-path': join(work.path, 'uploads'), 'files-exclude': 'cache/**' },
+        b,
+        { node: node() },
+      );
       assert.equal(backup.status, 0, backup.stdout.slice(-3000) + backup.stderr.slice(-3000));
       assert.doesNotMatch(backup.stderr, /ExperimentalWarning|DeprecationWarning/, 'no runtime warnings');
       const outputs = readCommandFile(b.output);
@@ -54,12 +59,20 @@ export function actionScenario(label: string, node: () => string | undefined, ru
       assert.ok(!printed.join('\n').includes(cluster.password), 'password printed in clear');
 
       const checks = join(work.path, 'checks.yml');
-      writeFileSync(checks, `checks:\n  - name: canary\n    login:\n      query: select password_hash from users where email = $1\n      identity: canary@example.com\n      password-env: CANARY_PASSWORD\n`);
+      writeFileSync(
+        checks,
+        `checks:\n  - name: canary\n    login:\n      query: select password_hash from users where email = $1\n      identity: canary@example.com\n      password-env: CANARY_PASSWORD\n`,
+      );
       const d = runnerFiles(await mkdirp(join(work.path, 'step-drill')));
-      const drill = runBundle('dist/action/index.js', { mode: 'restore-drill', storage, checks, 'keep-database': 'true', 'max-age': '1h', 'backup-id': outputs['backup-id']! }, d, {
-        node: node(),
-        env: { CANARY_PASSWORD: TEST_PASSWORDS.canary },
-      });
+      const drill = runBundle(
+        'dist/action/index.js',
+        { mode: 'restore-drill', storage, checks, 'keep-database': 'true', 'max-age': '1h', 'backup-id': outputs['backup-id']! },
+        d,
+        {
+          node: node(),
+          env: { CANARY_PASSWORD: TEST_PASSWORDS.canary },
+        },
+      );
       assert.equal(drill.status, 0, drill.stdout + drill.stderr);
       const out = readCommandFile(d.output);
       assert.equal(out.status, 'passed');
@@ -102,7 +115,9 @@ export function actionScenario(label: string, node: () => string | undefined, ru
       await admin.end();
       const target = cluster.url('restore_target');
       const dry = runnerFiles(await mkdirp(join(work.path, 'step-restore-dry')));
-      const d = runBundle('dist/action/index.js', { mode: 'restore', storage, 'database-url': target, parts: 'database', 'dry-run': 'true' }, dry, { node: node() });
+      const d = runBundle('dist/action/index.js', { mode: 'restore', storage, 'database-url': target, parts: 'database', 'dry-run': 'true' }, dry, {
+        node: node(),
+      });
       assert.equal(d.status, 0, d.stdout.slice(-2000));
       assert.equal(readCommandFile(dry.output).status, 'dry-run');
       assert.match(readFileSync(dry.summary, 'utf8'), /Restore preview/);

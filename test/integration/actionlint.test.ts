@@ -23,7 +23,11 @@ const WORKFLOW_DIRS = ['.github/workflows', 'workflows'];
 const PATTERN = '{.github/workflows,workflows}/*.{yml,yaml}';
 
 function workflowFiles(): string[] {
-  return WORKFLOW_DIRS.flatMap((dir) => readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(dir, f))).sort();
+  return WORKFLOW_DIRS.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(dir, f)),
+  ).sort();
 }
 
 function actionlintBin(): string {
@@ -55,10 +59,13 @@ describe('actionlint', () => {
       for (const d of WORKFLOW_DIRS) mkdirSync(join(dir, d), { recursive: true });
       let pinned = 0;
       for (const file of workflowFiles()) {
-        const text = readFileSync(file, 'utf8').replace(/\b((?:actions\/(?:checkout|setup-node|upload-artifact))|aws-actions\/configure-aws-credentials)@v\d+\b/g, (_m, name: string) => {
-          pinned++;
-          return `${name}@v4`;
-        });
+        const text = readFileSync(file, 'utf8').replace(
+          /\b((?:actions\/(?:checkout|setup-node|upload-artifact))|aws-actions\/configure-aws-credentials)@v\d+\b/g,
+          (_m, name: string) => {
+            pinned++;
+            return `${name}@v4`;
+          },
+        );
         writeFileSync(join(dir, file), text);
       }
       assert.ok(pinned > 5, `pinned ${pinned} uses`);
@@ -75,7 +82,12 @@ describe('actionlint', () => {
     try {
       mkdirSync(join(dir, '.github/workflows'), { recursive: true });
       const names: string[] = [];
-      for (const file of ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))]) {
+      for (const file of [
+        'README.md',
+        ...readdirSync('docs')
+          .filter((f) => f.endsWith('.md'))
+          .map((f) => join('docs', f)),
+      ]) {
         const text = readFileSync(file, 'utf8');
         for (const m of text.matchAll(/^```ya?ml[^\n]*\n([\s\S]*?)^```/gm)) {
           const body = m[1]!;
@@ -114,7 +126,13 @@ describe('actionlint', () => {
     }
   });
 
-  test('action.yml', { skip: 'actionlint lints workflows, not action metadata; action.yml is checked by test/unit/contract.test.ts (generated from src/constants.ts, runs.using node24, main/post) and its inputs by test/unit/workflows.test.ts' }, () => {});
+  test(
+    'action.yml',
+    {
+      skip: 'actionlint lints workflows, not action metadata; action.yml is checked by test/unit/contract.test.ts (generated from src/constants.ts, runs.using node24, main/post) and its inputs by test/unit/workflows.test.ts',
+    },
+    () => {},
+  );
 });
 
 /** Every `run:` script with the runner's default bash options, expressions replaced like actionlint does. */
@@ -147,20 +165,24 @@ describe('run: scripts', () => {
   });
 
   const shellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
-  test('pass shellcheck', { skip: shellcheck.status === 0 ? false : 'shellcheck is not installed (apt-get install shellcheck); the bash -n check above still ran' }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bd-shellcheck-'));
-    try {
-      const problems: string[] = [];
-      scripts.forEach(({ where, script }, i) => {
-        const file = join(dir, `${i}.sh`);
-        writeFileSync(file, `#!/usr/bin/env bash\nset -eo pipefail\n${script}`);
-        // The same exclusions as actionlint's own shellcheck integration.
-        const r = spawnSync('shellcheck', ['--shell=bash', '--exclude=SC1091,SC2194,SC2050,SC2154,SC2157', file], { encoding: 'utf8' });
-        if (r.status !== 0) problems.push(`${where}:\n${r.stdout}${r.stderr}`);
-      });
-      assert.deepEqual(problems, []);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test(
+    'pass shellcheck',
+    { skip: shellcheck.status === 0 ? false : 'shellcheck is not installed (apt-get install shellcheck); the bash -n check above still ran' },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bd-shellcheck-'));
+      try {
+        const problems: string[] = [];
+        scripts.forEach(({ where, script }, i) => {
+          const file = join(dir, `${i}.sh`);
+          writeFileSync(file, `#!/usr/bin/env bash\nset -eo pipefail\n${script}`);
+          // The same exclusions as actionlint's own shellcheck integration.
+          const r = spawnSync('shellcheck', ['--shell=bash', '--exclude=SC1091,SC2194,SC2050,SC2154,SC2157', file], { encoding: 'utf8' });
+          if (r.status !== 0) problems.push(`${where}:\n${r.stdout}${r.stderr}`);
+        });
+        assert.deepEqual(problems, []);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -137,8 +137,10 @@ describe('age CLI interop', { skip }, () => {
     assert.match(readFileSync(p('pass-cli.age'), 'latin1'), /^age-encryption\.org\/v1\n-> scrypt /);
     await decryptFile(p('pass-cli.age'), p('pass-cli.out'), { identities: [], passphrase: 'tröpfchen horse battery' });
     assert.ok(readFileSync(p('pass-cli.out')).equals(data));
-    await assert.rejects(decryptFile(p('pass-cli.age'), p('pass-cli-bad.out'), { identities: [], passphrase: 'tropfchen horse battery' }),
-      (e: unknown) => e instanceof IntegrityError && /wrong passphrase/.test(e.message));
+    await assert.rejects(
+      decryptFile(p('pass-cli.age'), p('pass-cli-bad.out'), { identities: [], passphrase: 'tropfchen horse battery' }),
+      (e: unknown) => e instanceof IntegrityError && /wrong passphrase/.test(e.message),
+    );
   });
 
   it('the CLI and we both reject a file of ours cut at a chunk boundary, and one with a flipped byte', async () => {

@@ -101,7 +101,7 @@ describe('backup to a local folder', () => {
     assert.equal(manifest.files?.count, 5);
     assert.equal(manifest.files?.symlinks, 1);
     assert.ok(!(await readdir(extract)).includes('cache'));
-    assert.equal((await readFile(join(extract, 'latest-notes'), 'utf8')), 'hello\n');
+    assert.equal(await readFile(join(extract, 'latest-notes'), 'utf8'), 'hello\n');
   });
 
   test('rows written while the backup runs are in neither the dump nor the counts', async () => {
@@ -125,7 +125,13 @@ describe('backup to a local folder', () => {
     await admin.query('CREATE DATABASE restored');
     await admin.end();
     const pgRestore = await findBinDir({ tools: ['pg_restore'], wanted: 15, purpose: 'test' });
-    execFileSync(join(pgRestore.dir, 'pg_restore'), ['--no-owner', '--exit-on-error', '-d', cluster.url('restored'), join(storage, 'default', result.id, 'database.dump')]);
+    execFileSync(join(pgRestore.dir, 'pg_restore'), [
+      '--no-owner',
+      '--exit-on-error',
+      '-d',
+      cluster.url('restored'),
+      join(storage, 'default', result.id, 'database.dump'),
+    ]);
     await withClient(cluster.url('restored'), async (c) => {
       const t = await tableStats(c, tickets);
       assert.equal(t.rows, tickets.rows);
@@ -154,13 +160,21 @@ describe('backup to a local folder', () => {
 
     test('unreachable database', async () => {
       const storage = join(work.path, 'bad1');
-      await expectFailure({ 'database-url': 'postgres://app:pw@127.0.0.1:1/app', storage }, DatabaseError, /Cannot reach app on 127\.0\.0\.1:1.*Check the host and port/s);
+      await expectFailure(
+        { 'database-url': 'postgres://app:pw@127.0.0.1:1/app', storage },
+        DatabaseError,
+        /Cannot reach app on 127\.0\.0\.1:1.*Check the host and port/s,
+      );
       assert.deepEqual(await readdir(join(storage, 'default')).catch(() => []), []);
     });
 
     test('wrong password: rejected, and the password appears nowhere', async () => {
       const wrong = url.replace(cluster.password, 'Wr0ngPassw0rdXYZ');
-      const logger = await expectFailure({ 'database-url': wrong, storage: join(work.path, 'bad2') }, DatabaseError, /rejected the login.*Check the user and password in 'database-url'/s);
+      const logger = await expectFailure(
+        { 'database-url': wrong, storage: join(work.path, 'bad2') },
+        DatabaseError,
+        /rejected the login.*Check the user and password in 'database-url'/s,
+      );
       try {
         await runBackup(config({ 'database-url': wrong, storage: join(work.path, 'bad2') }), { logger });
       } catch (error) {
@@ -171,9 +185,17 @@ describe('backup to a local folder', () => {
     });
 
     test('files-path missing, or not a directory', async () => {
-      await expectFailure({ 'database-url': url, storage: join(work.path, 'bad3'), 'files-path': join(work.path, 'nope') }, UsageError, /'files-path'.*does not exist/);
+      await expectFailure(
+        { 'database-url': url, storage: join(work.path, 'bad3'), 'files-path': join(work.path, 'nope') },
+        UsageError,
+        /'files-path'.*does not exist/,
+      );
       await writeFile(join(work.path, 'a-file'), 'x');
-      await expectFailure({ 'database-url': url, storage: join(work.path, 'bad3'), 'files-path': join(work.path, 'a-file') }, UsageError, /'files-path' must be a directory/);
+      await expectFailure(
+        { 'database-url': url, storage: join(work.path, 'bad3'), 'files-path': join(work.path, 'a-file') },
+        UsageError,
+        /'files-path' must be a directory/,
+      );
     });
 
     test('unwritable storage folder', async () => {
@@ -193,10 +215,17 @@ describe('backup to a local folder', () => {
       const bin = join(work.path, 'fake-bin');
       await mkdir(bin);
       const real = await findBinDir({ tools: ['pg_dump'], wanted: 15, purpose: 'test' });
-      await writeFile(join(bin, 'pg_dump'), `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${join(real.dir, 'pg_dump')} --version; fi\nhead -c 100000 /dev/urandom\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`);
+      await writeFile(
+        join(bin, 'pg_dump'),
+        `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${join(real.dir, 'pg_dump')} --version; fi\nhead -c 100000 /dev/urandom\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`,
+      );
       await chmod(join(bin, 'pg_dump'), 0o755);
       const storage = join(work.path, 'bad5');
-      await expectFailure({ 'database-url': url, storage, 'postgres-bin-dir': bin, 'files-path': uploads }, ToolError, /pg_dump exited with code 1.*simulated failure/s);
+      await expectFailure(
+        { 'database-url': url, storage, 'postgres-bin-dir': bin, 'files-path': uploads },
+        ToolError,
+        /pg_dump exited with code 1.*simulated failure/s,
+      );
       const left = await readdir(join(storage, 'default')).catch(() => []);
       assert.deepEqual(left, [], `nothing left behind, found ${left.join(', ')}`);
     });

@@ -107,7 +107,12 @@ describe('row checksum methods', () => {
     await withClient(url, (c) => c.query(SCHEMA));
     work = await tempDir();
     storage = join(work.path, 'backups');
-    manifest = (await runBackup(buildConfig((n) => ({ 'database-url': url, storage, 'redact-columns': 'api_tokens.token' })[n], {}), { logger: new MemoryLogger() })).manifest;
+    manifest = (
+      await runBackup(
+        buildConfig((n) => ({ 'database-url': url, storage, 'redact-columns': 'api_tokens.token' })[n], {}),
+        { logger: new MemoryLogger() },
+      )
+    ).manifest;
   });
   after(async () => {
     await cluster?.stop();
@@ -120,7 +125,8 @@ describe('row checksum methods', () => {
     for (const [name, columns] of Object.entries(TEXT_COLUMNS)) assert.deepEqual(plans.get(tableKey({ schema: 'public', name })), columns, name);
     const recorded = (name: string) => manifest.tables.find((t) => t.name === name)!;
     for (const name of BINARY) assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', undefined], name);
-    for (const [name, columns] of Object.entries(TEXT_COLUMNS)) assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', columns], name);
+    for (const [name, columns] of Object.entries(TEXT_COLUMNS))
+      assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', columns], name);
     assert.equal(recorded('api_tokens').checksumMethod, undefined, 'a redacted table keeps the text form');
     assert.equal(manifest.formatVersion, 2);
     // Before PostgreSQL 14 there is no hash_record_extended: every table keeps 'text'.
@@ -128,7 +134,10 @@ describe('row checksum methods', () => {
   });
 
   test('a drill in a fresh cluster reproduces every checksum, binary, mixed and text', async () => {
-    const r = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
+    const r = await runDrill(
+      buildConfig((n) => ({ mode: 'restore-drill', storage, 'report-dir': join(work.path, 'reports') })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
     assert.equal(r.report.tables.length, TABLES);
     assert.ok(r.report.tables.every((t) => t.status === 'passed' && t.restoredChecksum === t.expectedChecksum));
@@ -136,9 +145,15 @@ describe('row checksum methods', () => {
 
   test('a restore passes its in-transaction gate and post-restore check, binary, mixed and text', async () => {
     await withClient(cluster.url(), (c) => c.query('CREATE DATABASE target'));
-    const result = await runRestore(buildConfig((n) => ({ mode: 'restore', storage, 'database-url': cluster.url('target'), parts: 'database', 'report-dir': join(work.path, 'reports') })[n], {}), {
-      logger: new MemoryLogger(),
-    });
+    const result = await runRestore(
+      buildConfig(
+        (n) => ({ mode: 'restore', storage, 'database-url': cluster.url('target'), parts: 'database', 'report-dir': join(work.path, 'reports') })[n],
+        {},
+      ),
+      {
+        logger: new MemoryLogger(),
+      },
+    );
     const report = result.report!;
     assert.equal(report.status, 'passed', report.failures.join('\n'));
     assert.ok(report.tables.every((t) => t.status === 'passed'));
@@ -162,15 +177,24 @@ describe('row checksum methods', () => {
     });
     assert.ok(m.tables.every((t) => t.checksumMethod === undefined && t.textColumns === undefined));
     await writeFile(path, JSON.stringify(m, null, 2));
-    const r = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
+    const r = await runDrill(
+      buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
     // And a record checksum where the manifest says text is a mismatch: the method really is read from the manifest.
     const wide = m.tables.find((t) => t.name === 'wide')!;
     wide.checksum = manifest.tables.find((t) => t.name === 'wide')!.checksum;
     await writeFile(path, JSON.stringify(m, null, 2));
-    const bad = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
+    const bad = await runDrill(
+      buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     assert.equal(bad.report.status, 'failed');
-    assert.deepEqual(bad.report.tables.filter((t) => t.status !== 'passed').map((t) => t.name), ['wide']);
+    assert.deepEqual(
+      bad.report.tables.filter((t) => t.status !== 'passed').map((t) => t.name),
+      ['wide'],
+    );
   });
 
   test('a changed value in a record-hashed table changes its checksum', async () => {
@@ -194,7 +218,13 @@ describe('row checksum methods', () => {
   test('why enum columns are hashed as text: their binary hash changes across a restore', async () => {
     await withClient(cluster.url(), (c) => c.query('CREATE DATABASE enum_copy'));
     const pgRestore = await findBinDir({ tools: ['pg_restore'], wanted: manifest.source.major, purpose: 'test' });
-    execFileSync(join(pgRestore.dir, 'pg_restore'), ['--no-owner', '--exit-on-error', '-d', cluster.url('enum_copy'), join(storage, 'default', manifest.id, 'database.dump')]);
+    execFileSync(join(pgRestore.dir, 'pg_restore'), [
+      '--no-owner',
+      '--exit-on-error',
+      '-d',
+      cluster.url('enum_copy'),
+      join(storage, 'default', manifest.id, 'database.dump'),
+    ]);
     const sums = async (u: string) =>
       withClient(u, async (c) => {
         const q = (method: 'text' | 'record') => c.query(`SELECT sum(${ROW_HASH[method]}::numeric)::text AS s FROM with_enum AS bd_row_`);

@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function files(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(dir, join(prefix, e.name)) : [join(prefix, e.name)],
-  );
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(dir, join(prefix, e.name)) : [join(prefix, e.name)]));
 }
 
 test('dist/ is up to date with the sources (run npm run build and commit dist/)', { timeout: 300_000 }, () => {

@@ -48,7 +48,12 @@ describe('restore drill', () => {
     const source = await startCluster();
     try {
       const url = await createSeededDatabase(source, 'app');
-      backupId = (await runBackup(buildConfig((n) => ({ 'database-url': url, storage, 'files-path': uploads })[n], {}), { logger: new MemoryLogger() })).id;
+      backupId = (
+        await runBackup(
+          buildConfig((n) => ({ 'database-url': url, storage, 'files-path': uploads })[n], {}),
+          { logger: new MemoryLogger() },
+        )
+      ).id;
     } finally {
       // The source is gone before any drill runs: a drill never needs (or touches) it.
       await source.stop();
@@ -95,7 +100,10 @@ describe('restore drill', () => {
     const r = await runDrill(drillConfig({ storage: copy, 'report-dir': join(work.path, 'reports') }), { logger: new MemoryLogger() });
     assert.equal(r.report.status, 'failed');
     const text = r.report.failures.join('\n');
-    assert.match(text, /Part database\.dump .* does not match its manifest: expected \d+ bytes with SHA-256 [0-9a-f]{64}, got \d+ bytes with SHA-256 [0-9a-f]{64}/);
+    assert.match(
+      text,
+      /Part database\.dump .* does not match its manifest: expected \d+ bytes with SHA-256 [0-9a-f]{64}, got \d+ bytes with SHA-256 [0-9a-f]{64}/,
+    );
   });
 
   test('a missing part fails the drill', async () => {
@@ -167,7 +175,10 @@ describe('restore drill', () => {
     assert.equal(byName.get('canary without secret')?.status, 'failed');
     assert.match(byName.get('canary without secret')!.message, /TEST_UNSET_PASSWORD_VAR/);
     assert.equal(byName.get('freshness')?.status, 'failed');
-    assert.ok(r.report.tables.every((t) => t.status === 'passed'), 'tables still verified');
+    assert.ok(
+      r.report.tables.every((t) => t.status === 'passed'),
+      'tables still verified',
+    );
     const junit = await readFile(r.junitPath, 'utf8');
     assert.match(junit, /<(failure|error)[^>]*/);
   });
@@ -210,7 +221,9 @@ describe('restore drill', () => {
 
   test('SIGINT during a drill stops it and removes its cluster and temp files', async () => {
     const before = new Set(await readdir(clustersRoot()).catch(() => [] as string[]));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'drill', '--storage', storage, '--report-dir', join(work.path, 'reports')], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'drill', '--storage', storage, '--report-dir', join(work.path, 'reports')], {
+      stdio: 'ignore',
+    });
     let ours: string | undefined;
     for (let i = 0; i < 300 && !ours; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -261,7 +274,10 @@ describe('restore drill', () => {
     await mkdir(join(root, 'data'), { recursive: true });
     const gone = spawn('true');
     await new Promise((r) => gone.once('exit', r));
-    await writeFile(join(root, 'owner.json'), JSON.stringify({ pid: gone.pid, binDir: await serverBinDir(), dataDir: join(root, 'data'), startedAt: new Date().toISOString() }));
+    await writeFile(
+      join(root, 'owner.json'),
+      JSON.stringify({ pid: gone.pid, binDir: await serverBinDir(), dataDir: join(root, 'data'), startedAt: new Date().toISOString() }),
+    );
     const straggler = spawn('sleep', ['60'], { cwd: join(root, 'data'), stdio: 'ignore' });
     const exited = new Promise((r) => straggler.once('exit', (_code, signal) => r(signal)));
     assert.equal(await cleanupStaleClusters(undefined, parent), 1);

@@ -87,7 +87,11 @@ function onTerminal(command: string, typed: string): { status: number | null; ou
 }
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['dist/cli/index.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' } });
+  const r = spawnSync(process.execPath, ['dist/cli/index.js', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -196,7 +200,9 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     // Only ciphertext parts, the ciphertext digests, the public index and the sealed manifest.
     assert.deepEqual(
       [...files.keys()].sort(),
-      ['checksums.sha256', 'database.dump.age', 'files.sha256.age', 'files.tar.age', 'manifest.json', 'manifest.json.age', 'roles.sql.age'].map((n) => `default/${id}/${n}`),
+      ['checksums.sha256', 'database.dump.age', 'files.sha256.age', 'files.tar.age', 'manifest.json', 'manifest.json.age', 'roles.sql.age'].map(
+        (n) => `default/${id}/${n}`,
+      ),
     );
     const stanza = expectPassphrase ? '-> scrypt ' : '-> X25519 ';
     for (const [path, bytes] of files) {
@@ -206,7 +212,12 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     }
     // checksums.sha256 lists the stored ciphertext, and sha256sum agrees with it.
     const dir = backupDir(store, id);
-    const listed = files.get(`default/${id}/checksums.sha256`)!.toString('utf8').trim().split('\n').map((l) => l.replace(/^[0-9a-f]{64} [ *]/, ''));
+    const listed = files
+      .get(`default/${id}/checksums.sha256`)!
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^[0-9a-f]{64} [ *]/, ''));
     assert.deepEqual(listed.sort(), ['database.dump.age', 'files.sha256.age', 'files.tar.age', 'roles.sql.age']);
     const sum = run('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir });
     assert.equal(sum.status, 0, sum.text);
@@ -221,10 +232,27 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     const keys = new Set<string>();
     const collect = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(collect);
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (keys.add(k), collect(x));
+      else if (v && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) {
+          keys.add(k);
+          collect(x);
+        }
     };
     collect(index);
-    for (const forbidden of ['tables', 'totals', 'rows', 'source', 'database', 'schemaHash', 'migration', 'checksum', 'files', 'trigger', 'redactions', 'dump']) {
+    for (const forbidden of [
+      'tables',
+      'totals',
+      'rows',
+      'source',
+      'database',
+      'schemaHash',
+      'migration',
+      'checksum',
+      'files',
+      'trigger',
+      'redactions',
+      'dump',
+    ]) {
       assert.ok(!keys.has(forbidden), `public index has no '${forbidden}' key (keys: ${[...keys].join(', ')})`);
     }
     for (const p of index.parts as Array<{ name: string }>) assert.match(p.name, /\.age$|^checksums\.sha256$/);
@@ -245,7 +273,11 @@ describe('encrypted backups (age) end to end', { skip }, () => {
 
   test('control: without encryption, every needle the next test looks for is in the bucket', async () => {
     const found = findNeedles(await storedFiles(plainStore), needles());
-    for (const label of needles().keys()) assert.ok(found.some((f) => f.startsWith(`${label} in `)), `${label} found in the unencrypted backup`);
+    for (const label of needles().keys())
+      assert.ok(
+        found.some((f) => f.startsWith(`${label} in `)),
+        `${label} found in the unencrypted backup`,
+      );
   });
 
   test('recipient given inline: the bucket holds only age parts, ciphertext checksums and a public index; no stored byte reveals a table, a row or a file', async () => {
@@ -256,7 +288,10 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     const m = sealedManifest(inlineStore, id);
     assert.equal(m.source.database, SOURCE_DB);
     assert.equal(m.source.schemaHash, plainManifest.source.schemaHash);
-    assert.deepEqual(m.tables.map((t) => `${t.schema}.${t.name}:${t.rows}:${t.checksum}`), plainManifest.tables.map((t) => `${t.schema}.${t.name}:${t.rows}:${t.checksum}`));
+    assert.deepEqual(
+      m.tables.map((t) => `${t.schema}.${t.name}:${t.rows}:${t.checksum}`),
+      plainManifest.tables.map((t) => `${t.schema}.${t.name}:${t.rows}:${t.checksum}`),
+    );
     assert.deepEqual(m.encryption, { recipients: [recipient], passphrase: false });
     assert.ok(m.parts.every((p) => p.name === 'checksums.sha256' || (p.encrypted && p.name.endsWith('.age'))));
   });
@@ -264,7 +299,9 @@ describe('encrypted backups (age) end to end', { skip }, () => {
   test('recipients from a file: the same sealed layout, and a drill with the identity file passes (tables, files, login)', async () => {
     const id = await assertSealedLayout(fileStore, [recipient], false);
     assert.deepEqual(findNeedles(await storedFiles(fileStore), needles()), []);
-    const r = await runDrill(drillConfig({ storage: fileStore, checks, 'decrypt-identity': keyFile, 'report-dir': join(work.path, 'reports') }), { logger: new MemoryLogger() });
+    const r = await runDrill(drillConfig({ storage: fileStore, checks, 'decrypt-identity': keyFile, 'report-dir': join(work.path, 'reports') }), {
+      logger: new MemoryLogger(),
+    });
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
     assert.equal(r.report.backupId, id);
     assertDrillProvedEverything(r.report);
@@ -289,7 +326,9 @@ describe('encrypted backups (age) end to end', { skip }, () => {
   }
 
   test('a drill with the identity given inline passes (tables, files, login)', async () => {
-    const r = await runDrill(drillConfig({ storage: inlineStore, checks, 'decrypt-identity': identity, 'report-dir': join(work.path, 'reports') }), { logger: new MemoryLogger() });
+    const r = await runDrill(drillConfig({ storage: inlineStore, checks, 'decrypt-identity': identity, 'report-dir': join(work.path, 'reports') }), {
+      logger: new MemoryLogger(),
+    });
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
     assert.equal(r.report.backupId, inlineId);
     assertDrillProvedEverything(r.report);
@@ -299,34 +338,43 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     await assert.rejects(runDrill(drillConfig({ storage: inlineStore, checks }), { logger: new MemoryLogger() }), (e: unknown) => {
       assert.ok(e instanceof UsageError, `UsageError, got ${String(e)}`);
       assert.equal(e.exitCode, 2);
-      assert.match(e.describe(), new RegExp(`Backup ${inlineId} is encrypted; reading it needs a key\\..*decrypt-identity.*AGE-SECRET-KEY-1.*decrypt-passphrase`, 's'));
+      assert.match(
+        e.describe(),
+        new RegExp(`Backup ${inlineId} is encrypted; reading it needs a key\\..*decrypt-identity.*AGE-SECRET-KEY-1.*decrypt-passphrase`, 's'),
+      );
       return true;
     });
   });
 
   test('a drill with the wrong identity fails with an IntegrityError saying the key does not match', async () => {
-    await assert.rejects(runDrill(drillConfig({ storage: inlineStore, checks, 'decrypt-identity': wrongKeyFile }), { logger: new MemoryLogger() }), (e: unknown) => {
-      assert.ok(e instanceof IntegrityError, `IntegrityError, got ${String(e)}`);
-      assert.equal(e.exitCode, 7);
-      const text = e.describe();
-      assert.match(text, /None of the 1 identity given can decrypt this age file .*wrong key\?/);
-      // Says whose key was given, so the user sees the mismatch; never the secret itself.
-      assert.ok(text.includes(wrongRecipient), text);
-      assert.ok(!text.includes('AGE-SECRET-KEY-1'), text);
-      return true;
-    });
+    await assert.rejects(
+      runDrill(drillConfig({ storage: inlineStore, checks, 'decrypt-identity': wrongKeyFile }), { logger: new MemoryLogger() }),
+      (e: unknown) => {
+        assert.ok(e instanceof IntegrityError, `IntegrityError, got ${String(e)}`);
+        assert.equal(e.exitCode, 7);
+        const text = e.describe();
+        assert.match(text, /None of the 1 identity given can decrypt this age file .*wrong key\?/);
+        // Says whose key was given, so the user sees the mismatch; never the secret itself.
+        assert.ok(text.includes(wrongRecipient), text);
+        assert.ok(!text.includes('AGE-SECRET-KEY-1'), text);
+        return true;
+      },
+    );
     // An identity for a passphrase backup, and a wrong passphrase: each said plainly.
     await assert.rejects(runDrill(drillConfig({ storage: passStore, 'decrypt-identity': identity }), { logger: new MemoryLogger() }), (e: unknown) => {
       assert.ok(e instanceof IntegrityError);
       assert.match(e.describe(), /encrypted with a passphrase, but no passphrase was given/);
       return true;
     });
-    await assert.rejects(runDrill(drillConfig({ storage: passStore, 'decrypt-passphrase': `${PASSPHRASE}x` }), { logger: new MemoryLogger() }), (e: unknown) => {
-      assert.ok(e instanceof IntegrityError);
-      assert.match(e.describe(), /wrong passphrase/);
-      assert.ok(!e.describe().includes(PASSPHRASE), 'the passphrase is not echoed');
-      return true;
-    });
+    await assert.rejects(
+      runDrill(drillConfig({ storage: passStore, 'decrypt-passphrase': `${PASSPHRASE}x` }), { logger: new MemoryLogger() }),
+      (e: unknown) => {
+        assert.ok(e instanceof IntegrityError);
+        assert.match(e.describe(), /wrong passphrase/);
+        assert.ok(!e.describe().includes(PASSPHRASE), 'the passphrase is not echoed');
+        return true;
+      },
+    );
   });
 
   async function drillWithFlip(label: string, offset: number) {
@@ -347,23 +395,22 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     assert.equal(r.report.files.status, 'passed');
   });
 
-  test(
-    'a flipped byte early in database.dump.age (first chunks) fails the drill, naming the part',
-    async () => {
-      const size = (await readFile(join(backupDir(inlineStore, inlineId), 'database.dump.age'))).length;
-      assert.ok(size > 2 * 1024 * 1024, `the dump spans more than one 1 MiB batch of age chunks (${size} bytes)`);
-      const r = await drillWithFlip('head', 5000);
-      assert.equal(r.report.status, 'failed');
-      assert.equal(r.report.checks.find((c) => c.name === 'pg_restore')?.status, 'failed');
-      const text = r.report.failures.join('\n');
-      assert.match(text, /database\.dump\.age/, `the failure names the part: ${text}`);
-    },
-  );
+  test('a flipped byte early in database.dump.age (first chunks) fails the drill, naming the part', async () => {
+    const size = (await readFile(join(backupDir(inlineStore, inlineId), 'database.dump.age'))).length;
+    assert.ok(size > 2 * 1024 * 1024, `the dump spans more than one 1 MiB batch of age chunks (${size} bytes)`);
+    const r = await drillWithFlip('head', 5000);
+    assert.equal(r.report.status, 'failed');
+    assert.equal(r.report.checks.find((c) => c.name === 'pg_restore')?.status, 'failed');
+    const text = r.report.failures.join('\n');
+    assert.match(text, /database\.dump\.age/, `the failure names the part: ${text}`);
+  });
 
   test('passphrase: backup sealed with scrypt, drill with decrypt-passphrase passes', async () => {
     await assertSealedLayout(passStore, [], true);
     assert.deepEqual(findNeedles(await storedFiles(passStore), needles()), []);
-    const r = await runDrill(drillConfig({ storage: passStore, checks, 'decrypt-passphrase': PASSPHRASE, 'report-dir': join(work.path, 'reports') }), { logger: new MemoryLogger() });
+    const r = await runDrill(drillConfig({ storage: passStore, checks, 'decrypt-passphrase': PASSPHRASE, 'report-dir': join(work.path, 'reports') }), {
+      logger: new MemoryLogger(),
+    });
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
     assertDrillProvedEverything(r.report);
   });
@@ -372,7 +419,16 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     const store = join(work.path, 'both');
     // The source is gone: a refusal that happens first cannot depend on it.
     await assert.rejects(
-      runBackup(backupConfig({ 'database-url': 'postgres://nobody:x@127.0.0.1:1/none', storage: store, 'files-path': uploads, 'encrypt-recipients': recipient, 'encrypt-passphrase': PASSPHRASE }), { logger: new MemoryLogger() }),
+      runBackup(
+        backupConfig({
+          'database-url': 'postgres://nobody:x@127.0.0.1:1/none',
+          storage: store,
+          'files-path': uploads,
+          'encrypt-recipients': recipient,
+          'encrypt-passphrase': PASSPHRASE,
+        }),
+        { logger: new MemoryLogger() },
+      ),
       (e: unknown) => {
         assert.ok(e instanceof UsageError, `UsageError, got ${String(e)}`);
         assert.match(e.describe(), /recipients or to a passphrase, not both/);
@@ -400,15 +456,26 @@ describe('encrypted backups (age) end to end', { skip }, () => {
 
     const tar = run('sh', ['-c', `age -d -i '${keyFile}' '${join(dir, 'files.tar.age')}' | tar -t`]);
     assert.equal(tar.status, 0, tar.text);
-    const names = String(tar.stdout).split('\n').map((l) => l.replace(/\/$/, ''));
-    for (const f of ['tickets/1/screenshot.png', 'tickets/1/notes.txt', 'tickets/2/report with spaces.pdf', 'cache/thumbs/t1.jpg', 'empty.txt', 'latest-notes']) {
+    const names = String(tar.stdout)
+      .split('\n')
+      .map((l) => l.replace(/\/$/, ''));
+    for (const f of [
+      'tickets/1/screenshot.png',
+      'tickets/1/notes.txt',
+      'tickets/2/report with spaces.pdf',
+      'cache/thumbs/t1.jpg',
+      'empty.txt',
+      'latest-notes',
+    ]) {
       assert.ok(names.includes(f), `tar -t lists ${f}: ${names.join(', ')}`);
     }
     // The file list decrypts to sha256sum lines that match the uploads.
     const fileList = run('age', ['-d', '-i', keyFile, join(dir, 'files.sha256.age')]);
     assert.equal(fileList.status, 0, fileList.text);
     const { createHash } = await import('node:crypto');
-    const want = createHash('sha256').update(await readFile(join(uploads, 'tickets/1/screenshot.png'))).digest('hex');
+    const want = createHash('sha256')
+      .update(await readFile(join(uploads, 'tickets/1/screenshot.png')))
+      .digest('hex');
     assert.match(String(fileList.stdout), new RegExp(`^${want} [ *]tickets/1/screenshot\\.png$`, 'm'));
     // The wrong key does not open it in the CLI either.
     const wrong = run('age', ['-d', '-i', wrongKeyFile, join(dir, 'database.dump.age')]);
@@ -439,7 +506,10 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     assert.match(line, /\byes\s+yes\s*$/, `COMPLETE yes, ENCRYPTED yes: ${line}`);
     const json = cli(['list', '--storage', inlineStore, '--json']);
     assert.equal(json.status, 0, json.stderr);
-    assert.deepEqual((JSON.parse(json.stdout) as Array<Record<string, unknown>>).map((e) => [e.id, e.complete, e.encrypted]), [[inlineId, true, true]]);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as Array<Record<string, unknown>>).map((e) => [e.id, e.complete, e.encrypted]),
+      [[inlineId, true, true]],
+    );
     const plain = cli(['list', '--storage', plainStore]);
     assert.equal(plain.status, 0, plain.stderr);
     assert.match(plain.stdout.split('\n').find((l) => l.startsWith(plainManifest.id)) ?? '', /\byes\s+no\s*$/);
@@ -452,17 +522,14 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     assert.ok(!r.stdout.includes('tickets'));
   });
 
-  test(
-    'CLI inspect with a key shows the tables',
-    () => {
-      for (const key of [keyFile, identity]) {
-        const r = cli(['inspect', 'latest', '--storage', inlineStore, '--decrypt-identity', key]);
-        assert.equal(r.status, 0, r.stdout + r.stderr);
-        assert.match(r.stdout, new RegExp(`backup: +${inlineId}`));
-        assert.match(r.stdout, /public\.tickets +\d+ rows/);
-        assert.match(r.stdout, /public\.bulk_blobs +4 rows/);
-        assert.match(r.stdout, new RegExp(`source: +${SOURCE_DB}`));
-      }
-    },
-  );
+  test('CLI inspect with a key shows the tables', () => {
+    for (const key of [keyFile, identity]) {
+      const r = cli(['inspect', 'latest', '--storage', inlineStore, '--decrypt-identity', key]);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`backup: +${inlineId}`));
+      assert.match(r.stdout, /public\.tickets +\d+ rows/);
+      assert.match(r.stdout, /public\.bulk_blobs +4 rows/);
+      assert.match(r.stdout, new RegExp(`source: +${SOURCE_DB}`));
+    }
+  });
 });

@@ -102,8 +102,15 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
     const doc = readFileSync(DOC, 'utf8');
     const blocks = recoveryBlocks(doc);
     assert.equal(blocks.length, 5, 'variables, checksums, pg_restore, table check, uploads');
-    assert.ok(blocks[0]!.includes(PLACEHOLDERS.backup) && blocks[0]!.includes(PLACEHOLDERS.uploads) && blocks[0]!.includes(`TARGET=${PLACEHOLDERS.target}`), 'step 2 names the placeholders');
-    for (const tool of ['sha256sum -c', 'pg_restore', 'psql', 'tar -x']) assert.ok(blocks.some((b) => b.includes(tool)), `a tested block uses ${tool}`);
+    assert.ok(
+      blocks[0]!.includes(PLACEHOLDERS.backup) && blocks[0]!.includes(PLACEHOLDERS.uploads) && blocks[0]!.includes(`TARGET=${PLACEHOLDERS.target}`),
+      'step 2 names the placeholders',
+    );
+    for (const tool of ['sha256sum -c', 'pg_restore', 'psql', 'tar -x'])
+      assert.ok(
+        blocks.some((b) => b.includes(tool)),
+        `a tested block uses ${tool}`,
+      );
     assert.match(doc, /age -d -i key\.txt -o database\.dump database\.dump\.age/, 'the decryption command is documented');
   });
 
@@ -115,7 +122,12 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
     for (const part of ['database.dump', 'files.tar', 'files.sha256']) assert.match(r.stdout, new RegExp(`^${part.replace('.', '\\.')}: OK$`, 'm'), output);
     // The psql check printed one "ok" line per table and nothing else.
     const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8')) as { tables: Array<{ schema: string; name: string; rows: number }> };
-    for (const t of manifest.tables) assert.match(r.stdout, new RegExp(`${t.schema}\\.${t.name}\\s*\\|\\s*${t.rows}\\s*\\|\\s*${t.rows}\\s*\\|\\s*ok`), `${t.schema}.${t.name} checked\n${r.stdout}`);
+    for (const t of manifest.tables)
+      assert.match(
+        r.stdout,
+        new RegExp(`${t.schema}\\.${t.name}\\s*\\|\\s*${t.rows}\\s*\\|\\s*${t.rows}\\s*\\|\\s*ok`),
+        `${t.schema}.${t.name} checked\n${r.stdout}`,
+      );
     assert.doesNotMatch(r.stdout, /MISSING|DIFFERS/);
     assert.match(r.stdout, /^all files OK$/m);
 
@@ -154,7 +166,9 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
     assert.match(verify.stdout, /^database\.dump: FAILED$/m, verify.stdout + verify.stderr);
 
     // A restored row that no longer matches (same row count, other content): step 6 must fail and name the table.
-    await withClient(cluster.url(PLACEHOLDERS.target), (c) => c.query(`UPDATE tickets SET subject = subject || ' (edited)' WHERE id = (SELECT min(id) FROM tickets)`));
+    await withClient(cluster.url(PLACEHOLDERS.target), (c) =>
+      c.query(`UPDATE tickets SET subject = subject || ' (edited)' WHERE id = (SELECT min(id) FROM tickets)`),
+    );
     const check = runDoc([blocks[0]!, blocks[3]!]);
     assert.notEqual(check.status, 0);
     assert.match(check.stdout, /public\.tickets\s*\|.*\|\s*DIFFERS/, check.stdout + check.stderr);

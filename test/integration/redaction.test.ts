@@ -36,7 +36,10 @@ describe('credential redaction', () => {
       return rows.map((r) => r.v);
     });
     assert.ok(secrets.some((s) => s.startsWith('$2')) && secrets.some((s) => s.startsWith('$argon2id$')));
-    const r = await runBackup(buildConfig((n) => ({ 'database-url': url, storage, 'redact-columns': 'users.password_hash, public.users.mfa_*' })[n], {}), { logger: new MemoryLogger() });
+    const r = await runBackup(
+      buildConfig((n) => ({ 'database-url': url, storage, 'redact-columns': 'users.password_hash, public.users.mfa_*' })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     backupId = r.id;
   });
   after(async () => {
@@ -47,10 +50,10 @@ describe('credential redaction', () => {
   test('no redacted value is stored, in any part, raw or decompressed; the manifest lists the redactions', async () => {
     const dir = join(storage, 'default', backupId);
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    assert.deepEqual(
-      manifest.redactions.map((r: { table: string; column: string; replacement: string }) => `${r.table}.${r.column}=${r.replacement}`).sort(),
-      ["users.mfa_secret=NULL", "users.password_hash='redacted'"],
-    );
+    assert.deepEqual(manifest.redactions.map((r: { table: string; column: string; replacement: string }) => `${r.table}.${r.column}=${r.replacement}`).sort(), [
+      'users.mfa_secret=NULL',
+      "users.password_hash='redacted'",
+    ]);
     const dumpSql = execFileSync('pg_restore', ['-f', '-', join(dir, 'database.dump')], { maxBuffer: 1 << 28 }).toString();
     assert.match(dumpSql, /CREATE TABLE public\.users/, 'the table definition is still there');
     for (const name of await readdir(dir)) {
@@ -63,10 +66,16 @@ describe('credential redaction', () => {
 
   test('the drill passes; a login check on a redacted column is "not verifiable: redacted"', async () => {
     const checks = join(work.path, 'checks.yml');
-    await writeFile(checks, `checks:\n  - name: canary\n    login:\n      query: select password_hash from users where email = $1\n      identity: canary@example.com\n      password-env: RED_CANARY_PASSWORD\n`);
+    await writeFile(
+      checks,
+      `checks:\n  - name: canary\n    login:\n      query: select password_hash from users where email = $1\n      identity: canary@example.com\n      password-env: RED_CANARY_PASSWORD\n`,
+    );
     process.env.RED_CANARY_PASSWORD = TEST_PASSWORDS.canary;
     try {
-      const d = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage, checks, 'report-dir': join(work.path, 'reports') })[n], {}), { logger: new MemoryLogger() });
+      const d = await runDrill(
+        buildConfig((n) => ({ mode: 'restore-drill', storage, checks, 'report-dir': join(work.path, 'reports') })[n], {}),
+        { logger: new MemoryLogger() },
+      );
       assert.equal(d.report.status, 'passed', d.report.failures.join('\n'));
       assert.ok(d.report.tables.every((t) => t.status === 'passed'));
       const canary = d.report.checks.find((c) => c.name === 'canary')!;
@@ -81,10 +90,15 @@ describe('credential redaction', () => {
     const admin = await connect(cluster.url());
     await admin.query('CREATE DATABASE restored');
     await admin.end();
-    const r = await runRestore(buildConfig((n) => ({ mode: 'restore', storage, 'database-url': cluster.url('restored'), parts: 'database' })[n], {}), { logger: new MemoryLogger() });
+    const r = await runRestore(
+      buildConfig((n) => ({ mode: 'restore', storage, 'database-url': cluster.url('restored'), parts: 'database' })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
     await withClient(cluster.url('restored'), async (c) => {
-      const { rows } = await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash = 'redacted')::int AS red, count(mfa_secret)::int AS mfa FROM users`);
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash = 'redacted')::int AS red, count(mfa_secret)::int AS mfa FROM users`,
+      );
       assert.ok(rows[0].n > 0);
       assert.equal(rows[0].red, rows[0].n);
       assert.equal(rows[0].mfa, 0);
@@ -96,8 +110,14 @@ describe('credential redaction', () => {
 
   test('a per-table restore of a redacted table: refused into the live table, copied with into-schema', async () => {
     const restore = (values: Record<string, string>) =>
-      runRestore(buildConfig((n) => ({ mode: 'restore', storage, 'database-url': url, parts: 'database', ...values })[n], {}), { logger: new MemoryLogger() });
-    const live = await withClient(url, async (c) => (await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash LIKE '$%')::int AS hashed FROM users`)).rows[0]);
+      runRestore(
+        buildConfig((n) => ({ mode: 'restore', storage, 'database-url': url, parts: 'database', ...values })[n], {}),
+        { logger: new MemoryLogger() },
+      );
+    const live = await withClient(
+      url,
+      async (c) => (await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash LIKE '$%')::int AS hashed FROM users`)).rows[0],
+    );
     // Into the live table it would overwrite every real password hash: refused, even with force.
     await assert.rejects(restore({ tables: 'users', force: 'true' }), (e: unknown) => {
       assert.ok(e instanceof UsageError);
@@ -108,7 +128,11 @@ describe('credential redaction', () => {
     const r = await restore({ tables: 'users, tickets', 'into-schema': 'recovered' });
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
     await withClient(url, async (c) => {
-      const copy = (await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash = 'redacted')::int AS red, count(mfa_secret)::int AS mfa FROM recovered.users`)).rows[0];
+      const copy = (
+        await c.query(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE password_hash = 'redacted')::int AS red, count(mfa_secret)::int AS mfa FROM recovered.users`,
+        )
+      ).rows[0];
       assert.equal(copy.n, live.n);
       assert.equal(copy.red, copy.n);
       assert.equal(copy.mfa, 0);
@@ -120,17 +144,35 @@ describe('credential redaction', () => {
   });
 
   test('sensitive-columns refuses an unencrypted backup that would store them in clear', async () => {
-    await assert.rejects(runBackup(buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 's'), 'sensitive-columns': 'users.password_hash' })[n], {}), { logger: new MemoryLogger() }), (e: unknown) => {
-      assert.ok(e instanceof UsageError);
-      assert.match(e.describe(), /sensitive columns in clear: public\.users\.password_hash.*encrypt-recipients.*redact-columns/s);
-      return true;
-    });
-    const ok = await runBackup(buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 's'), 'sensitive-columns': 'users.password_hash', 'redact-columns': 'users.password_hash' })[n], {}), { logger: new MemoryLogger() });
+    await assert.rejects(
+      runBackup(
+        buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 's'), 'sensitive-columns': 'users.password_hash' })[n], {}),
+        { logger: new MemoryLogger() },
+      ),
+      (e: unknown) => {
+        assert.ok(e instanceof UsageError);
+        assert.match(e.describe(), /sensitive columns in clear: public\.users\.password_hash.*encrypt-recipients.*redact-columns/s);
+        return true;
+      },
+    );
+    const ok = await runBackup(
+      buildConfig(
+        (n) => ({ 'database-url': url, storage: join(work.path, 's'), 'sensitive-columns': 'users.password_hash', 'redact-columns': 'users.password_hash' })[n],
+        {},
+      ),
+      { logger: new MemoryLogger() },
+    );
     assert.ok(ok.id);
   });
 
   test('a redact pattern that matches nothing is refused', async () => {
-    await assert.rejects(runBackup(buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 'x'), 'redact-columns': 'users.no_such_column' })[n], {}), { logger: new MemoryLogger() }), /'users\.no_such_column' matches no column/);
+    await assert.rejects(
+      runBackup(
+        buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 'x'), 'redact-columns': 'users.no_such_column' })[n], {}),
+        { logger: new MemoryLogger() },
+      ),
+      /'users\.no_such_column' matches no column/,
+    );
   });
 
   test('inspect-db suggests the credential columns by name and value shape', async () => {

@@ -44,8 +44,12 @@ async function fingerprint(url: string) {
           WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1`,
       )
     ).rows.map((r) => r.r);
-    const sequences = (await c.query<{ s: string }>(`SELECT schemaname || '.' || sequencename || '=' || coalesce(last_value::text, '-') AS s FROM pg_sequences ORDER BY 1`)).rows.map((r) => r.s);
-    const schemas = (await c.query<{ s: string }>(`SELECT nspname || ':' || pg_get_userbyid(nspowner) || ':' || coalesce(nspacl::text, '') AS s FROM pg_namespace ORDER BY 1`)).rows.map((r) => r.s);
+    const sequences = (
+      await c.query<{ s: string }>(`SELECT schemaname || '.' || sequencename || '=' || coalesce(last_value::text, '-') AS s FROM pg_sequences ORDER BY 1`)
+    ).rows.map((r) => r.s);
+    const schemas = (
+      await c.query<{ s: string }>(`SELECT nspname || ':' || pg_get_userbyid(nspowner) || ':' || coalesce(nspacl::text, '') AS s FROM pg_namespace ORDER BY 1`)
+    ).rows.map((r) => r.s);
     const events = (await c.query<{ e: string }>('SELECT evtname AS e FROM pg_event_trigger ORDER BY 1')).rows.map((r) => r.e);
     return { stats, hash: await schemaHash(c), relations, sequences, schemas, events };
   });
@@ -63,7 +67,12 @@ async function tree(root: string): Promise<string[]> {
         out.push(`${r}/`);
         await walk(p, r);
       } else if (s.isSymbolicLink()) out.push(`${r} -> ${await readlink(p)}`);
-      else out.push(`${r} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
+      else
+        out.push(
+          `${r} ${createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex')}`,
+        );
     }
   };
   await walk(root, '');
@@ -80,7 +89,8 @@ describe('restore', () => {
   let dbCount = 0;
 
   const deps = (extra: Omit<Partial<RestoreDeps>, 'logger'> = {}): RestoreDeps & { logger: MemoryLogger } => ({ ...extra, logger: new MemoryLogger() });
-  const config = (values: Record<string, string>) => buildConfig((name) => ({ mode: 'restore', storage, 'report-dir': join(work.path, 'reports'), ...values })[name], {});
+  const config = (values: Record<string, string>) =>
+    buildConfig((name) => ({ mode: 'restore', storage, 'report-dir': join(work.path, 'reports'), ...values })[name], {});
   async function emptyDb(): Promise<string> {
     const name = `t${++dbCount}`;
     await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${name}`));
@@ -111,7 +121,12 @@ describe('restore', () => {
     await makeUploads(uploads);
     cluster = await startCluster();
     sourceUrl = await createSeededDatabase(cluster, 'app', 20);
-    backupId = (await runBackup(buildConfig((n) => ({ 'database-url': sourceUrl, storage, 'files-path': uploads })[n], {}), { logger: new MemoryLogger() })).id;
+    backupId = (
+      await runBackup(
+        buildConfig((n) => ({ 'database-url': sourceUrl, storage, 'files-path': uploads })[n], {}),
+        { logger: new MemoryLogger() },
+      )
+    ).id;
     process.env.TEST_CANARY_PASSWORD = TEST_PASSWORDS.canary;
   });
   after(async () => {
@@ -177,7 +192,11 @@ describe('restore', () => {
 
   test('a schema or migration mismatch is refused even with force; ignore-schema-mismatch allows it', async () => {
     const url = await seededDb();
-    await withClient(url, (c) => c.query(`ALTER TABLE tickets ADD COLUMN sla_minutes int; INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name) VALUES ('3', 'c3', now(), '20261101000000_sla')`));
+    await withClient(url, (c) =>
+      c.query(
+        `ALTER TABLE tickets ADD COLUMN sla_minutes int; INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name) VALUES ('3', 'c3', now(), '20261101000000_sla')`,
+      ),
+    );
     const before = await fingerprint(url);
     await assert.rejects(runRestore(config({ 'database-url': url, force: 'true' }), deps()), (e: unknown) => {
       assert.ok(e instanceof RestoreRefused);
@@ -201,7 +220,7 @@ describe('restore', () => {
       await c.query("CREATE FUNCTION public.added_later() RETURNS int LANGUAGE sql AS 'select 1'");
       await c.query("UPDATE tickets SET subject = 'changed' WHERE id < 5");
       await c.query('DELETE FROM audit_log WHERE id % 2 = 0');
-      await c.query("CREATE SCHEMA reporting; CREATE TABLE reporting.kept (id int)");
+      await c.query('CREATE SCHEMA reporting; CREATE TABLE reporting.kept (id int)');
     });
     const r = await runRestore(config({ 'database-url': url, force: 'true', 'ignore-schema-mismatch': 'true', parts: 'database' }), deps());
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
@@ -209,14 +228,20 @@ describe('restore', () => {
     const source = await fingerprint(sourceUrl);
     assert.ok(!after.relations.some((x) => x.startsWith('public.newer_feature') || x.startsWith('billing.refunds')), 'newer tables are gone');
     assert.equal(await withClient(url, async (c) => (await c.query("SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'added_later'")).rows[0].n), 0);
-    assert.deepEqual(after.stats.filter((s) => s.schema !== 'reporting'), source.stats);
+    assert.deepEqual(
+      after.stats.filter((s) => s.schema !== 'reporting'),
+      source.stats,
+    );
     assert.equal(after.sequences.join(), source.sequences.join());
     // A schema the backup does not have is left alone, and said so.
     assert.ok(after.relations.includes('reporting.kept:r'));
     assert.match(r.preview.warnings.join('\n'), /not in the backup are left as they are: reporting/);
     assert.deepEqual(r.report?.unexpectedTables, ['reporting.kept']);
     // public keeps its owner and privileges (PUBLIC may still use it).
-    assert.deepEqual(after.schemas.filter((s) => s.startsWith('public:')), source.schemas.filter((s) => s.startsWith('public:')));
+    assert.deepEqual(
+      after.schemas.filter((s) => s.startsWith('public:')),
+      source.schemas.filter((s) => s.startsWith('public:')),
+    );
   });
 
   test('a failure midway (after data is in) leaves the target and its files byte-for-byte as they were', async () => {
@@ -227,17 +252,22 @@ describe('restore', () => {
       await c.query("UPDATE tickets SET subject = 'edited after backup' WHERE id % 3 = 0");
       // An object on the target that makes the restore fail once the data is loaded (indexes come after data).
       await c.query('CREATE SCHEMA ops');
-      await c.query(`CREATE FUNCTION ops.refuse_index() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure: no new indexes here'; END $$`);
-      await c.query('CREATE EVENT TRIGGER refuse_index ON ddl_command_end WHEN TAG IN (\'CREATE INDEX\') EXECUTE FUNCTION ops.refuse_index()');
+      await c.query(
+        `CREATE FUNCTION ops.refuse_index() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure: no new indexes here'; END $$`,
+      );
+      await c.query("CREATE EVENT TRIGGER refuse_index ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION ops.refuse_index()");
     });
     const filesPath = await uploadsCopy();
     const before = await fingerprint(url);
     const filesBefore = await tree(filesPath);
-    await assert.rejects(runRestore(config({ 'database-url': url, 'files-path': filesPath, force: 'true', 'ignore-schema-mismatch': 'true' }), deps()), (e: unknown) => {
-      assert.ok(e instanceof DatabaseError, String(e));
-      assert.match(e.describe(), /rolled back.*injected failure.*target is unchanged/s);
-      return true;
-    });
+    await assert.rejects(
+      runRestore(config({ 'database-url': url, 'files-path': filesPath, force: 'true', 'ignore-schema-mismatch': 'true' }), deps()),
+      (e: unknown) => {
+        assert.ok(e instanceof DatabaseError, String(e));
+        assert.match(e.describe(), /rolled back.*injected failure.*target is unchanged/s);
+        return true;
+      },
+    );
     assert.deepEqual(await fingerprint(url), before);
     assert.deepEqual(await tree(filesPath), filesBefore);
     assert.deepEqual(await readdir(dirname(filesPath)), ['uploads'], 'no staging or .before dir left behind');
@@ -249,7 +279,7 @@ describe('restore', () => {
       await c.query("UPDATE users SET name = 'renamed later' WHERE id < 3");
       await c.query('CREATE SCHEMA ops');
       await c.query('CREATE FUNCTION ops.slow_index() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); END $$');
-      await c.query('CREATE EVENT TRIGGER slow_index ON ddl_command_end WHEN TAG IN (\'CREATE INDEX\') EXECUTE FUNCTION ops.slow_index()');
+      await c.query("CREATE EVENT TRIGGER slow_index ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION ops.slow_index()");
     });
     const before = await fingerprint(url);
     const running = runRestore(config({ 'database-url': url, force: 'true', parts: 'database' }), deps());
@@ -259,7 +289,9 @@ describe('restore', () => {
       let killed = false;
       for (let i = 0; i < 300 && !killed; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        const { rows } = await admin.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'backup-drill restore' AND wait_event = 'PgSleep'");
+        const { rows } = await admin.query(
+          "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'backup-drill restore' AND wait_event = 'PgSleep'",
+        );
         killed = rows.length > 0;
       }
       assert.ok(killed, 'the restore reached the point after its data was loaded');
@@ -307,18 +339,34 @@ describe('restore', () => {
     const before = await fingerprint(url);
     const r = await runRestore(config({ 'database-url': url, tables: 'billing.invoices, audit_log', 'into-schema': 'recovered', parts: 'database' }), deps());
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
-    assert.deepEqual(r.report?.tables.map((t) => `${t.schema}.${t.name}`).sort(), ['recovered.audit_log_2025', 'recovered.audit_log_2026', 'recovered.invoices']);
+    assert.deepEqual(r.report?.tables.map((t) => `${t.schema}.${t.name}`).sort(), [
+      'recovered.audit_log_2025',
+      'recovered.audit_log_2026',
+      'recovered.invoices',
+    ]);
     const after = await fingerprint(url);
-    assert.deepEqual(after.stats.filter((s) => s.schema !== 'recovered'), before.stats, 'live tables unchanged');
+    assert.deepEqual(
+      after.stats.filter((s) => s.schema !== 'recovered'),
+      before.stats,
+      'live tables unchanged',
+    );
     const source = await fingerprint(sourceUrl);
     const copy = after.stats.find((s) => s.schema === 'recovered' && s.name === 'invoices')!;
     const original = source.stats.find((s) => s.schema === 'billing' && s.name === 'invoices')!;
     assert.deepEqual([copy.rows, copy.checksum], [original.rows, original.checksum]);
     // The deleted rows can now be copied back by hand.
-    const missing = await withClient(url, async (c) => (await c.query('SELECT count(*)::int AS n FROM recovered.invoices r WHERE NOT EXISTS (SELECT 1 FROM billing.invoices b WHERE b.number = r.number)')).rows[0].n);
+    const missing = await withClient(
+      url,
+      async (c) =>
+        (await c.query('SELECT count(*)::int AS n FROM recovered.invoices r WHERE NOT EXISTS (SELECT 1 FROM billing.invoices b WHERE b.number = r.number)'))
+          .rows[0].n,
+    );
     assert.equal(missing, 10);
     // Again: the copies exist now, so it is refused without force.
-    await assert.rejects(runRestore(config({ 'database-url': url, tables: 'billing.invoices', 'into-schema': 'recovered', parts: 'database' }), deps()), /already has invoices.*force/);
+    await assert.rejects(
+      runRestore(config({ 'database-url': url, tables: 'billing.invoices', 'into-schema': 'recovered', parts: 'database' }), deps()),
+      /already has invoices.*force/,
+    );
   });
 
   test('per-table restore into the live target replaces just those rows; foreign keys from outside are refused', async () => {
@@ -331,14 +379,24 @@ describe('restore', () => {
       assert.match(e.message, /billing\.invoices/);
       return true;
     });
-    await assert.rejects(runRestore(config({ 'database-url': url, tables: 'billing.invoices', parts: 'database' }), deps()), /replaces their rows .* Set force/);
+    await assert.rejects(
+      runRestore(config({ 'database-url': url, tables: 'billing.invoices', parts: 'database' }), deps()),
+      /replaces their rows .* Set force/,
+    );
     assert.deepEqual(await fingerprint(url), before);
     const r = await runRestore(config({ 'database-url': url, tables: 'invoices', force: 'true', parts: 'database' }), deps());
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
     const after = await fingerprint(url);
     const source = await fingerprint(sourceUrl);
-    assert.deepEqual(after.stats.find((s) => s.name === 'invoices'), source.stats.find((s) => s.name === 'invoices'));
-    assert.deepEqual(after.stats.find((s) => s.name === 'users'), before.stats.find((s) => s.name === 'users'), 'other tables untouched');
+    assert.deepEqual(
+      after.stats.find((s) => s.name === 'invoices'),
+      source.stats.find((s) => s.name === 'invoices'),
+    );
+    assert.deepEqual(
+      after.stats.find((s) => s.name === 'users'),
+      before.stats.find((s) => s.name === 'users'),
+      'other tables untouched',
+    );
   });
 
   test('files: swapped in by rename, the previous directory kept (or discarded when asked)', async () => {
@@ -398,7 +456,10 @@ describe('restore', () => {
     const before = await fingerprint(url);
     await assert.rejects(runRestore(config({ storage: copy, 'database-url': url, force: 'true', parts: 'database' }), deps()), (e: unknown) => {
       assert.ok(e instanceof IntegrityError, String(e));
-      assert.match(e.describe(), /did not match the backup's record, so the restore was rolled back.*public\.tickets: same row count, different content checksum.*unchanged/s);
+      assert.match(
+        e.describe(),
+        /did not match the backup's record, so the restore was rolled back.*public\.tickets: same row count, different content checksum.*unchanged/s,
+      );
       return true;
     });
     assert.deepEqual(await fingerprint(url), before);
@@ -430,9 +491,22 @@ describe('restore', () => {
     const manifest = JSON.parse(await readFile(join(storage, 'default', backupId, 'manifest.json'), 'utf8'));
     const target = await withClient(sourceUrl, (c) => inspectTarget(c, sourceUrl));
     const refusals = (t: typeof target, m = manifest) =>
-      findRefusals({ config: config({ 'database-url': sourceUrl, force: 'true' }), manifest: m, mode: 'full', target: t, selected: [], tableProblems: [], missingExtensions: [], filesProblems: [], restoreFiles: false }).join('\n');
+      findRefusals({
+        config: config({ 'database-url': sourceUrl, force: 'true' }),
+        manifest: m,
+        mode: 'full',
+        target: t,
+        selected: [],
+        tableProblems: [],
+        missingExtensions: [],
+        filesProblems: [],
+        restoreFiles: false,
+      }).join('\n');
     assert.doesNotMatch(refusals(target), /hash_record_extended/);
-    assert.match(refusals({ ...target, major: 13, serverVersion: '13.16' }), /PostgreSQL 13\.16.*content checksums of \d+ table\(s\).*needs PostgreSQL 14 or newer/);
+    assert.match(
+      refusals({ ...target, major: 13, serverVersion: '13.16' }),
+      /PostgreSQL 13\.16.*content checksums of \d+ table\(s\).*needs PostgreSQL 14 or newer/,
+    );
     // A backup whose checksums are all over the row text restores there.
     const textOnly = { ...manifest, tables: manifest.tables.map((t: { checksumMethod?: string }) => ({ ...t, checksumMethod: undefined })) };
     assert.doesNotMatch(refusals({ ...target, major: 13, serverVersion: '13.16' }, textOnly), /hash_record_extended/);
@@ -451,7 +525,10 @@ describe('restore', () => {
     const before = await fingerprint(url);
     await assert.rejects(runRestore(config({ 'database-url': url, force: 'true', parts: 'database' }), deps({ freeSpace: async () => 4096 })), (e: unknown) => {
       assert.ok(e instanceof BackupDrillError);
-      assert.match(e.describe(), /Not enough free disk space to stage the restore: the database dump .* need about .*, but only 4\.0 KiB is free there.*Nothing was written.*TMPDIR/s);
+      assert.match(
+        e.describe(),
+        /Not enough free disk space to stage the restore: the database dump .* need about .*, but only 4\.0 KiB is free there.*Nothing was written.*TMPDIR/s,
+      );
       return true;
     });
     assert.deepEqual(await fingerprint(url), before);
@@ -488,14 +565,20 @@ describe('restore', () => {
     await encryptBackupCopy(storage, encrypted, backupId, recipientOf(identity));
     const url = await emptyDb();
     const wrong = generateIdentity();
-    await assert.rejects(runRestore(config({ storage: encrypted, 'database-url': url, parts: 'database', 'decrypt-identity': wrong }), deps()), (e: unknown) => {
-      assert.ok(e instanceof IntegrityError, String(e));
-      assert.match(e.message, /wrong key/);
-      return true;
-    });
+    await assert.rejects(
+      runRestore(config({ storage: encrypted, 'database-url': url, parts: 'database', 'decrypt-identity': wrong }), deps()),
+      (e: unknown) => {
+        assert.ok(e instanceof IntegrityError, String(e));
+        assert.match(e.message, /wrong key/);
+        return true;
+      },
+    );
     assert.equal(await withClient(url, async (c) => (await listTables(c)).length), 0);
     await assert.rejects(runRestore(config({ storage: encrypted, 'database-url': url, parts: 'database' }), deps()), /is encrypted; reading it needs a key/);
-    const r = await runRestore(config({ storage: encrypted, 'database-url': url, 'decrypt-identity': identity, 'files-path': join(work.path, 'enc-files', 'uploads') }), deps());
+    const r = await runRestore(
+      config({ storage: encrypted, 'database-url': url, 'decrypt-identity': identity, 'files-path': join(work.path, 'enc-files', 'uploads') }),
+      deps(),
+    );
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
     assert.match(renderPreview(r.preview), /Encryption: +age, to age1/);
     assert.deepEqual(await tree(join(work.path, 'enc-files', 'uploads')), await tree(uploads));
@@ -519,11 +602,17 @@ describe('restore', () => {
       const owners = await c.query<{ o: string }>(
         `SELECT DISTINCT pg_get_userbyid(c.relowner) AS o FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'billing') AND c.relkind = 'r'`,
       );
-      assert.deepEqual(owners.rows.map((r) => r.o), ['app_owner']);
+      assert.deepEqual(
+        owners.rows.map((r) => r.o),
+        ['app_owner'],
+      );
     });
     // A backup by that role.
     const logger = new MemoryLogger();
-    const b = await runBackup(buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 'owned-backups') })[n], {}), { logger });
+    const b = await runBackup(
+      buildConfig((n) => ({ 'database-url': url, storage: join(work.path, 'owned-backups') })[n], {}),
+      { logger },
+    );
     // pg_dumpall --roles-only --no-role-passwords reads pg_roles, which any role may: the role list is captured too.
     assert.equal(b.manifest.tables.length, first.report!.tables.length);
     assert.deepEqual(b.manifest.parts.map((p) => p.role).sort(), ['checksums', 'database', 'roles']);
@@ -545,15 +634,26 @@ describe('restore', () => {
     );
     assert.deepEqual(toc.schemas, ['billing']);
     assert.deepEqual(toc.extensions, ['pgcrypto']);
-    assert.deepEqual(toc.entries.map((e) => `${e.type}|${e.schema}|${e.name}`).slice(3), ['TABLE DATA|public|audit_log_2025', 'TABLE|public|audit_log_2025', 'TABLE ATTACH|public|audit_log_2025', 'TABLE DATA|public|CustomerNotes']);
+    assert.deepEqual(toc.entries.map((e) => `${e.type}|${e.schema}|${e.name}`).slice(3), [
+      'TABLE DATA|public|audit_log_2025',
+      'TABLE|public|audit_log_2025',
+      'TABLE ATTACH|public|audit_log_2025',
+      'TABLE DATA|public|CustomerNotes',
+    ]);
     const manifestTables = [
       { schema: 'public', name: 'tickets', rows: 1, checksum: '1' },
       { schema: 'billing', name: 'tickets', rows: 1, checksum: '1' },
       { schema: 'public', name: 'audit_log_2025', rows: 1, checksum: '1', partitionOf: 'public.audit_log' },
       { schema: 'public', name: 'CustomerNotes', rows: 1, checksum: '1' },
     ];
-    assert.deepEqual(resolveTables(['public.audit_log'], { tables: manifestTables }).selected.map((t) => t.name), ['audit_log_2025']);
-    assert.deepEqual(resolveTables(['"CustomerNotes"', 'customernotes'], { tables: manifestTables }).selected.map((t) => t.name), ['CustomerNotes']);
+    assert.deepEqual(
+      resolveTables(['public.audit_log'], { tables: manifestTables }).selected.map((t) => t.name),
+      ['audit_log_2025'],
+    );
+    assert.deepEqual(
+      resolveTables(['"CustomerNotes"', 'customernotes'], { tables: manifestTables }).selected.map((t) => t.name),
+      ['CustomerNotes'],
+    );
     assert.match(resolveTables(['tickets'], { tables: manifestTables }).problems[0]!, /ambiguous: public\.tickets, billing\.tickets/);
     assert.match(resolveTables(['public.ticket'], { tables: manifestTables }).problems[0]!, /not in the backup; similar: public\.tickets/);
     const rewrite = async (script: string) => {
@@ -561,8 +661,13 @@ describe('restore', () => {
       for await (const b of rewriteIntoSchema(Readable.from([Buffer.from(script)]), [manifestTables[3]!], 'recovered')) out.push(b);
       return Buffer.concat(out).toString();
     };
-    const ok = await rewrite('SET x = 1;\nCREATE TABLE public."CustomerNotes" (\n    a int\n);\nCOPY public."CustomerNotes" (a) FROM stdin;\nCREATE TABLE public.evil (\n\\.\n');
-    assert.equal(ok, 'SET x = 1;\nCREATE TABLE "recovered"."CustomerNotes" (\n    a int\n);\nCOPY "recovered"."CustomerNotes" (a) FROM stdin;\nCREATE TABLE public.evil (\n\\.\n');
+    const ok = await rewrite(
+      'SET x = 1;\nCREATE TABLE public."CustomerNotes" (\n    a int\n);\nCOPY public."CustomerNotes" (a) FROM stdin;\nCREATE TABLE public.evil (\n\\.\n',
+    );
+    assert.equal(
+      ok,
+      'SET x = 1;\nCREATE TABLE "recovered"."CustomerNotes" (\n    a int\n);\nCOPY "recovered"."CustomerNotes" (a) FROM stdin;\nCREATE TABLE public.evil (\n\\.\n',
+    );
     await assert.rejects(rewrite('ALTER TABLE ONLY public."CustomerNotes" ADD CONSTRAINT x;\n'), /unexpected statement/);
     await assert.rejects(rewrite('CREATE TABLE public.tickets (\n'), /not selected/);
   });

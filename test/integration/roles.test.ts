@@ -23,10 +23,17 @@ describe('roles', () => {
   before(async () => {
     [source, target] = await Promise.all([startCluster(), startCluster()]);
     const url = await createSeededDatabase(source, 'app');
-    await withClient(source.url(), (c) => c.query(`CREATE ROLE app_user LOGIN PASSWORD 'never-captured-pw' CONNECTION LIMIT 7; CREATE ROLE "Read Only"; GRANT "Read Only" TO app_user; CREATE ROLE admin_like SUPERUSER`));
+    await withClient(source.url(), (c) =>
+      c.query(
+        `CREATE ROLE app_user LOGIN PASSWORD 'never-captured-pw' CONNECTION LIMIT 7; CREATE ROLE "Read Only"; GRANT "Read Only" TO app_user; CREATE ROLE admin_like SUPERUSER`,
+      ),
+    );
     work = await tempDir();
     storage = join(work.path, 'backups');
-    await runBackup(buildConfig((n) => ({ 'database-url': url, storage })[n], {}), { logger: new MemoryLogger() });
+    await runBackup(
+      buildConfig((n) => ({ 'database-url': url, storage })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     const admin = await connect(target.url());
     await admin.query('CREATE DATABASE app');
     await admin.end();
@@ -46,22 +53,32 @@ describe('roles', () => {
   });
 
   test('only safe attributes are kept (no SUPERUSER), names are quoted', () => {
-    const { sql, roles } = rolesToCreate(`CREATE ROLE "Odd ""Name""";\nALTER ROLE "Odd ""Name""" WITH SUPERUSER INHERIT LOGIN REPLICATION BYPASSRLS CONNECTION LIMIT 3;\nGRANT x TO "Odd ""Name""" GRANTED BY postgres;\n`);
+    const { sql, roles } = rolesToCreate(
+      `CREATE ROLE "Odd ""Name""";\nALTER ROLE "Odd ""Name""" WITH SUPERUSER INHERIT LOGIN REPLICATION BYPASSRLS CONNECTION LIMIT 3;\nGRANT x TO "Odd ""Name""" GRANTED BY postgres;\n`,
+    );
     assert.deepEqual(roles, ['Odd "Name"']);
     assert.ok(sql.includes(`EXECUTE 'CREATE ROLE "Odd ""Name""" WITH INHERIT LOGIN CONNECTION LIMIT 3'`), sql);
     assert.ok(!/SUPERUSER|REPLICATION|BYPASSRLS/.test(sql));
   });
 
   test('restore with create-roles creates the missing roles and memberships on a fresh server', async () => {
-    const r = await runRestore(buildConfig((n) => ({ mode: 'restore', storage, 'database-url': target.url('app'), parts: 'database', 'create-roles': 'true' })[n], {}), { logger: new MemoryLogger() });
+    const r = await runRestore(
+      buildConfig((n) => ({ mode: 'restore', storage, 'database-url': target.url('app'), parts: 'database', 'create-roles': 'true' })[n], {}),
+      { logger: new MemoryLogger() },
+    );
     assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
     await withClient(target.url(), async (c) => {
-      const { rows } = await c.query(`SELECT rolname, rolcanlogin, rolconnlimit, rolsuper FROM pg_roles WHERE rolname IN ('app_user', 'Read Only', 'admin_like') ORDER BY 1`);
-      assert.deepEqual(rows.map((x) => [x.rolname, x.rolcanlogin, x.rolconnlimit, x.rolsuper]), [
-        ['Read Only', false, -1, false],
-        ['admin_like', false, -1, false],
-        ['app_user', true, 7, false],
-      ]);
+      const { rows } = await c.query(
+        `SELECT rolname, rolcanlogin, rolconnlimit, rolsuper FROM pg_roles WHERE rolname IN ('app_user', 'Read Only', 'admin_like') ORDER BY 1`,
+      );
+      assert.deepEqual(
+        rows.map((x) => [x.rolname, x.rolcanlogin, x.rolconnlimit, x.rolsuper]),
+        [
+          ['Read Only', false, -1, false],
+          ['admin_like', false, -1, false],
+          ['app_user', true, 7, false],
+        ],
+      );
       const { rows: m } = await c.query(`SELECT pg_has_role('app_user', 'Read Only', 'MEMBER') AS member`);
       assert.equal(m[0].member, true);
     });

@@ -35,7 +35,12 @@ describe('S3 round trip', () => {
     uploads = join(work.path, 'uploads');
     await mkdir(uploads);
     await makeUploads(uploads);
-    awsEnv = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: s3.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    awsEnv = {
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      AWS_REGION: s3.region,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
     Object.assign(process.env, awsEnv); // the engine in this process reads the standard AWS chain too
   });
   after(async () => {
@@ -75,7 +80,10 @@ describe('S3 round trip', () => {
     const pruned = await cli(['prune', '--storage', storage, '--keep-last', '1']);
     assert.equal(pruned.status, 0, pruned.stderr);
     const after = JSON.parse((await cli(['list', '--storage', storage, '--json'])).stdout) as Array<{ id: string }>;
-    assert.deepEqual(after.map((r) => r.id), [rows[0]!.id]);
+    assert.deepEqual(
+      after.map((r) => r.id),
+      [rows[0]!.id],
+    );
     const refuse = await cli(['prune', '--storage', storage, '--keep-last', '0']);
     assert.equal(refuse.status, 2);
     assert.match(refuse.stderr, /keep-last/);
@@ -98,10 +106,17 @@ describe('S3 round trip', () => {
   });
 
   test('a lock held by a live run stops a second backup, naming the holder', async () => {
-    const config = buildConfig((n) => ({ 'database-url': url, storage: `s3://${s3.bucket}/locked`, 's3-endpoint': s3.endpoint, 's3-force-path-style': 'true' })[n], awsEnv);
+    const config = buildConfig(
+      (n) => ({ 'database-url': url, storage: `s3://${s3.bucket}/locked`, 's3-endpoint': s3.endpoint, 's3-force-path-style': 'true' })[n],
+      awsEnv,
+    );
     Object.assign(process.env, awsEnv);
     const storage = await openStorage(config);
-    const held = await acquireLock(storage, 'default', { operation: 'backup', holder: 'https://github.com/acme/app/actions/runs/7', logger: new MemoryLogger() });
+    const held = await acquireLock(storage, 'default', {
+      operation: 'backup',
+      holder: 'https://github.com/acme/app/actions/runs/7',
+      logger: new MemoryLogger(),
+    });
     try {
       await assert.rejects(runBackup(config, { logger: new MemoryLogger(), storage }), (e: unknown) => {
         assert.ok(e instanceof LockedError);
@@ -124,12 +139,27 @@ describe('S3 round trip', () => {
     // The backup runs in its own process (as in real life), so its lock is left by a dead process afterwards.
     const running = runAsync(
       process.execPath,
-      ['dist/cli/index.js', 'backup', '--database-url', url, '--storage', 's3://dying/p', '--s3-endpoint', dying.endpoint, '--s3-force-path-style', '--files-path', big],
+      [
+        'dist/cli/index.js',
+        'backup',
+        '--database-url',
+        url,
+        '--storage',
+        's3://dying/p',
+        '--s3-endpoint',
+        dying.endpoint,
+        '--s3-force-path-style',
+        '--files-path',
+        big,
+      ],
       { ...process.env, ...awsEnv },
     );
     // Kill the server once the uploads' PUT is under way (the multipart abort itself is covered by the conformance suite).
     for (let i = 0; i < 800 && !dying.requests.some((r) => /PUT .*files\.tar/.test(r)); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!dying.requests.some((r) => /files\.tar/.test(r))) assert.fail(`no upload seen: ${dying.requests.slice(0, 20).join(', ')} / ${JSON.stringify(await Promise.race([running, new Promise((r) => setTimeout(() => r('still running'), 100))]))}`);
+    if (!dying.requests.some((r) => /files\.tar/.test(r)))
+      assert.fail(
+        `no upload seen: ${dying.requests.slice(0, 20).join(', ')} / ${JSON.stringify(await Promise.race([running, new Promise((r) => setTimeout(() => r('still running'), 100))]))}`,
+      );
     await dying.kill();
     const failed = await running;
     assert.equal(failed.status, 5, failed.stderr.slice(-2000));
@@ -140,10 +170,13 @@ describe('S3 round trip', () => {
       const values = { 'database-url': url, storage: 's3://dying/p', 's3-endpoint': revived.endpoint, 's3-force-path-style': 'true', 'files-path': big };
       const config = buildConfig((n) => values[n as keyof typeof values], awsEnv);
       const storage = await openStorage(config);
-      assert.ok((await listBackups(storage, 'default')).every((e) => !e.complete), 'no manifest from the failed run');
+      assert.ok(
+        (await listBackups(storage, 'default')).every((e) => !e.complete),
+        'no manifest from the failed run',
+      );
       const logger = new MemoryLogger();
       const ok = await runBackup(config, { logger, storage });
-      assert.match(logger.lines.join('\n'), /process \d+ on this host is gone/, 'the dead run\'s lock was taken over');
+      assert.match(logger.lines.join('\n'), /process \d+ on this host is gone/, "the dead run's lock was taken over");
       const entries = await listBackups(storage, 'default');
       assert.equal(entries.find((e) => e.complete)?.id, ok.id);
     } finally {

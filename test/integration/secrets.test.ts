@@ -168,15 +168,25 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
   });
 
   test('the scanner finds a secret in a leaky string, in any form, and ignores only add-mask lines', () => {
-    const s = [secret('database password', DB_PASSWORD, dbToken), secret('age identity', 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ', 'QQQQQQQQQQQQQQQQ')];
+    const s = [
+      secret('database password', DB_PASSWORD, dbToken),
+      secret('age identity', 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ', 'QQQQQQQQQQQQQQQQ'),
+    ];
     assert.equal(findLeaks([text('log', `connecting to ${sourceUrl}`)], s).length, 1, 'URL-encoded password');
     assert.equal(findLeaks([text('log', `password=${DB_PASSWORD} host=x`)], s).length, 1, 'raw password');
     assert.equal(findLeaks([text('log', `pass …${dbToken}…`)], s).length, 1, 'fragment');
     assert.equal(findLeaks([text('log', 'key age-secret-key-1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq')], s).length, 1, 'lower-cased identity');
-    assert.equal(findLeaks([{ where: 'blob', bytes: Buffer.concat([randomBytes(100), Buffer.from(DB_PASSWORD), randomBytes(100)]) }], s).length, 1, 'inside binary data');
+    assert.equal(
+      findLeaks([{ where: 'blob', bytes: Buffer.concat([randomBytes(100), Buffer.from(DB_PASSWORD), randomBytes(100)]) }], s).length,
+      1,
+      'inside binary data',
+    );
     assert.equal(findLeaks([text('log', 'connecting to postgres://backup_runner:***@127.0.0.1/helpdesk')], s).length, 0, 'redacted');
     const stdout = `::add-mask::${DB_PASSWORD}\nBackup started\n::error::login failed for ${DB_PASSWORD}\n`;
-    assert.deepEqual(findLeaks([text('stdout', withoutMaskCommands(stdout))], s).map((l) => l.split(':')[0]), ['database password in stdout']);
+    assert.deepEqual(
+      findLeaks([text('stdout', withoutMaskCommands(stdout))], s).map((l) => l.split(':')[0]),
+      ['database password in stdout'],
+    );
     assert.equal(findLeaks([text('stdout', withoutMaskCommands(`::add-mask::${DB_PASSWORD}\nok\n`))], s).length, 0);
   });
 
@@ -193,7 +203,11 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
 
   test('action: encrypted backup with a passphrase and a database URL with a password', async () => {
     const files = await runnerDir('backup');
-    const r = runBundle('dist/action/index.js', { mode: 'backup', 'database-url': sourceUrl, storage: join(work.path, 'action-store'), 'files-path': uploads, 'encrypt-passphrase': PASSPHRASE }, files);
+    const r = runBundle(
+      'dist/action/index.js',
+      { mode: 'backup', 'database-url': sourceUrl, storage: join(work.path, 'action-store'), 'files-path': uploads, 'encrypt-passphrase': PASSPHRASE },
+      files,
+    );
     collectAction('action backup', r);
     assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-3000));
     assert.match(readCommandFile(files.output)['backup-id'] ?? '', /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
@@ -204,7 +218,10 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
 
   test('action: restore drill with decrypt-passphrase, a drill server URL with a password, and a canary login from an env var', async () => {
     const checks = join(work.path, 'checks.yml');
-    await writeFile(checks, `checks:\n  - name: canary login\n    login:\n      query: select password_hash from users where email = $1\n      identity: canary@example.com\n      password-env: CANARY_PASSWORD\n`);
+    await writeFile(
+      checks,
+      `checks:\n  - name: canary login\n    login:\n      query: select password_hash from users where email = $1\n      identity: canary@example.com\n      password-env: CANARY_PASSWORD\n`,
+    );
     const files = await runnerDir('drill');
     const r = runBundle(
       'dist/action/index.js',
@@ -230,7 +247,11 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
 
   test('action: a backup with a wrong database password fails, saying so without the password', async () => {
     const files = await runnerDir('backup-fail');
-    const r = runBundle('dist/action/index.js', { mode: 'backup', 'database-url': wrongUrl, storage: join(work.path, 'action-store-fail'), 'encrypt-passphrase': PASSPHRASE }, files);
+    const r = runBundle(
+      'dist/action/index.js',
+      { mode: 'backup', 'database-url': wrongUrl, storage: join(work.path, 'action-store-fail'), 'encrypt-passphrase': PASSPHRASE },
+      files,
+    );
     collectAction('action failed backup', r);
     assert.notEqual(r.status, 0);
     assert.match(r.stdout, /::error::.*rejected the login/);
@@ -239,14 +260,29 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
 
   test('action: a drill with a wrong passphrase fails, saying so without either passphrase', async () => {
     const files = await runnerDir('drill-fail');
-    const r = runBundle('dist/action/index.js', { mode: 'restore-drill', storage: join(work.path, 'action-store'), 'decrypt-passphrase': WRONG_PASSPHRASE }, files);
+    const r = runBundle(
+      'dist/action/index.js',
+      { mode: 'restore-drill', storage: join(work.path, 'action-store'), 'decrypt-passphrase': WRONG_PASSPHRASE },
+      files,
+    );
     collectAction('action failed drill', r);
     assert.notEqual(r.status, 0);
     assert.match(r.stdout, /::error::.*wrong passphrase/);
   });
 
   test('CLI --json: backup to a recipient with a database URL with a password', () => {
-    const r = runCli(['backup', '--json', '--storage', join(work.path, 'cli-store'), '--database-url', sourceUrl, '--files-path', uploads, '--encrypt-recipients', recipient]);
+    const r = runCli([
+      'backup',
+      '--json',
+      '--storage',
+      join(work.path, 'cli-store'),
+      '--database-url',
+      sourceUrl,
+      '--files-path',
+      uploads,
+      '--encrypt-recipients',
+      recipient,
+    ]);
     artifacts.push(text('cli backup stdout', r.stdout), text('cli backup stderr', r.stderr));
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match((JSON.parse(r.stdout) as { backupId: string }).backupId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
@@ -270,13 +306,20 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
 `,
     );
     const reportDir = join(work.path, 'cli-reports');
-    const r = runCli(['drill', '--json', '--storage', join(work.path, 'cli-store'), '--decrypt-identity', identity, '--checks', checks, '--report-dir', reportDir], {
-      CANARY_PASSWORD: TEST_PASSWORDS.canary,
-      ADMIN_PASSWORD: WRONG_ADMIN_PASSWORD,
-    });
+    const r = runCli(
+      ['drill', '--json', '--storage', join(work.path, 'cli-store'), '--decrypt-identity', identity, '--checks', checks, '--report-dir', reportDir],
+      {
+        CANARY_PASSWORD: TEST_PASSWORDS.canary,
+        ADMIN_PASSWORD: WRONG_ADMIN_PASSWORD,
+      },
+    );
     artifacts.push(text('cli drill stdout', r.stdout), text('cli drill stderr', r.stderr));
     assert.equal(r.status, 3, r.stdout + r.stderr);
-    const report = JSON.parse(r.stdout) as { status: string; tables: Array<{ status: string }>; checks: Array<{ name: string; status: string; message: string }> };
+    const report = JSON.parse(r.stdout) as {
+      status: string;
+      tables: Array<{ status: string }>;
+      checks: Array<{ name: string; status: string; message: string }>;
+    };
     assert.equal(report.status, 'failed');
     assert.ok(report.tables.length >= 8 && report.tables.every((t) => t.status === 'passed'), 'the identity opened every part');
     assert.equal(report.checks.find((c) => c.name === 'canary login')?.status, 'passed');
@@ -287,7 +330,16 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
   });
 
   test('CLI --json: failures (wrong identity, wrong database password) say so without the secret', () => {
-    const drill = runCli(['drill', '--json', '--storage', join(work.path, 'cli-store'), '--decrypt-identity', wrongIdentity, '--report-dir', join(work.path, 'cli-reports')]);
+    const drill = runCli([
+      'drill',
+      '--json',
+      '--storage',
+      join(work.path, 'cli-store'),
+      '--decrypt-identity',
+      wrongIdentity,
+      '--report-dir',
+      join(work.path, 'cli-reports'),
+    ]);
     artifacts.push(text('cli failed drill stdout', drill.stdout), text('cli failed drill stderr', drill.stderr));
     assert.equal(drill.status, 7, drill.stdout + drill.stderr);
     assert.match((JSON.parse(drill.stdout) as { error: { message: string } }).error.message, /wrong key/);
@@ -302,7 +354,10 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
     const reports = await filesUnder(join(work.path, 'cli-reports'), 'cli-reports');
     const actionStore = await filesUnder(join(work.path, 'action-store'), 'action-store');
     const cliStore = await filesUnder(join(work.path, 'cli-store'), 'cli-store');
-    const failedStores = [...(await filesUnder(join(work.path, 'action-store-fail'), 'action-store-fail')), ...(await filesUnder(join(work.path, 'cli-store-fail'), 'cli-store-fail'))];
+    const failedStores = [
+      ...(await filesUnder(join(work.path, 'action-store-fail'), 'action-store-fail')),
+      ...(await filesUnder(join(work.path, 'cli-store-fail'), 'cli-store-fail')),
+    ];
     const plain = [
       ...(await unsealed(actionStore, join(work.path, 'action-store'), 'action-store', { identities: [], passphrase: PASSPHRASE })),
       ...(await unsealed(cliStore, join(work.path, 'cli-store'), 'cli-store', { identities: [identity] })),
@@ -314,15 +369,27 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
     for (const step of ['backup', 'drill', 'backup-fail', 'drill-fail']) {
       for (const f of ['output', 'state', 'summary.md']) assert.ok(names.includes(`runner/${step}/${f}`), `runner/${step}/${f} collected`);
     }
-    assert.ok(runner.some((a) => /^runner\/drill\/backup-drill-reports\/drill-.*\.json$/.test(a.where)), 'action drill JSON report');
-    assert.ok(runner.some((a) => /^runner\/drill\/backup-drill-reports\/drill-.*\.junit\.xml$/.test(a.where)), 'action drill JUnit report');
+    assert.ok(
+      runner.some((a) => /^runner\/drill\/backup-drill-reports\/drill-.*\.json$/.test(a.where)),
+      'action drill JSON report',
+    );
+    assert.ok(
+      runner.some((a) => /^runner\/drill\/backup-drill-reports\/drill-.*\.junit\.xml$/.test(a.where)),
+      'action drill JUnit report',
+    );
     assert.ok(reports.filter((a) => /\.(json|junit\.xml)$/.test(a.where)).length >= 2, 'CLI reports');
     for (const store of [actionStore, cliStore]) {
       for (const part of ['manifest.json', 'manifest.json.age', 'database.dump.age', 'files.tar.age', 'checksums.sha256']) {
-        assert.ok(store.some((a) => a.where.endsWith(`/${part}`)), `${part} collected`);
+        assert.ok(
+          store.some((a) => a.where.endsWith(`/${part}`)),
+          `${part} collected`,
+        );
       }
     }
-    assert.ok(plain.some((a) => a.where.endsWith('manifest.json.age (decrypted)') && a.bytes.includes(Buffer.from('"tables"'))), 'sealed manifests decrypted');
+    assert.ok(
+      plain.some((a) => a.where.endsWith('manifest.json.age (decrypted)') && a.bytes.includes(Buffer.from('"tables"'))),
+      'sealed manifests decrypted',
+    );
     assert.ok(all.find((a) => a.where === 'runner/drill/summary.md')!.bytes.length > 0, 'drill summary written');
     // And the scanner does see the secrets where they legitimately are: the add-mask lines.
     assert.ok(findLeaks([text('unfiltered action stdout', actionStdout.join('\n'))], secrets).some((l) => l.startsWith('database password')));

@@ -185,7 +185,10 @@ conformance('s3', async () => {
   return {
     storage,
     async cleanup() {
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -197,10 +200,14 @@ conformance('s3', async () => {
 describe('s3 adapter on s3rver', () => {
   let server: S3TestServer;
   const open = (url: string, options: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}) =>
-    S3Storage.fromUrl(url, { endpoint: options.endpoint ?? server.endpoint, region: options.region, forcePathStyle: true }, {
-      partSize: PART,
-      credentials: options.credentials ?? server.credentials,
-    });
+    S3Storage.fromUrl(
+      url,
+      { endpoint: options.endpoint ?? server.endpoint, region: options.region, forcePathStyle: true },
+      {
+        partSize: PART,
+        credentials: options.credentials ?? server.credentials,
+      },
+    );
   before(async () => {
     server = await startS3Server();
   });

@@ -32,7 +32,7 @@ const otherIdentity = generateIdentity();
 /** Splits `data` into writes of `size` bytes (or of random sizes when size is 0). */
 function pieces(data: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const n = size || 1 + Math.floor(Math.random() * 200 * KiB);
     out.push(data.subarray(i, i + n));
     i += n;
@@ -55,10 +55,8 @@ async function run(transform: Transform, input: Buffer, writeSize = 0): Promise<
   return Buffer.concat(chunks);
 }
 
-const encrypt = (data: Buffer, options: AgeEncryptOptions = { recipients: [recipient] }, writeSize = 0) =>
-  run(createEncryptStream(options), data, writeSize);
-const decrypt = (file: Buffer, options: AgeDecryptOptions = { identities: [identity] }, writeSize = 0) =>
-  run(createDecryptStream(options), file, writeSize);
+const encrypt = (data: Buffer, options: AgeEncryptOptions = { recipients: [recipient] }, writeSize = 0) => run(createEncryptStream(options), data, writeSize);
+const decrypt = (file: Buffer, options: AgeDecryptOptions = { identities: [identity] }, writeSize = 0) => run(createDecryptStream(options), file, writeSize);
 
 /** Decrypts, expecting failure; returns the error and the plaintext that was emitted before it. */
 async function decryptFailure(file: Buffer, options: AgeDecryptOptions = { identities: [identity] }): Promise<{ error: IntegrityError; emitted: Buffer }> {
@@ -160,7 +158,10 @@ describe('age streams: round trips', () => {
   it('decrypts a hand-built file with a full-sized last chunk (spec layout, independent of our encoder)', async () => {
     const a = randomBytes(CHUNK);
     const b = randomBytes(CHUNK);
-    const file = handBuilt([{ data: a, last: false }, { data: b, last: true }]);
+    const file = handBuilt([
+      { data: a, last: false },
+      { data: b, last: true },
+    ]);
     assert.ok((await decrypt(file)).equals(Buffer.concat([a, b])));
   });
 });
@@ -177,7 +178,7 @@ describe('age streams: interop with the age-encryption library', () => {
     assert.ok(Buffer.from(await lib.decrypt(await encrypt(Buffer.alloc(0)))).length === 0);
   });
 
-  it('we decrypt the library\'s X25519 and passphrase files', async () => {
+  it("we decrypt the library's X25519 and passphrase files", async () => {
     for (const size of [0, CHUNK, 200 * KiB + 3]) {
       const plain = randomBytes(size);
       const lib = new Encrypter();
@@ -197,7 +198,7 @@ describe('age streams: failures', () => {
   let filePromise: Promise<Buffer> | undefined;
   const file = () => (filePromise ??= encrypt(plain));
 
-  it('rejects a wrong identity, naming the identity\'s public key but not the secret', async () => {
+  it("rejects a wrong identity, naming the identity's public key but not the secret", async () => {
     const { error, emitted } = await decryptFailure(await file(), { identities: [otherIdentity] });
     assert.match(error.message, /None of the 1 identity given can decrypt this age file/);
     assert.ok(error.hint?.includes(recipientOf(otherIdentity)));
@@ -215,7 +216,12 @@ describe('age streams: failures', () => {
   it('rejects an altered payload byte in any chunk and emits no unverified plaintext', async () => {
     const f = await file();
     const start = headerLength(f) + 16;
-    for (const [chunk, offset] of [[0, 5], [1, ENC_CHUNK - 1], [2, 100], [3, 3]] as const) {
+    for (const [chunk, offset] of [
+      [0, 5],
+      [1, ENC_CHUNK - 1],
+      [2, 100],
+      [3, 3],
+    ] as const) {
       const bad = Buffer.from(f);
       bad[start + chunk * ENC_CHUNK + offset]! ^= 0x01;
       const { error, emitted } = await decryptFailure(bad);
@@ -294,7 +300,12 @@ describe('age streams: failures', () => {
   });
 
   it('rejects an empty final chunk after data, which the spec forbids', async () => {
-    const { error } = await decryptFailure(handBuilt([{ data: randomBytes(CHUNK), last: false }, { data: Buffer.alloc(0), last: true }]));
+    const { error } = await decryptFailure(
+      handBuilt([
+        { data: randomBytes(CHUNK), last: false },
+        { data: Buffer.alloc(0), last: true },
+      ]),
+    );
     assert.match(error.message, /empty final chunk/);
   });
 
@@ -302,7 +313,10 @@ describe('age streams: failures', () => {
     assert.match((await decryptFailure(Buffer.alloc(0))).error.message, /input is empty/);
     assert.match((await decryptFailure(Buffer.from('PGDMP\x01\x0e\x00'))).error.message, /not an age file/);
     assert.match((await decryptFailure(Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n'))).error.message, /ASCII-armored/);
-    assert.match((await decryptFailure(Buffer.concat([Buffer.from('age-encryption.org/v1\n'), Buffer.alloc(2 * 1024 * KiB, 0x41)]))).error.message, /longer than/);
+    assert.match(
+      (await decryptFailure(Buffer.concat([Buffer.from('age-encryption.org/v1\n'), Buffer.alloc(2 * 1024 * KiB, 0x41)]))).error.message,
+      /longer than/,
+    );
   });
 });
 
@@ -314,16 +328,20 @@ describe('age keys and options', () => {
   });
 
   it('names a bad recipient, but never echoes a secret key pasted as one', () => {
-    assert.throws(() => parseRecipients(`${recipient}\nage1notakey`), (e: unknown) =>
-      e instanceof UsageError && e.input === 'encrypt-recipients' && e.message.includes('"age1notakey"') && e.message.includes('line 2'));
+    assert.throws(
+      () => parseRecipients(`${recipient}\nage1notakey`),
+      (e: unknown) => e instanceof UsageError && e.input === 'encrypt-recipients' && e.message.includes('"age1notakey"') && e.message.includes('line 2'),
+    );
     // Change the last character (a random key may already end in 'x').
     assert.throws(() => parseRecipients(`${recipient.slice(0, -1)}${recipient.endsWith('x') ? 'y' : 'x'}`), /bad checksum/);
     assert.throws(() => parseRecipients('ssh-ed25519 AAAAC3Nza'), /SSH key/);
     assert.throws(() => parseRecipients('age1pq1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'), /post-quantum|checksum/);
     assert.throws(() => parseRecipients('# nothing\n'), /no recipients/);
     assert.throws(() => parseRecipients(bech32Encode('age', new Uint8Array(32))), /low-order point/);
-    assert.throws(() => parseRecipients(identity), (e: unknown) =>
-      e instanceof UsageError && /secret key/.test(e.message) && !e.describe().includes(identity));
+    assert.throws(
+      () => parseRecipients(identity),
+      (e: unknown) => e instanceof UsageError && /secret key/.test(e.message) && !e.describe().includes(identity),
+    );
   });
 
   it('parses identity files and never echoes a secret in a message', () => {
@@ -331,8 +349,15 @@ describe('age keys and options', () => {
     assert.deepEqual(parseIdentities(file), [identity, otherIdentity]);
     assert.equal(redact(`key ${identity}`), 'key ***');
     const broken = identity.slice(0, -2) + (identity.endsWith('QQ') ? 'PP' : 'QQ');
-    assert.throws(() => parseIdentities(`${identity}\n${broken}`), (e: unknown) =>
-      e instanceof UsageError && e.input === 'decrypt-identity' && /Line 2/.test(e.message) && !e.describe().includes(broken) && !e.describe().includes(identity));
+    assert.throws(
+      () => parseIdentities(`${identity}\n${broken}`),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.input === 'decrypt-identity' &&
+        /Line 2/.test(e.message) &&
+        !e.describe().includes(broken) &&
+        !e.describe().includes(identity),
+    );
     assert.throws(() => parseIdentities(recipient), /is a public key/);
     assert.throws(() => parseIdentities('\n# only comments\n'), /no identities/);
   });
@@ -342,12 +367,17 @@ describe('age keys and options', () => {
     assert.match(recipient, /^age1[0-9a-z]{58}$/);
     assert.equal(recipientOf(identity.toLowerCase()), recipient);
     assert.notEqual(generateIdentity(), identity);
-    assert.throws(() => recipientOf('AGE-SECRET-KEY-1XYZ'), (e: unknown) => e instanceof UsageError && e.input === 'decrypt-identity');
+    assert.throws(
+      () => recipientOf('AGE-SECRET-KEY-1XYZ'),
+      (e: unknown) => e instanceof UsageError && e.input === 'decrypt-identity',
+    );
   });
 
   it('refuses recipients together with a passphrase, and no key at all, with UsageErrors', () => {
-    assert.throws(() => createEncryptStream({ recipients: [recipient], passphrase: 'pw' }), (e: unknown) =>
-      e instanceof UsageError && /recipients or to a passphrase, not both/.test(e.message) && /only one/.test(e.hint ?? ''));
+    assert.throws(
+      () => createEncryptStream({ recipients: [recipient], passphrase: 'pw' }),
+      (e: unknown) => e instanceof UsageError && /recipients or to a passphrase, not both/.test(e.message) && /only one/.test(e.hint ?? ''),
+    );
     assert.throws(() => createEncryptStream({ recipients: [] }), UsageError);
     assert.throws(() => createEncryptStream({ recipients: [], passphrase: '' }), UsageError);
     assert.throws(() => createEncryptStream({ recipients: ['age1bad'] }), UsageError);

@@ -48,8 +48,22 @@ describe('parseChecksFile: valid files', () => {
       path: FILE,
       version: 1,
       checks: [
-        { kind: 'sql', name: 'at least one admin', line: 3, sql: 'select count(*) from users where role = $1', params: ['admin'], expect: { type: 'range', min: 1, max: undefined } },
-        { kind: 'login', name: 'canary can log in', line: 7, query: 'select password_hash from users where email = $1', identity: 'canary@example.com', passwordEnv: 'CANARY_PASSWORD' },
+        {
+          kind: 'sql',
+          name: 'at least one admin',
+          line: 3,
+          sql: 'select count(*) from users where role = $1',
+          params: ['admin'],
+          expect: { type: 'range', min: 1, max: undefined },
+        },
+        {
+          kind: 'login',
+          name: 'canary can log in',
+          line: 7,
+          query: 'select password_hash from users where email = $1',
+          identity: 'canary@example.com',
+          passwordEnv: 'CANARY_PASSWORD',
+        },
       ],
     });
   });
@@ -144,20 +158,33 @@ describe('parseChecksFile: errors carry the file path and line number', () => {
 
   it('unknown keys at every level', () => {
     assertProblem('checks:\n  - name: a\n    sql: select 1\n    expect: { rows: 1 }\nchekcs: []\n', 5, /top level: unknown key "chekcs"/);
-    assertProblem('checks:\n  - name: a\n    sql: select 1\n    expect: { rows: 1 }\n    timeout: 5\n', 5, /unknown key "timeout" \(allowed: name, sql, params, expect, login\)/);
-    assertProblem('checks:\n  - name: a\n    login:\n      query: q\n      identity: i\n      password-env: P\n      password: hunter2\n', 7, /login: unknown key "password"/);
+    assertProblem(
+      'checks:\n  - name: a\n    sql: select 1\n    expect: { rows: 1 }\n    timeout: 5\n',
+      5,
+      /unknown key "timeout" \(allowed: name, sql, params, expect, login\)/,
+    );
+    assertProblem(
+      'checks:\n  - name: a\n    login:\n      query: q\n      identity: i\n      password-env: P\n      password: hunter2\n',
+      7,
+      /login: unknown key "password"/,
+    );
     assertProblem('checks:\n  - name: a\n    sql: select 1\n    expect:\n      least: 1\n', 5, /expect: unknown key "least"/);
   });
 
   it('a check with neither or both of sql and login', () => {
     assertProblem('checks:\n  - name: a\n    expect: { rows: 1 }\n', 2, /needs either sql: .* or login:/);
-    assertProblem('checks:\n  - name: a\n    sql: select 1\n    expect: { rows: 1 }\n    login: { query: q, identity: i, password-env: P }\n', 5, /both sql: and login:/);
+    assertProblem(
+      'checks:\n  - name: a\n    sql: select 1\n    expect: { rows: 1 }\n    login: { query: q, identity: i, password-env: P }\n',
+      5,
+      /both sql: and login:/,
+    );
   });
 
   it('missing, empty and duplicate names', () => {
     assertProblem('checks:\n  - sql: select 1\n    expect: { rows: 1 }\n', 2, /check #1: missing name:/);
     assertProblem('checks:\n  - name: ""\n    sql: select 1\n    expect: { rows: 1 }\n', 2, /name must be a non-empty/);
-    const dup = 'checks:\n  - name: same\n    sql: select 1\n    expect: { rows: 1 }\n  - name: other\n    sql: select 1\n    expect: { rows: 1 }\n  - name: same\n    sql: select 2\n    expect: { rows: 1 }\n';
+    const dup =
+      'checks:\n  - name: same\n    sql: select 1\n    expect: { rows: 1 }\n  - name: other\n    sql: select 1\n    expect: { rows: 1 }\n  - name: same\n    sql: select 2\n    expect: { rows: 1 }\n';
     assertProblem(dup, 8, /"same": duplicate name \(first used on line 2\)/);
   });
 

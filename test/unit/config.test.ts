@@ -72,6 +72,21 @@ test('CLI flags use the input names; booleans need no value; unknown flags are r
   assert.throws(() => parseArgs(['backup', '--storage']), /needs a value/);
 });
 
+test('the standard parser: short flags, negations, yes/no values, and what it refuses', () => {
+  const p = parseArgs(['restore', 'latest', '-y', '-q', '--no-color', '--force=false', '--dry-run=yes', '--', '--odd']);
+  assert.deepEqual([p.command, ...p.positionals], ['restore', 'latest', '--odd']);
+  assert.equal(p.yes, true);
+  assert.equal(p.quiet, true);
+  assert.equal(p.noColor, true);
+  assert.equal(p.inputs.get('force'), 'false');
+  assert.equal(p.inputs.get('dry-run'), 'true');
+  assert.equal(parseArgs(['--version']).version, true);
+  assert.equal(parseArgs(['-V']).version, true);
+  assert.equal(parseArgs(['backup', '-h']).help, true);
+  assert.throws(() => parseArgs(['restore', '--force=maybe']), /'--force' is a yes\/no flag; got 'maybe'/);
+  assert.throws(() => parseArgs(['backup', '-Z']), /Unknown option '-Z'/);
+});
+
 test('durations, backup ids and checksum lines', () => {
   assert.equal(parseDuration('26h'), 93600);
   assert.equal(parseDuration('1d12h'), 129600);

@@ -13,7 +13,10 @@ test('action.yml is generated from src/constants.ts and up to date', () => {
   assert.equal(yml.runs.using, 'node24');
   assert.equal(yml.runs.main, 'dist/action/index.js');
   assert.equal(yml.runs.post, 'dist/post/index.js');
-  assert.deepEqual(Object.keys(yml.inputs), INPUTS.map((i) => i.name));
+  assert.deepEqual(
+    Object.keys(yml.inputs),
+    INPUTS.map((i) => i.name),
+  );
   assert.deepEqual(Object.keys(yml.outputs), Object.keys(OUTPUTS));
   for (const [name, spec] of Object.entries<{ description: string }>(yml.inputs)) assert.ok(spec.description.length > 10, `${name} described`);
 });

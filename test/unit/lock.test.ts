@@ -60,7 +60,10 @@ describe('acquireLock', () => {
     await lock.release();
     assert.deepEqual(lockKeys(storage), []);
     await lock.release(); // idempotent
-    assert.deepEqual(logger.lines.filter((l) => l.startsWith('warning')), []);
+    assert.deepEqual(
+      logger.lines.filter((l) => l.startsWith('warning')),
+      [],
+    );
   });
 
   it('lets the next run acquire once the first released', async () => {
@@ -146,8 +149,19 @@ describe('acquireLock', () => {
     writeLockFile(storage, `locks/app/${other.id}.json`, other);
     const now = () => new Date('2026-11-24T06:00:00.000Z');
     const logger = new MemoryLogger();
-    await assert.rejects(acquireLock(storage, 'app', { operation: 'backup', holder: 'b', logger, now, staleAfterSeconds: 15 * 60, refreshEverySeconds: 60, ...FAST }), LockedError);
-    const lock = await acquireLock(storage, 'app', { operation: 'backup', holder: 'b', logger, now, staleAfterSeconds: 5 * 60, refreshEverySeconds: 60, ...FAST });
+    await assert.rejects(
+      acquireLock(storage, 'app', { operation: 'backup', holder: 'b', logger, now, staleAfterSeconds: 15 * 60, refreshEverySeconds: 60, ...FAST }),
+      LockedError,
+    );
+    const lock = await acquireLock(storage, 'app', {
+      operation: 'backup',
+      holder: 'b',
+      logger,
+      now,
+      staleAfterSeconds: 5 * 60,
+      refreshEverySeconds: 60,
+      ...FAST,
+    });
     assert.match(logger.lines.join('\n'), /more than 5 minutes ago/);
     await lock.release();
   });
@@ -216,7 +230,14 @@ describe('acquireLock', () => {
 
   it('refuses a refresh interval that would let its own lock go stale', async () => {
     await assert.rejects(
-      acquireLock(new MemoryStorage(), 'app', { operation: 'backup', holder: 'a', logger: new MemoryLogger(), staleAfterSeconds: 60, refreshEverySeconds: 60, ...FAST }),
+      acquireLock(new MemoryStorage(), 'app', {
+        operation: 'backup',
+        holder: 'a',
+        logger: new MemoryLogger(),
+        staleAfterSeconds: 60,
+        refreshEverySeconds: 60,
+        ...FAST,
+      }),
       UsageError,
     );
   });

@@ -24,8 +24,14 @@ describe('parseManifest', () => {
   });
 
   test('refuses an unknown checksum method, malformed text columns and a newer format, naming them', () => {
-    assert.throws(() => parseManifest(withTable({ checksumMethod: 'sha3' }), 'm'), (e: unknown) => e instanceof IntegrityError && /public\.t has checksum method "sha3".*does not know/.test(e.message));
-    assert.throws(() => parseManifest(withTable({ checksumMethod: 'record', textColumns: 'status' }), 'm'), (e: unknown) => e instanceof IntegrityError && /malformed textColumns/.test(e.message));
+    assert.throws(
+      () => parseManifest(withTable({ checksumMethod: 'sha3' }), 'm'),
+      (e: unknown) => e instanceof IntegrityError && /public\.t has checksum method "sha3".*does not know/.test(e.message),
+    );
+    assert.throws(
+      () => parseManifest(withTable({ checksumMethod: 'record', textColumns: 'status' }), 'm'),
+      (e: unknown) => e instanceof IntegrityError && /malformed textColumns/.test(e.message),
+    );
     assert.throws(() => parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), formatVersion: FORMAT_VERSION + 1 }), 'm'), /this tool reads up to/);
   });
 });

@@ -33,8 +33,20 @@ describe('verifyPassword: hashes generated here in each stored format', () => {
   });
 
   it('argon2id, argon2i and argon2d PHC strings (hash-wasm)', async () => {
-    for (const [fn, name] of [[argon2id, 'argon2id'], [argon2i, 'argon2i'], [argon2d, 'argon2d']] as const) {
-      const phc = await fn({ password: PASSWORD, salt: randomBytes(16), iterations: 2, parallelism: 1, memorySize: 256, hashLength: 32, outputType: 'encoded' });
+    for (const [fn, name] of [
+      [argon2id, 'argon2id'],
+      [argon2i, 'argon2i'],
+      [argon2d, 'argon2d'],
+    ] as const) {
+      const phc = await fn({
+        password: PASSWORD,
+        salt: randomBytes(16),
+        iterations: 2,
+        parallelism: 1,
+        memorySize: 256,
+        hashLength: 32,
+        outputType: 'encoded',
+      });
       assert.match(phc, new RegExp(`^\\$${name}\\$v=19\\$m=256,t=2,p=1\\$`));
       await assertVerifies(phc, PASSWORD, name);
       await assertVerifies(`argon2${phc}`, PASSWORD, `${name} (Django)`);
@@ -52,7 +64,7 @@ describe('verifyPassword: hashes generated here in each stored format', () => {
     await assertVerifies(`scrypt$2048$${text}$8$2$${django.toString('base64')}`, PASSWORD, 'scrypt (Django)');
   });
 
-  it('scrypt at Werkzeug\'s default N=32768 needs more than node\'s 32 MiB default maxmem', async () => {
+  it("scrypt at Werkzeug's default N=32768 needs more than node's 32 MiB default maxmem", async () => {
     const text = 'saltsaltsalt';
     const key = scryptSync(PASSWORD, text, 64, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
     await assertVerifies(`scrypt:32768:8:1$${text}$${key.toString('hex')}`);
@@ -64,7 +76,11 @@ describe('verifyPassword: hashes generated here in each stored format', () => {
       const dk = pbkdf2Sync(PASSWORD, text, 1000, digest === 'sha256' ? 32 : 20, digest);
       await assertVerifies(`pbkdf2_${digest}$1000$${text}$${dk.toString('base64')}`, PASSWORD, `pbkdf2-${digest} (Django)`);
     }
-    for (const [digest, len] of [['sha256', 32], ['sha512', 64], ['sha1', 20]] as const) {
+    for (const [digest, len] of [
+      ['sha256', 32],
+      ['sha512', 64],
+      ['sha1', 20],
+    ] as const) {
       const dk = pbkdf2Sync(PASSWORD, text, 1000, len, digest);
       await assertVerifies(`pbkdf2:${digest}:1000$${text}$${dk.toString('hex')}`, PASSWORD, `pbkdf2-${digest} (Werkzeug)`);
     }
@@ -103,7 +119,7 @@ describe('verifyPassword: known vectors from other implementations', () => {
     await assertVerifies('bcrypt$$2b$05$abcdefghijklmnopqrstuuHNbAKRhpaujgo33bRWs.NLUTJO3lOy2', 'correct horse', 'bcrypt (Django)');
   });
 
-  it('argon2 reference vectors (phc-winner-argon2 src/test.c) and Django\'s', async () => {
+  it("argon2 reference vectors (phc-winner-argon2 src/test.c) and Django's", async () => {
     const id = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc';
     assert.equal((await verifyPassword('password', id)).status, 'passed');
     const i = '$argon2i$v=19$m=65536,t=2,p=1$ZGlmZnNhbHQ$sDV8zPvvkfOGCw26RHsjSMvv7K2vmQq/6cxAcmxSEnE';
@@ -112,7 +128,7 @@ describe('verifyPassword: known vectors from other implementations', () => {
     await assertVerifies('argon2$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$YC9+jJCrQhs5R6db7LlN8Q', 'secret', 'argon2i (Django)');
   });
 
-  it('scrypt vectors from the passlib test suite (incl. the scrypt paper\'s)', async () => {
+  it("scrypt vectors from the passlib test suite (incl. the scrypt paper's)", async () => {
     await assertVerifies('$scrypt$ln=10,r=8,p=16$TmFDbA$/bq+HJ00cgB4VucZDQHp/nxq18vII3gw53N2Y0s3MWI', 'password');
     await assertVerifies('$scrypt$ln=8,r=8,p=1$wlhLyXmP8b53bm1NKYVQqg$mTpvG8lzuuDk+DWz8HZIB6Vum6erDuUm0As5yU+VxWA', 'test');
     await assertVerifies('$scrypt$ln=1,r=4,p=2$yhnD+J+Tci4lZCwFgHCuVQ$fAsEWmxSHuC0cHKMwKVFPzrQukgvK09Sj+NueTSxKds', 'nacl');
@@ -160,7 +176,10 @@ describe('verifyPassword: anything unrecognised is not-verified, never passed', 
 
   it('malformed or unsupported parameters', async () => {
     await assertNotVerified('$argon2id$v=19$m=wat,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc', /malformed argon2/);
-    await assertNotVerified('$argon2i$m=8,t=1,p=1$c29tZXNhbHQ$gwQOXSNhxiOxPOA0+PY10P9QFO4NAYysnqRt1GSQLE55m+2GYDt9FEjPMHhP2Cuf0nOEXXMocVrsJAtNSsKyfg', /version 16/);
+    await assertNotVerified(
+      '$argon2i$m=8,t=1,p=1$c29tZXNhbHQ$gwQOXSNhxiOxPOA0+PY10P9QFO4NAYysnqRt1GSQLE55m+2GYDt9FEjPMHhP2Cuf0nOEXXMocVrsJAtNSsKyfg',
+      /version 16/,
+    );
     await assertNotVerified('$scrypt$ln=10,r=8$wvif8/4fg1Cq9V7L2dv73w$bJcLia1lyfQ1X2x0xflehwVXPzWIUQWWdnlGwfVzBeQ', /missing parameter p/);
     await assertNotVerified('scrypt:1000:8:1$salt$' + 'ab'.repeat(64), /power of two/);
     await assertNotVerified('pbkdf2:sha256$salt$' + 'ab'.repeat(32), /iteration count/);

@@ -205,7 +205,17 @@ function manyTables(count: number, failed: number): DrillReport {
 describe('XML checker (so the JUnit assertions mean something)', () => {
   it('accepts well-formed XML and rejects broken XML', () => {
     assert.equal(parseXml('<?xml version="1.0"?><a x="1 &amp; 2"><b/>t&#10;</a>').attrs['x'], '1 & 2');
-    for (const bad of ['<a><b></a></b>', '<a>', '<a x="1"></a><b/>', '<a>&nope;</a>', '<a>& b</a>', '<a x="<"/>', '<a>\u0001</a>', '<a x="1" x="2"/>', '<a>&#1;</a>']) {
+    for (const bad of [
+      '<a><b></a></b>',
+      '<a>',
+      '<a x="1"></a><b/>',
+      '<a>&nope;</a>',
+      '<a>& b</a>',
+      '<a x="<"/>',
+      '<a>\u0001</a>',
+      '<a x="1" x="2"/>',
+      '<a>&#1;</a>',
+    ]) {
       assert.throws(() => parseXml(bad), Error, bad);
     }
   });
@@ -319,7 +329,10 @@ describe('renderJson', () => {
 
 /** Splits a Markdown table row on the `|` that are not escaped. */
 function cells(row: string): string[] {
-  return row.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+  return row
+    .split(/(?<!\\)\|/)
+    .slice(1, -1)
+    .map((c) => c.trim());
 }
 
 describe('renderMarkdown', () => {
@@ -373,9 +386,18 @@ describe('renderMarkdown', () => {
     const details = md.indexOf('<details>');
     assert.ok(details > 0);
     assert.match(md, /<summary>497 passing tables<\/summary>/);
-    const failedRows = md.slice(0, details).split('\n').filter((l) => l.startsWith('| ✗'));
+    const failedRows = md
+      .slice(0, details)
+      .split('\n')
+      .filter((l) => l.startsWith('| ✗'));
     assert.equal(failedRows.length, 3);
-    assert.equal(md.slice(details).split('\n').filter((l) => l.startsWith('| public.')).length, 497);
+    assert.equal(
+      md
+        .slice(details)
+        .split('\n')
+        .filter((l) => l.startsWith('| public.')).length,
+      497,
+    );
     assert.doesNotMatch(renderMarkdown(manyTables(50, 0)), /<details>/);
   });
 });
@@ -396,9 +418,16 @@ describe('renderText', () => {
     assert.match(text, /\nFailures:\n  - public.users: checksum mismatch\n/);
     const lines = text.split('\n');
     const tableLines = lines.filter((l) => /^ {2}[✓✗] +public\./.test(l));
-    assert.deepEqual(tableLines.map((l) => l.split(/\s+/)[2]), ['public.users', 'public.events', 'public.orders', 'public.ok']);
+    assert.deepEqual(
+      tableLines.map((l) => l.split(/\s+/)[2]),
+      ['public.users', 'public.events', 'public.orders', 'public.ok'],
+    );
     const checksumColumn = lines.find((l) => l.includes('expected  restored'))!.indexOf('checksum');
-    assert.deepEqual(tableLines.map((l) => [...l][checksumColumn]), ['✗', '✗', '–', '✓'], 'columns aligned');
+    assert.deepEqual(
+      tableLines.map((l) => [...l][checksumColumn]),
+      ['✗', '✗', '–', '✓'],
+      'columns aligned',
+    );
     assert.match(text, /missing after restore \(1\): public.orders/);
     assert.match(text, /unexpected, not in the manifest \(1\): public.tmp_import/);
     assert.match(text, /  - … and 5 more\n/);

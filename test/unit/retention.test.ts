@@ -115,12 +115,7 @@ describe('planRetention', () => {
       '2026-07-31',
       '2026-06-30',
     ]);
-    assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, [
-      'newest complete',
-      'daily 2026-11-24',
-      'weekly 2026-W48',
-      'monthly 2026-11',
-    ]);
+    assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, ['newest complete', 'daily 2026-11-24', 'weekly 2026-W48', 'monthly 2026-11']);
     assert.deepEqual(byId(decisions, idOf('2026-11-22T06:20:00Z')).reasons, ['daily 2026-11-22', 'weekly 2026-W47']);
     assert.deepEqual(byId(decisions, idOf('2026-11-08T06:20:00Z')).reasons, ['weekly 2026-W45']);
     assert.deepEqual(byId(decisions, idOf('2026-06-30T06:20:00Z')).reasons, ['monthly 2026-06']);
@@ -144,7 +139,7 @@ describe('planRetention', () => {
     assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, ['last 2']);
   });
 
-  it('reproduces restic\'s documented keep-daily 5 / weekly 2 example shape', () => {
+  it("reproduces restic's documented keep-daily 5 / weekly 2 example shape", () => {
     // Irregular backups over five weeks, as in restic's docs: gaps and several per day.
     const backups = [
       '2026-10-20T10:00:00Z',
@@ -218,9 +213,7 @@ describe('planRetention', () => {
   it('handles an empty list and a list with only incomplete backups', () => {
     assert.deepEqual(planRetention([], { keepLast: 3 }, { now: NOW }), []);
     const only = [backup('2026-11-01T00:00:00Z', false)];
-    assert.deepEqual(planRetention(only, { keepLast: 3 }, { now: NOW }), [
-      { id: only[0]!.id, keep: false, reasons: ['incomplete, older than grace period'] },
-    ]);
+    assert.deepEqual(planRetention(only, { keepLast: 3 }, { now: NOW }), [{ id: only[0]!.id, keep: false, reasons: ['incomplete, older than grace period'] }]);
   });
 
   it('never deletes a backup whose time is unknown', () => {

@@ -32,7 +32,14 @@ class FakeClient implements QueryClient {
 }
 
 const value = (v: unknown, name = 'count') => ({ rows: [{ [name]: v }], fields: [{ name }] });
-const sql = (name: string, text: string, expect: SqlCheck['expect'], params: SqlCheck['params'] = []): SqlCheck => ({ kind: 'sql', name, line: 1, sql: text, params, expect });
+const sql = (name: string, text: string, expect: SqlCheck['expect'], params: SqlCheck['params'] = []): SqlCheck => ({
+  kind: 'sql',
+  name,
+  line: 1,
+  sql: text,
+  params,
+  expect,
+});
 const login = (name: string, identity = 'canary@example.com', passwordEnv = 'CANARY_PASSWORD'): LoginCheck => ({
   kind: 'login',
   name,
@@ -96,15 +103,32 @@ describe('runChecks: sql assertions', () => {
 
   it('passes params through and runs each check in a read-only transaction that is rolled back', async () => {
     const client = new FakeClient({ q1: value('1'), q2: value('2') });
-    await runChecks([sql('one', 'q1', { type: 'range', min: 1 }, ['admin', 3]), sql('two', 'q2', { type: 'range', min: 1 })], client, {}, { statementTimeoutMs: 1500 });
+    await runChecks(
+      [sql('one', 'q1', { type: 'range', min: 1 }, ['admin', 3]), sql('two', 'q2', { type: 'range', min: 1 })],
+      client,
+      {},
+      { statementTimeoutMs: 1500 },
+    );
     assert.deepEqual(
       client.calls.map((c) => c.text),
-      ['BEGIN TRANSACTION READ ONLY', 'SET LOCAL statement_timeout = 1500', 'q1', 'ROLLBACK', 'BEGIN TRANSACTION READ ONLY', 'SET LOCAL statement_timeout = 1500', 'q2', 'ROLLBACK'],
+      [
+        'BEGIN TRANSACTION READ ONLY',
+        'SET LOCAL statement_timeout = 1500',
+        'q1',
+        'ROLLBACK',
+        'BEGIN TRANSACTION READ ONLY',
+        'SET LOCAL statement_timeout = 1500',
+        'q2',
+        'ROLLBACK',
+      ],
     );
     assert.deepEqual(client.calls[2]!.params, ['admin', 3]);
     const writable = new FakeClient({ q1: value('1') });
     await runChecks([sql('one', 'q1', { type: 'range', min: 1 })], writable, {}, { readOnly: false });
-    assert.deepEqual(writable.calls.map((c) => c.text), ['BEGIN', 'q1', 'ROLLBACK']);
+    assert.deepEqual(
+      writable.calls.map((c) => c.text),
+      ['BEGIN', 'q1', 'ROLLBACK'],
+    );
   });
 
   it('a query error is status error with the database message, and later checks still run', async () => {
@@ -204,11 +228,7 @@ describe('runChecks: login checks', async () => {
   it('never puts the password in a message, even when the database echoes it', async () => {
     const echo = new Error(`invalid input syntax: "${PASSWORD}"`);
     const client = new FakeClient({ [login('x').query]: echo, q: value('1') });
-    const results = await runChecks(
-      [login('echo'), sql('s', 'q', { type: 'equals', value: PASSWORD })],
-      client,
-      env,
-    );
+    const results = await runChecks([login('echo'), sql('s', 'q', { type: 'equals', value: PASSWORD })], client, env);
     for (const r of [
       ...results,
       await one(login('a'), row(hash), { CANARY_PASSWORD: 'wrong' }),

@@ -87,7 +87,8 @@ describe('translateS3Error', () => {
     forcePathStyle: false,
     ...extra,
   });
-  const s3Error = (name: string, message: string, status: number) => Object.assign(new Error(message), { name, Code: name, $metadata: { httpStatusCode: status } });
+  const s3Error = (name: string, message: string, status: number) =>
+    Object.assign(new Error(message), { name, Code: name, $metadata: { httpStatusCode: status } });
   const translate = (error: unknown, extra?: Partial<S3ErrorContext>): StorageError => {
     const out = translateS3Error(error, ctx(extra));
     assert.ok(out instanceof StorageError);
@@ -112,7 +113,10 @@ describe('translateS3Error', () => {
   });
 
   it('points at the region for redirects, and at credentials for rejected keys', () => {
-    assert.match(translate(s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.', 301)).hint!, /s3-region/);
+    assert.match(
+      translate(s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.', 301)).hint!,
+      /s3-region/,
+    );
     assert.match(translate(s3Error('Unknown', 'UnknownError', 301), { op: 'stat' }).hint!, /s3-region/);
     for (const code of ['InvalidAccessKeyId', 'SignatureDoesNotMatch']) {
       assert.match(translate(s3Error(code, 'rejected', 403)).hint!, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);

@@ -62,7 +62,11 @@ function callableSpec(doc: unknown): CallableSpec | undefined {
 
 function workflowFiles(): string[] {
   return WORKFLOW_DIRS.flatMap((dir) =>
-    existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(dir, f)) : [],
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .map((f) => join(dir, f))
+      : [],
   ).sort();
 }
 
@@ -76,7 +80,14 @@ function loadWorkflows(): Source[] {
 
 /** YAML blocks in the README and docs/ that mention the action or a reusable workflow. */
 function loadDocExamples(): Source[] {
-  const files = ['README.md', ...(existsSync('docs') ? readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f)) : [])];
+  const files = [
+    'README.md',
+    ...(existsSync('docs')
+      ? readdirSync('docs')
+          .filter((f) => f.endsWith('.md'))
+          .map((f) => join('docs', f))
+      : []),
+  ];
   const out: Source[] = [];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
@@ -122,13 +133,15 @@ function checkActionUse(where: string, w: unknown, action: ActionSpec, complete 
   const mode = withs.mode;
   if (mode === undefined) {
     if (complete) problems.push(`${where}: no 'mode' (say which: ${MODES.join(', ')})`);
-  } else if (typeof mode !== 'string' || (!EXPRESSION.test(mode) && !(MODES as readonly string[]).includes(mode))) problems.push(`${where}: mode '${String(mode)}' is not one of ${MODES.join(', ')}`);
+  } else if (typeof mode !== 'string' || (!EXPRESSION.test(mode) && !(MODES as readonly string[]).includes(mode)))
+    problems.push(`${where}: mode '${String(mode)}' is not one of ${MODES.join(', ')}`);
   if (complete && withs.storage === undefined) problems.push(`${where}: no 'storage'`);
   if (complete && mode === 'backup' && withs['database-url'] === undefined) problems.push(`${where}: a backup without 'database-url'`);
   if (typeof mode === 'string' && (MODES as readonly string[]).includes(mode)) {
     for (const key of Object.keys(withs)) {
       const modes = INPUT_MODES.get(key);
-      if (modes && modes !== 'all' && !(modes as readonly string[]).includes(mode)) problems.push(`${where}: with.${key} does nothing in mode ${mode} (only ${modes.join(', ')})`);
+      if (modes && modes !== 'all' && !(modes as readonly string[]).includes(mode))
+        problems.push(`${where}: with.${key} does nothing in mode ${mode} (only ${modes.join(', ')})`);
     }
   }
   for (const key of Object.keys(withs)) {
@@ -153,7 +166,10 @@ function checkReusableCall(where: string, call: Obj, spec: CallableSpec): string
     if (typeof value === 'string' && EXPRESSION.test(value)) continue;
     const actual = typeof value;
     const expected = input.type === 'number' ? 'number' : input.type === 'boolean' ? 'boolean' : 'string';
-    if (actual !== expected) problems.push(`${where}: with.${key} is a ${actual} (${JSON.stringify(value)}) but the input is of type ${input.type}${expected === 'string' ? ': quote it' : ''}`);
+    if (actual !== expected)
+      problems.push(
+        `${where}: with.${key} is a ${actual} (${JSON.stringify(value)}) but the input is of type ${input.type}${expected === 'string' ? ': quote it' : ''}`,
+      );
   }
   for (const [name, input] of spec.inputs) if (input.required && !(name in withs)) problems.push(`${where}: required input '${name}' is not given`);
   if (call.secrets === 'inherit') return problems;
@@ -204,7 +220,8 @@ function checkOutputs(file: string, doc: Obj, action: ActionSpec, reusable: (use
   const call = isObj(doc.on) && isObj(doc.on.workflow_call) ? doc.on.workflow_call : undefined;
   for (const ref of outputRefs(call?.outputs ?? {}, 'jobs')) {
     const outputs = jobOutputs(ref.id);
-    if (!outputs?.has(ref.output)) problems.push(`${file}: on.workflow_call.outputs reads jobs.${ref.id}.outputs.${ref.output}, which job ${ref.id} does not declare`);
+    if (!outputs?.has(ref.output))
+      problems.push(`${file}: on.workflow_call.outputs reads jobs.${ref.id}.outputs.${ref.output}, which job ${ref.id} does not declare`);
   }
   return problems;
 }
@@ -321,7 +338,14 @@ describe('workflows ↔ action.yml contract', () => {
     // And the comparison, run in bash, really refuses a mismatch and accepts the exact name.
     const step = (guardJob.steps as Obj[]).find((s) => typeof s.run === 'string')!;
     const run = (env: Record<string, string>) =>
-      spawnSyncBash(String(step.run), { ...env, GITHUB_STEP_SUMMARY: '/dev/null', GITHUB_ACTOR: 'octocat', BACKUP_ID: 'latest', BACKUP_NAME: 'default', DRY_RUN: 'false' });
+      spawnSyncBash(String(step.run), {
+        ...env,
+        GITHUB_STEP_SUMMARY: '/dev/null',
+        GITHUB_ACTOR: 'octocat',
+        BACKUP_ID: 'latest',
+        BACKUP_NAME: 'default',
+        DRY_RUN: 'false',
+      });
     assert.equal(run({ TARGET: 'production', CONFIRM: 'production' }).status, 0);
     assert.equal(run({ TARGET: 'production', CONFIRM: 'Production' }).status, 1);
     assert.equal(run({ TARGET: 'production', CONFIRM: '' }).status, 1);
@@ -331,14 +355,24 @@ describe('workflows ↔ action.yml contract', () => {
   test('the checker itself finds the mistakes it is meant to find', () => {
     const action = loadAction();
     assert.deepEqual(checkActionUse('x', { mode: 'backup', storage: 's', 'database-url': '${{ secrets.DATABASE_URL }}' }, action), []);
-    assert.match(checkActionUse('x', { mode: 'backup', storage: 's', 'database-url': '${{ secrets.D }}', 'databse-url': 'y' }, action).join('\n'), /with\.databse-url is not an input/);
-    assert.match(checkActionUse('x', { mode: 'backup', storage: 's', 'database-url': '${{ secrets.D }}', 'max-age': '1h' }, action).join('\n'), /max-age does nothing in mode backup/);
+    assert.match(
+      checkActionUse('x', { mode: 'backup', storage: 's', 'database-url': '${{ secrets.D }}', 'databse-url': 'y' }, action).join('\n'),
+      /with\.databse-url is not an input/,
+    );
+    assert.match(
+      checkActionUse('x', { mode: 'backup', storage: 's', 'database-url': '${{ secrets.D }}', 'max-age': '1h' }, action).join('\n'),
+      /max-age does nothing in mode backup/,
+    );
     assert.match(checkActionUse('x', { mode: 'restore-drill', storage: 's', 'decrypt-passphrase': 'hunter2' }, action).join('\n'), /secret input/);
     assert.match(checkActionUse('x', { storage: 's' }, action).join('\n'), /no 'mode'/);
 
     const spec = callableSpec(parse(readFileSync('.github/workflows/backup.yml', 'utf8')))!;
     assert.deepEqual(checkReusableCall('c', { with: { storage: 's' }, secrets: { DATABASE_URL: '${{ secrets.X }}' } }, spec), []);
-    const bad = checkReusableCall('c', { with: { storag: 's', 'keep-last': 7, 's3-force-path-style': 'true' }, secrets: { DATABASE_URL: 'x', NOPE: 'y' } }, spec).join('\n');
+    const bad = checkReusableCall(
+      'c',
+      { with: { storag: 's', 'keep-last': 7, 's3-force-path-style': 'true' }, secrets: { DATABASE_URL: 'x', NOPE: 'y' } },
+      spec,
+    ).join('\n');
     assert.match(bad, /with\.storag is not an input/);
     assert.match(bad, /required input 'storage' is not given/);
     assert.match(bad, /keep-last is a number .* type string: quote it/);
@@ -352,14 +386,24 @@ describe('workflows ↔ action.yml contract', () => {
       on: { push: null },
       jobs: {
         backup: { uses: 'backup-drill/backup-drill/.github/workflows/backup.yml@v1' },
-        drill: { needs: 'backup', 'runs-on': 'x', steps: [{ id: 'd', uses: 'backup-drill/backup-drill@v1' }, { run: 'echo ${{ needs.backup.outputs.backup_id }} ${{ steps.d.outputs.nope }} ${{ steps.zz.outputs.a }}' }] },
+        drill: {
+          needs: 'backup',
+          'runs-on': 'x',
+          steps: [
+            { id: 'd', uses: 'backup-drill/backup-drill@v1' },
+            { run: 'echo ${{ needs.backup.outputs.backup_id }} ${{ steps.d.outputs.nope }} ${{ steps.zz.outputs.a }}' },
+          ],
+        },
       },
     };
     const out = checkOutputs('w', caller, action, resolve).join('\n');
     assert.match(out, /needs\.backup\.outputs\.backup_id is not declared/);
     assert.match(out, /steps\.d\.outputs\.nope is not an output of action\.yml/);
     assert.match(out, /steps\.zz is not a step/);
-    assert.match(checkSecretsDeclared('w', { on: { workflow_call: { secrets: { A: {} } } }, jobs: { j: { env: { X: '${{ secrets.B }}' } } } }).join('\n'), /secrets\.B is read but not declared/);
+    assert.match(
+      checkSecretsDeclared('w', { on: { workflow_call: { secrets: { A: {} } } }, jobs: { j: { env: { X: '${{ secrets.B }}' } } } }).join('\n'),
+      /secrets\.B is read but not declared/,
+    );
   });
 });
 

@@ -95,9 +95,10 @@ export function createDecryptStream(options: AgeDecryptOptions): Transform {
         ? `The age file is encrypted to ${x25519} X25519 recipient(s), but only a passphrase was given.`
         : `None of the ${keys.length} identit${keys.length === 1 ? 'y' : 'ies'} given can decrypt this age file (it has ${x25519} X25519 recipient stanza(s)); wrong key?`,
       {
-        hint: keys.length === 0
-          ? `Provide the age identity (AGE-SECRET-KEY-1…) in ${IDENTITY_INPUT}.`
-          : `The identities given belong to ${ours}; the file was encrypted to other recipients. Use the identity file that matches the encrypt-recipients of the backup.`,
+        hint:
+          keys.length === 0
+            ? `Provide the age identity (AGE-SECRET-KEY-1…) in ${IDENTITY_INPUT}.`
+            : `The identities given belong to ${ours}; the file was encrypted to other recipients. Use the identity file that matches the encrypt-recipients of the backup.`,
       },
     );
   });

@@ -79,10 +79,12 @@ export class AgeEncryptStream extends Transform {
       callback();
       return;
     }
-    this.start().then(() => {
-      work();
-      callback();
-    }).catch((error: unknown) => callback(error as Error));
+    this.start()
+      .then(() => {
+        work();
+        callback();
+      })
+      .catch((error: unknown) => callback(error as Error));
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -147,12 +149,12 @@ export class AgeDecryptStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.headerBytes) {
-      this.readHeader(chunk).then(
-        () => {
+      this.readHeader(chunk)
+        .then(() => {
           this.drain(false);
           callback();
-        },
-      ).catch((error: unknown) => callback(asIntegrityError(error)));
+        })
+        .catch((error: unknown) => callback(asIntegrityError(error)));
       return;
     }
     try {
