@@ -5,8 +5,13 @@ import { IntegrityError } from '../errors.js';
 import type { TriggerInfo } from '../config.js';
 
 export const FORMAT_NAME = 'backup-drill';
-/** 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch. */
-export const FORMAT_VERSION = 2;
+/**
+ * 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch.
+ * 3: checksums over columns in a recorded canonical order with pinned session settings (`checksumSettings`),
+ *    unverifiable columns named, `objects` (large objects, sequences, materialized views, structure), and
+ *    the manifest's own digest (`digest`). Shared by the Trust and Integrity work; see docs/FORMAT.md.
+ */
+export const FORMAT_VERSION = 3;
 
 /** How a table's checksum was computed (see postgres/stats.ts and docs/FORMAT.md). */
 export type ChecksumMethod = 'text' | 'record';
@@ -24,6 +29,41 @@ export interface TableStats {
   textColumns?: string[];
   /** For partitions: the partitioned parent (`schema.name`). Parents are not listed; their leaves are. */
   partitionOf?: string;
+  /** Format 3: the columns in the order they were hashed (canonical, not the table's physical order, which a restore may change). */
+  columns?: string[];
+  /** Format 3: columns left out of the hash because their value does not survive pg_dump exactly; reported "not verifiable". */
+  unverifiableColumns?: UnverifiableColumn[];
+  /** Format 3: set for an extension configuration table (pg_extension_config_dump): only the rows pg_dump carries are hashed. */
+  extensionConfig?: { extension: string; condition?: string };
+}
+
+export interface UnverifiableColumn {
+  column: string;
+  type: string;
+  reason: string;
+}
+
+/** Format 3: what a drill and a restore compare beyond tables (see postgres/objects). */
+export interface ObjectsSummary {
+  largeObjects: { count: number; bytes: number; digest: string } | null;
+  sequences: Array<{ schema: string; name: string; lastValue: string; isCalled: boolean }>;
+  materializedViews: Array<{
+    schema: string;
+    name: string;
+    populated: boolean;
+    /** Its stored rows equalled its query's result in the backup's snapshot: content is compared after the restore refreshes it. */
+    fresh?: boolean;
+    rows?: number;
+    checksum?: string;
+  }>;
+  /** Per kind (indexes, constraints, triggers, policies, functions, views, comments, …): count and a digest of the definitions. */
+  structure: Record<string, { count: number; digest: string }>;
+}
+
+/** Format 3: a digest of a JSON document's canonical form (RFC 8785) without its own `digest` field. */
+export interface DocumentDigest {
+  algorithm: 'sha256-jcs';
+  value: string;
 }
 
 export interface MigrationHead {
@@ -91,6 +131,14 @@ export interface Manifest {
   encryption: { recipients: string[]; passphrase: boolean } | null;
   redactions: Array<{ schema: string; table: string; column: string; replacement: string }>;
   warnings: string[];
+  /** Format 3: the settings pinned in every session that computes or compares a checksum (search_path, extra_float_digits, …). */
+  checksumSettings?: Record<string, string>;
+  /** Format 3: large objects, sequences, materialized views and structure, taken in the same snapshot. */
+  objects?: ObjectsSummary;
+  /** Format 3: for an encrypted backup, the digest of its public index (manifest.json), recorded inside the sealed manifest. */
+  indexDigest?: DocumentDigest;
+  /** Format 3: this manifest's own digest; a manifest that does not verify makes the backup damaged. */
+  digest?: DocumentDigest;
 }
 
 /** The part holding `role`, if the backup has one. */
@@ -115,6 +163,8 @@ export interface SealedIndex {
   encryption: { recipients: string[]; passphrase: boolean };
   /** Every stored object but manifest.json, with its stored (encrypted) size and digest. */
   parts: PartInfo[];
+  /** Format 3: this index's own digest. */
+  digest?: DocumentDigest;
 }
 
 export const SEALED_MANIFEST = 'manifest.json.age';
