@@ -25,10 +25,11 @@ const FALSE_WORDS = /^(false|no|0|off)$/i;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-function optionTable(extraFlags: readonly string[]): Options {
+function optionTable(extraFlags: readonly string[], extraSwitches: readonly string[]): Options {
   const options: Options = {};
   for (const input of INPUTS) options[input.name] = { type: BOOLEAN_INPUTS.has(input.name) ? 'boolean' : 'string' };
   for (const name of extraFlags) options[name] ??= { type: 'string' };
+  for (const name of extraSwitches) options[name] ??= { type: 'boolean' };
   for (const flag of CLI_FLAGS) options[flag.name] = flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' };
   return options;
 }
@@ -78,8 +79,9 @@ function usageErrorFrom(error: unknown): UsageError {
   return new UsageError(message);
 }
 
-export function parseArgs(argv: string[], extraFlags: readonly string[] = []): ParsedArgs {
-  const options = optionTable(extraFlags);
+/** extraFlags take a value (`--into <schema>`); extraSwitches do not (`--cleanup`). Both land in `inputs`. */
+export function parseArgs(argv: string[], extraFlags: readonly string[] = [], extraSwitches: readonly string[] = []): ParsedArgs {
+  const options = optionTable(extraFlags, extraSwitches);
   let values: Record<string, unknown>;
   let positionals: string[];
   try {

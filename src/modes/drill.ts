@@ -58,6 +58,8 @@ interface DrillTarget {
   url: string;
   serverVersion: string;
   dispose(): Promise<void>;
+  /** Leaves the target running on purpose (keep-database), so later drills do not remove it. */
+  keep?(): Promise<void>;
 }
 
 async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDeps): Promise<DrillTarget> {
@@ -71,7 +73,7 @@ async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDe
   deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
   const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
   deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
-  return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop() };
+  return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop(), keep: () => cluster.markKept() };
 }
 
 async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<DrillTarget> {
@@ -306,6 +308,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     failures.push(describeError(error));
     throw error;
   } finally {
+    if (target && keep) await target.keep?.().catch((e) => logger.warn(`Could not mark the kept drill database: ${describeError(e)}`));
     if (target && !keep) await target.dispose().catch((e) => logger.warn(`Could not remove the drill database: ${describeError(e)}`));
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
