@@ -4,7 +4,6 @@
 // file with the manifest, run the user's checks, check freshness, report.
 // A check that could not run is reported as such, never as a pass.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +31,8 @@ import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import type { Logger } from '../util/logger.js';
 import { formatDuration } from '../util/format.js';
-import { Progress } from '../util/progress.js';
+import { Progress, phase } from '../util/progress.js';
+import { runTempRoot } from '../util/temp-root.js';
 import type { ModeDeps } from './backup.js';
 
 export interface CleanupItem {
@@ -128,7 +128,7 @@ async function restoreDatabase(
     preferDir: config.postgresBinDir,
     purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
   });
-  const progress = new Progress('database', logger).start();
+  const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
   try {
     const t0 = performance.now();
     let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
@@ -235,7 +235,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
 
-  const workDir = await mkdtemp(join(tmpdir(), 'backup-drill-'));
+  const workDir = await mkdtemp(join(runTempRoot(), 'work-'));
   deps.onCleanup?.({ kind: 'dir', path: workDir });
   let target: DrillTarget | undefined;
   let keep = false;
@@ -245,7 +245,9 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   let files: FilesResult;
   try {
     logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
-    target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
+    target = await phase(logger, 'cluster start', () =>
+      config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps),
+    );
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
       failures.push(`files: ${describeError(error)}`);
@@ -277,7 +279,8 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     }
     const tv = performance.now();
     if (restored) {
-      ({ tables, unexpected: unexpectedTables } = await compareTables(target.url, manifest, config.jobs));
+      const targetUrl = target.url;
+      ({ tables, unexpected: unexpectedTables } = await phase(logger, 'compare', () => compareTables(targetUrl, manifest, config.jobs)));
       for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
       for (const u of unexpectedTables) warnings.push(`table ${u} exists after the restore but is not in the manifest`);
       if (checksFile) {
