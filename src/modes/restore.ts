@@ -241,7 +241,7 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
     await checkFreeSpace(needs, deps.freeSpace);
     logger.info(`Downloading and verifying ${needed.map((p) => p.name).join(', ')}…`);
     const tDownload = performance.now();
-    const progress = new Progress('download', logger).start();
+    const progress = new Progress('download', logger, { totalBytes: [dumpPart, tarPart].reduce((n, p) => n + (p?.bytes ?? 0), 0) }).start();
     let dumpFile: string | undefined;
     let redactedFile: string | undefined;
     const redactedPart = dumpPart ? partByRole(manifest, 'redacted-data') : undefined;
