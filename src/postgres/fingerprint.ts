@@ -60,15 +60,25 @@ export function fingerprintDifferences(before: Fingerprint, after: Fingerprint):
   return out;
 }
 
+/** pg_dump directories by server major: looking for them takes seconds, and tests fingerprint often. */
+const pgDumpDirs = new Map<number, Promise<string>>();
+
 async function pgDumpFor(url: string | undefined): Promise<string> {
   const client = await connect(url, { applicationName: 'backup-drill fingerprint' });
+  let major: number;
   try {
     const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-    const major = Math.floor(Number(rows[0]!.v) / 10000);
-    return (await findBinDir({ tools: ['pg_dump'], wanted: major, purpose: 'fingerprinting a database' })).dir;
+    major = Math.floor(Number(rows[0]!.v) / 10000);
   } finally {
     await client.end().catch(() => undefined);
   }
+  let dir = pgDumpDirs.get(major);
+  if (!dir) {
+    dir = findBinDir({ tools: ['pg_dump'], wanted: major, purpose: 'fingerprinting a database' }).then((b) => b.dir);
+    dir.catch(() => pgDumpDirs.delete(major));
+    pgDumpDirs.set(major, dir);
+  }
+  return dir;
 }
 
 async function sequenceStates(url: string | undefined): Promise<string[]> {

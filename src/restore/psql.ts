@@ -143,8 +143,8 @@ BEGIN
   CREATE CONSTRAINT TRIGGER bd_refuse_commit AFTER INSERT ON pg_temp.bd_commit_guard
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE PROCEDURE pg_temp.bd_refuse_commit();
   INSERT INTO pg_temp.bd_commit_guard VALUES (true);
-EXCEPTION WHEN insufficient_privilege THEN
-  RAISE WARNING 'backup-drill: no temporary tables here (%): the restore runs without its server-side commit trap', SQLERRM;
+EXCEPTION WHEN OTHERS THEN
+  RAISE WARNING 'backup-drill: could not arm the commit trap (%): the restore relies on the script guard alone', SQLERRM;
 END
 $bd_trap$;
 `);
