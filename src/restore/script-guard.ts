@@ -46,8 +46,25 @@ const IDENT_START = /[A-Za-z_\x80-\xff]/;
 const IDENT_CONT = /[A-Za-z0-9_$\x80-\xff]/;
 const DOLLAR_DELIM = /^\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?\$/;
 const DOLLAR_PARTIAL = /^\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?$/;
-const TERMINATOR = '\\.\n';
-const TERMINATOR_CRLF = '\\.\r\n';
+const NEWLINE_TERMINATOR = Buffer.from('\n\\.', 'latin1');
+
+/**
+ * Where the COPY terminator line starting at `p` ends (`\\.` then LF or CRLF;
+ * at the very end of the script, nothing), -1 if the line is data, or
+ * 'undecided' while too few bytes have arrived to tell.
+ */
+function terminatorEnd(b: Buffer, p: number, final: boolean): number | 'undecided' {
+  const n = b.length - p;
+  if (n === 0) return final ? -1 : 'undecided';
+  if (b[p] !== 0x5c) return -1;
+  if (n === 1) return final ? -1 : 'undecided';
+  if (b[p + 1] !== 0x2e) return -1;
+  if (n === 2) return final ? b.length : 'undecided';
+  if (b[p + 2] === 0x0a) return p + 3;
+  if (b[p + 2] !== 0x0d) return -1;
+  if (n === 3) return final ? b.length : 'undecided';
+  return b[p + 3] === 0x0a ? p + 4 : -1;
+}
 /** Statements longer than this stream through once classified (huge function bodies, long literals). */
 const FLUSH_AT = 1024 * 1024;
 
@@ -93,24 +110,32 @@ export class ScriptGuard {
   private start = -1;
   private flushed = false;
   private copyData: 'no' | 'rest-of-line' | 'line-start' | 'mid-line' = 'no';
+  private bytes: Buffer = Buffer.alloc(0);
   private outerBegun = false;
   private outerCommitted = false;
 
   constructor(private readonly options: GuardOptions) {}
 
-  push(chunk: string): string {
-    this.text += chunk;
+  push(chunk: Buffer): Buffer[] {
+    if (this.inData()) this.bytes = this.bytes.length ? Buffer.concat([this.bytes, chunk]) : chunk;
+    else this.text += chunk.toString('latin1');
     return this.run(false);
   }
 
-  end(): string {
+  end(): Buffer[] {
     const out = this.run(true);
-    if (this.copyData !== 'no' && this.copyData !== 'rest-of-line') this.refuse('it ends inside COPY data (no \\. line): the script is truncated');
+    if (this.copyData !== 'no') this.refuse('it ends inside COPY data (no \\. line): the script is truncated');
     if (this.state !== State.Normal && this.state !== State.LineComment) this.refuse('it ends inside a quoted string or comment: the script is truncated');
     if (this.start !== -1) this.refuse(`it ends inside a statement (${this.excerpt()}): the script is truncated`);
     if (this.options.stripOuterTransaction && !this.outerBegun) this.refuse('it has no BEGIN where pg_restore --single-transaction puts one');
     if (this.options.stripOuterTransaction && !this.outerCommitted) this.refuse('it ends before its final COMMIT: the script is truncated');
-    return out + this.text;
+    if (this.text) out.push(Buffer.from(this.text, 'latin1'));
+    return out;
+  }
+
+  /** COPY data is handled as bytes (most of a dump): it is searched natively and passed on without copies. */
+  private inData(): boolean {
+    return this.copyData === 'line-start' || this.copyData === 'mid-line';
   }
 
   private refuse(problem: string): never {
@@ -125,76 +150,90 @@ export class ScriptGuard {
       .trim();
   }
 
-  /** Scans as far as the text allows; returns what may be passed on. */
-  private run(final: boolean): string {
-    let out = '';
+  /** Scans as far as the input allows; returns what may be passed on. */
+  private run(final: boolean): Buffer[] {
+    const out: Buffer[] = [];
+    let text = '';
+    const flushText = () => {
+      if (text) out.push(Buffer.from(text, 'latin1'));
+      text = '';
+    };
     for (;;) {
-      if (this.copyData !== 'no') {
-        const passed = this.scanCopy(final);
-        out += passed;
-        if ((this.copyData as string) !== 'no') return out; // scanCopy moved it on: still in data
+      if (this.copyData === 'rest-of-line') {
+        const nl = this.text.indexOf('\n');
+        if (nl === -1 && !final) break;
+        const rest = nl === -1 ? this.text : this.text.slice(0, nl + 1);
+        if (rest.trim()) this.refuse(`text follows a COPY … FROM stdin on its line: ${rest.slice(0, 60)}`);
+        text += rest;
+        this.bytes = Buffer.from(this.text.slice(rest.length), 'latin1');
+        this.text = '';
+        this.copyData = 'line-start';
+      }
+      if (this.inData()) {
+        flushText();
+        out.push(...this.scanCopy(final));
+        if (this.inData()) break; // wait for more
         continue;
       }
       const ended = this.scanStatement(final);
-      if (ended === 'more') {
-        if (this.start !== -1 && this.pos > FLUSH_AT && this.words.length > 0 && !this.isOuterCandidate()) {
-          out += this.text.slice(0, this.pos);
-          this.text = this.text.slice(this.pos);
-          this.start = 0;
-          this.pos = 0;
-          this.flushed = true;
-        } else if (this.start === -1) {
-          // Whitespace and comments between statements pass at once.
-          out += this.text.slice(0, this.pos);
-          this.text = this.text.slice(this.pos);
-          this.pos = 0;
-        }
-        return out;
+      if (ended !== 'more') {
+        text += ended;
+        continue;
       }
-      out += ended;
+      if (this.start !== -1 && this.pos > FLUSH_AT && this.words.length > 0 && !this.isOuterCandidate()) {
+        text += this.text.slice(0, this.pos);
+        this.text = this.text.slice(this.pos);
+        this.start = 0;
+        this.pos = 0;
+        this.flushed = true;
+      } else if (this.start === -1) {
+        // Whitespace and comments between statements pass at once.
+        text += this.text.slice(0, this.pos);
+        this.text = this.text.slice(this.pos);
+        this.pos = 0;
+      }
+      break;
     }
+    flushText();
+    return out;
   }
 
   private isOuterCandidate(): boolean {
     return this.options.stripOuterTransaction && (this.words[0] === 'BEGIN' || this.words[0] === 'COMMIT');
   }
 
-  /** COPY … FROM stdin data: passes lines through until a line that is exactly `\.` (streamed, never buffered whole). */
-  private scanCopy(final: boolean): string {
-    let out = '';
-    for (;;) {
-      if (this.copyData === 'rest-of-line') {
-        const nl = this.text.indexOf('\n');
-        if (nl === -1 && !final) return out;
-        const rest = nl === -1 ? this.text : this.text.slice(0, nl + 1);
-        if (rest.trim()) this.refuse(`text follows a COPY … FROM stdin on its line: ${rest.slice(0, 60)}`);
-        out += rest;
-        this.text = this.text.slice(rest.length);
+  /**
+   * COPY … FROM stdin data: passes through until a line that is exactly `\\.`
+   * (as psql ends it). Searched natively in the bytes, not line by line.
+   */
+  private scanCopy(final: boolean): Buffer[] {
+    const b = this.bytes;
+    let from = 0;
+    for (let p = this.copyData === 'line-start' ? 0 : -1; ; p = -1) {
+      if (p === -1) {
+        const i = b.indexOf(NEWLINE_TERMINATOR, from);
+        if (i === -1) break;
+        p = i + 1;
+      }
+      const end = terminatorEnd(b, p, final);
+      if (end === 'undecided') {
+        this.bytes = b.subarray(p);
         this.copyData = 'line-start';
-        continue;
+        return [b.subarray(0, p)];
       }
-      if (this.copyData === 'line-start') {
-        const t = this.text;
-        if (!final && t.length < 4 && (TERMINATOR.startsWith(t) || TERMINATOR_CRLF.startsWith(t))) return out;
-        const len = t.startsWith(TERMINATOR) ? 3 : t.startsWith(TERMINATOR_CRLF) ? 4 : final && (t === '\\.' || t === '\\.\r') ? t.length : 0;
-        if (len) {
-          out += t.slice(0, len);
-          this.text = t.slice(len);
-          this.copyData = 'no';
-          return out;
-        }
+      if (end !== -1) {
+        this.text = b.subarray(end).toString('latin1');
+        this.bytes = Buffer.alloc(0);
+        this.copyData = 'no';
+        return [b.subarray(0, end)];
       }
-      const nl = this.text.indexOf('\n');
-      if (nl === -1) {
-        out += this.text;
-        this.text = '';
-        this.copyData = 'mid-line';
-        return out;
-      }
-      out += this.text.slice(0, nl + 1);
-      this.text = this.text.slice(nl + 1);
-      this.copyData = 'line-start';
+      from = p;
     }
+    // No terminator: all of it is data, but for a last line that could still become one ("\n\\").
+    const keep = b.length >= 2 && b[b.length - 2] === 0x0a && b[b.length - 1] === 0x5c ? 1 : 0;
+    this.bytes = b.subarray(b.length - keep);
+    this.copyData = keep || (b.length ? b[b.length - 1] === 0x0a : this.copyData === 'line-start') ? 'line-start' : 'mid-line';
+    return [b.subarray(0, b.length - keep)];
   }
 
   /** Scans one statement; returns its text when it ended, or 'more' when the input ran out first. */
@@ -412,10 +451,6 @@ export class ScriptGuard {
 /** Passes a script through a ScriptGuard. */
 export async function* guardScript(source: AsyncIterable<Buffer>, options: GuardOptions): AsyncGenerator<Buffer> {
   const guard = new ScriptGuard(options);
-  for await (const chunk of source) {
-    const out = guard.push(chunk.toString('latin1'));
-    if (out) yield Buffer.from(out, 'latin1');
-  }
-  const rest = guard.end();
-  if (rest) yield Buffer.from(rest, 'latin1');
+  for await (const chunk of source) for (const out of guard.push(chunk)) if (out.length) yield out;
+  for (const out of guard.end()) if (out.length) yield out;
 }
