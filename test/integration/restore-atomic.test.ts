@@ -17,8 +17,9 @@ import { BackupDrillError, DatabaseError, IntegrityError } from '../../src/error
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { connect, type Client } from '../../src/postgres/connect.js';
 import { fingerprintDatabase, fingerprintDifferences, type Fingerprint } from '../../src/postgres/fingerprint.js';
+import { EARLY_COMMIT_MARK, PsqlExited, PsqlSession, TransactionEscaped } from '../../src/restore/psql.js';
 import { guardScript } from '../../src/restore/script-guard.js';
-import { startCluster, withClient } from '../helpers/postgres.js';
+import { serverBinDir, startCluster, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
 
 // picky() lets one backup fail (or stall) in post-data on chosen targets only:
@@ -135,27 +136,28 @@ describe('restore is all-or-nothing', () => {
     await work?.remove();
   });
 
-  test('the fingerprint sees one row, one large object byte, one sequence position (and a successful restore)', async () => {
+  test("the fingerprint sees one row, one large object byte, one sequence position; not the rows' physical order", async () => {
     const url = await liveTarget();
     const base = await fingerprint(url);
-    assertUnchanged(await fingerprint(url), base);
     await withClient(url, (c) => c.query("UPDATE public.items SET label = 'live item 1!' WHERE id = 1"));
     assert.deepEqual(fingerprintDifferences(base, await fingerprint(url)), ['changed: Name: items; Type: TABLE DATA; Schema: public; Owner: postgres']);
-    await withClient(url, (c) => c.query("UPDATE public.items SET label = 'live item 1' WHERE id = 1"));
-    assertUnchanged(await fingerprint(url), base);
-    await withClient(url, (c) => c.query("SELECT lo_put(min(oid), 0, 'L') FROM pg_largeobject_metadata"));
-    const lo = fingerprintDifferences(base, await fingerprint(url));
-    assert.equal(lo.length, 1);
-    assert.match(lo[0]!, /BLOBS|LARGE OBJECT/);
-    await withClient(url, (c) => c.query("SELECT lo_put(min(oid), 0, 'l') FROM pg_largeobject_metadata"));
-    assertUnchanged(await fingerprint(url), base);
-    await withClient(url, (c) => c.query("SELECT nextval('public.newer_feature_id_seq')"));
-    assert.ok(fingerprintDifferences(base, await fingerprint(url)).some((d) => /newer_feature_id_seq/.test(d)));
-    // And a restore that succeeds does change it.
-    const good = await liveTarget();
-    const goodBefore = await fingerprint(good);
-    await runRestore(config({ 'database-url': good }), deps());
-    assert.notEqual((await fingerprint(good)).digest, goodBefore.digest);
+    // Put back (the row now lies elsewhere in the table: same content), and change one large object's byte.
+    await withClient(url, async (c) => {
+      await c.query("UPDATE public.items SET label = 'live item 1' WHERE id = 1");
+      await c.query("SELECT lo_put(min(oid), 0, 'L') FROM pg_largeobject_metadata");
+    });
+    assert.deepEqual(fingerprintDifferences(base, await fingerprint(url)), ['changed: Name: BLOBS; Type: BLOBS; Schema: -; Owner: -']);
+    await withClient(url, async (c) => {
+      await c.query("SELECT lo_put(min(oid), 0, 'l') FROM pg_largeobject_metadata");
+      await c.query("SELECT nextval('public.newer_feature_id_seq')");
+    });
+    const moved = await fingerprint(url);
+    assert.ok(fingerprintDifferences(base, moved).length > 0);
+    assert.ok(
+      fingerprintDifferences(base, moved).every((d) => /newer_feature_id_seq/.test(d)),
+      fingerprintDifferences(base, moved).join('\n'),
+    );
+    assert.notEqual(moved.digest, base.digest);
   });
 
   test('the gate rejects the data after large objects were loaded: rolled back, target unchanged', async () => {
@@ -258,6 +260,38 @@ describe('restore is all-or-nothing', () => {
       await noRestoreSessionLeft();
     });
   }
+
+  test('the server-side net: a COMMIT that got past the guard rolls everything back; after a ROLLBACK nothing can write', async () => {
+    const url = await liveTarget();
+    const before = await fingerprint(url);
+    const binDir = await serverBinDir();
+    const early = PsqlSession.start({ binDir, databaseUrl: url });
+    await early.begin();
+    await early.write('DROP TABLE public.newer_feature;\nCOMMIT;\n');
+    await assert.rejects(early.ready(), (e: unknown) => e instanceof PsqlExited && e.stderr.includes(EARLY_COMMIT_MARK));
+    assertUnchanged(await fingerprint(url), before);
+
+    const escaped = PsqlSession.start({ binDir, databaseUrl: url });
+    await escaped.begin();
+    await escaped.write('ROLLBACK;\nSELECT 1;\n');
+    await assert.rejects(escaped.ready(), TransactionEscaped);
+    await escaped.abort();
+    const writer = PsqlSession.start({ binDir, databaseUrl: url });
+    await writer.begin();
+    await writer.write('ROLLBACK;\nDELETE FROM public.items;\n');
+    await assert.rejects(writer.ready(), (e: unknown) => e instanceof PsqlExited && /read-only transaction/.test(e.stderr));
+    assertUnchanged(await fingerprint(url), before);
+
+    // And the session's own COMMIT goes through.
+    const own = PsqlSession.start({ binDir, databaseUrl: url });
+    await own.begin();
+    await own.write('DELETE FROM public.newer_feature WHERE id = 1;\n');
+    await own.ready();
+    await own.commit();
+    assert.deepEqual(fingerprintDifferences(before, await fingerprint(url)), [
+      'changed: Name: newer_feature; Type: TABLE DATA; Schema: public; Owner: postgres',
+    ]);
+  });
 
   test('unit: the script guard strips only the outer transaction and refuses whatever could end it', async () => {
     const run = async (text: string, strip = true) => {
