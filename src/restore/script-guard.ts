@@ -449,7 +449,7 @@ export class ScriptGuard {
 }
 
 /** Passes a script through a ScriptGuard. */
-export async function* guardScript(source: AsyncIterable<Buffer>, options: GuardOptions): AsyncGenerator<Buffer> {
+export async function* guardScript(source: AsyncIterable<Buffer> | Iterable<Buffer>, options: GuardOptions): AsyncGenerator<Buffer> {
   const guard = new ScriptGuard(options);
   for await (const chunk of source) for (const out of guard.push(chunk)) if (out.length) yield out;
   for (const out of guard.end()) if (out.length) yield out;

@@ -334,5 +334,13 @@ describe('restore is all-or-nothing', () => {
     await refused('SELECT 1;\nBEGIN;\nSELECT 2;\n', /BEGIN/, false);
     assert.equal(await run('-- comment\nCOPY public.t (a) FROM stdin;\n1\n\\.\n', false), '-- comment\nCOPY public.t (a) FROM stdin;\n1\n\\.\n');
     await refused('SELECT 1', /ends inside/, false);
+    // A data line that only looks like the end (an escaped backslash), CRLF line ends, and a statement too big to hold.
+    const data = 'COPY public.t (a) FROM stdin;\r\n\\\\.\r\nCOMMIT;\r\n\\.\r\n';
+    assert.equal(await run(data, false), data);
+    await refused(data.slice(0, -4), /ends inside COPY data/, false);
+    const huge = `COMMENT ON TABLE public.t IS '${'x;'.repeat(700_000)}';\n`;
+    const out: Buffer[] = [];
+    for await (const b of guardScript([Buffer.from(huge + 'SELECT 1;\n', 'latin1')], { stripOuterTransaction: false, what: 'the dump' })) out.push(b);
+    assert.equal(Buffer.concat(out).toString('latin1'), huge + 'SELECT 1;\n');
   });
 });
