@@ -123,6 +123,8 @@ function gateFor(what: RestoreKind, manifest: Manifest): string {
 /** What went wrong, from psql's exit and stderr; the hint ends with what happened to the target (the confirmed outcome). */
 function explain(error: unknown, target: string, outcome: Outcome, options: { lockTimeout: string; signal?: AbortSignal }): unknown {
   const fate = outcomeSentence(outcome);
+  // "Rolled back" only when the server confirmed it (or nothing was begun); otherwise the hint says what is known.
+  const rolledBack = outcome.kind === 'aborted' || outcome.kind === 'not-started';
   if (options.signal?.aborted) {
     const reason = options.signal.reason instanceof Error ? options.signal.reason.message : 'Interrupted.';
     return new BackupDrillError('failure', `${reason} The restore into ${target} stopped before COMMIT.`, { hint: fate, cause: error });
@@ -149,7 +151,7 @@ function explain(error: unknown, target: string, outcome: Outcome, options: { lo
     });
   }
   if (error.stderr.includes(GATE_MARK)) {
-    return new IntegrityError(`The restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
+    return new IntegrityError(`The restored data did not match the backup's record${rolledBack ? ', so the restore was rolled back' : ''}: ${tail}`, {
       hint: `${fate} The dump and its manifest disagree: report this, and use another backup.`,
     });
   }
@@ -170,7 +172,7 @@ function explain(error: unknown, target: string, outcome: Outcome, options: { lo
   if (error.code === 2 && /could not connect|connection to server/i.test(error.stderr)) {
     return new DatabaseError(`Cannot connect to ${target} for the restore: ${tail}`, { hint: `${fate} Check 'database-url'.` });
   }
-  return new DatabaseError(`The restore failed on ${target} and was rolled back: ${tail}`, {
+  return new DatabaseError(`The restore failed on ${target}${rolledBack ? ' and was rolled back' : ''}: ${tail}`, {
     hint: `${fate} Fix the cause above (often a missing role, extension or privilege) and run it again.`,
   });
 }
