@@ -64,6 +64,8 @@ export interface RestoreDeps {
   onPreview?: (preview: RestorePreview) => void;
   /** Test seam: free bytes on the filesystem holding a directory. */
   freeSpace?: FreeSpace;
+  /** Test seam: how long to wait for other sessions' locks on the target (PostgreSQL interval; default 60s). */
+  lockTimeout?: string;
 }
 
 export interface RestoreResult {
@@ -346,13 +348,13 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
         targetName,
         logger,
         signal: deps.signal,
+        lockTimeout: deps.lockTimeout,
       });
       try {
         deps.signal?.throwIfAborted();
         await swapFiles();
       } catch (error) {
-        await prepared.abort();
-        throw error;
+        throw await prepared.abandon(error);
       }
       try {
         await prepared.commit();
