@@ -22,6 +22,10 @@ export interface Difference {
   columnOrderOnly?: boolean;
 }
 
+// pg_dump writes these where the session state changes, i.e. before whichever object comes
+// first: positional, not content. Non-default tablespaces and access methods stay visible.
+const SESSION_DEFAULTS = new Set(["SET default_tablespace = '';", 'SET default_table_access_method = heap;']);
+
 const HEADER = /^-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: .*$/;
 
 export async function fingerprint(url: string, binDir: string): Promise<Fingerprint> {
@@ -41,7 +45,7 @@ export function splitDump(text: string): Fingerprint {
     let unique = key;
     for (let n = 2; sections.has(unique); n++) unique = `${key} #${n}`;
     // \restrict / \unrestrict carry a random key per dump (pg_dump 15.14+): not content.
-    const body = lines.filter((l) => l !== '' && l !== '--' && !l.startsWith('-- Dumped ') && !/^\\(un)?restrict /.test(l));
+    const body = lines.filter((l) => l !== '' && l !== '--' && !l.startsWith('-- Dumped ') && !/^\\(un)?restrict /.test(l) && !SESSION_DEFAULTS.has(l));
     sections.set(unique, (/^(TABLE DATA|BLOBS|BLOB DATA)\b/.test(key) ? body.sort() : body).join('\n'));
   };
   for (const line of text.split('\n')) {
@@ -95,15 +99,15 @@ export function sameUpToColumnOrder(object: string, a: string, b: string): boole
   return false;
 }
 
-/** COPY data with every row's fields in the sorted order of the column names. */
+/** COPY data with every row's fields in the sorted order of the column names (lines arrive sorted). */
 function canonicalData(text: string): string | undefined {
   const lines = text.split('\n');
-  const copy = lines.findIndex((l) => l.startsWith('COPY '));
-  const columns = /^COPY \S+ \((.*)\) FROM stdin;$/.exec(lines[copy] ?? '')?.[1]?.split(', ');
+  const copy = lines.find((l) => l.startsWith('COPY '));
+  const columns = /^COPY \S+ \((.*)\) FROM stdin;$/.exec(copy ?? '')?.[1]?.split(', ');
   if (!columns) return undefined;
   const order = columns.map((c, i) => [c, i] as const).sort((x, y) => (x[0] < y[0] ? -1 : 1));
-  const rows = lines.slice(copy + 1).map((l) => (l === '\\.' ? l : order.map(([, i]) => l.split('\t')[i]).join('\t')));
-  return [...lines.slice(0, copy), `COPY (${order.map(([c]) => c).join(', ')})`, ...rows.sort()].join('\n');
+  const rows = lines.filter((l) => l !== copy && l !== '\\.').map((l) => order.map(([, i]) => l.split('\t')[i]).join('\t'));
+  return [`COPY (${order.map(([c]) => c).join(', ')})`, ...rows.sort()].join('\n');
 }
 
 function canonicalDefinition(text: string): string {

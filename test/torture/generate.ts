@@ -249,7 +249,8 @@ export function valueFor(
     return element === undefined ? '{}' : `{"${element.replace(/["\\]/g, '\\$&')}"}`;
   }
   if (column.typtype === 'e' || column.enumLabels.length) return column.enumLabels[seed % column.enumLabels.length];
-  const when = new Date(Date.UTC(2021, 0, 1) + seed * 3_600_500 + (seed % 1000) * 1000);
+  // Within a few years of 2021 whatever the seed (years past 9999 do not parse).
+  const when = new Date(Date.UTC(2021, 0, 1) + (seed % 50_000) * 3_600_500 + (seed % 1000) * 1000);
   switch (column.base) {
     case 'int2':
       return String((seed % 32000) + 1);
