@@ -23,12 +23,12 @@ const sum = (f) => outcomes.reduce((n, o) => n + f(o), 0);
 console.log('\nTorture totals');
 for (const o of outcomes) {
   console.log(
-    `  ${o.label.padEnd(14)} tables ${String(o.tablesVerified).padStart(4)}  false failures ${String(o.falseFailures.length).padStart(3)}  ` +
+    `  ${o.label.padEnd(14)} tables ${String(o.tablesVerified).padStart(4)}/${String(o.tablesInBackup).padStart(4)}  false failures ${String(o.falseFailures.length).padStart(3)}  ` +
       `fidelity differences ${String(o.fidelity.length).padStart(3)}  plain-tool differences ${o.plainExplained.length} explained, ${o.plainUnexplained.length} not`,
   );
 }
 console.log(
-  `  databases tried: ${outcomes.length}; tables verified: ${sum((o) => o.tablesVerified)}; false failures: ${sum((o) => o.falseFailures.length)}; ` +
+  `  databases tried: ${outcomes.length}; tables backed up: ${sum((o) => o.tablesInBackup)}; tables verified (passed): ${sum((o) => o.tablesVerified)}; false failures: ${sum((o) => o.falseFailures.length)}; ` +
     `atomicity violations: ${sum((o) => o.atomicity.length)}; fidelity differences: ${sum((o) => o.fidelity.length)}`,
 );
 process.exit(run.status ?? 1);

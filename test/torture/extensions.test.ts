@@ -12,7 +12,15 @@ import type { KnownDifference } from './fingerprint.js';
 import { describeOutcome, tortureDatabase, type TortureOutcome } from './round-trip.js';
 import { runScript, skipReason } from './torture-env.js';
 
-const EXTENSION_PLAIN_DIFFERENCES: KnownDifference[] = [];
+/** Differences between the extensions database and its plain pg_dump | pg_restore copy, with the reason. */
+const EXTENSION_PLAIN_DIFFERENCES: KnownDifference[] = [
+  {
+    object: /^TABLE DATA public\.ext_unit$/,
+    kind: 'changed',
+    reason:
+      "unit's output function prints 17 significant digits that its input function does not read back exactly: pg_dump itself changes some values (e.g. 142.857142857142861 mm/s → 142.85714285714289 mm/s)",
+  },
+];
 
 const skip = skipReason();
 
