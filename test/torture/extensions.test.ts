@@ -2,7 +2,7 @@
 // backup → drill → restore, against a plain round trip.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
@@ -76,6 +76,11 @@ describe('torture: Debian-packaged extensions', { skip }, () => {
       outcome.plainUnexplained.map((d) => `${d.kind} ${d.object}: ${d.detail}`),
       [],
     );
+  });
+  test("rows a user added to an extension's configuration table are verified (PostGIS spatial_ref_sys)", async () => {
+    // Verified as a table, or in a section of its own: the drill's report must name it.
+    const report = outcome.drillReportPath ? await readFile(outcome.drillReportPath, 'utf8') : '';
+    assert.match(report, /spatial_ref_sys/, `the drill's report does not mention spatial_ref_sys; its tables: ${outcome.drillTables.join(', ')}`);
   });
   test('the lossy extension type is reported as not verifiable, never passed silently', () => {
     // unit drifts at 17 significant digits through pg_dump: the drill must name it.

@@ -35,6 +35,10 @@ export interface TortureOutcome {
   tablesInBackup: number;
   /** Tables a drill verified and passed (the better of the two drills). */
   tablesVerified: number;
+  /** Every table the first drill's report names (schema.name), whatever its status. */
+  drillTables: string[];
+  /** The first drill's JSON report (in the work folder), for checks on what it names. */
+  drillReportPath?: string;
   /** Every failure the drill or the restore reported on unchanged data: each is false. */
   falseFailures: string[];
   /** Warnings and "not verified" items the drill reported (not failures). */
@@ -78,6 +82,8 @@ export async function tortureDatabase(db: Database, options: TortureOptions): Pr
   // server (drill-database-url, as with a service container), where the cluster's
   // roles exist: it sees past role-related failures of the first.
   let tablesVerified = 0;
+  let drillTables: string[] = [];
+  let drillReportPath: string | undefined;
   for (const [stage, extra] of [
     ['drill', {}],
     ['drill (same server)', { 'drill-database-url': db.url('postgres') }],
@@ -88,6 +94,10 @@ export async function tortureDatabase(db: Database, options: TortureOptions): Pr
         configOf({ mode: 'restore-drill', storage, 'report-dir': join(reports, stage.replace(/\W+/g, '-')), checks: options.checksFile, ...extra }),
         { logger: new MemoryLogger() },
       );
+      if (stage === 'drill') {
+        drillTables = drill.report.tables.map((t) => `${t.schema}.${t.name}`);
+        drillReportPath = drill.jsonPath;
+      }
       tablesVerified = Math.max(tablesVerified, drill.report.tables.filter((t) => t.status === 'passed').length);
       collect(stage, drill.report, falseFailures, notVerified, stage === 'drill' ? checks : []);
     } catch (error) {
@@ -144,6 +154,8 @@ export async function tortureDatabase(db: Database, options: TortureOptions): Pr
     label: db.label,
     tablesInBackup,
     tablesVerified,
+    drillTables,
+    drillReportPath,
     falseFailures,
     notVerified,
     atomicity,
