@@ -40,7 +40,7 @@ client=$(dpkg-query -W -f='${Version}' "postgresql-client-$MAJOR" 2>/dev/null ||
 if [ -n "$missing" ] || [ "$client" != "$VERSION" ]; then
   log "installing$missing (server pinned at $VERSION)"
   apt-get update -qq || true
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2046,SC2086 # word splitting of the package lists is intended
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
     "postgresql-$MAJOR=$VERSION" "postgresql-client-$MAJOR=$VERSION" "libpq5=$VERSION" $(installed_dev_pins) $EXTENSIONS >&2
 fi
