@@ -6,17 +6,18 @@
 // naming it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, constants, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config.js';
 import type { Manifest } from '../../src/archive/manifest.js';
 import { runBackup } from '../../src/modes/backup.js';
 import { runDrill, type DrillDeps } from '../../src/modes/drill.js';
+import { runRestore } from '../../src/modes/restore.js';
 import { connect } from '../../src/postgres/connect.js';
-import type { EphemeralCluster } from '../../src/postgres/cluster.js';
+import { EphemeralCluster } from '../../src/postgres/cluster.js';
 import type { ObjectResult } from '../../src/report/types.js';
 import { MemoryLogger } from '../../src/util/logger.js';
-import { startCluster, withClient } from '../helpers/postgres.js';
+import { serverBinDir, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
 
 const EXTENSION = 'bd_objects_test';
@@ -83,8 +84,10 @@ describe('objects beyond rows', () => {
 
   before(async () => {
     work = await tempDir();
+    await chmod(work.path, 0o755); // the server runs as the postgres user
     storage = join(work.path, 'backups');
-    source = await startCluster();
+    // In a folder of its own: other runs' stale-cluster cleanup on this machine never sees it.
+    source = await EphemeralCluster.start({ binDir: await serverBinDir(), parentDir: join(work.path, 'clusters') });
     extensionDir = await installTestExtension(source.url());
     await withClient(source.url(), (c) => c.query('CREATE DATABASE app'));
     const url = source.url('app');
@@ -100,7 +103,6 @@ describe('objects beyond rows', () => {
         { logger: new MemoryLogger() },
       )
     ).manifest;
-    await source.stop();
   });
   after(async () => {
     await source?.stop().catch(() => undefined);
@@ -185,5 +187,21 @@ describe('objects beyond rows', () => {
   test('a changed index definition fails the drill naming it', async () => {
     const failures = await tamperedDrill(() => 'DROP INDEX public.items_name_idx; CREATE INDEX items_name_idx ON public.items (upper(name))');
     assert.match(failures, /structure \(indexes\): index public\.items_name_idx differs/);
+  });
+
+  test('a restore into an empty database verifies them too, without refreshing views on the live target', async () => {
+    await withClient(source.url(), (c) => c.query('CREATE DATABASE restored'));
+    const config = buildConfig(
+      (name) => ({ mode: 'restore', storage, 'database-url': source.url('restored'), parts: 'database', 'report-dir': join(work.path, 'reports') })[name],
+      {},
+    );
+    const r = await runRestore(config, { logger: new MemoryLogger() });
+    assert.equal(r.report?.status, 'passed', r.report?.failures.join('\n'));
+    const objects = r.report?.objects;
+    assert.equal(find(objects, 'large-objects', 'large objects').status, 'passed');
+    assert.equal(find(objects, 'sequences', 'sequences').status, 'passed');
+    assert.equal(find(objects, 'structure', 'indexes').status, 'passed');
+    assert.match(find(objects, 'materialized-view', 'public.fresh_mv').message, /compared by a drill/);
+    if (extensionDir) assert.equal(find(objects, 'extension-config', 'public.bd_conf').status, 'passed');
   });
 });
