@@ -174,19 +174,19 @@ describe('objects beyond rows', () => {
     return r.report.failures.join('\n');
   }
 
-  test('one changed byte of a large object fails the drill naming it', async () => {
-    const failures = await tamperedDrill(() => `SELECT lo_put(${bigLo}, 1200000, '\\x00')`);
+  test('a changed large-object byte, sequence position and index definition on the restored copy each fail the drill, named', async () => {
+    const failures = await tamperedDrill(() =>
+      [
+        `SELECT lo_put(${bigLo}, 1200000, '\\x00')`,
+        `SELECT setval('public.lonely', 7)`,
+        'DROP INDEX public.items_name_idx',
+        'CREATE INDEX items_name_idx ON public.items (upper(name))',
+      ].join(';\n'),
+    );
     assert.match(failures, new RegExp(`large objects: .*content differs: large object ${bigLo}`));
-  });
-
-  test('a moved sequence fails the drill naming it', async () => {
-    const failures = await tamperedDrill(() => `SELECT setval('public.lonely', 7)`);
     assert.match(failures, /sequences: 1 of \d+ sequences differ: public\.lonely: last_value 6 in the backup, last_value 7 restored/);
-  });
-
-  test('a changed index definition fails the drill naming it', async () => {
-    const failures = await tamperedDrill(() => 'DROP INDEX public.items_name_idx; CREATE INDEX items_name_idx ON public.items (upper(name))');
     assert.match(failures, /structure \(indexes\): index public\.items_name_idx differs/);
+    assert.equal(failures.split('\n').length, 3, failures);
   });
 
   test('a restore into an empty database verifies them too, without refreshing views on the live target', async () => {

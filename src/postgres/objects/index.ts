@@ -42,8 +42,8 @@ export async function captureObjects(client: Client, serverVersionNum: number): 
 /** What is in the source but pg_dump does not carry or cannot recreate as it was. */
 async function findNotVerifiable(client: Client): Promise<NonNullable<ObjectsSummary['notVerifiable']>> {
   const { rows } = await client.query<{ kind: string; name: string; reason: string }>(`
-    SELECT 'database settings' AS kind, 'ALTER DATABASE/ROLE … SET for ' || current_database() AS name,
-           'pg_dump does not carry database-level settings (' || (SELECT string_agg(x, ', ') FROM unnest(s.setconfig) AS x) || ')' AS reason
+    SELECT 'database settings' AS kind, current_database()::text AS name,
+           'pg_dump does not carry ALTER DATABASE … SET or ALTER ROLE … IN DATABASE settings (' || (SELECT string_agg(x, ', ') FROM unnest(s.setconfig) AS x) || ')' AS reason
       FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
      WHERE d.datname = current_database()
     UNION ALL
@@ -53,7 +53,8 @@ async function findNotVerifiable(client: Client): Promise<NonNullable<ObjectsSum
     UNION ALL
     SELECT 'invalid index', n.nspname || '.' || ic.relname, 'the index is invalid (a failed CREATE INDEX CONCURRENTLY?); pg_dump leaves it out'
       FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-     WHERE NOT i.indisvalid AND ${USER_SCHEMAS}
+      JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+     WHERE NOT i.indisvalid AND c.relkind <> 'p' AND ${USER_SCHEMAS}
     UNION ALL
     SELECT 'security label', pg_catalog.pg_describe_object(l.classoid, l.objoid, l.objsubid), 'security labels need their label provider (' || l.provider || ') loaded on the target'
       FROM pg_catalog.pg_seclabel l
@@ -82,7 +83,7 @@ export async function compareObjects(url: string | undefined, expected: ObjectsS
       ...(await compareExtensionVersions(client, expected.extensionVersions ?? {})),
       ...(expected.notVerifiable ?? []).map((n): ObjectResult => ({
         kind: 'not-verifiable',
-        name: `${n.kind} ${n.name}`,
+        name: `${n.kind}: ${n.name}`,
         status: 'not-verifiable',
         message: `not verifiable: ${n.reason}`,
       })),

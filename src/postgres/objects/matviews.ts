@@ -94,7 +94,7 @@ export async function captureMatViews(client: Client): Promise<MatView[]> {
       const error = (stored instanceof Error ? stored : query) as Error;
       out.push({ ...base, fresh: false, reason: `its query could not be run at backup: ${error.message}` });
     } else if (stored.rows !== query.rows || stored.checksum !== query.checksum) {
-      out.push({ ...base, fresh: false, reason: 'its stored rows were not its query’s result at backup (refreshed since the data changed)' });
+      out.push({ ...base, fresh: false, reason: 'its stored rows were not its query’s result at backup (the data changed after its last refresh)' });
     } else {
       out.push({ ...base, fresh: true, rows: stored.rows, checksum: stored.checksum });
     }
@@ -127,7 +127,7 @@ export async function compareMatViews(client: Client, expected: MatView[], refre
     } else {
       const got = await refreshed(client, v);
       if (got instanceof Error) result('not-compared', `refreshed on restore, not compared: could not refresh it again here: ${got.message}`);
-      else if (got.rows === v.rows && got.checksum === v.checksum) result('passed', `${got.rows} rows identical after refresh`);
+      else if (got.rows === v.rows && got.checksum === v.checksum) result('passed', `${got.rows} ${got.rows === 1 ? 'row' : 'rows'} identical after refresh`);
       else
         result(
           'failed',
