@@ -37,3 +37,8 @@ export function someOf(names: string[], max = 5): string {
 export function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
+
+/** "1 row", "3 rows". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

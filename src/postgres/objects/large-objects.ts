@@ -7,7 +7,7 @@
 import type { ObjectsSummary } from '../../archive/manifest.js';
 import type { ObjectResult } from '../../report/types.js';
 import type { Client } from '../connect.js';
-import { someOf } from './common.js';
+import { plural, someOf } from './common.js';
 
 type LargeObjects = NonNullable<ObjectsSummary['largeObjects']>;
 
@@ -55,7 +55,7 @@ export async function compareLargeObjects(client: Client, expected: LargeObjects
   if (!expected) return { kind: 'large-objects', name, status: 'failed', message: `none in the backup, ${got!.count} restored` };
   if (!got) return { kind: 'large-objects', name, status: 'failed', message: `${expected.count} in the backup, none restored` };
   if (got.count === expected.count && got.bytes === expected.bytes && got.digest === expected.digest) {
-    return { kind: 'large-objects', name, status: 'passed', message: `${got.count} large objects, ${got.bytes} bytes, content identical` };
+    return { kind: 'large-objects', name, status: 'passed', message: `${plural(got.count, 'large object')}, ${plural(got.bytes, 'byte')}, content identical` };
   }
   return { kind: 'large-objects', name, status: 'failed', message: describeDifference(expected, got) };
 }

@@ -9,7 +9,7 @@ import type { ObjectResult } from '../../report/types.js';
 import type { Client } from '../connect.js';
 import { qualified } from '../connect.js';
 import { ROW_HASH } from '../stats.js';
-import { USER_SCHEMAS, notExtensionMember } from './common.js';
+import { USER_SCHEMAS, notExtensionMember, plural } from './common.js';
 
 type MatView = ObjectsSummary['materializedViews'][number];
 
@@ -61,16 +61,21 @@ async function content(client: Client, from: string): Promise<{ rows: number; ch
   return { rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
 }
 
-/** Runs `fn` under a savepoint, so a failing query leaves the snapshot's transaction usable. */
+/** A view's query runs once more at backup to tell whether it is fresh: never for longer than this. */
+const FRESHNESS_TIMEOUT = '120s';
+
+/** Runs `fn` under a savepoint and a time limit, so a failing or slow query leaves the snapshot's transaction usable. */
 async function attempt<T>(client: Client, fn: () => Promise<T>): Promise<T | Error> {
-  await client.query('SAVEPOINT bd_matview');
+  const { rows } = await client.query<{ t: string }>(`SELECT current_setting('statement_timeout') AS t`);
+  await client.query(`SAVEPOINT bd_matview; SET LOCAL statement_timeout = '${FRESHNESS_TIMEOUT}'`);
   try {
     const value = await fn();
     await client.query('RELEASE SAVEPOINT bd_matview');
+    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [rows[0]!.t]);
     return value;
   } catch (error) {
     await client.query('ROLLBACK TO SAVEPOINT bd_matview');
-    return error as Error;
+    return (error as { code?: string }).code === '57014' ? new Error(`it took longer than ${FRESHNESS_TIMEOUT}`) : (error as Error);
   }
 }
 
@@ -127,7 +132,7 @@ export async function compareMatViews(client: Client, expected: MatView[], refre
     } else {
       const got = await refreshed(client, v);
       if (got instanceof Error) result('not-compared', `refreshed on restore, not compared: could not refresh it again here: ${got.message}`);
-      else if (got.rows === v.rows && got.checksum === v.checksum) result('passed', `${got.rows} ${got.rows === 1 ? 'row' : 'rows'} identical after refresh`);
+      else if (got.rows === v.rows && got.checksum === v.checksum) result('passed', `${plural(got.rows, 'row')} identical after refresh`);
       else
         result(
           'failed',

@@ -5,7 +5,7 @@ import type { ObjectsSummary } from '../../archive/manifest.js';
 import type { ObjectResult } from '../../report/types.js';
 import type { Client } from '../connect.js';
 import { qualified } from '../connect.js';
-import { USER_SCHEMAS, literal, notExtensionMember, someOf } from './common.js';
+import { USER_SCHEMAS, literal, notExtensionMember, plural, someOf } from './common.js';
 
 type Sequence = ObjectsSummary['sequences'][number];
 
@@ -53,7 +53,7 @@ export async function compareSequences(client: Client, expected: Sequence[]): Pr
   }
   const name = 'sequences';
   if (!missing.length && !moved.length) {
-    return { kind: 'sequences', name, status: 'passed', message: `${expected.length} sequences at the backup's positions` };
+    return { kind: 'sequences', name, status: 'passed', message: `${plural(expected.length, 'sequence')} at the backup's positions` };
   }
   const parts = [...(moved.length ? [someOf(moved, 3)] : []), ...(missing.length ? [`missing: ${someOf(missing)}`] : [])];
   return { kind: 'sequences', name, status: 'failed', message: `${moved.length + missing.length} of ${expected.length} sequences differ: ${parts.join('; ')}` };
