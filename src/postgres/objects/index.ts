@@ -68,7 +68,11 @@ export interface CompareOptions {
 }
 
 /** Compares a restored database with the recorded summary; one result per kind (per view and configuration table). */
-export async function compareObjects(url: string | undefined, expected: ObjectsSummary, options: CompareOptions): Promise<ObjectResult[]> {
+export async function compareObjects(
+  url: string | undefined,
+  expected: ObjectsSummary,
+  options: CompareOptions & { sourceMajor: number },
+): Promise<ObjectResult[]> {
   const client = await connect(url, { inputName: 'drill-database-url', applicationName: 'backup-drill objects' });
   try {
     await pinSearchPath(client);
@@ -79,7 +83,7 @@ export async function compareObjects(url: string | undefined, expected: ObjectsS
       await compareSequences(client, expected.sequences),
       ...(await compareExtensionConfig(client, expected.extensionConfig ?? [])),
       ...(await compareMatViews(client, expected.materializedViews, options.refreshMaterializedViews)),
-      ...(await compareStructure(client, expected.structure, version)),
+      ...(await compareStructure(client, expected.structure, version, options.sourceMajor)),
       ...(await compareExtensionVersions(client, expected.extensionVersions ?? {})),
       ...(expected.notVerifiable ?? []).map((n): ObjectResult => ({
         kind: 'not-verifiable',
@@ -118,7 +122,7 @@ export async function captureObjectsInSnapshot(join: () => Promise<Client>, serv
  */
 export async function objectsVerification(
   url: string | undefined,
-  manifest: Pick<Manifest, 'objects' | 'formatVersion'>,
+  manifest: Pick<Manifest, 'objects' | 'formatVersion' | 'source'>,
   options: CompareOptions,
 ): Promise<{ results: ObjectResult[]; failures: string[] }> {
   if (!manifest.objects) {
@@ -134,7 +138,7 @@ export async function objectsVerification(
     return { results, failures: [] };
   }
   try {
-    const results = await compareObjects(url, manifest.objects, options);
+    const results = await compareObjects(url, manifest.objects, { ...options, sourceMajor: manifest.source.major });
     return { results, failures: objectFailures(results) };
   } catch (error) {
     const message = `could not be compared: ${(error as Error).message}`;
