@@ -60,7 +60,8 @@ export async function compareLargeObjects(client: Client, expected: LargeObjects
   return { kind: 'large-objects', name, status: 'failed', message: describeDifference(expected, got) };
 }
 
-function describeDifference(expected: LargeObjects, got: LargeObjects): string {
+/** What differs between two large-object summaries, naming objects by OID when both list them. */
+export function describeDifference(expected: LargeObjects, got: LargeObjects): string {
   const head = `${expected.count} large objects (${expected.bytes} bytes) in the backup, ${got.count} (${got.bytes} bytes) restored`;
   if (!expected.items || !got.items) return `${head}; content digest differs`;
   const restored = new Map(got.items.map((i) => [i.oid, i]));

@@ -217,7 +217,6 @@ function missingNames(want: Structure[string], got: Structure[string]): string[]
  */
 export async function compareStructure(client: Client, expected: Structure, serverVersionNum: number, sourceMajor: number): Promise<ObjectResult[]> {
   const queries = kindQueries(serverVersionNum);
-  const otherMajor = Math.floor(serverVersionNum / 10000) !== sourceMajor;
   const results: ObjectResult[] = [];
   for (const [kind, want] of Object.entries(expected)) {
     const sql = queries[kind];
@@ -225,24 +224,24 @@ export async function compareStructure(client: Client, expected: Structure, serv
       results.push({ kind: 'structure', name: kind, status: 'not-verifiable', message: 'this version of backup-drill does not know how to read this kind' });
       continue;
     }
-    const got = await captureKind(client, sql);
-    if (got.digest === want.digest) {
-      results.push({ kind: 'structure', name: kind, status: 'passed', message: `${got.count} identical` });
-      continue;
-    }
-    // Objects only the target has (say, from its template database) are noted; the backup's own were all reproduced.
-    const extra = extraOnly(want, got);
-    const missing = missingNames(want, got);
-    if (extra) {
-      results.push({ kind: 'structure', name: kind, status: 'passed', message: `${want.count} identical; also present, not in the backup: ${someOf(extra)}` });
-    } else if (otherMajor && (missing === undefined || missing.length === 0)) {
-      const message = `definitions printed by PostgreSQL ${sourceMajor} at backup and ${Math.floor(serverVersionNum / 10000)} here differ (${difference(kind, want, got)})`;
-      results.push({ kind: 'structure', name: kind, status: 'not-verifiable', message: `not verifiable: ${message}` });
-    } else {
-      results.push({ kind: 'structure', name: kind, status: 'failed', message: difference(kind, want, got) });
-    }
+    results.push(structureVerdict(kind, want, await captureKind(client, sql), { source: sourceMajor, here: Math.floor(serverVersionNum / 10000) }));
   }
   return results;
+}
+
+/** One kind's verdict from its recorded and restored summaries (pure: see compareStructure). */
+export function structureVerdict(kind: string, want: Structure[string], got: Structure[string], majors: { source: number; here: number }): ObjectResult {
+  const verdict = (status: ObjectResult['status'], message: string): ObjectResult => ({ kind: 'structure', name: kind, status, message });
+  if (got.digest === want.digest) return verdict('passed', `${got.count} identical`);
+  // Objects only the target has (say, from its template database) are noted; the backup's own were all reproduced.
+  const extra = extraOnly(want, got);
+  if (extra) return verdict('passed', `${want.count} identical; also present, not in the backup: ${someOf(extra)}`);
+  const missing = missingNames(want, got);
+  if (majors.source !== majors.here && (missing === undefined || missing.length === 0)) {
+    const printed = `definitions printed by PostgreSQL ${majors.source} at backup and ${majors.here} here differ`;
+    return verdict('not-verifiable', `not verifiable: ${printed} (${difference(kind, want, got)})`);
+  }
+  return verdict('failed', difference(kind, want, got));
 }
 
 /** A restore installs each extension at the target server's default version; a different one is reported, not failed. */
