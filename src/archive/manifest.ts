@@ -45,7 +45,13 @@ export interface UnverifiableColumn {
 
 /** Format 3: what a drill and a restore compare beyond tables (see postgres/objects). */
 export interface ObjectsSummary {
-  largeObjects: { count: number; bytes: number; digest: string } | null;
+  largeObjects: {
+    count: number;
+    bytes: number;
+    digest: string;
+    /** Per large object (when there are at most a thousand): lets a drill name the one that differs. */
+    items?: Array<{ oid: number; bytes: number; digest: string }>;
+  } | null;
   sequences: Array<{ schema: string; name: string; lastValue: string; isCalled: boolean }>;
   materializedViews: Array<{
     schema: string;
@@ -55,9 +61,25 @@ export interface ObjectsSummary {
     fresh?: boolean;
     rows?: number;
     checksum?: string;
+    /** Why the content is not compared (not fresh, or its query depends on time, randomness or the session). */
+    reason?: string;
   }>;
   /** Per kind (indexes, constraints, triggers, policies, functions, views, comments, …): count and a digest of the definitions. */
-  structure: Record<string, { count: number; digest: string }>;
+  structure: Record<
+    string,
+    {
+      count: number;
+      digest: string;
+      /** Object name → a short digest of its definition (up to a few thousand per kind): lets a drill name the object that differs. */
+      objects?: Record<string, string>;
+    }
+  >;
+  /** Extension configuration tables (pg_extension_config_dump): only the rows pg_dump carries, hashed like tables. Kept out of `tables`, which the restore gate and per-table restores use. */
+  extensionConfig?: TableStats[];
+  /** Installed extensions and their versions: pg_dump recreates them at the target server's default version. */
+  extensionVersions?: Record<string, string>;
+  /** What pg_dump itself cannot reproduce, by name: reported "not verifiable", never passed or failed. */
+  notVerifiable?: Array<{ kind: string; name: string; reason: string }>;
 }
 
 /** Format 3: a digest of a JSON document's canonical form (RFC 8785) without its own `digest` field. */

@@ -22,6 +22,7 @@ import {
   type FilesSummary,
   type Manifest,
   type PartInfo,
+  type ObjectsSummary,
   type SealedIndex,
   type TableStats,
 } from '../archive/manifest.js';
@@ -42,6 +43,7 @@ import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
 import { ExportedSnapshot } from '../postgres/snapshot.js';
+import { captureObjectsInSnapshot } from '../postgres/objects/index.js';
 import { chooseChecksumMethods, collectStats, listTables, schemaHash, tableKey } from '../postgres/stats.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
@@ -198,6 +200,9 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     })();
 
     const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted)));
+    // Large objects, sequences, materialized views, structure: in the same snapshot, on a session of their own.
+    const snapshotNow = snapshot;
+    const objectsWork = phase(logger, 'objects', () => captureObjectsInSnapshot(() => snapshotNow.join(config.databaseUrl), server.versionNum));
     let redactedWork: Promise<PartInfo> | undefined;
     if (redacted.length) {
       const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
@@ -238,6 +243,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       filesWork ?? Promise.resolve(undefined),
       redactedWork ?? Promise.resolve(undefined),
       rolesWork,
+      objectsWork,
     ]);
     const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failure) throw failure.reason;
@@ -250,6 +256,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
 
     const redactedPart = (settled[3] as PromiseFulfilledResult<PartInfo | undefined>).value;
     const rolesPart = (settled[4] as PromiseFulfilledResult<PartInfo | undefined>).value;
+    const objects = (settled[5] as PromiseFulfilledResult<ObjectsSummary>).value;
     const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
     partsWritten.push(BACKUP_PARTS.checksums);
     // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
@@ -282,6 +289,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       },
       dump: { tool: 'pg_dump', toolVersion: pgDump.version, format: 'custom', compression: config.compression, snapshotConsistent: true },
       tables: stats,
+      objects,
       totals: { tables: stats.length, rows: stats.reduce((sum, t) => sum + t.rows, 0) },
       files: files?.summary ?? null,
       parts,

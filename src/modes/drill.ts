@@ -23,9 +23,10 @@ import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { compareTables } from '../postgres/compare.js';
+import { objectsVerification } from '../postgres/objects/index.js';
 import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
-import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
+import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from '../report/types.js';
 import { listBackups, readManifest, resolveBackup } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
@@ -43,6 +44,8 @@ export interface CleanupItem {
 export interface DrillDeps extends ModeDeps {
   /** Told about every cluster/dir to remove, so the action's post step can clean up after a crash or cancel. */
   onCleanup?: (item: CleanupItem) => void;
+  /** Test seam: runs on the restored copy after pg_restore, before anything is compared. */
+  afterRestore?: (url: string) => Promise<void>;
 }
 
 export interface DrillResult {
@@ -242,6 +245,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const timings = { downloadSeconds: 0, restoreSeconds: 0, verifySeconds: 0, totalSeconds: 0 };
   let tables: TableResult[] = [];
   let unexpectedTables: string[] = [];
+  let objects: ObjectResult[] | undefined;
   let files: FilesResult;
   try {
     logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
@@ -280,8 +284,12 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     const tv = performance.now();
     if (restored) {
       const targetUrl = target.url;
+      await deps.afterRestore?.(targetUrl);
       ({ tables, unexpected: unexpectedTables } = await phase(logger, 'compare', () => compareTables(targetUrl, manifest, config.jobs)));
       for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
+      const verified = await phase(logger, 'objects', () => objectsVerification(targetUrl, manifest, { refreshMaterializedViews: true }));
+      objects = verified.results;
+      failures.push(...verified.failures);
       for (const u of unexpectedTables) warnings.push(`table ${u} exists after the restore but is not in the manifest`);
       if (checksFile) {
         const client = await connect(target.url);
@@ -335,6 +343,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     unexpectedTables,
     files,
     checks,
+    ...(objects ? { objects } : {}),
     totals: reportTotals(tables, checks),
     failures,
     warnings,

@@ -24,10 +24,11 @@ import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
 import { findBinDir } from '../postgres/binaries.js';
 import { compareTables } from '../postgres/compare.js';
+import { objectsVerification } from '../postgres/objects/index.js';
 import { connect } from '../postgres/connect.js';
 import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
-import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
+import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from '../report/types.js';
 import { resolveBackup } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
@@ -422,6 +423,7 @@ async function verifyAndReport(input: {
   const checks: CheckResult[] = [];
   let tables: TableResult[] = [];
   let unexpectedTables: string[] = [];
+  let objects: ObjectResult[] | undefined;
   if (mode !== 'none') {
     const expected =
       mode === 'full'
@@ -436,6 +438,10 @@ async function verifyAndReport(input: {
       unexpectedTables = compared.unexpected;
       for (const u of unexpectedTables)
         warnings.push(`table ${u} exists after the restore but is not in the backup (its schema is not one the backup restores)`);
+      // A live target: materialized views are not refreshed again, only their state is checked.
+      const verified = await objectsVerification(config.databaseUrl, manifest, { refreshMaterializedViews: false });
+      objects = verified.results;
+      failures.push(...verified.failures);
     }
     for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
     checks.push({ name: 'restore', kind: 'restore', status: 'passed', message: 'restored and verified in one transaction, then committed', durationMs: 0 });
@@ -471,6 +477,7 @@ async function verifyAndReport(input: {
     unexpectedTables,
     files: input.files,
     checks,
+    ...(objects ? { objects } : {}),
     totals: reportTotals(tables, checks),
     failures,
     warnings,

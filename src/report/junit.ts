@@ -1,11 +1,13 @@
 // JUnit XML for CI test reporters (GitHub test-reporter actions, GitLab, Jenkins). One suite per
-// group (tables, files, checks). A `not-verified` result is reported as <skipped>, never as a
-// pass, and a failed drill always has at least one failing testcase, so CI cannot show green.
+// group (tables, objects, files, checks). A `not-verified` result, and an object "not verifiable"
+// or "not compared", is reported as <skipped>, never as a pass, and a failed drill always has at
+// least one failing testcase, so CI cannot show green.
 // Unexpected tables are a warning in the drill (not a failure), so they are no testcases: they
 // and the other warnings go in the first suite's <system-out>.
 
-import type { CheckResult, DrillReport, FilesResult, Status, TableResult } from './types.js';
+import type { CheckResult, DrillReport, FilesResult, ObjectResult, Status, TableResult } from './types.js';
 import { filesSummary, tableLabel, tableProblem } from './text.js';
+import { objectLabel, objectStatusWord } from './objects.js';
 
 interface Outcome {
   status: Status;
@@ -69,6 +71,15 @@ function filesCase(f: FilesResult): TestCase {
   return { classname: 'files', name: 'files', seconds: 0, outcome: { status: f.status, message, detail: f.problems.join('\n') || undefined } };
 }
 
+/** Not verifiable and not compared are <skipped> with the reason: never a pass, never a failure. */
+function objectCase(o: ObjectResult): TestCase {
+  const outcome: Outcome =
+    o.status === 'passed' || o.status === 'failed'
+      ? { status: o.status, message: o.message }
+      : { status: 'skipped', message: o.message.includes(objectStatusWord(o.status)) ? o.message : `${objectStatusWord(o.status)}: ${o.message}` };
+  return { classname: `objects.${o.kind}`, name: objectLabel(o), seconds: 0, outcome };
+}
+
 function checkCase(c: CheckResult): TestCase {
   return { classname: 'checks', name: c.name, seconds: c.durationMs / 1000, outcome: { status: c.status, message: c.message } };
 }
@@ -89,6 +100,7 @@ function drillSuite(r: DrillReport, suites: Suite[]): Suite[] {
 function suitesOf(r: DrillReport): Suite[] {
   const suites: Suite[] = [
     { group: 'tables', cases: r.tables.map(tableCase) },
+    ...(r.objects?.length ? [{ group: 'objects', cases: r.objects.map(objectCase) }] : []),
     { group: 'files', cases: [filesCase(r.files)] },
     { group: 'checks', cases: r.checks.map(checkCase) },
   ];

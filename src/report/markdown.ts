@@ -22,7 +22,8 @@ import {
   timingsLine,
   truncateList,
 } from './text.js';
-import type { CheckResult, DrillReport, FilesResult, TableResult } from './types.js';
+import { objectIcon, objectLabel, objectStatusWord, objectsSummary, orderObjects } from './objects.js';
+import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from './types.js';
 
 /** Up to this many tables go in one plain table; beyond it the passing ones are folded away. */
 const COLLAPSE_ABOVE = 50;
@@ -100,6 +101,12 @@ function tableCallouts(r: DrillReport): string[] {
   return out;
 }
 
+function objectsSection(objects: ObjectResult[] | undefined): string[] {
+  if (!objects?.length) return [];
+  const rows = orderObjects(objects).map((o) => `| ${md(objectLabel(o))} | ${objectIcon(o.status)} ${objectStatusWord(o.status)} | ${md(o.message)} |`);
+  return ['', `### Objects: ${objectsSummary(objects)}`, '', '| Object | Status | Detail |', '|---|---|---|', ...rows];
+}
+
 function filesSection(f: FilesResult): string[] {
   const problems = truncateList(f.problems.map(md)).map((p) => `- ${p}`);
   return ['', '### Files', '', `${statusIcon(f.status)} ${filesSummary(f)}`, ...(problems.length ? ['', ...problems] : [])];
@@ -120,6 +127,7 @@ export function renderMarkdown(report: DrillReport): string {
     ...headline(report),
     ...(report.status === 'failed' ? bulletList('Why it failed', report.failures) : []),
     ...tablesSection(report),
+    ...objectsSection(report.objects),
     ...filesSection(report.files),
     ...checksSection(report.checks),
     ...bulletList('Warnings', report.warnings, '⚠ '),

@@ -2,7 +2,8 @@
 // renderer shares (kept here rather than in a new module so the report folder stays small).
 
 import { formatBytes, formatDuration } from '../util/format.js';
-import type { CheckResult, DrillReport, FilesResult, Status, TableResult } from './types.js';
+import { objectIcon, objectLabel, objectStatusWord, objectsSummary, orderObjects } from './objects.js';
+import type { CheckResult, DrillReport, FilesResult, ObjectResult, Status, TableResult } from './types.js';
 
 /** Most table lines printed before "… and N more"; the JSON report has them all. */
 const MAX_TABLE_LINES = 40;
@@ -228,11 +229,19 @@ function checksSection(checks: CheckResult[]): string[] {
   return ['', `Checks: ${checksSummary(checks)}`, ...alignColumns(rows)];
 }
 
+/** Large objects, sequences, materialized views, structure: one line each, problems first. */
+function objectsSection(objects: ObjectResult[] | undefined): string[] {
+  if (!objects?.length) return [];
+  const rows = orderObjects(objects).map((o) => [`  ${objectIcon(o.status)}`, printable(objectLabel(o)), objectStatusWord(o.status), printable(o.message)]);
+  return ['', `Objects: ${objectsSummary(objects)}`, ...alignColumns(rows)];
+}
+
 export function renderText(report: DrillReport): string {
   const lines = [
     ...header(report),
     ...bulletSection('Failures:', report.failures, '-'),
     ...tablesSection(report),
+    ...objectsSection(report.objects),
     ...filesSection(report.files),
     ...checksSection(report.checks),
     ...bulletSection('Warnings:', report.warnings, '⚠'),

@@ -32,6 +32,19 @@ export interface CheckResult {
   durationMs: number;
 }
 
+/** How an object beyond tables fared: never "passed" for what could not be reproduced or was not compared. */
+export type ObjectStatus = 'passed' | 'failed' | 'not-verifiable' | 'not-compared';
+
+/** One compared kind of object (large objects, sequences, a materialized view, a structure kind, …). */
+export interface ObjectResult {
+  /** large-objects | sequences | extension-config | materialized-view | structure | owners-privileges | not-verifiable */
+  kind: string;
+  /** What was compared: the structure kind ("indexes"), the view or table (`schema.name`), or the object not verifiable. */
+  name: string;
+  status: ObjectStatus;
+  message: string;
+}
+
 export interface DrillReport {
   kind: 'restore-drill' | 'restore';
   status: 'passed' | 'failed';
@@ -50,6 +63,8 @@ export interface DrillReport {
   unexpectedTables: string[];
   files: FilesResult;
   checks: CheckResult[];
+  /** Large objects, sequences, extension configuration rows, materialized views and structure (format 3 backups). */
+  objects?: ObjectResult[];
   totals: { tables: number; rows: number; failedTables: number; failedChecks: number; notVerified: number };
   /** Why the drill failed, in one line each (empty when passed). */
   failures: string[];
