@@ -42,7 +42,7 @@ import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
 import { ExportedSnapshot } from '../postgres/snapshot.js';
-import { chooseChecksumMethods, collectStats, listTables, schemaHash, tableKey } from '../postgres/stats.js';
+import { CHECKSUM_SETTINGS, chooseChecksumMethods, collectStats, listTables, pinChecksumSettings, schemaHash, tableKey } from '../postgres/stats.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import { hasRetention, validatePolicy } from '../storage/retention.js';
@@ -146,6 +146,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     snapshot = await ExportedSnapshot.open(config.databaseUrl);
     for (let i = 0; i < STATS_CONNECTIONS; i++) statsClients.push(await snapshot.join(config.databaseUrl));
     const [listed, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+    // Type names in redaction casts come out qualified (search_path ''), as the stats sessions that use them need.
+    await pinChecksumSettings(snapshot.session, CHECKSUM_SETTINGS);
     const columns = config.redactColumns.length || config.sensitiveColumns.length ? await userColumns(snapshot.session) : [];
     const redactions = resolveRedactions(columns, config.redactColumns);
     const redacted = redactedTables(columns, redactions);
@@ -196,7 +198,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       }
     })();
 
-    const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
+    const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted), { settings: CHECKSUM_SETTINGS, plan: true });
     let redactedWork: Promise<PartInfo> | undefined;
     if (redacted.length) {
       const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
@@ -281,6 +283,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       },
       dump: { tool: 'pg_dump', toolVersion: pgDump.version, format: 'custom', compression: config.compression, snapshotConsistent: true },
       tables: stats,
+      checksumSettings: { ...CHECKSUM_SETTINGS },
       totals: { tables: stats.length, rows: stats.reduce((sum, t) => sum + t.rows, 0) },
       files: files?.summary ?? null,
       parts,

@@ -17,7 +17,7 @@ import type { Manifest, TableStats } from '../archive/manifest.js';
 import { DatabaseError, IntegrityError, ToolError } from '../errors.js';
 import { connect, ident, qualified } from '../postgres/connect.js';
 import type { Logger } from '../util/logger.js';
-import { GATE_MARK, gateSql } from './gate.js';
+import { GATE_MARK, gateFailure, gateSql } from './gate.js';
 import { PsqlExited, PsqlSession, scriptFrom } from './psql.js';
 import { redactedTableKeys, rewriteIntoSchema, selectCopyBlocks } from './tables.js';
 import type { Toc } from './toc.js';
@@ -120,11 +120,7 @@ function explain(error: unknown, target: string): unknown {
     .filter((l) => l.trim())
     .slice(-8)
     .join('\n');
-  if (error.stderr.includes(GATE_MARK)) {
-    return new IntegrityError(`The restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
-      hint: `${target} is unchanged. The dump and its manifest disagree: report this, and use another backup.`,
-    });
-  }
+  if (error.stderr.includes(GATE_MARK)) return gateFailure(error.stderr, tail, target);
   if (/lock timeout/i.test(error.stderr)) {
     return new DatabaseError(`Timed out (${LOCK_TIMEOUT}) waiting for locks on ${target}: other sessions are using the tables being replaced.`, {
       hint: 'Nothing was changed. Stop the app (or other clients) using the database, then run the restore again.',
