@@ -137,7 +137,7 @@ $bd_gate$;
 export function gateFailure(stderr: string, tail: string, target: string): IntegrityError {
   const [, corrupt = '1', unreproduced = '0'] = COUNTS.exec(stderr) ?? [];
   if (Number(corrupt) > 0) {
-    return new IntegrityError(`The backup is corrupt: the restored data does not match the backup's record, so the restore was rolled back: ${tail}`, {
+    return new IntegrityError(`The backup is corrupt: the restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
       hint: `${target} is unchanged. The dump and its manifest disagree: use another backup, and report this.`,
     });
   }
