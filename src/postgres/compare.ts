@@ -35,14 +35,15 @@ export function legacyUnverifiableSql(rel: string): string {
     (SELECT 'its ' || string_agg(DISTINCT r.typname::text, ', ') || ' values print through search_path'
        FROM pg_catalog.pg_attribute a
        CROSS JOIN LATERAL (
-         WITH RECURSIVE t(oid, depth) AS (
+         WITH RECURSIVE bd_types(oid, depth) AS (
            SELECT a.atttypid, 0
            UNION ALL
-           SELECT CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, t.depth + 1
-             FROM t JOIN pg_catalog.pg_type ty ON ty.oid = t.oid
-            WHERE t.depth < 8 AND (ty.typtype = 'd' OR ty.typcategory = 'A'))
-         SELECT ty.typname FROM t JOIN pg_catalog.pg_type ty ON ty.oid = t.oid
-          WHERE ty.typnamespace = 'pg_catalog'::pg_catalog.regnamespace AND ty.typname = ANY (ARRAY[${SEARCH_PATH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])) r
+           SELECT CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, bd_types.depth + 1
+             FROM bd_types JOIN pg_catalog.pg_type ty ON ty.oid = bd_types.oid
+            WHERE bd_types.depth < 8 AND (ty.typtype = 'd' OR ty.typcategory = 'A'))
+         SELECT ty.typname FROM bd_types JOIN pg_catalog.pg_type ty ON ty.oid = bd_types.oid
+          WHERE ty.typnamespace = 'pg_catalog'::pg_catalog.regnamespace
+            AND ty.typname = ANY (ARRAY[${SEARCH_PATH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])) r
       WHERE a.attrelid = ${rel} AND a.attnum > 0 AND NOT a.attisdropped)), '')`;
 }
 

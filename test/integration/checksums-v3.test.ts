@@ -44,6 +44,9 @@ CREATE TABLE public.measures (id int PRIMARY KEY, f float8, v public.vec);
 INSERT INTO public.measures SELECT g, g / 7.0, ROW((g / 7.0)::float8, (g / 3.0)::float4)::public.vec FROM generate_series(1, 100) g;
 INSERT INTO public.measures VALUES (1000, 0.14285714285714285, ROW(0.14285714285714285::float8, 1::float4)::public.vec);
 
+CREATE TABLE public.docs (id int, body json);
+INSERT INTO public.docs VALUES (1, '{"a": 1}');
+
 CREATE TABLE public.plain (id int, note text);
 INSERT INTO public.plain SELECT g, 'n' || g FROM generate_series(1, 20) g;
 `;
@@ -70,6 +73,11 @@ describe('format-3 checksums', () => {
       )
     ).report;
   const manifestPath = (storage: string, m: Manifest) => join(storage, 'default', m.id, 'manifest.json');
+  const restore = (storage: string, db: string) =>
+    runRestore(
+      buildConfig((n) => ({ mode: 'restore', storage, 'database-url': cluster.url(db), parts: 'database', 'report-dir': join(work.path, 'reports') })[n], {}),
+      { logger: new MemoryLogger() },
+    );
   const statusOf = (report: { tables: Array<{ name: string; status: string }> }) => Object.fromEntries(report.tables.map((t) => [t.name, t.status]));
 
   before(async () => {
@@ -112,13 +120,7 @@ describe('format-3 checksums', () => {
     // And a restore into an empty database on the same server: its in-transaction gate and post-restore check agree.
     await withClient(cluster.url(), (c) => c.query('CREATE DATABASE dbpath_restored'));
     await withClient(cluster.url(), (c) => c.query('ALTER DATABASE dbpath_restored SET search_path = public, app'));
-    const restored = await runRestore(
-      buildConfig(
-        (n) => ({ mode: 'restore', storage, 'database-url': cluster.url('dbpath_restored'), parts: 'database', 'report-dir': join(work.path, 'reports') })[n],
-        {},
-      ),
-      { logger: new MemoryLogger() },
-    );
+    const restored = await restore(storage, 'dbpath_restored');
     assert.equal(restored.report!.status, 'passed', restored.report!.failures.join('\n'));
   });
 
@@ -244,11 +246,58 @@ describe('format-3 checksums', () => {
     assert.match(note('refs'), /^not verifiable \(format 2 checksum\): its .*regclass.* values print through search_path/);
     assert.equal(report.totals.failedTables, 0);
     assert.ok(report.totals.notVerified >= 2);
+    // A restore's in-transaction gate and post-restore check agree: committed, those two tables not verified.
+    await withClient(cluster.url(), (c) => c.query('CREATE DATABASE legacy_restored'));
+    const restored = (await restore(storage, 'legacy_restored')).report!;
+    assert.equal(restored.status, 'passed', restored.failures.join('\n'));
+    assert.deepEqual([statusOf(restored).child, statusOf(restored).refs, statusOf(restored).plain], ['not-verified', 'not-verified', 'passed']);
     // A real difference in a format-2 table still fails.
     m.tables.find((t) => t.name === 'plain')!.checksum = '12345';
     await writeFile(manifestPath(storage, m3), JSON.stringify(m, null, 2));
     const bad = await drill(storage);
     assert.equal(bad.status, 'failed');
     assert.equal(statusOf(bad).plain, 'failed');
+  });
+
+  test('the restore gate tells a corrupt backup from one it could not reproduce', async () => {
+    await withClient(cluster.url(), (c) => c.query('CREATE DATABASE gated'));
+    await withClient(cluster.url('gated'), (c) => c.query(SCHEMA));
+    const source = join(work.path, 'gated');
+    const m = await backup(cluster.url('gated'), source);
+    const tampered = async (name: string, change: (m: Manifest) => void) => {
+      const storage = join(work.path, name);
+      await cp(source, storage, { recursive: true });
+      const copy = JSON.parse(await readFile(manifestPath(storage, m), 'utf8')) as Manifest;
+      change(copy);
+      await writeFile(manifestPath(storage, m), JSON.stringify(copy, null, 2));
+      await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${name}`));
+      return restore(storage, name);
+    };
+    // Data that differs from the record: the backup is corrupt.
+    await assert.rejects(
+      tampered('gate_corrupt', (x) => (x.tables.find((t) => t.name === 'plain')!.checksum = '12345')),
+      (e: Error) => {
+        assert.match(e.message, /^The backup is corrupt: .*public\.plain: same row count, different content checksum/s);
+        return true;
+      },
+    );
+    // A json column hashed as binary (no such hash): the verification cannot reproduce the table, which is no evidence of damage.
+    await assert.rejects(
+      tampered('gate_unreproduced', (x) => delete x.tables.find((t) => t.name === 'docs')!.textColumns),
+      (e: Error & { hint?: string }) => {
+        assert.match(
+          e.message,
+          /^The verification could not reproduce 1 table\(s\).*not evidence that the backup is damaged.*public\.docs: could not be hashed as recorded/s,
+        );
+        assert.doesNotMatch(e.message, /corrupt/);
+        return true;
+      },
+    );
+    for (const db of ['gate_corrupt', 'gate_unreproduced'])
+      assert.equal(
+        await withClient(cluster.url(db), async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'plain'`)).rows[0].n),
+        0,
+        `${db} unchanged`,
+      );
   });
 });
