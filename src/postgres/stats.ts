@@ -307,6 +307,27 @@ export async function chooseChecksumMethods(
   });
 }
 
+/**
+ * A table's format-3 hashing plan, at backup time: all its columns in
+ * canonical order, less those whose text form does not survive pg_dump
+ * (tested among the text-hashed columns of types that are not built in).
+ */
+async function planTable(client: Client, table: TableRef, all: ColumnInfo[], source: string | undefined): Promise<TableRef> {
+  // Every column of a 'text' table is hashed as text; of a 'record' table, its text columns.
+  const text = new Set(table.checksumMethod === 'record' ? (table.textColumns ?? []) : all.map((c) => c.name));
+  const from = source ?? `ONLY ${qualified(table.schema, table.name)}`;
+  const lost = await unverifiableColumns(
+    client,
+    from,
+    all.filter((c) => c.foreign && text.has(c.name)),
+  );
+  const dropped = new Set(lost.map((u) => u.column));
+  const columns = all.map((c) => c.name).filter((c) => !dropped.has(c));
+  const textColumns = table.textColumns?.filter((c) => !dropped.has(c));
+  const { textColumns: _, ...rest } = table;
+  return { ...rest, ...(textColumns?.length ? { textColumns } : {}), columns, ...(lost.length ? { unverifiableColumns: lost } : {}) };
+}
+
 export interface CollectOptions {
   /** Pinned on every client first: CHECKSUM_SETTINGS at backup, the manifest's at verification. */
   settings?: Readonly<Record<string, string>>;
@@ -349,23 +370,6 @@ export async function collectStatsSettled(
     clients[0]!,
     tables.filter((t) => !t.columns && !options.plan && t.checksumMethod === 'record' && t.textColumns?.length),
   );
-  const planned = async (client: Client, table: TableRef, source: string | undefined): Promise<TableRef> => {
-    if (!options.plan) return table;
-    const all = canonical.get(tableKey(table)) ?? [];
-    // Every column of a 'text' table is hashed as text; of a 'record' table, its text columns.
-    const text = new Set(table.checksumMethod === 'record' ? (table.textColumns ?? []) : all.map((c) => c.name));
-    const from = source ?? `ONLY ${qualified(table.schema, table.name)}`;
-    const lost = await unverifiableColumns(
-      client,
-      from,
-      all.filter((c) => c.foreign && text.has(c.name)),
-    );
-    const dropped = new Set(lost.map((u) => u.column));
-    const kept = all.map((c) => c.name).filter((c) => !dropped.has(c));
-    const textColumns = table.textColumns?.filter((c) => !dropped.has(c));
-    const { textColumns: _, ...rest } = table;
-    return { ...rest, ...(textColumns?.length ? { textColumns } : {}), columns: kept, ...(lost.length ? { unverifiableColumns: lost } : {}) };
-  };
   let next = 0;
   await Promise.all(
     clients.map(async (client) => {
@@ -374,7 +378,8 @@ export async function collectStatsSettled(
         const table = tables[i]!;
         const source = sourceOf(table);
         try {
-          results[i] = await tableStats(client, await planned(client, table, source), source, columns.get(tableKey(table)));
+          const ref = options.plan ? await planTable(client, table, canonical.get(tableKey(table)) ?? [], source) : table;
+          results[i] = await tableStats(client, ref, source, columns.get(tableKey(table)));
         } catch (error) {
           if (!settle) throw error;
           results[i] = error instanceof Error ? error : new Error(String(error));
