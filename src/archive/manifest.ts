@@ -17,6 +17,27 @@ export const FORMAT_VERSION = 3;
 export type ChecksumMethod = 'text' | 'record';
 const CHECKSUM_METHODS: readonly string[] = ['text', 'record'] satisfies ChecksumMethod[];
 
+/**
+ * The session settings a format-3 checksum may be computed under
+ * (Manifest.checksumSettings): a reader sets them before hashing, so only
+ * these names are accepted.
+ */
+export const CHECKSUM_SETTING_NAMES = [
+  'search_path',
+  'quote_all_identifiers',
+  'TimeZone',
+  'DateStyle',
+  'IntervalStyle',
+  'extra_float_digits',
+  'bytea_output',
+  'lc_monetary',
+  'lc_numeric',
+  'xmlbinary',
+  'xmloption',
+  'client_encoding',
+] as const;
+export type ChecksumSettingName = (typeof CHECKSUM_SETTING_NAMES)[number];
+
 export interface TableStats {
   schema: string;
   name: string;
@@ -237,8 +258,34 @@ export function parseManifest(text: string, where: string): Manifest {
         },
       );
     }
-    if (t.textColumns !== undefined && !(Array.isArray(t.textColumns) && t.textColumns.every((c) => typeof c === 'string'))) {
-      throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has malformed textColumns.`);
+    for (const field of ['textColumns', 'columns'] as const) {
+      const list = t[field];
+      if (list !== undefined && !(Array.isArray(list) && list.every((c) => typeof c === 'string'))) {
+        throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has malformed ${field}.`);
+      }
+    }
+    const lost = t.unverifiableColumns;
+    if (
+      lost !== undefined &&
+      !(Array.isArray(lost) && lost.every((u) => ['column', 'type', 'reason'].every((k) => typeof u?.[k as keyof UnverifiableColumn] === 'string')))
+    ) {
+      throw new IntegrityError(`Manifest ${where}: table ${t.schema}.${t.name} has malformed unverifiableColumns.`);
+    }
+  }
+  // Checksum settings are set by name before hashing: only known names, string values.
+  const settings = m.checksumSettings;
+  if (settings !== undefined) {
+    const known: readonly string[] = CHECKSUM_SETTING_NAMES;
+    const bad =
+      !settings || typeof settings !== 'object' || Array.isArray(settings)
+        ? ['(not an object)']
+        : Object.entries(settings)
+            .filter(([k, v]) => !known.includes(k) || typeof v !== 'string')
+            .map(([k]) => k);
+    if (bad.length) {
+      throw new IntegrityError(`Manifest ${where} has checksum settings this tool does not know: ${bad.map((k) => JSON.stringify(k)).join(', ')}.`, {
+        hint: 'Upgrade backup-drill to read this backup.',
+      });
     }
   }
   return m as Manifest;

@@ -44,7 +44,7 @@ import { startDump } from '../postgres/dump.js';
 import { migrationHead } from '../postgres/migrations.js';
 import { ExportedSnapshot } from '../postgres/snapshot.js';
 import { captureObjectsInSnapshot } from '../postgres/objects/index.js';
-import { chooseChecksumMethods, collectStats, listTables, schemaHash, tableKey } from '../postgres/stats.js';
+import { CHECKSUM_SETTINGS, chooseChecksumMethods, collectStats, listTables, pinChecksumSettings, schemaHash, tableKey } from '../postgres/stats.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import { hasRetention, validatePolicy } from '../storage/retention.js';
@@ -148,6 +148,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     snapshot = await ExportedSnapshot.open(config.databaseUrl);
     for (let i = 0; i < STATS_CONNECTIONS; i++) statsClients.push(await snapshot.join(config.databaseUrl));
     const [listed, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+    // Type names in redaction casts come out qualified (search_path ''), as the stats sessions that use them need.
+    await pinChecksumSettings(snapshot.session, CHECKSUM_SETTINGS);
     const columns = config.redactColumns.length || config.sensitiveColumns.length ? await userColumns(snapshot.session) : [];
     const redactions = resolveRedactions(columns, config.redactColumns);
     const redacted = redactedTables(columns, redactions);
@@ -199,7 +201,9 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       }
     })();
 
-    const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted)));
+    const statsWork = phase(logger, 'stats', () =>
+      collectStats(statsClients, tables, (t) => statsSource(t, redacted), { settings: CHECKSUM_SETTINGS, plan: true }),
+    );
     // Large objects, sequences, materialized views, structure: in the same snapshot, on a session of their own.
     const snapshotNow = snapshot;
     const objectsWork = phase(logger, 'objects', () => captureObjectsInSnapshot(() => snapshotNow.join(config.databaseUrl), server.versionNum));
@@ -290,6 +294,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       dump: { tool: 'pg_dump', toolVersion: pgDump.version, format: 'custom', compression: config.compression, snapshotConsistent: true },
       tables: stats,
       objects,
+      checksumSettings: { ...CHECKSUM_SETTINGS },
       totals: { tables: stats.length, rows: stats.reduce((sum, t) => sum + t.rows, 0) },
       files: files?.summary ?? null,
       parts,

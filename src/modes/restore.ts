@@ -432,7 +432,11 @@ async function verifyAndReport(input: {
           ? input.selected
           : input.selected.map(({ partitionOf: _, ...t }) => ({ ...t, schema: config.intoSchema! }));
     // An empty database-url means the libpq PG* variables; connect() takes undefined for that.
-    const compared = await compareTables(config.databaseUrl as string, { tables: expected }, config.jobs);
+    const compared = await compareTables(
+      config.databaseUrl as string,
+      { tables: expected, formatVersion: manifest.formatVersion, checksumSettings: manifest.checksumSettings },
+      config.jobs,
+    );
     tables = compared.tables;
     if (mode === 'full') {
       unexpectedTables = compared.unexpected;
@@ -443,7 +447,11 @@ async function verifyAndReport(input: {
       objects = verified.results;
       failures.push(...verified.failures);
     }
-    for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
+    for (const t of tables) {
+      if (t.status === 'not-verified') warnings.push(`table ${t.schema}.${t.name}: ${t.message}`);
+      else if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
+      for (const note of t.notVerifiable ?? []) warnings.push(`table ${t.schema}.${t.name}, column ${note}`);
+    }
     checks.push({ name: 'restore', kind: 'restore', status: 'passed', message: 'restored and verified in one transaction, then committed', durationMs: 0 });
     if (input.checksFile) {
       const client = await connect(config.databaseUrl);

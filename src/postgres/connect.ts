@@ -7,12 +7,12 @@ import { safeUrl } from '../util/redact.js';
 
 export type Client = pg.Client;
 
-/** Settings every session that computes or compares checksums must share. */
+/** Settings of every session; those that compute or compare checksums add postgres/stats.ts CHECKSUM_SETTINGS. */
 export const PINNED_SETTINGS: Record<string, string> = {
   TimeZone: 'UTC',
   DateStyle: 'ISO, MDY',
   IntervalStyle: 'postgres',
-  extra_float_digits: '1',
+  extra_float_digits: '3', // full precision, as pg_dump writes floats (redacted-data.sql's COPY uses these)
   bytea_output: 'hex',
   lc_monetary: 'C',
   client_encoding: 'UTF8',

@@ -18,7 +18,8 @@ import {
   statusIcon,
   statusWord,
   tableLabel,
-  tableProblem,
+  tableNote,
+  tablesSummary,
   timingsLine,
   truncateList,
 } from './text.js';
@@ -60,10 +61,10 @@ function bulletList(title: string, items: string[], prefix = ''): string[] {
 }
 
 function tableRow(t: TableResult): string {
-  const failed = t.status !== 'passed';
-  const name = `${failed ? '✗ ' : ''}${md(tableLabel(t))}`;
+  const name = `${t.status === 'passed' ? '' : t.status === 'not-verified' ? '⚠ ' : '✗ '}${md(tableLabel(t))}`;
   const restored = isMissing(t) ? '✗ missing' : `${formatCount(t.restoredRows ?? 0)}${rowsMatch(t) ? '' : ' ✗'}`;
-  const checksum = !failed && checksumMatches(t) ? '✓' : `${checksumMatches(t) ? '✓' : '✗'} ${md(tableProblem(t))}`;
+  const note = tableNote(t);
+  const checksum = `${checksumMatches(t) ? '✓' : t.status === 'not-verified' ? '⚠' : '✗'}${note ? ` ${md(note)}` : ''}`;
   return `| ${name} | ${formatCount(t.expectedRows)} | ${restored} | ${checksum} |`;
 }
 
@@ -76,7 +77,7 @@ function tableBlock(tables: TableResult[], max: number, what: string): string[] 
 /** Failed tables first; with many tables, the passing ones fold into a <details> block. */
 function tablesSection(r: DrillReport): string[] {
   const { failed, passed } = orderTables(r.tables);
-  const title = failed.length ? `${failed.length} of ${r.tables.length} failed` : `all ${r.tables.length} passed`;
+  const title = tablesSummary(r.tables);
   const out = ['', `### Tables: ${title}`, ''];
   if (!r.tables.length) out.push('No tables were verified.');
   else if (r.tables.length <= COLLAPSE_ABOVE) out.push(...tableBlock([...failed, ...passed], COLLAPSE_ABOVE, ''));

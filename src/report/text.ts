@@ -46,6 +46,19 @@ export function tableProblem(t: TableResult): string {
   return parts.join('; ') || t.status;
 }
 
+/** "2 failed, 1 not verified" / "all 12 passed" for a tables heading (not verified is neither pass nor fail). */
+export function tablesSummary(tables: TableResult[]): string {
+  const failed = tables.filter((t) => t.status === 'failed' || t.status === 'error').length;
+  const unverified = tables.filter((t) => t.status === 'not-verified').length;
+  const parts = [failed ? `${failed} of ${tables.length} failed` : '', unverified ? `${unverified} not verified` : ''].filter(Boolean);
+  return parts.length ? parts.join(', ') : `all ${tables.length} passed`;
+}
+
+/** A table's note: why it did not pass, and the columns that could not be verified. */
+export function tableNote(t: TableResult): string {
+  return [t.status === 'passed' ? '' : tableProblem(t), ...(t.notVerifiable ?? [])].filter(Boolean).join('; ');
+}
+
 /** Failed (or otherwise not passed) tables first, each group in report order. */
 export function orderTables(tables: TableResult[]): { failed: TableResult[]; passed: TableResult[] } {
   return { failed: tables.filter((t) => t.status !== 'passed'), passed: tables.filter((t) => t.status === 'passed') };
@@ -187,7 +200,7 @@ function bulletSection(title: string, items: string[], bullet: string): string[]
 function tableRow(t: TableResult): string[] {
   const restored = isMissing(t) ? 'missing' : formatCount(t.restoredRows ?? 0);
   const checksum = isMissing(t) ? '–' : checksumMatches(t) ? '✓' : '✗';
-  const note = t.status === 'passed' ? '' : printable(tableProblem(t));
+  const note = printable(tableNote(t));
   return [`  ${statusIcon(t.status)}`, clip(printable(tableLabel(t)), MAX_NAME_WIDTH), formatCount(t.expectedRows), restored, checksum, note];
 }
 
@@ -205,9 +218,8 @@ function tableLines(tables: TableResult[]): string[] {
 }
 
 function tablesSection(r: DrillReport): string[] {
-  const failed = r.tables.filter((t) => t.status !== 'passed').length;
   const rows = formatCount(r.tables.reduce((sum, t) => sum + (t.restoredRows ?? 0), 0));
-  const head = `Tables: ${failed ? `${failed} of ${r.tables.length} failed` : `all ${r.tables.length} passed`} · ${rows} rows restored`;
+  const head = `Tables: ${tablesSummary(r.tables)} · ${rows} rows restored`;
   const out = ['', head];
   if (r.tables.length) out.push(...tableLines(r.tables));
   const missing = r.tables.filter(isMissing).map(tableLabel);

@@ -10,8 +10,10 @@ export interface TableResult {
   restoredRows: number | null; // null: table missing after restore
   expectedChecksum: string;
   restoredChecksum: string | null;
-  status: Status; // passed | failed
+  status: Status; // passed | failed | not-verified (a format 1-2 checksum a restore legitimately changes)
   message?: string;
+  /** Columns left out of the comparison, each "column: not verifiable: <type> loses precision through pg_dump"; neither pass nor fail. */
+  notVerifiable?: string[];
 }
 
 export interface FilesResult {

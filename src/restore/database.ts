@@ -21,7 +21,7 @@ import type { Manifest, TableStats } from '../archive/manifest.js';
 import { BackupDrillError, DatabaseError, IntegrityError, ToolError } from '../errors.js';
 import { ident, qualified } from '../postgres/connect.js';
 import type { Logger } from '../util/logger.js';
-import { GATE_MARK, gateSql } from './gate.js';
+import { GATE_MARK, gateFailure, gateSql } from './gate.js';
 import { EARLY_COMMIT_MARK, PsqlExited, PsqlSession, TransactionEscaped, scriptFrom } from './psql.js';
 import { outcomeSentence, settleTransaction, type Outcome } from './outcome.js';
 import { ScriptRefused, guardScript } from './script-guard.js';
@@ -150,11 +150,7 @@ function explain(error: unknown, target: string, outcome: Outcome, options: { lo
       hint: `${fate} Report this with the backup's pg_dump version.`,
     });
   }
-  if (error.stderr.includes(GATE_MARK)) {
-    return new IntegrityError(`The restored data did not match the backup's record${rolledBack ? ', so the restore was rolled back' : ''}: ${tail}`, {
-      hint: `${fate} The dump and its manifest disagree: report this, and use another backup.`,
-    });
-  }
+  if (error.stderr.includes(GATE_MARK)) return gateFailure(error.stderr, tail, fate, rolledBack);
   if (/lock timeout/i.test(error.stderr)) {
     return new DatabaseError(`Timed out (${options.lockTimeout}) waiting for locks on ${target}: other sessions are using the tables being replaced.`, {
       hint: `${fate} Stop the app (or other clients) using the database, then run the restore again.`,

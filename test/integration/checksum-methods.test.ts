@@ -14,7 +14,15 @@ import { runRestore } from '../../src/modes/restore.js';
 import { MemoryLogger } from '../../src/util/logger.js';
 import { findBinDir } from '../../src/postgres/binaries.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
-import { ROW_HASH, textHashedColumns, tableKey, tableStats } from '../../src/postgres/stats.js';
+import {
+  CHECKSUM_SETTINGS,
+  LEGACY_CHECKSUM_SETTINGS,
+  ROW_HASH,
+  pinChecksumSettings,
+  textHashedColumns,
+  tableKey,
+  tableStats,
+} from '../../src/postgres/stats.js';
 import type { Manifest } from '../../src/archive/manifest.js';
 import { startCluster, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
@@ -128,7 +136,7 @@ describe('row checksum methods', () => {
     for (const [name, columns] of Object.entries(TEXT_COLUMNS))
       assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', columns], name);
     assert.equal(recorded('api_tokens').checksumMethod, undefined, 'a redacted table keeps the text form');
-    assert.equal(manifest.formatVersion, 2);
+    assert.equal(manifest.formatVersion, 3);
     // Before PostgreSQL 14 there is no hash_record_extended: every table keeps 'text'.
     assert.equal((await withClient(url, (c) => textHashedColumns(c, 130000))).size, 0);
   });
@@ -166,16 +174,18 @@ describe('row checksum methods', () => {
     const path = join(old, 'default', manifest.id, 'manifest.json');
     const m = JSON.parse(await readFile(path, 'utf8')) as Manifest;
     m.formatVersion = 1;
+    delete m.checksumSettings;
     m.tables = await withClient(url, async (c) => {
+      await pinChecksumSettings(c, LEGACY_CHECKSUM_SETTINGS); // what format 1 hashed under
       const out = [];
       for (const t of m.tables) {
-        const { checksumMethod: _, textColumns: __, ...rest } = t;
+        const { checksumMethod: _, textColumns: __, columns: ___, unverifiableColumns: ____, ...rest } = t;
         // Text checksums of the source; the redacted table's is already over its (redacted) text form.
         out.push(t.checksumMethod ? { ...rest, checksum: (await tableStats(c, { schema: t.schema, name: t.name })).checksum } : rest);
       }
       return out;
     });
-    assert.ok(m.tables.every((t) => t.checksumMethod === undefined && t.textColumns === undefined));
+    assert.ok(m.tables.every((t) => t.checksumMethod === undefined && t.textColumns === undefined && t.columns === undefined));
     await writeFile(path, JSON.stringify(m, null, 2));
     const r = await runDrill(
       buildConfig((n) => ({ mode: 'restore-drill', storage: old, 'report-dir': join(work.path, 'reports') })[n], {}),
@@ -200,17 +210,18 @@ describe('row checksum methods', () => {
   test('a changed value in a record-hashed table changes its checksum', async () => {
     const wide = manifest.tables.find((t) => t.name === 'wide')!;
     await withClient(url, async (c) => {
+      await pinChecksumSettings(c, CHECKSUM_SETTINGS);
       assert.equal((await tableStats(c, wide)).checksum, wide.checksum);
-      await c.query(`UPDATE wide SET tags = ARRAY['a1', NULL, 'B'] WHERE id = 1`);
+      await c.query(`UPDATE public.wide SET tags = ARRAY['a1', NULL, 'B'] WHERE id = 1`);
       assert.notEqual((await tableStats(c, wide)).checksum, wide.checksum);
-      await c.query(`UPDATE wide SET tags = ARRAY['a1', NULL, 'b'] WHERE id = 1`);
+      await c.query(`UPDATE public.wide SET tags = ARRAY['a1', NULL, 'b'] WHERE id = 1`);
       assert.equal((await tableStats(c, wide)).checksum, wide.checksum);
       // And in a column hashed as text (an enum), with the others binary.
       const many = manifest.tables.find((t) => t.name === 'with_many')!;
       assert.equal((await tableStats(c, many)).checksum, many.checksum);
-      await c.query(`UPDATE with_many SET "Odd Name" = 'happy' WHERE id = 7`);
+      await c.query(`UPDATE public.with_many SET "Odd Name" = 'happy' WHERE id = 7`);
       assert.notEqual((await tableStats(c, many)).checksum, many.checksum);
-      await c.query(`UPDATE with_many SET "Odd Name" = 'sad' WHERE id = 7`);
+      await c.query(`UPDATE public.with_many SET "Odd Name" = 'sad' WHERE id = 7`);
       assert.equal((await tableStats(c, many)).checksum, many.checksum);
     });
   });

@@ -34,4 +34,21 @@ describe('parseManifest', () => {
     );
     assert.throws(() => parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), formatVersion: FORMAT_VERSION + 1 }), 'm'), /this tool reads up to/);
   });
+
+  test('format 3: reads canonical columns, unverifiable columns and checksum settings; refuses malformed ones and unknown settings', () => {
+    const lost = [{ column: 'v', type: 'public.unit', reason: 'public.unit loses precision through pg_dump' }];
+    const t = parseManifest(withTable({ columns: ['a', 'b'], unverifiableColumns: lost }), 'm').tables[0]!;
+    assert.deepEqual([t.columns, t.unverifiableColumns], [['a', 'b'], lost]);
+    const settings = { search_path: '', extra_float_digits: '3' };
+    assert.deepEqual(parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), checksumSettings: settings }), 'm').checksumSettings, settings);
+    assert.throws(() => parseManifest(withTable({ columns: 'a' }), 'm'), /public\.t has malformed columns/);
+    assert.throws(() => parseManifest(withTable({ unverifiableColumns: [{ column: 'v' }] }), 'm'), /malformed unverifiableColumns/);
+    // A setting name becomes a SET statement: only known ones.
+    for (const bad of [{ 'search_path; DROP TABLE x': '' }, { work_mem: '1GB' }, { search_path: 1 }]) {
+      assert.throws(
+        () => parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), checksumSettings: bad }), 'm'),
+        (e: unknown) => e instanceof IntegrityError && /checksum settings this tool does not know/.test(e.message),
+      );
+    }
+  });
 });

@@ -450,3 +450,28 @@ describe('renderText', () => {
     assert.match(text, /<script>&"'\| \uFFFD\[31mred\uFFFDnext/);
   });
 });
+
+describe('tables not verified', () => {
+  const report = passedReport({
+    tables: [
+      table('child', {
+        status: 'not-verified',
+        restoredChecksum: 'bbbb',
+        message: 'not verifiable (format 2 checksum): an inheritance child, whose columns a restore may reorder; the row count matches',
+      }),
+      table('readings', { notVerifiable: ['v: not verifiable: public.unit loses precision through pg_dump'] }),
+      table('users'),
+    ],
+  });
+  it('are neither passed nor failed, and say why', () => {
+    const text = renderText(report);
+    assert.match(text, /Tables: 1 not verified/);
+    assert.doesNotMatch(text, /failed/);
+    assert.match(text, /⚠\s+public\.child.*not verifiable \(format 2 checksum\)/);
+    assert.match(text, /public\.readings.*v: not verifiable: public\.unit loses precision through pg_dump/);
+    const md = renderMarkdown(report);
+    assert.match(md, /### Tables: 1 not verified/);
+    assert.match(md, /\| ⚠ public\.child \|.*not verifiable \(format 2 checksum\)/);
+    assert.match(md, /public\.unit loses precision through pg\\_dump/);
+  });
+});
