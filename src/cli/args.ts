@@ -25,10 +25,11 @@ const FALSE_WORDS = /^(false|no|0|off)$/i;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-function optionTable(extraFlags: readonly string[]): Options {
+function optionTable(extraFlags: readonly string[], extraBooleans: readonly string[]): Options {
   const options: Options = {};
   for (const input of INPUTS) options[input.name] = { type: BOOLEAN_INPUTS.has(input.name) ? 'boolean' : 'string' };
   for (const name of extraFlags) options[name] ??= { type: 'string' };
+  for (const name of extraBooleans) options[name] ??= { type: 'boolean' };
   for (const flag of CLI_FLAGS) options[flag.name] = flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' };
   return options;
 }
@@ -78,8 +79,8 @@ function usageErrorFrom(error: unknown): UsageError {
   return new UsageError(message);
 }
 
-export function parseArgs(argv: string[], extraFlags: readonly string[] = []): ParsedArgs {
-  const options = optionTable(extraFlags);
+export function parseArgs(argv: string[], extraFlags: readonly string[] = [], extraBooleans: readonly string[] = []): ParsedArgs {
+  const options = optionTable(extraFlags, extraBooleans);
   let values: Record<string, unknown>;
   let positionals: string[];
   try {

@@ -29,6 +29,7 @@ import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
 import { resolveBackup } from '../storage/catalog.js';
+import { withSharedLock } from './prune.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import { formatDuration } from '../util/format.js';
@@ -103,7 +104,13 @@ function confirmQuestion(
   }
 }
 
+/** A restore holds a shared lock, so no prune deletes the backup while it is read. */
 export async function runRestore(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
+  const storage = deps.storage ?? (await openStorage(config));
+  return withSharedLock(storage, config, 'restore', deps.logger, () => restoreBackup(config, { ...deps, storage }));
+}
+
+async function restoreBackup(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
   const { logger } = deps;
   const startedAt = new Date();
   const t0 = performance.now();
