@@ -1,7 +1,8 @@
 // CLI commands that work on the stored backups themselves: list, inspect,
 // verify, prune, delete, download. All read storage alone (no local state).
 import { BackupDrillError, ExitCode, UsageError } from '../errors.js';
-import { deleteBackup, listBackups, resolveBackup } from '../storage/catalog.js';
+import { assessBackup, deleteBackup, listBackups, resolveBackup, type CatalogEntry } from '../storage/catalog.js';
+import type { Storage } from '../storage/port.js';
 import { unsealingFor } from '../archive/seal.js';
 import { openStorage } from '../storage/registry.js';
 import { runPrune, withLock } from '../modes/prune.js';
@@ -202,7 +203,7 @@ export const prune: Command = {
 export const remove: Command = {
   name: 'delete',
   usage: 'backup-drill delete <id> --storage <dir|s3://…> [--yes]',
-  summary: 'Delete one backup (asks for confirmation unless --yes). Refuses to delete the newest complete backup unless --force.',
+  summary: 'Delete one backup (asks for confirmation unless --yes), damaged ones included. Refuses to delete the newest backup that verifies unless --force.',
   inputs: [...STORAGE_INPUTS, 'force'],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
@@ -212,11 +213,12 @@ export const remove: Command = {
     const entry = entries.find((e) => e.id === id);
     if (!entry)
       throw new UsageError(`Backup '${id}' not found under ${storage.uriOf(config.name)}.`, { input: 'backup-id', hint: "'backup-drill list' shows the ids." });
-    const newestComplete = entries.find((e) => e.complete);
-    const force = ['true', 'yes', '1'].includes(ctx.parsed.inputs.get('force') ?? '');
-    if (newestComplete?.id === id && !force) {
+    // The newest backup that verifies is protected; a damaged one (even the newest) may go.
+    const newestVerified = await newestVerifiedOf(storage, config.name, entries);
+    const force = flagOn(ctx, 'force');
+    if (newestVerified?.id === id && !force) {
       throw new UsageError(
-        `Backup ${id} is the newest complete backup; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s).`,
+        `Backup ${id} is the newest backup that verifies; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s), the newest of them unverified.`,
         { hint: 'Add --force if you really mean it.' },
       );
     }
@@ -229,5 +231,10 @@ export const remove: Command = {
     return { result: { deleted: id }, text: `Deleted ${id}.` };
   },
 };
+
+async function newestVerifiedOf(storage: Storage, name: string, entries: CatalogEntry[]): Promise<CatalogEntry | undefined> {
+  for (const entry of entries) if (entry.complete && (await assessBackup(storage, name, entry)).state === 'verified') return entry;
+  return undefined;
+}
 
 export const STORAGE_COMMANDS: Command[] = [list, inspect, verify, download, prune, remove];
