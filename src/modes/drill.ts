@@ -27,7 +27,7 @@ import { compareTables } from '../postgres/compare.js';
 import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, TableResult } from '../report/types.js';
-import { listBackups, readManifest, resolveBackup } from '../storage/catalog.js';
+import { resolveBackup } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import type { Logger } from '../util/logger.js';
@@ -235,13 +235,7 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
   // Every object not read by the restore below (checksums.sha256, roles.sql) is checked too, naming the object.
   const otherParts = verifyOtherParts(storage, prefix, manifest, decrypt);
   // Freshness is about the newest complete backup, whichever one is drilled.
-  const newest =
-    config.backupId === 'latest'
-      ? manifest
-      : await (async () => {
-          const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-          return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
-        })();
+  const newest = config.backupId === 'latest' ? manifest : (await resolveBackup(storage, config.name, 'latest', unseal)).manifest; // the newest whose manifest verifies
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
 

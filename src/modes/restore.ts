@@ -128,7 +128,8 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
 
   const storage = deps.storage ?? (await openStorage(config));
   const unseal = unsealingFor(config); // undefined without a key; a malformed key is refused here
-  const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
+  const { entry, manifest, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);
+  for (const d of damagedNewer) logger.warn(`Skipping backup ${d.id}, newer but damaged: ${d.reason}`);
   const prefix = `${config.name}/${entry.id}`;
   checkFormat(manifest);
   const dumpPart = restoreDb ? partByRole(manifest, 'database') : undefined;
