@@ -3,6 +3,7 @@
 // every way the fault campaign found, then pruned, verified, downloaded and drilled.
 // Each numbered case of the issue is a named test.
 import { after, before, describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { cp, mkdir, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -311,6 +312,42 @@ describe('integrity (issue 11)', () => {
       const after = await verifyAll(storage, SET, { logger: new MemoryLogger(), readData: () => false });
       assert.equal(after.ok, false);
       assert.match(after.results.find((r) => r.id === all[0])!.parts.find((p) => !p.ok)!.message, /10 bytes, its manifest records/);
+    });
+  });
+
+  describe('the CLI (dist)', () => {
+    function cli(args: string[]) {
+      const r = spawnSync(process.execPath, ['dist/cli/index.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '' } });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    }
+
+    test('verify without a key on an encrypted backup exits 0 and says it detects damage, not tampering; verify --all exits 7 naming the damaged backup', async () => {
+      const sealed = await copyOf(sealedTemplate);
+      const ok = cli(['verify', 'latest', '--storage', sealed.dir]);
+      assert.equal(ok.status, 0, ok.out);
+      assert.match(ok.out, /detects damage, not tampering/);
+      const withKey = cli(['verify', 'latest', '--storage', sealed.dir, '--decrypt-identity', identity]);
+      assert.equal(withKey.status, 0, withKey.out);
+      assert.match(withKey.out, /sealed manifest: decrypts/);
+
+      const plain = await copyOf(plainTemplate);
+      await BREAKS['a flipped byte in its tar']!(join(plain.dir, SET, plain.ids[1]!));
+      const all = cli(['verify', '--all', '--storage', plain.dir]);
+      assert.equal(all.status, 7, all.out);
+      assert.match(all.out, new RegExp(`Backup ${plain.ids[1]}: VERIFICATION FAILED`));
+      assert.match(all.out, /files\.tar.*does not match its manifest/);
+      const subset = cli(['verify', '--all', '--storage', plain.dir, '--read-data-subset', '1%']);
+      assert.match(subset.out, /about 1% of the objects \(seed [0-9a-f]{8}\)/);
+      assert.equal(cli(['verify', '--all', '--storage', plain.dir, '--read-data-subset', '150%']).status, 2);
+    });
+
+    test('prune alone exits 7 when no backup verifies, and deletes nothing', async () => {
+      const { dir, ids: all } = await copyOf(plainTemplate);
+      for (const id of all) await BREAKS['manifest.json truncated to invalid JSON']!(join(dir, SET, id));
+      const r = cli(['prune', '--storage', dir, '--keep-last', '1']);
+      assert.equal(r.status, 7, r.out);
+      assert.match(r.out, /Prune refused/);
+      assert.deepEqual(await ids(dir), all);
     });
   });
 
