@@ -1,6 +1,6 @@
 // CLI commands that work on the stored backups themselves: list, inspect,
 // verify, prune, delete, download. All read storage alone (no local state).
-import { BackupDrillError, ExitCode, UsageError } from '../errors.js';
+import { BackupDrillError, ExitCode, LockedError, UsageError } from '../errors.js';
 import { assessBackup, deleteBackup, listBackups, resolveBackup, type CatalogEntry } from '../storage/catalog.js';
 import type { Storage } from '../storage/port.js';
 import { unsealingFor } from '../archive/seal.js';
@@ -227,7 +227,18 @@ export const remove: Command = {
         hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).',
       });
     }
-    await withLock(storage, config, 'delete', ctx.logger, () => deleteBackup(storage, entry));
+    await withLock(storage, config, 'delete', ctx.logger, async (lock) => {
+      const readers = await lock.startDeleting();
+      if (readers.length) {
+        throw new LockedError(
+          `Not deleted: ${readers.map((r) => `a ${r.operation} by ${r.holder} (since ${r.createdAt})`).join(', ')} is reading backup set '${config.name}'.`,
+          {
+            hint: 'Retry when it has finished.',
+          },
+        );
+      }
+      await deleteBackup(storage, entry);
+    });
     return { result: { deleted: id }, text: `Deleted ${id}.` };
   },
 };

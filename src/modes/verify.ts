@@ -64,8 +64,11 @@ export interface VerifyOptions {
 
 /** Verifies one backup: every object its manifest.json lists, checksums.sha256, and (with a key) the sealed content. */
 export async function verifyBackup(storage: Storage, name: string, wanted: string, options: VerifyOptions): Promise<VerifyResult> {
-  const { entry, stored } = await resolveEntry(storage, name, wanted);
-  return verifyResolved(storage, name, entry.id, stored, options);
+  const { entry, stored, damagedNewer } = await resolveEntry(storage, name, wanted);
+  const result = await verifyResolved(storage, name, entry.id, stored, options);
+  // `latest` skips damaged newer backups; the user asked about the newest, so they fail the verify.
+  const skipped = damagedNewer.map((d) => ({ name: `backup ${d.id} (newer, skipped)`, ok: false, message: `damaged: ${d.reason}` }));
+  return skipped.length ? { ...result, parts: [...skipped, ...result.parts], ok: false } : result;
 }
 
 async function verifyResolved(storage: Storage, name: string, id: string, stored: StoredIndex, options: VerifyOptions): Promise<VerifyResult> {
@@ -120,7 +123,7 @@ async function checkPart(storage: Storage, prefix: string, part: PartInfo, decry
     } else {
       await pipeline(stream, discard());
     }
-    const decrypted = decrypt(part) ? '; decrypts' : '';
+    const decrypted = part.encrypted && decrypt !== storedBytes && options.unseal ? '; decrypts' : '';
     return { name: part.name, ok: true, message: `${part.bytes} bytes, sha256 ${part.sha256.slice(0, 16)}… OK${decrypted}` };
   } catch (error) {
     return { name: part.name, ok: false, message: describeError(error) };

@@ -236,7 +236,9 @@ describe('integrity (issue 11)', () => {
         (e: unknown) => e instanceof IntegrityError && e.message.includes(`${all[2]}/manifest.json does not match its own digest`),
       );
       const latest = await verifyBackup(storage, SET, 'latest', { logger: new MemoryLogger() });
-      assert.equal(latest.id, all[1]);
+      assert.equal(latest.id, all[1], 'latest is the newest backup whose manifest verifies');
+      assert.equal(latest.ok, false, 'verify latest still fails: the newest backup is damaged');
+      assert.match(latest.parts[0]!.name, new RegExp(`backup ${all[2]} \\(newer, skipped\\)`));
       const everything = await verifyAll(storage, SET, { logger: new MemoryLogger() });
       assert.equal(everything.ok, false);
       assert.deepEqual(
