@@ -190,6 +190,8 @@ export interface CliFlagSpec {
   name: string;
   short?: string;
   description: string;
+  /** The flag takes a value (`--progress json`); others are switches. */
+  value?: string;
 }
 
 export const CLI_FLAGS: readonly CliFlagSpec[] = [
@@ -197,6 +199,11 @@ export const CLI_FLAGS: readonly CliFlagSpec[] = [
   { name: 'yes', short: 'y', description: 'Answer yes to confirmations (restore, delete).' },
   { name: 'verbose', description: 'More log lines.' },
   { name: 'quiet', short: 'q', description: 'Only warnings and errors on stderr.' },
+  {
+    name: 'progress',
+    value: 'auto|lines|json|none',
+    description: 'Progress on stderr: a live line on a terminal and a line every 10 s otherwise (auto), JSON lines for scripts (json), or none.',
+  },
   { name: 'color', description: 'Colours on a terminal (default); --no-color or NO_COLOR turns them off.' },
   { name: 'version', short: 'V', description: 'Print the version and exit.' },
   { name: 'help', short: 'h', description: 'This help.' },

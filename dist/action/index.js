@@ -43279,7 +43279,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4663);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1391);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43288,7 +43288,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4663:
+/***/ 1391:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46421,6 +46421,11 @@ const CLI_FLAGS = [
     { name: 'yes', short: 'y', description: 'Answer yes to confirmations (restore, delete).' },
     { name: 'verbose', description: 'More log lines.' },
     { name: 'quiet', short: 'q', description: 'Only warnings and errors on stderr.' },
+    {
+        name: 'progress',
+        value: 'auto|lines|json|none',
+        description: 'Progress on stderr: a live line on a terminal and a line every 10 s otherwise (auto), JSON lines for scripts (json), or none.',
+    },
     { name: 'color', description: 'Colours on a terminal (default); --no-color or NO_COLOR turns them off.' },
     { name: 'version', short: 'V', description: 'Print the version and exit.' },
     { name: 'help', short: 'h', description: 'This help.' },
@@ -46639,8 +46644,13 @@ async function estimateTreeBytes(root) {
 // incompatible change and keep reading older versions.
 
 const FORMAT_NAME = 'backup-drill';
-/** 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch. */
-const FORMAT_VERSION = 2;
+/**
+ * 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch.
+ * 3: checksums over columns in a recorded canonical order with pinned session settings (`checksumSettings`),
+ *    unverifiable columns named, `objects` (large objects, sequences, materialized views, structure), and
+ *    the manifest's own digest (`digest`). Shared by the Trust and Integrity work; see docs/FORMAT.md.
+ */
+const FORMAT_VERSION = 3;
 const CHECKSUM_METHODS = ['text', 'record'];
 /** The part holding `role`, if the backup has one. */
 function partByRole(manifest, role) {
@@ -49524,38 +49534,115 @@ async function runPrune(config, deps) {
 var format = __nccwpck_require__(2693);
 ;// CONCATENATED MODULE: ./src/util/progress.ts
 
+/** How often a running phase reports: BACKUP_DRILL_PROGRESS_INTERVAL_MS, or the logger's own rate, or 10 s. */
+function progressIntervalMs(logger) {
+    const fromEnv = Number(process.env.BACKUP_DRILL_PROGRESS_INTERVAL_MS);
+    if (Number.isFinite(fromEnv) && fromEnv > 0)
+        return fromEnv;
+    return logger.progressIntervalMs ?? 10_000;
+}
 class Progress {
     label;
     logger;
-    intervalMs;
+    options;
     bytes = 0;
     started = Date.now();
     timer;
-    constructor(label, logger, intervalMs = 5000) {
+    ended = false;
+    ticks = 0;
+    constructor(label, logger, options = {}) {
         this.label = label;
         this.logger = logger;
-        this.intervalMs = intervalMs;
+        this.options = options;
     }
     start() {
-        this.timer = setInterval(() => this.report(), this.intervalMs);
+        this.started = Date.now();
+        this.emit('start');
+        this.timer = setInterval(() => this.emit('running'), this.options.intervalMs ?? progressIntervalMs(this.logger));
         this.timer.unref();
         return this;
     }
     add(n) {
         this.bytes += n;
     }
+    /** A better estimate of the total, learnt on the way. */
+    setTotal(totalBytes) {
+        this.options.totalBytes = totalBytes;
+    }
     get total() {
         return this.bytes;
-    }
-    report() {
-        const seconds = (Date.now() - this.started) / 1000;
-        this.logger.info(`${this.label}: ${(0,format/* formatBytes */.z3)(this.bytes)} in ${seconds.toFixed(0)}s (${(0,format/* formatBytes */.z3)(this.bytes / Math.max(seconds, 0.001))}/s)`);
     }
     stop() {
         if (this.timer)
             clearInterval(this.timer);
         this.timer = undefined;
+        if (!this.ended)
+            this.emit('end');
+        this.ended = true;
     }
+    emit(state) {
+        const counts = this.options.counts !== false;
+        const event = progressEvent(this.label, state, this.started, counts ? this.bytes : undefined, this.options.totalBytes);
+        if (state === 'running')
+            this.ticks++;
+        if (this.logger.progress)
+            return this.logger.progress(event);
+        // Plain logs: no start line, and no end line for a short phase that has nothing to count.
+        if (state === 'start' || (state === 'end' && !counts && this.ticks === 0))
+            return;
+        this.logger.info(describeProgress(event));
+    }
+}
+function progressEvent(phase, state, startedMs, bytes, totalBytes) {
+    const elapsedSeconds = (Date.now() - startedMs) / 1000;
+    const event = { type: 'progress', phase, state, at: new Date().toISOString(), elapsedSeconds: round(elapsedSeconds) };
+    if (bytes === undefined)
+        return event;
+    event.bytes = bytes;
+    const rate = bytes / Math.max(elapsedSeconds, 0.001);
+    if (elapsedSeconds >= 0.5)
+        event.bytesPerSecond = Math.round(rate);
+    if (totalBytes && totalBytes > 0) {
+        event.totalBytes = totalBytes;
+        // An estimate can be exceeded (compression, growth): never print more than 99% before the end.
+        event.percent = state === 'end' ? 100 : Math.min(99, round((bytes / totalBytes) * 100));
+        if (state === 'running' && rate > 0 && bytes < totalBytes)
+            event.etaSeconds = Math.round((totalBytes - bytes) / rate);
+    }
+    return event;
+}
+/** One human line: `database: 1.2 GiB of 3.0 GiB (40%), 85.0 MiB/s, ETA 22s`. */
+function describeProgress(e) {
+    const parts = [];
+    if (e.bytes !== undefined) {
+        parts.push(e.totalBytes ? `${(0,format/* formatBytes */.z3)(e.bytes)} of ~${(0,format/* formatBytes */.z3)(e.totalBytes)} (${e.percent}%)` : (0,format/* formatBytes */.z3)(e.bytes));
+        if (e.bytesPerSecond)
+            parts.push(`${(0,format/* formatBytes */.z3)(e.bytesPerSecond)}/s`);
+    }
+    if (e.state === 'end')
+        parts.push(`done in ${(0,format/* formatDuration */.a3)(e.elapsedSeconds)}`);
+    else {
+        parts.push(`${(0,format/* formatDuration */.a3)(e.elapsedSeconds)} so far`);
+        if (e.etaSeconds !== undefined)
+            parts.push(`ETA ${(0,format/* formatDuration */.a3)(e.etaSeconds)}`);
+    }
+    return `${e.phase}: ${parts.join(', ')}`;
+}
+/**
+ * Runs one phase that has no byte count (starting a server, comparing tables),
+ * reporting while it runs so it is never silent for long.
+ */
+async function phase(logger, name, fn) {
+    const progress = new Progress(name, logger, { counts: false }).start();
+    try {
+        return await fn();
+    }
+    finally {
+        progress.stop();
+    }
+}
+function round(n) {
+    return Math.round(n * 10) / 10;
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -49686,7 +49773,8 @@ async function takeBackup(config, deps, filesRoot) {
         const writer = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
         if (sealing)
             logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
-        const dumpProgress = new Progress('database', logger).start();
+        // pg_database_size includes indexes that pg_dump does not write: an upper estimate, shown as "of ~".
+        const dumpProgress = new Progress('database', logger, { totalBytes: databaseBytes }).start();
         const dump = startDump({
             binDir: pgDump.dir,
             databaseUrl: config.databaseUrl,
@@ -49710,7 +49798,7 @@ async function takeBackup(config, deps, filesRoot) {
                 dumpProgress.stop();
             }
         })();
-        const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
+        const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted)));
         let redactedWork;
         if (redacted.length) {
             const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
@@ -49722,7 +49810,7 @@ async function takeBackup(config, deps, filesRoot) {
         }
         let filesWork;
         if (filesRoot) {
-            const filesProgress = new Progress('files', logger).start();
+            const filesProgress = new Progress('files', logger, { totalBytes: treeBytes }).start();
             const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
             partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
             filesWork = Promise.all([
@@ -50641,6 +50729,41 @@ function describeDbError(error) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/util/temp-root.ts
+// Where a run keeps its throwaway clusters and default reports: $RUNNER_TEMP in
+// Actions (per job, emptied by the runner), otherwise a folder of this user's
+// own under the OS temp dir. Never one fixed shared /tmp path: on a shared or
+// self-hosted machine another user (or an earlier root run) may own it.
+
+
+
+
+function currentUid() {
+    return typeof process.getuid === 'function' ? process.getuid() : undefined;
+}
+/** The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours. */
+function runTempRoot(env = process.env) {
+    if (env.RUNNER_TEMP)
+        return env.RUNNER_TEMP;
+    const uid = currentUid();
+    const root = (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true, mode: 0o755 });
+    assertOwnedFolder(root, uid);
+    return root;
+}
+/** Refuses a folder that is a symlink, not a folder, or owned by someone else: files put there could be read or replaced. */
+function assertOwnedFolder(path, uid = currentUid()) {
+    const stat = (0,external_node_fs_.lstatSync)(path);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) {
+        throw new errors.UsageError(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
+    }
+    if (uid !== undefined && stat.uid !== uid) {
+        throw new errors.UsageError(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
+            hint: 'Remove it, or point TMPDIR at a folder of your own.',
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/cluster.ts
 // A throwaway PostgreSQL cluster: initdb + pg_ctl in a temp dir, on 127.0.0.1
 // and a free port, as an unprivileged user when we run as root (initdb and
@@ -50668,9 +50791,13 @@ const THROWAWAY_TUNING = {
     work_mem: '64MB',
     autovacuum: 'off', // otherwise it analyzes every table a minute after the restore and skews timings
 };
+/** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 function clustersRoot(parentDir) {
-    return parentDir ?? (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'backup-drill-clusters');
+    return parentDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-clusters');
 }
+/** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
+const KEPT_CLUSTER_MAX_AGE_HOURS = 24;
+const KEPT_MARKER = 'kept.json';
 /** A port on 127.0.0.1 that was free a moment ago. */
 async function freePort() {
     return new Promise((resolve, reject) => {
@@ -50805,6 +50932,10 @@ class EphemeralCluster {
             });
         }
     }
+    /** Marks the cluster as kept on purpose (keep-database): later drills' stale cleanup leaves it running. */
+    async markKept() {
+        await (0,promises_.writeFile)((0,external_node_path_.join)(this.root, KEPT_MARKER), JSON.stringify({ keptAt: new Date().toISOString(), port: this.port }));
+    }
     /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
     async stop() {
         if (this.stopped)
@@ -50857,8 +50988,20 @@ async function killProcessesWorkingIn(folder) {
         await new Promise((r) => setTimeout(r, 20));
     return killed.length;
 }
-/** Removes clusters left behind by runs that died (killed mid-drill). */
-async function cleanupStaleClusters(logger, parentDir) {
+/** When a kept cluster was kept, or undefined when it was not kept on purpose. */
+async function keptAt(root) {
+    const text = await (0,promises_.readFile)((0,external_node_path_.join)(root, KEPT_MARKER), 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return undefined;
+    const at = new Date(JSON.parse(text).keptAt ?? 0);
+    return Number.isNaN(at.getTime()) ? new Date(0) : at;
+}
+/**
+ * Removes clusters left behind by runs that died (killed mid-drill). Clusters
+ * kept on purpose (keep-database) stay until they are older than
+ * KEPT_CLUSTER_MAX_AGE_HOURS, or includeKept is set.
+ */
+async function cleanupStaleClusters(logger, parentDir, options = {}) {
     const parent = clustersRoot(parentDir);
     let removed = 0;
     let entries;
@@ -50874,8 +51017,17 @@ async function cleanupStaleClusters(logger, parentDir) {
             const owner = JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'owner.json'), 'utf8'));
             if (processAlive(owner.pid))
                 continue;
+            const kept = await keptAt(root);
+            const now = options.now ?? new Date();
+            if (kept && !options.includeKept && now.getTime() - kept.getTime() < KEPT_CLUSTER_MAX_AGE_HOURS * 3600_000) {
+                logger?.debug(`left the kept drill database in ${root} running (kept at ${kept.toISOString()})`);
+                continue;
+            }
             await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
-            logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
+            if (kept)
+                logger?.info(`Removed a kept drill database (kept at ${kept.toISOString()}, started ${owner.startedAt}).`);
+            else
+                logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
             removed++;
         }
         catch (error) {
@@ -51375,14 +51527,14 @@ function renderJson(report) {
 
 ;// CONCATENATED MODULE: ./src/report/write.ts
 // Writes a drill's or restore's report as JSON and JUnit into report-dir
-// (default: $RUNNER_TEMP or the OS temp dir, under backup-drill-reports).
+// (default: $RUNNER_TEMP or this user's temp folder, under backup-drill-reports).
 
 
 
 
 
 async function writeReports(config, kind, backupId, report) {
-    const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)(), 'backup-drill-reports'));
+    const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-reports'));
     await (0,promises_.mkdir)(reportDir, { recursive: true });
     const jsonPath = (0,external_node_path_.join)(reportDir, `${kind}-${backupId}.json`);
     const junitPath = (0,external_node_path_.join)(reportDir, `${kind}-${backupId}.junit.xml`);
@@ -51446,7 +51598,7 @@ async function throwawayTarget(config, manifest, deps) {
     deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
     const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
     deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
-    return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop() };
+    return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop(), keep: () => cluster.markKept() };
 }
 async function serverTarget(url, id, deps) {
     const admin = await connect(url, { inputName: 'drill-database-url' });
@@ -51492,7 +51644,7 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         preferDir: config.postgresBinDir,
         purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
     });
-    const progress = new Progress('database', logger).start();
+    const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
     try {
         const t0 = external_node_perf_hooks_.performance.now();
         let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
@@ -51600,7 +51752,7 @@ async function runDrill(config, deps) {
     const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
     if (fresh)
         checks.push(fresh);
-    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'backup-drill-'));
+    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(runTempRoot(), 'work-'));
     deps.onCleanup?.({ kind: 'dir', path: workDir });
     let target;
     let keep = false;
@@ -51610,7 +51762,7 @@ async function runDrill(config, deps) {
     let files;
     try {
         logger.debug(`drill: backup resolved after ${((external_node_perf_hooks_.performance.now() - t0) / 1000).toFixed(2)}s`);
-        target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
+        target = await phase(logger, 'cluster start', () => config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps));
         logger.debug(`drill: target ready after ${((external_node_perf_hooks_.performance.now() - t0) / 1000).toFixed(2)}s`);
         const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error) => {
             failures.push(`files: ${(0,errors/* describeError */.Uc)(error)}`);
@@ -51643,7 +51795,8 @@ async function runDrill(config, deps) {
         }
         const tv = external_node_perf_hooks_.performance.now();
         if (restored) {
-            ({ tables, unexpected: unexpectedTables } = await compareTables(target.url, manifest, config.jobs));
+            const targetUrl = target.url;
+            ({ tables, unexpected: unexpectedTables } = await phase(logger, 'compare', () => compareTables(targetUrl, manifest, config.jobs)));
             for (const t of tables)
                 if (t.status !== 'passed')
                     failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
@@ -51684,6 +51837,8 @@ async function runDrill(config, deps) {
         throw error;
     }
     finally {
+        if (target && keep)
+            await target.keep?.().catch((e) => logger.warn(`Could not mark the kept drill database: ${(0,errors/* describeError */.Uc)(e)}`));
         if (target && !keep)
             await target.dispose().catch((e) => logger.warn(`Could not remove the drill database: ${(0,errors/* describeError */.Uc)(e)}`));
         await (0,promises_.rm)(workDir, { recursive: true, force: true }).catch(() => undefined);

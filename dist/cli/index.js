@@ -14911,7 +14911,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5022);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5890);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -14920,7 +14920,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5022:
+/***/ 5890:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -14933,33 +14933,186 @@ __nccwpck_require__.d(__webpack_exports__, {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline/promises");
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/util/format.ts
+var format = __nccwpck_require__(2693);
+;// CONCATENATED MODULE: ./src/util/progress.ts
+
+/** How often a running phase reports: BACKUP_DRILL_PROGRESS_INTERVAL_MS, or the logger's own rate, or 10 s. */
+function progressIntervalMs(logger) {
+    const fromEnv = Number(process.env.BACKUP_DRILL_PROGRESS_INTERVAL_MS);
+    if (Number.isFinite(fromEnv) && fromEnv > 0)
+        return fromEnv;
+    return logger.progressIntervalMs ?? 10_000;
+}
+class Progress {
+    label;
+    logger;
+    options;
+    bytes = 0;
+    started = Date.now();
+    timer;
+    ended = false;
+    ticks = 0;
+    constructor(label, logger, options = {}) {
+        this.label = label;
+        this.logger = logger;
+        this.options = options;
+    }
+    start() {
+        this.started = Date.now();
+        this.emit('start');
+        this.timer = setInterval(() => this.emit('running'), this.options.intervalMs ?? progressIntervalMs(this.logger));
+        this.timer.unref();
+        return this;
+    }
+    add(n) {
+        this.bytes += n;
+    }
+    /** A better estimate of the total, learnt on the way. */
+    setTotal(totalBytes) {
+        this.options.totalBytes = totalBytes;
+    }
+    get total() {
+        return this.bytes;
+    }
+    stop() {
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+        if (!this.ended)
+            this.emit('end');
+        this.ended = true;
+    }
+    emit(state) {
+        const counts = this.options.counts !== false;
+        const event = progressEvent(this.label, state, this.started, counts ? this.bytes : undefined, this.options.totalBytes);
+        if (state === 'running')
+            this.ticks++;
+        if (this.logger.progress)
+            return this.logger.progress(event);
+        // Plain logs: no start line, and no end line for a short phase that has nothing to count.
+        if (state === 'start' || (state === 'end' && !counts && this.ticks === 0))
+            return;
+        this.logger.info(describeProgress(event));
+    }
+}
+function progressEvent(phase, state, startedMs, bytes, totalBytes) {
+    const elapsedSeconds = (Date.now() - startedMs) / 1000;
+    const event = { type: 'progress', phase, state, at: new Date().toISOString(), elapsedSeconds: round(elapsedSeconds) };
+    if (bytes === undefined)
+        return event;
+    event.bytes = bytes;
+    const rate = bytes / Math.max(elapsedSeconds, 0.001);
+    if (elapsedSeconds >= 0.5)
+        event.bytesPerSecond = Math.round(rate);
+    if (totalBytes && totalBytes > 0) {
+        event.totalBytes = totalBytes;
+        // An estimate can be exceeded (compression, growth): never print more than 99% before the end.
+        event.percent = state === 'end' ? 100 : Math.min(99, round((bytes / totalBytes) * 100));
+        if (state === 'running' && rate > 0 && bytes < totalBytes)
+            event.etaSeconds = Math.round((totalBytes - bytes) / rate);
+    }
+    return event;
+}
+/** One human line: `database: 1.2 GiB of 3.0 GiB (40%), 85.0 MiB/s, ETA 22s`. */
+function describeProgress(e) {
+    const parts = [];
+    if (e.bytes !== undefined) {
+        parts.push(e.totalBytes ? `${(0,format/* formatBytes */.z3)(e.bytes)} of ~${(0,format/* formatBytes */.z3)(e.totalBytes)} (${e.percent}%)` : (0,format/* formatBytes */.z3)(e.bytes));
+        if (e.bytesPerSecond)
+            parts.push(`${(0,format/* formatBytes */.z3)(e.bytesPerSecond)}/s`);
+    }
+    if (e.state === 'end')
+        parts.push(`done in ${(0,format/* formatDuration */.a3)(e.elapsedSeconds)}`);
+    else {
+        parts.push(`${(0,format/* formatDuration */.a3)(e.elapsedSeconds)} so far`);
+        if (e.etaSeconds !== undefined)
+            parts.push(`ETA ${(0,format/* formatDuration */.a3)(e.etaSeconds)}`);
+    }
+    return `${e.phase}: ${parts.join(', ')}`;
+}
+/**
+ * Runs one phase that has no byte count (starting a server, comparing tables),
+ * reporting while it runs so it is never silent for long.
+ */
+async function phase(logger, name, fn) {
+    const progress = new Progress(name, logger, { counts: false }).start();
+    try {
+        return await fn();
+    }
+    finally {
+        progress.stop();
+    }
+}
+function round(n) {
+    return Math.round(n * 10) / 10;
+}
+
 // EXTERNAL MODULE: ./src/util/redact.ts
 var util_redact = __nccwpck_require__(767);
 ;// CONCATENATED MODULE: ./src/util/logger.ts
 // A small logger interface so the engine runs the same under Actions and in a terminal.
 
+
+const CLEAR_LINE = '\r\x1b[K';
 class ConsoleLogger {
     stream;
     verbose;
     quiet;
-    constructor(stream = process.stderr, verbose = false, quiet = false) {
+    style;
+    color;
+    liveLine = false;
+    progressIntervalMs;
+    constructor(stream = process.stderr, options = {}) {
         this.stream = stream;
-        this.verbose = verbose;
-        this.quiet = quiet;
+        this.verbose = options.verbose ?? false;
+        this.quiet = options.quiet ?? false;
+        const tty = options.isTTY ?? false;
+        const style = options.progress ?? 'auto';
+        this.style = style === 'auto' ? (tty ? 'live' : 'lines') : style;
+        this.color = tty && (options.color ?? true);
+        // A live line can move every second; logs and JSON get one line per phase every 10 s.
+        if (this.style === 'live')
+            this.progressIntervalMs = 1000;
     }
     info(message) {
         if (!this.quiet)
-            this.stream.write(`${(0,util_redact/* redact */.E$)(message)}\n`);
+            this.line((0,util_redact/* redact */.E$)(message));
     }
     warn(message) {
-        this.stream.write(`warning: ${(0,util_redact/* redact */.E$)(message)}\n`);
+        this.line(`${this.paint('33', 'warning:')} ${(0,util_redact/* redact */.E$)(message)}`);
     }
     error(message) {
-        this.stream.write(`error: ${(0,util_redact/* redact */.E$)(message)}\n`);
+        this.line(`${this.paint('31', 'error:')} ${(0,util_redact/* redact */.E$)(message)}`);
     }
     debug(message) {
         if (this.verbose)
-            this.stream.write(`debug: ${(0,util_redact/* redact */.E$)(message)}\n`);
+            this.line(`${this.paint('2', 'debug:')} ${(0,util_redact/* redact */.E$)(message)}`);
+    }
+    progress(event) {
+        if (this.style === 'none')
+            return;
+        if (this.style === 'json') {
+            this.stream.write(`${JSON.stringify(event)}\n`);
+            return;
+        }
+        if (this.quiet)
+            return;
+        if (this.style === 'live') {
+            this.stream.write(`${CLEAR_LINE}${describeProgress(event)}${event.state === 'end' ? '\n' : ''}`);
+            this.liveLine = event.state !== 'end';
+            return;
+        }
+        if (event.state === 'running' || (event.state === 'end' && (event.bytes !== undefined || event.elapsedSeconds >= 10)))
+            this.line(describeProgress(event));
+    }
+    line(text) {
+        // A message clears the live progress line first; the next tick redraws it.
+        this.stream.write(`${this.liveLine ? CLEAR_LINE : ''}${text}\n`);
+        this.liveLine = false;
+    }
+    paint(code, text) {
+        return this.color ? `\x1b[${code}m${text}\x1b[0m` : text;
     }
     async group(title, fn) {
         this.info(`── ${title}`);
@@ -15165,6 +15318,11 @@ const CLI_FLAGS = [
     { name: 'yes', short: 'y', description: 'Answer yes to confirmations (restore, delete).' },
     { name: 'verbose', description: 'More log lines.' },
     { name: 'quiet', short: 'q', description: 'Only warnings and errors on stderr.' },
+    {
+        name: 'progress',
+        value: 'auto|lines|json|none',
+        description: 'Progress on stderr: a live line on a terminal and a line every 10 s otherwise (auto), JSON lines for scripts (json), or none.',
+    },
     { name: 'color', description: 'Colours on a terminal (default); --no-color or NO_COLOR turns them off.' },
     { name: 'version', short: 'V', description: 'Print the version and exit.' },
     { name: 'help', short: 'h', description: 'This help.' },
@@ -15178,17 +15336,20 @@ const CLI_FLAGS = [
 
 
 
+const PROGRESS_STYLES = ['auto', 'lines', 'json', 'none'];
 const BOOLEAN_INPUTS = new Set(INPUTS.filter((i) => i.default === 'false').map((i) => i.name));
 const TRUE_WORDS = /^(true|yes|1|on)$/i;
 const FALSE_WORDS = /^(false|no|0|off)$/i;
-function optionTable(extraFlags) {
+function optionTable(extraFlags, extraSwitches) {
     const options = {};
     for (const input of INPUTS)
         options[input.name] = { type: BOOLEAN_INPUTS.has(input.name) ? 'boolean' : 'string' };
     for (const name of extraFlags)
         options[name] ??= { type: 'string' };
+    for (const name of extraSwitches)
+        options[name] ??= { type: 'boolean' };
     for (const flag of CLI_FLAGS)
-        options[flag.name] = flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' };
+        options[flag.name] = { type: flag.value ? 'string' : 'boolean', ...(flag.short ? { short: flag.short } : {}) };
     return options;
 }
 /**
@@ -15237,8 +15398,9 @@ function usageErrorFrom(error) {
     }
     return new errors.UsageError(message);
 }
-function parseArgs(argv, extraFlags = []) {
-    const options = optionTable(extraFlags);
+/** extraFlags take a value (`--into <schema>`); extraSwitches do not (`--cleanup`). Both land in `inputs`. */
+function parseArgs(argv, extraFlags = [], extraSwitches = []) {
+    const options = optionTable(extraFlags, extraSwitches);
     let values;
     let positionals;
     try {
@@ -15254,6 +15416,10 @@ function parseArgs(argv, extraFlags = []) {
         inputs.set(name, String(value));
     }
     const flag = (name) => values[name] === true;
+    const progress = values['progress'] ?? 'auto';
+    if (!PROGRESS_STYLES.includes(progress)) {
+        throw new errors.UsageError(`Option '--progress' takes ${PROGRESS_STYLES.join(', ')}; got '${progress}'.`, { input: 'progress' });
+    }
     const [command, ...rest] = positionals;
     return {
         command,
@@ -15266,6 +15432,7 @@ function parseArgs(argv, extraFlags = []) {
         quiet: flag('quiet'),
         version: flag('version'),
         noColor: values['color'] === false,
+        progress: progress,
     };
 }
 /** Reader for buildConfig: flags first, then BACKUP_DRILL_<NAME> env vars. */
@@ -15273,8 +15440,6 @@ function cliReader(parsed, env) {
     return (name) => parsed.inputs.get(name) ?? env[`BACKUP_DRILL_${name.toUpperCase().replace(/-/g, '_')}`];
 }
 
-// EXTERNAL MODULE: ./src/util/format.ts
-var format = __nccwpck_require__(2693);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/config.ts
@@ -15706,8 +15871,13 @@ async function estimateTreeBytes(root) {
 // incompatible change and keep reading older versions.
 
 const FORMAT_NAME = 'backup-drill';
-/** 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch. */
-const FORMAT_VERSION = 2;
+/**
+ * 2: tables may carry `checksumMethod: 'record'`, which a version-1 reader would misread as a mismatch.
+ * 3: checksums over columns in a recorded canonical order with pinned session settings (`checksumSettings`),
+ *    unverifiable columns named, `objects` (large objects, sequences, materialized views, structure), and
+ *    the manifest's own digest (`digest`). Shared by the Trust and Integrity work; see docs/FORMAT.md.
+ */
+const FORMAT_VERSION = 3;
 const CHECKSUM_METHODS = ['text', 'record'];
 /** The part holding `role`, if the backup has one. */
 function partByRole(manifest, role) {
@@ -18581,42 +18751,6 @@ async function runPrune(config, deps) {
     return withLock(storage, config, 'prune', deps.logger, () => pruneUnlocked(storage, config, { logger: deps.logger, dryRun }));
 }
 
-;// CONCATENATED MODULE: ./src/util/progress.ts
-
-class Progress {
-    label;
-    logger;
-    intervalMs;
-    bytes = 0;
-    started = Date.now();
-    timer;
-    constructor(label, logger, intervalMs = 5000) {
-        this.label = label;
-        this.logger = logger;
-        this.intervalMs = intervalMs;
-    }
-    start() {
-        this.timer = setInterval(() => this.report(), this.intervalMs);
-        this.timer.unref();
-        return this;
-    }
-    add(n) {
-        this.bytes += n;
-    }
-    get total() {
-        return this.bytes;
-    }
-    report() {
-        const seconds = (Date.now() - this.started) / 1000;
-        this.logger.info(`${this.label}: ${(0,format/* formatBytes */.z3)(this.bytes)} in ${seconds.toFixed(0)}s (${(0,format/* formatBytes */.z3)(this.bytes / Math.max(seconds, 0.001))}/s)`);
-    }
-    stop() {
-        if (this.timer)
-            clearInterval(this.timer);
-        this.timer = undefined;
-    }
-}
-
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
@@ -18742,7 +18876,8 @@ async function takeBackup(config, deps, filesRoot) {
         const writer = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
         if (sealing)
             logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
-        const dumpProgress = new Progress('database', logger).start();
+        // pg_database_size includes indexes that pg_dump does not write: an upper estimate, shown as "of ~".
+        const dumpProgress = new Progress('database', logger, { totalBytes: databaseBytes }).start();
         const dump = startDump({
             binDir: pgDump.dir,
             databaseUrl: config.databaseUrl,
@@ -18766,7 +18901,7 @@ async function takeBackup(config, deps, filesRoot) {
                 dumpProgress.stop();
             }
         })();
-        const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
+        const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted)));
         let redactedWork;
         if (redacted.length) {
             const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
@@ -18778,7 +18913,7 @@ async function takeBackup(config, deps, filesRoot) {
         }
         let filesWork;
         if (filesRoot) {
-            const filesProgress = new Progress('files', logger).start();
+            const filesProgress = new Progress('files', logger, { totalBytes: treeBytes }).start();
             const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
             partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
             filesWork = Promise.all([
@@ -18897,6 +19032,41 @@ async function takeBackup(config, deps, filesRoot) {
 
 ;// CONCATENATED MODULE: external "node:net"
 const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/util/temp-root.ts
+// Where a run keeps its throwaway clusters and default reports: $RUNNER_TEMP in
+// Actions (per job, emptied by the runner), otherwise a folder of this user's
+// own under the OS temp dir. Never one fixed shared /tmp path: on a shared or
+// self-hosted machine another user (or an earlier root run) may own it.
+
+
+
+
+function currentUid() {
+    return typeof process.getuid === 'function' ? process.getuid() : undefined;
+}
+/** The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours. */
+function runTempRoot(env = process.env) {
+    if (env.RUNNER_TEMP)
+        return env.RUNNER_TEMP;
+    const uid = currentUid();
+    const root = (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true, mode: 0o755 });
+    assertOwnedFolder(root, uid);
+    return root;
+}
+/** Refuses a folder that is a symlink, not a folder, or owned by someone else: files put there could be read or replaced. */
+function assertOwnedFolder(path, uid = currentUid()) {
+    const stat = (0,external_node_fs_.lstatSync)(path);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) {
+        throw new errors.UsageError(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
+    }
+    if (uid !== undefined && stat.uid !== uid) {
+        throw new errors.UsageError(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
+            hint: 'Remove it, or point TMPDIR at a folder of your own.',
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/cluster.ts
 // A throwaway PostgreSQL cluster: initdb + pg_ctl in a temp dir, on 127.0.0.1
 // and a free port, as an unprivileged user when we run as root (initdb and
@@ -18924,9 +19094,13 @@ const THROWAWAY_TUNING = {
     work_mem: '64MB',
     autovacuum: 'off', // otherwise it analyzes every table a minute after the restore and skews timings
 };
+/** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 function clustersRoot(parentDir) {
-    return parentDir ?? (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'backup-drill-clusters');
+    return parentDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-clusters');
 }
+/** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
+const KEPT_CLUSTER_MAX_AGE_HOURS = 24;
+const KEPT_MARKER = 'kept.json';
 /** A port on 127.0.0.1 that was free a moment ago. */
 async function freePort() {
     return new Promise((resolve, reject) => {
@@ -19061,6 +19235,10 @@ class EphemeralCluster {
             });
         }
     }
+    /** Marks the cluster as kept on purpose (keep-database): later drills' stale cleanup leaves it running. */
+    async markKept() {
+        await (0,promises_.writeFile)((0,external_node_path_.join)(this.root, KEPT_MARKER), JSON.stringify({ keptAt: new Date().toISOString(), port: this.port }));
+    }
     /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
     async stop() {
         if (this.stopped)
@@ -19113,8 +19291,20 @@ async function killProcessesWorkingIn(folder) {
         await new Promise((r) => setTimeout(r, 20));
     return killed.length;
 }
-/** Removes clusters left behind by runs that died (killed mid-drill). */
-async function cleanupStaleClusters(logger, parentDir) {
+/** When a kept cluster was kept, or undefined when it was not kept on purpose. */
+async function keptAt(root) {
+    const text = await (0,promises_.readFile)((0,external_node_path_.join)(root, KEPT_MARKER), 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return undefined;
+    const at = new Date(JSON.parse(text).keptAt ?? 0);
+    return Number.isNaN(at.getTime()) ? new Date(0) : at;
+}
+/**
+ * Removes clusters left behind by runs that died (killed mid-drill). Clusters
+ * kept on purpose (keep-database) stay until they are older than
+ * KEPT_CLUSTER_MAX_AGE_HOURS, or includeKept is set.
+ */
+async function cleanupStaleClusters(logger, parentDir, options = {}) {
     const parent = clustersRoot(parentDir);
     let removed = 0;
     let entries;
@@ -19130,8 +19320,17 @@ async function cleanupStaleClusters(logger, parentDir) {
             const owner = JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'owner.json'), 'utf8'));
             if (processAlive(owner.pid))
                 continue;
+            const kept = await keptAt(root);
+            const now = options.now ?? new Date();
+            if (kept && !options.includeKept && now.getTime() - kept.getTime() < KEPT_CLUSTER_MAX_AGE_HOURS * 3600_000) {
+                logger?.debug(`left the kept drill database in ${root} running (kept at ${kept.toISOString()})`);
+                continue;
+            }
             await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
-            logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
+            if (kept)
+                logger?.info(`Removed a kept drill database (kept at ${kept.toISOString()}, started ${owner.startedAt}).`);
+            else
+                logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
             removed++;
         }
         catch (error) {
@@ -20534,14 +20733,14 @@ function renderJson(report) {
 
 ;// CONCATENATED MODULE: ./src/report/write.ts
 // Writes a drill's or restore's report as JSON and JUnit into report-dir
-// (default: $RUNNER_TEMP or the OS temp dir, under backup-drill-reports).
+// (default: $RUNNER_TEMP or this user's temp folder, under backup-drill-reports).
 
 
 
 
 
 async function writeReports(config, kind, backupId, report) {
-    const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)(), 'backup-drill-reports'));
+    const reportDir = (0,external_node_path_.resolve)(config.reportDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-reports'));
     await (0,promises_.mkdir)(reportDir, { recursive: true });
     const jsonPath = (0,external_node_path_.join)(reportDir, `${kind}-${backupId}.json`);
     const junitPath = (0,external_node_path_.join)(reportDir, `${kind}-${backupId}.junit.xml`);
@@ -20605,7 +20804,7 @@ async function throwawayTarget(config, manifest, deps) {
     deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
     const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
     deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
-    return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop() };
+    return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop(), keep: () => cluster.markKept() };
 }
 async function serverTarget(url, id, deps) {
     const admin = await connect(url, { inputName: 'drill-database-url' });
@@ -20651,7 +20850,7 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         preferDir: config.postgresBinDir,
         purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
     });
-    const progress = new Progress('database', logger).start();
+    const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
     try {
         const t0 = external_node_perf_hooks_namespaceObject.performance.now();
         let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
@@ -20759,7 +20958,7 @@ async function runDrill(config, deps) {
     const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
     if (fresh)
         checks.push(fresh);
-    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'backup-drill-'));
+    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(runTempRoot(), 'work-'));
     deps.onCleanup?.({ kind: 'dir', path: workDir });
     let target;
     let keep = false;
@@ -20769,7 +20968,7 @@ async function runDrill(config, deps) {
     let files;
     try {
         logger.debug(`drill: backup resolved after ${((external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000).toFixed(2)}s`);
-        target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
+        target = await phase(logger, 'cluster start', () => config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps));
         logger.debug(`drill: target ready after ${((external_node_perf_hooks_namespaceObject.performance.now() - t0) / 1000).toFixed(2)}s`);
         const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error) => {
             failures.push(`files: ${(0,errors/* describeError */.Uc)(error)}`);
@@ -20802,7 +21001,8 @@ async function runDrill(config, deps) {
         }
         const tv = external_node_perf_hooks_namespaceObject.performance.now();
         if (restored) {
-            ({ tables, unexpected: unexpectedTables } = await compareTables(target.url, manifest, config.jobs));
+            const targetUrl = target.url;
+            ({ tables, unexpected: unexpectedTables } = await phase(logger, 'compare', () => compareTables(targetUrl, manifest, config.jobs)));
             for (const t of tables)
                 if (t.status !== 'passed')
                     failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
@@ -20843,6 +21043,8 @@ async function runDrill(config, deps) {
         throw error;
     }
     finally {
+        if (target && keep)
+            await target.keep?.().catch((e) => logger.warn(`Could not mark the kept drill database: ${(0,errors/* describeError */.Uc)(e)}`));
         if (target && !keep)
             await target.dispose().catch((e) => logger.warn(`Could not remove the drill database: ${(0,errors/* describeError */.Uc)(e)}`));
         await (0,promises_.rm)(workDir, { recursive: true, force: true }).catch(() => undefined);
@@ -22710,6 +22912,7 @@ async function verifyAndReport(input) {
 
 
 
+
 function configFor(ctx, mode, overrides = {}) {
     const read = cliReader(ctx.parsed, ctx.env);
     return buildConfig((name) => (name === 'mode' ? mode : (overrides[name] ?? read(name))), ctx.env);
@@ -22747,7 +22950,13 @@ const drill = {
     usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
     summary: "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
     mode: 'restore-drill',
+    notes: `  --cleanup                 Stop and remove the drill databases kept with --keep-database, then exit.
+                            (Later drills leave kept ones running for ${KEPT_CLUSTER_MAX_AGE_HOURS} h.)`,
     async run(ctx) {
+        if (ctx.parsed.inputs.get('cleanup') === 'true') {
+            const removed = await cleanupStaleClusters(ctx.logger, undefined, { includeKept: true });
+            return { result: { removed }, text: removed ? `Removed ${removed} kept or stale drill database(s).` : 'No kept or stale drill databases here.' };
+        }
         const config = configFor(ctx, 'restore-drill');
         const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
         const text = renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
@@ -23107,7 +23316,7 @@ function commandHelp(cmd) {
         const meta = [i.default !== undefined ? `default: ${i.default}` : '', i.env?.length ? `env: ${i.env.join(', ')}` : ''].filter(Boolean).join('; ');
         return optionRow(`--${i.name}`, i.description + (meta ? ` (${meta})` : ''));
     });
-    const flagRows = CLI_FLAGS.map((f) => optionRow(`${f.short ? `-${f.short}, ` : ''}--${f.name === 'color' ? '[no-]color' : f.name}`, f.description));
+    const flagRows = CLI_FLAGS.map((f) => optionRow(`${f.short ? `-${f.short}, ` : ''}--${f.name === 'color' ? '[no-]color' : f.name}${f.value ? ` <${f.value}>` : ''}`, f.description));
     return [
         `Usage: ${cmd.usage}`,
         '',
@@ -23166,7 +23375,7 @@ async function runCli(argv, env = process.env) {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-        const parsed = parseArgs(argv, ['into', 'older-than']);
+        const parsed = parseArgs(argv, ['into', 'older-than'], ['cleanup']);
         json = parsed.json;
         if (parsed.version || parsed.command === 'version') {
             const { TOOL_VERSION } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 311));
@@ -23187,7 +23396,13 @@ async function runCli(argv, env = process.env) {
             process.stdout.write(commandHelp(command) + '\n');
             return errors/* ExitCode */.yU.ok;
         }
-        const logger = new ConsoleLogger(process.stderr, parsed.verbose, parsed.quiet);
+        const logger = new ConsoleLogger(process.stderr, {
+            verbose: parsed.verbose,
+            quiet: parsed.quiet,
+            progress: parsed.progress,
+            isTTY: process.stderr.isTTY === true,
+            color: !parsed.noColor && !env.NO_COLOR,
+        });
         const ctx = {
             parsed,
             env,

@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3271:
+/***/ 7132:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31499,6 +31499,11 @@ const CLI_FLAGS = [
     { name: 'yes', short: 'y', description: 'Answer yes to confirmations (restore, delete).' },
     { name: 'verbose', description: 'More log lines.' },
     { name: 'quiet', short: 'q', description: 'Only warnings and errors on stderr.' },
+    {
+        name: 'progress',
+        value: 'auto|lines|json|none',
+        description: 'Progress on stderr: a live line on a terminal and a line every 10 s otherwise (auto), JSON lines for scripts (json), or none.',
+    },
     { name: 'color', description: 'Colours on a terminal (default); --no-color or NO_COLOR turns them off.' },
     { name: 'version', short: 'V', description: 'Print the version and exit.' },
     { name: 'help', short: 'h', description: 'This help.' },
@@ -31508,8 +31513,6 @@ const CLI_FLAGS = [
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -31707,6 +31710,45 @@ function processAlive(pid) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/util/temp-root.ts
+// Where a run keeps its throwaway clusters and default reports: $RUNNER_TEMP in
+// Actions (per job, emptied by the runner), otherwise a folder of this user's
+// own under the OS temp dir. Never one fixed shared /tmp path: on a shared or
+// self-hosted machine another user (or an earlier root run) may own it.
+
+
+
+
+function currentUid() {
+    return typeof process.getuid === 'function' ? process.getuid() : undefined;
+}
+/** The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours. */
+function runTempRoot(env = process.env) {
+    if (env.RUNNER_TEMP)
+        return env.RUNNER_TEMP;
+    const uid = currentUid();
+    const root = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
+    (0,external_node_fs_namespaceObject.mkdirSync)(root, { recursive: true, mode: 0o755 });
+    assertOwnedFolder(root, uid);
+    return root;
+}
+/** Refuses a folder that is a symlink, not a folder, or owned by someone else: files put there could be read or replaced. */
+function assertOwnedFolder(path, uid = currentUid()) {
+    const stat = (0,external_node_fs_namespaceObject.lstatSync)(path);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) {
+        throw new UsageError(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
+    }
+    if (uid !== undefined && stat.uid !== uid) {
+        throw new UsageError(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
+            hint: 'Remove it, or point TMPDIR at a folder of your own.',
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/cluster.ts
 // A throwaway PostgreSQL cluster: initdb + pg_ctl in a temp dir, on 127.0.0.1
 // and a free port, as an unprivileged user when we run as root (initdb and
@@ -31734,9 +31776,13 @@ const THROWAWAY_TUNING = {
     work_mem: '64MB',
     autovacuum: 'off', // otherwise it analyzes every table a minute after the restore and skews timings
 };
+/** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 function clustersRoot(parentDir) {
-    return parentDir ?? (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'backup-drill-clusters');
+    return parentDir ?? (0,external_node_path_namespaceObject.join)(runTempRoot(), 'backup-drill-clusters');
 }
+/** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
+const KEPT_CLUSTER_MAX_AGE_HOURS = 24;
+const KEPT_MARKER = 'kept.json';
 /** A port on 127.0.0.1 that was free a moment ago. */
 async function freePort() {
     return new Promise((resolve, reject) => {
@@ -31871,6 +31917,10 @@ class EphemeralCluster {
             });
         }
     }
+    /** Marks the cluster as kept on purpose (keep-database): later drills' stale cleanup leaves it running. */
+    async markKept() {
+        await writeFile(join(this.root, KEPT_MARKER), JSON.stringify({ keptAt: new Date().toISOString(), port: this.port }));
+    }
     /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
     async stop() {
         if (this.stopped)
@@ -31923,8 +31973,20 @@ async function killProcessesWorkingIn(folder) {
         await new Promise((r) => setTimeout(r, 20));
     return killed.length;
 }
-/** Removes clusters left behind by runs that died (killed mid-drill). */
-async function cleanupStaleClusters(logger, parentDir) {
+/** When a kept cluster was kept, or undefined when it was not kept on purpose. */
+async function keptAt(root) {
+    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(root, KEPT_MARKER), 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return undefined;
+    const at = new Date(JSON.parse(text).keptAt ?? 0);
+    return Number.isNaN(at.getTime()) ? new Date(0) : at;
+}
+/**
+ * Removes clusters left behind by runs that died (killed mid-drill). Clusters
+ * kept on purpose (keep-database) stay until they are older than
+ * KEPT_CLUSTER_MAX_AGE_HOURS, or includeKept is set.
+ */
+async function cleanupStaleClusters(logger, parentDir, options = {}) {
     const parent = clustersRoot(parentDir);
     let removed = 0;
     let entries;
@@ -31940,8 +32002,17 @@ async function cleanupStaleClusters(logger, parentDir) {
             const owner = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(root, 'owner.json'), 'utf8'));
             if (processAlive(owner.pid))
                 continue;
+            const kept = await keptAt(root);
+            const now = options.now ?? new Date();
+            if (kept && !options.includeKept && now.getTime() - kept.getTime() < KEPT_CLUSTER_MAX_AGE_HOURS * 3600_000) {
+                logger?.debug(`left the kept drill database in ${root} running (kept at ${kept.toISOString()})`);
+                continue;
+            }
             await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
-            logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
+            if (kept)
+                logger?.info(`Removed a kept drill database (kept at ${kept.toISOString()}, started ${owner.startedAt}).`);
+            else
+                logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
             removed++;
         }
         catch (error) {
@@ -32008,7 +32079,7 @@ async function runPost() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3271);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7132);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
 

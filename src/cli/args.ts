@@ -5,6 +5,7 @@
 import { parseArgs as parseArgv, type ParseArgsConfig } from 'node:util';
 import { CLI_FLAGS, INPUTS } from '../constants.js';
 import { UsageError } from '../errors.js';
+import type { ProgressStyle } from '../util/logger.js';
 
 export interface ParsedArgs {
   command?: string;
@@ -17,7 +18,10 @@ export interface ParsedArgs {
   quiet: boolean;
   version: boolean;
   noColor: boolean;
+  progress: ProgressStyle;
 }
+
+const PROGRESS_STYLES: readonly ProgressStyle[] = ['auto', 'lines', 'json', 'none'];
 
 const BOOLEAN_INPUTS = new Set(INPUTS.filter((i) => i.default === 'false').map((i) => i.name));
 const TRUE_WORDS = /^(true|yes|1|on)$/i;
@@ -25,12 +29,12 @@ const FALSE_WORDS = /^(false|no|0|off)$/i;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-function optionTable(extraFlags: readonly string[], extraBooleans: readonly string[]): Options {
+function optionTable(extraFlags: readonly string[], extraSwitches: readonly string[]): Options {
   const options: Options = {};
   for (const input of INPUTS) options[input.name] = { type: BOOLEAN_INPUTS.has(input.name) ? 'boolean' : 'string' };
   for (const name of extraFlags) options[name] ??= { type: 'string' };
-  for (const name of extraBooleans) options[name] ??= { type: 'boolean' };
-  for (const flag of CLI_FLAGS) options[flag.name] = flag.short ? { type: 'boolean', short: flag.short } : { type: 'boolean' };
+  for (const name of extraSwitches) options[name] ??= { type: 'boolean' };
+  for (const flag of CLI_FLAGS) options[flag.name] = { type: flag.value ? 'string' : 'boolean', ...(flag.short ? { short: flag.short } : {}) };
   return options;
 }
 
@@ -79,8 +83,9 @@ function usageErrorFrom(error: unknown): UsageError {
   return new UsageError(message);
 }
 
-export function parseArgs(argv: string[], extraFlags: readonly string[] = [], extraBooleans: readonly string[] = []): ParsedArgs {
-  const options = optionTable(extraFlags, extraBooleans);
+/** extraFlags take a value (`--into <schema>`); extraSwitches do not (`--cleanup`). Both land in `inputs`. */
+export function parseArgs(argv: string[], extraFlags: readonly string[] = [], extraSwitches: readonly string[] = []): ParsedArgs {
+  const options = optionTable(extraFlags, extraSwitches);
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
@@ -94,6 +99,10 @@ export function parseArgs(argv: string[], extraFlags: readonly string[] = [], ex
     inputs.set(name, String(value));
   }
   const flag = (name: string) => values[name] === true;
+  const progress = (values['progress'] as string | undefined) ?? 'auto';
+  if (!PROGRESS_STYLES.includes(progress as ProgressStyle)) {
+    throw new UsageError(`Option '--progress' takes ${PROGRESS_STYLES.join(', ')}; got '${progress}'.`, { input: 'progress' });
+  }
   const [command, ...rest] = positionals;
   return {
     command,
@@ -106,6 +115,7 @@ export function parseArgs(argv: string[], extraFlags: readonly string[] = [], ex
     quiet: flag('quiet'),
     version: flag('version'),
     noColor: values['color'] === false,
+    progress: progress as ProgressStyle,
   };
 }
 

@@ -6,6 +6,7 @@ import { runBackup } from '../modes/backup.js';
 import { runDemo } from '../modes/demo.js';
 import { runDrill } from '../modes/drill.js';
 import { runRestore } from '../modes/restore.js';
+import { KEPT_CLUSTER_MAX_AGE_HOURS, cleanupStaleClusters } from '../postgres/cluster.js';
 import { connect } from '../postgres/connect.js';
 import { suggestRedactions } from '../postgres/redaction.js';
 import { ExitCode } from '../errors.js';
@@ -76,7 +77,13 @@ const drill: Command = {
   summary:
     "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
   mode: 'restore-drill',
+  notes: `  --cleanup                 Stop and remove the drill databases kept with --keep-database, then exit.
+                            (Later drills leave kept ones running for ${KEPT_CLUSTER_MAX_AGE_HOURS} h.)`,
   async run(ctx) {
+    if (ctx.parsed.inputs.get('cleanup') === 'true') {
+      const removed = await cleanupStaleClusters(ctx.logger, undefined, { includeKept: true });
+      return { result: { removed }, text: removed ? `Removed ${removed} kept or stale drill database(s).` : 'No kept or stale drill databases here.' };
+    }
     const config = configFor(ctx, 'restore-drill');
     const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
     const text =

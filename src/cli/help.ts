@@ -42,7 +42,9 @@ export function commandHelp(cmd: CommandHelp): string {
     const meta = [i.default !== undefined ? `default: ${i.default}` : '', i.env?.length ? `env: ${i.env.join(', ')}` : ''].filter(Boolean).join('; ');
     return optionRow(`--${i.name}`, i.description + (meta ? ` (${meta})` : ''));
   });
-  const flagRows = CLI_FLAGS.map((f) => optionRow(`${f.short ? `-${f.short}, ` : ''}--${f.name === 'color' ? '[no-]color' : f.name}`, f.description));
+  const flagRows = CLI_FLAGS.map((f) =>
+    optionRow(`${f.short ? `-${f.short}, ` : ''}--${f.name === 'color' ? '[no-]color' : f.name}${f.value ? ` <${f.value}>` : ''}`, f.description),
+  );
   return [
     `Usage: ${cmd.usage}`,
     '',

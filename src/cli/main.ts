@@ -23,7 +23,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const parsed = parseArgs(argv, ['into', 'older-than', 'read-data-subset'], ['all', 'damaged']);
+    const parsed = parseArgs(argv, ['into', 'older-than', 'read-data-subset'], ['cleanup', 'all', 'damaged']);
     json = parsed.json;
     if (parsed.version || parsed.command === 'version') {
       const { TOOL_VERSION } = await import('../version.js');
@@ -44,7 +44,13 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       process.stdout.write(commandHelp(command) + '\n');
       return ExitCode.ok;
     }
-    const logger = new ConsoleLogger(process.stderr, parsed.verbose, parsed.quiet);
+    const logger = new ConsoleLogger(process.stderr, {
+      verbose: parsed.verbose,
+      quiet: parsed.quiet,
+      progress: parsed.progress,
+      isTTY: process.stderr.isTTY === true,
+      color: !parsed.noColor && !env.NO_COLOR,
+    });
     const ctx: CommandContext = {
       parsed,
       env,

@@ -50,7 +50,7 @@ import type { Storage } from '../storage/port.js';
 import { hasRetention, validatePolicy } from '../storage/retention.js';
 import { pruneUnlocked, withLock, type PruneResult } from './prune.js';
 import type { Logger } from '../util/logger.js';
-import { Progress } from '../util/progress.js';
+import { Progress, phase } from '../util/progress.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
@@ -169,7 +169,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     const treeBytes = filesRoot ? await estimateTreeBytes(filesRoot) : 0;
     const writer: PartWriterOptions = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
     if (sealing) logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
-    const dumpProgress = new Progress('database', logger).start();
+    // pg_database_size includes indexes that pg_dump does not write: an upper estimate, shown as "of ~".
+    const dumpProgress = new Progress('database', logger, { totalBytes: databaseBytes }).start();
     const dump = startDump({
       binDir: pgDump.dir,
       databaseUrl: config.databaseUrl,
@@ -199,7 +200,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       }
     })();
 
-    const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
+    const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted)));
     let redactedWork: Promise<PartInfo> | undefined;
     if (redacted.length) {
       const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
@@ -212,7 +213,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
 
     let filesWork: Promise<{ summary: FilesSummary; parts: PartInfo[] }> | undefined;
     if (filesRoot) {
-      const filesProgress = new Progress('files', logger).start();
+      const filesProgress = new Progress('files', logger, { totalBytes: treeBytes }).start();
       const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
       partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
       filesWork = Promise.all([

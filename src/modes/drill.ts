@@ -4,7 +4,6 @@
 // file with the manifest, run the user's checks, check freshness, report.
 // A check that could not run is reported as such, never as a pass.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +31,8 @@ import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import type { Logger } from '../util/logger.js';
 import { formatDuration } from '../util/format.js';
-import { Progress } from '../util/progress.js';
+import { Progress, phase } from '../util/progress.js';
+import { runTempRoot } from '../util/temp-root.js';
 import type { ModeDeps } from './backup.js';
 import { withSharedLock } from './prune.js';
 import { recordMarker, verifyOtherParts } from './verify.js';
@@ -60,6 +60,8 @@ interface DrillTarget {
   url: string;
   serverVersion: string;
   dispose(): Promise<void>;
+  /** Leaves the target running on purpose (keep-database), so later drills do not remove it. */
+  keep?(): Promise<void>;
 }
 
 async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDeps): Promise<DrillTarget> {
@@ -73,7 +75,7 @@ async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDe
   deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
   const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
   deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
-  return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop() };
+  return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop(), keep: () => cluster.markKept() };
 }
 
 async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<DrillTarget> {
@@ -128,7 +130,7 @@ async function restoreDatabase(
     preferDir: config.postgresBinDir,
     purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
   });
-  const progress = new Progress('database', logger).start();
+  const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
   try {
     const t0 = performance.now();
     let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
@@ -239,7 +241,7 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
 
-  const workDir = await mkdtemp(join(tmpdir(), 'backup-drill-'));
+  const workDir = await mkdtemp(join(runTempRoot(), 'work-'));
   deps.onCleanup?.({ kind: 'dir', path: workDir });
   let target: DrillTarget | undefined;
   let keep = false;
@@ -249,7 +251,9 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
   let files: FilesResult;
   try {
     logger.debug(`drill: backup resolved after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
-    target = config.drillDatabaseUrl ? await serverTarget(config.drillDatabaseUrl, entry.id, deps) : await throwawayTarget(config, manifest, deps);
+    target = await phase(logger, 'cluster start', () =>
+      config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps),
+    );
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
       failures.push(`files: ${describeError(error)}`);
@@ -281,7 +285,8 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
     }
     const tv = performance.now();
     if (restored) {
-      ({ tables, unexpected: unexpectedTables } = await compareTables(target.url, manifest, config.jobs));
+      const targetUrl = target.url;
+      ({ tables, unexpected: unexpectedTables } = await phase(logger, 'compare', () => compareTables(targetUrl, manifest, config.jobs)));
       for (const t of tables) if (t.status !== 'passed') failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
       for (const u of unexpectedTables) warnings.push(`table ${u} exists after the restore but is not in the manifest`);
       if (checksFile) {
@@ -313,6 +318,7 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
     failures.push(describeError(error));
     throw error;
   } finally {
+    if (target && keep) await target.keep?.().catch((e) => logger.warn(`Could not mark the kept drill database: ${describeError(e)}`));
     if (target && !keep) await target.dispose().catch((e) => logger.warn(`Could not remove the drill database: ${describeError(e)}`));
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }

@@ -65,6 +65,8 @@ export interface RestoreDeps {
   onPreview?: (preview: RestorePreview) => void;
   /** Test seam: free bytes on the filesystem holding a directory. */
   freeSpace?: FreeSpace;
+  /** Test seam: how long to wait for other sessions' locks on the target (PostgreSQL interval; default 60s). */
+  lockTimeout?: string;
 }
 
 export interface RestoreResult {
@@ -249,7 +251,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
     await checkFreeSpace(needs, deps.freeSpace);
     logger.info(`Downloading and verifying ${needed.map((p) => p.name).join(', ')}…`);
     const tDownload = performance.now();
-    const progress = new Progress('download', logger).start();
+    const progress = new Progress('download', logger, { totalBytes: [dumpPart, tarPart].reduce((n, p) => n + (p?.bytes ?? 0), 0) }).start();
     let dumpFile: string | undefined;
     let redactedFile: string | undefined;
     const redactedPart = dumpPart ? partByRole(manifest, 'redacted-data') : undefined;
@@ -354,13 +356,13 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
         targetName,
         logger,
         signal: deps.signal,
+        lockTimeout: deps.lockTimeout,
       });
       try {
         deps.signal?.throwIfAborted();
         await swapFiles();
       } catch (error) {
-        await prepared.abort();
-        throw error;
+        throw await prepared.abandon(error);
       }
       try {
         await prepared.commit();

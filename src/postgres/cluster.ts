@@ -4,13 +4,13 @@
 import { createServer } from 'node:net';
 import { chown, mkdir, readFile, readdir, readlink, realpath, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BackupDrillError, ToolError } from '../errors.js';
 import { runTool } from '../util/exec.js';
 import { processAlive } from '../util/process.js';
 import { registerSecret } from '../util/redact.js';
+import { runTempRoot } from '../util/temp-root.js';
 import type { Logger } from '../util/logger.js';
 
 /** Settings that make a restore fast on a cluster nobody needs after the drill. */
@@ -29,7 +29,7 @@ export const THROWAWAY_TUNING: Record<string, string> = {
 
 export interface ClusterOptions {
   binDir: string;
-  /** Parent folder for the cluster's temp dir. Default: <tmpdir>/backup-drill-clusters. */
+  /** Parent folder for the cluster's temp dir. Default: clustersRoot(). */
   parentDir?: string;
   /** A fixed port; default: a free one chosen at random. */
   port?: number;
@@ -44,9 +44,14 @@ interface Owner {
   startedAt: string;
 }
 
+/** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 export function clustersRoot(parentDir?: string): string {
-  return parentDir ?? join(tmpdir(), 'backup-drill-clusters');
+  return parentDir ?? join(runTempRoot(), 'backup-drill-clusters');
 }
+
+/** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
+export const KEPT_CLUSTER_MAX_AGE_HOURS = 24;
+const KEPT_MARKER = 'kept.json';
 
 /** A port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
@@ -181,6 +186,11 @@ export class EphemeralCluster {
     }
   }
 
+  /** Marks the cluster as kept on purpose (keep-database): later drills' stale cleanup leaves it running. */
+  async markKept(): Promise<void> {
+    await writeFile(join(this.root, KEPT_MARKER), JSON.stringify({ keptAt: new Date().toISOString(), port: this.port }));
+  }
+
   /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -232,8 +242,26 @@ export async function killProcessesWorkingIn(folder: string): Promise<number> {
   return killed.length;
 }
 
-/** Removes clusters left behind by runs that died (killed mid-drill). */
-export async function cleanupStaleClusters(logger?: Logger, parentDir?: string): Promise<number> {
+/** When a kept cluster was kept, or undefined when it was not kept on purpose. */
+async function keptAt(root: string): Promise<Date | undefined> {
+  const text = await readFile(join(root, KEPT_MARKER), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const at = new Date((JSON.parse(text) as { keptAt?: string }).keptAt ?? 0);
+  return Number.isNaN(at.getTime()) ? new Date(0) : at;
+}
+
+export interface StaleCleanupOptions {
+  /** Also remove clusters kept on purpose (`drill --cleanup`). */
+  includeKept?: boolean;
+  now?: Date;
+}
+
+/**
+ * Removes clusters left behind by runs that died (killed mid-drill). Clusters
+ * kept on purpose (keep-database) stay until they are older than
+ * KEPT_CLUSTER_MAX_AGE_HOURS, or includeKept is set.
+ */
+export async function cleanupStaleClusters(logger?: Logger, parentDir?: string, options: StaleCleanupOptions = {}): Promise<number> {
   const parent = clustersRoot(parentDir);
   let removed = 0;
   let entries: string[];
@@ -247,8 +275,15 @@ export async function cleanupStaleClusters(logger?: Logger, parentDir?: string):
     try {
       const owner = JSON.parse(await readFile(join(root, 'owner.json'), 'utf8')) as Owner;
       if (processAlive(owner.pid)) continue;
+      const kept = await keptAt(root);
+      const now = options.now ?? new Date();
+      if (kept && !options.includeKept && now.getTime() - kept.getTime() < KEPT_CLUSTER_MAX_AGE_HOURS * 3600_000) {
+        logger?.debug(`left the kept drill database in ${root} running (kept at ${kept.toISOString()})`);
+        continue;
+      }
       await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
-      logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
+      if (kept) logger?.info(`Removed a kept drill database (kept at ${kept.toISOString()}, started ${owner.startedAt}).`);
+      else logger?.warn(`Removed a throwaway PostgreSQL left behind by an earlier run (pid ${owner.pid}, started ${owner.startedAt}).`);
       removed++;
     } catch (error) {
       // Not ours, half-written, or could not be removed: leave it, and say so.

@@ -1,24 +1,30 @@
 // The database part of a restore, all-or-nothing. One psql session, one transaction:
 //
-//   BEGIN
+//   BEGIN (psql.ts: only this session's own COMMIT can end it)
 //   drop every schema the dump restores (CASCADE: objects newer than the
 //   backup go too), recreate the ones the dump does not create itself
 //   (public) with their previous owner and privileges
-//   ← pg_restore -f - (the dump as a SQL script; --no-owner --no-acl)
+//   ← pg_restore --single-transaction -f - (the dump as a SQL script;
+//     --no-owner --no-acl), through script-guard.ts (no statement that
+//     could end the transaction reaches psql)
 //   verify every table against the manifest (gate.ts)
 //   … caller swaps the files in …
 //   COMMIT
 //
 // Any error stops psql (ON_ERROR_STOP) before COMMIT, and a dropped
 // connection never commits: the server rolls back and the target is exactly
-// as it was. Per-table restores use the same session with a different preamble.
+// as it was. After a failure the server is asked (outcome.ts) and the error
+// says what it confirmed. Per-table restores use the same session with a
+// different preamble.
 import { createReadStream } from 'node:fs';
 import type { Manifest, TableStats } from '../archive/manifest.js';
-import { DatabaseError, IntegrityError, ToolError } from '../errors.js';
-import { connect, ident, qualified } from '../postgres/connect.js';
+import { BackupDrillError, DatabaseError, IntegrityError, ToolError } from '../errors.js';
+import { ident, qualified } from '../postgres/connect.js';
 import type { Logger } from '../util/logger.js';
 import { GATE_MARK, gateSql } from './gate.js';
-import { PsqlExited, PsqlSession, scriptFrom } from './psql.js';
+import { EARLY_COMMIT_MARK, PsqlExited, PsqlSession, TransactionEscaped, scriptFrom } from './psql.js';
+import { outcomeSentence, settleTransaction, type Outcome } from './outcome.js';
+import { ScriptRefused, guardScript } from './script-guard.js';
 import { redactedTableKeys, rewriteIntoSchema, selectCopyBlocks } from './tables.js';
 import type { Toc } from './toc.js';
 
@@ -34,7 +40,8 @@ export interface Prepared {
   /** The open transaction's id (to learn its fate if the connection drops during COMMIT). */
   xid: string;
   commit(): Promise<void>;
-  abort(): Promise<void>;
+  /** Rolls back instead of committing; returns `error` restated with the confirmed outcome. */
+  abandon(error: unknown): Promise<unknown>;
 }
 
 function literal(text: string): string {
@@ -86,8 +93,9 @@ $bd_reset$;
 ${toc.hasLargeObjects ? 'SELECT count(pg_catalog.lo_unlink(oid)) FROM pg_catalog.pg_largeobject_metadata;\n' : ''}`;
 }
 
-function preamble(what: RestoreKind, manifest: Manifest): string {
-  const head = `BEGIN;\nSET client_min_messages = warning;\nSET lock_timeout = ${literal(LOCK_TIMEOUT)};\n`;
+/** Runs right after PsqlSession.begin(), inside its transaction. */
+function preamble(what: RestoreKind, manifest: Manifest, lockTimeout: string): string {
+  const head = `SET client_min_messages = warning;\nSET lock_timeout = ${literal(lockTimeout)};\n`;
   const tail = 'SET lock_timeout = 0;\n';
   switch (what.kind) {
     case 'full':
@@ -112,22 +120,44 @@ function gateFor(what: RestoreKind, manifest: Manifest): string {
   }
 }
 
-/** Turns psql's exit into an error that says what happened to the target: nothing. */
-function explain(error: unknown, target: string): unknown {
-  if (!(error instanceof PsqlExited)) return error;
+/** What went wrong, from psql's exit and stderr; the hint ends with what happened to the target (the confirmed outcome). */
+function explain(error: unknown, target: string, outcome: Outcome, options: { lockTimeout: string; signal?: AbortSignal }): unknown {
+  const fate = outcomeSentence(outcome);
+  // "Rolled back" only when the server confirmed it (or nothing was begun); otherwise the hint says what is known.
+  const rolledBack = outcome.kind === 'aborted' || outcome.kind === 'not-started';
+  if (options.signal?.aborted) {
+    const reason = options.signal.reason instanceof Error ? options.signal.reason.message : 'Interrupted.';
+    return new BackupDrillError('failure', `${reason} The restore into ${target} stopped before COMMIT.`, { hint: fate, cause: error });
+  }
+  if (error instanceof ScriptRefused) return new IntegrityError(error.message, { hint: `${fate} ${error.hint ?? ''}`.trim(), cause: error });
+  if (error instanceof TransactionEscaped) {
+    return new IntegrityError(`Something in the restore script ended its transaction early: ${error.message}.`, {
+      hint: `${fate} Report this with the backup's pg_dump version.`,
+    });
+  }
+  if (!(error instanceof PsqlExited)) {
+    if (error instanceof BackupDrillError)
+      return new BackupDrillError(error.category, error.message, { hint: `${fate} ${error.hint ?? ''}`.trim(), cause: error });
+    return new DatabaseError(`The restore into ${target} failed: ${(error as Error)?.message ?? String(error)}`, { hint: fate, cause: error });
+  }
   const tail = error.stderr
     .split('\n')
     .filter((l) => l.trim())
     .slice(-8)
     .join('\n');
+  if (error.stderr.includes(EARLY_COMMIT_MARK)) {
+    return new IntegrityError(`A statement in the restore script tried to commit the restore before it was verified, and was refused: ${tail}`, {
+      hint: `${fate} Report this with the backup's pg_dump version.`,
+    });
+  }
   if (error.stderr.includes(GATE_MARK)) {
-    return new IntegrityError(`The restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
-      hint: `${target} is unchanged. The dump and its manifest disagree: report this, and use another backup.`,
+    return new IntegrityError(`The restored data did not match the backup's record${rolledBack ? ', so the restore was rolled back' : ''}: ${tail}`, {
+      hint: `${fate} The dump and its manifest disagree: report this, and use another backup.`,
     });
   }
   if (/lock timeout/i.test(error.stderr)) {
-    return new DatabaseError(`Timed out (${LOCK_TIMEOUT}) waiting for locks on ${target}: other sessions are using the tables being replaced.`, {
-      hint: 'Nothing was changed. Stop the app (or other clients) using the database, then run the restore again.',
+    return new DatabaseError(`Timed out (${options.lockTimeout}) waiting for locks on ${target}: other sessions are using the tables being replaced.`, {
+      hint: `${fate} Stop the app (or other clients) using the database, then run the restore again.`,
     });
   }
   if (
@@ -136,14 +166,14 @@ function explain(error: unknown, target: string): unknown {
     )
   ) {
     return new DatabaseError(`The connection to ${target} was lost during the restore: ${tail}`, {
-      hint: 'The transaction was not committed, so the target is unchanged. Check the server and run the restore again.',
+      hint: `${fate} Check the server and run the restore again.`,
     });
   }
   if (error.code === 2 && /could not connect|connection to server/i.test(error.stderr)) {
-    return new DatabaseError(`Cannot connect to ${target} for the restore: ${tail}`, { hint: "Check 'database-url'." });
+    return new DatabaseError(`Cannot connect to ${target} for the restore: ${tail}`, { hint: `${fate} Check 'database-url'.` });
   }
-  return new DatabaseError(`The restore failed on ${target} and was rolled back: ${tail}`, {
-    hint: 'The whole restore runs in one transaction: the target is unchanged. Fix the cause above (often a missing role, extension or privilege) and run it again.',
+  return new DatabaseError(`The restore failed on ${target}${rolledBack ? ' and was rolled back' : ''}: ${tail}`, {
+    hint: `${fate} Fix the cause above (often a missing role, extension or privilege) and run it again.`,
   });
 }
 
@@ -161,27 +191,57 @@ export interface PrepareOptions {
   targetName: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** How long to wait for other sessions' locks (default LOCK_TIMEOUT). */
+  lockTimeout?: string;
+}
+
+/** pg_restore's script for one phase, guarded: only the restore's own transaction, nothing that could end it. */
+function guardedScript(options: PrepareOptions, args: string[]): { script: ReturnType<typeof scriptFrom>; source: AsyncIterable<Buffer> } {
+  const { what } = options;
+  const script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args });
+  const guarded = guardScript(script.stdout as AsyncIterable<Buffer>, { stripOuterTransaction: true, what: 'the dump' });
+  return { script, source: what.kind === 'into-schema' ? rewriteIntoSchema(guarded, what.tables, what.intoSchema) : guarded };
 }
 
 /** Runs everything up to (not including) COMMIT. On any failure the transaction is gone and the error says so. */
 export async function prepareRestore(options: PrepareOptions): Promise<Prepared> {
   const { what, manifest } = options;
+  const lockTimeout = options.lockTimeout ?? LOCK_TIMEOUT;
   const session = PsqlSession.start({ binDir: options.binDir, databaseUrl: options.databaseUrl, signal: options.signal });
-  const args = what.kind === 'full' ? ['--exit-on-error'] : what.kind === 'tables' ? ['--data-only', '-L', what.listFile] : ['-L', what.listFile];
+  const args = what.kind === 'full' ? [] : what.kind === 'tables' ? ['--data-only', '-L', what.listFile] : ['-L', what.listFile];
   let script: ReturnType<typeof scriptFrom> | undefined;
+  /** Rolls back (or makes sure the server did) and explains the failure with the confirmed outcome. */
+  const fail = async (error: unknown): Promise<unknown> => {
+    script?.kill();
+    session.kill();
+    await session.abort();
+    // A psql that stopped explains the failure better than the EPIPE or stream error that followed it.
+    const cause =
+      !(error instanceof PsqlExited) && !(error instanceof ScriptRefused) && session.stderr && /ERROR|FATAL|connection/i.test(session.stderr)
+        ? new PsqlExited(1, session.stderr)
+        : error;
+    const outcome = await settleTransaction(options.databaseUrl, session.xid, session.pid);
+    if (error instanceof ToolError && error.tool === 'pg_restore' && !options.signal?.aborted) {
+      return new ToolError('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, { hint: outcomeSentence(outcome), cause: error });
+    }
+    return explain(cause, options.targetName, outcome, { lockTimeout, signal: options.signal });
+  };
   try {
-    await session.write(preamble(what, manifest));
+    await session.begin();
+    await session.write(preamble(what, manifest, lockTimeout));
     if (options.rolesSql) await session.write(options.rolesSql);
     // With redacted tables, their rows come from redacted-data.sql, between the data and post-data sections.
     const phases = what.kind === 'full' && options.redactedFile ? [['--section=pre-data', '--section=data'], null, ['--section=post-data']] : [[]];
     for (const phase of phases) {
       if (phase === null) {
-        await session.pipeFrom(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>);
+        await session.pipeFrom(
+          guardScript(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>, { stripOuterTransaction: false, what: 'redacted-data.sql' }),
+        );
         continue;
       }
-      script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args: [...args, ...phase], signal: options.signal });
-      const source = script.stdout as AsyncIterable<Buffer>;
-      await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
+      const guarded = guardedScript(options, [...args, ...phase]);
+      script = guarded.script;
+      await session.pipeFrom(guarded.source);
       // COMMIT is never sent unless pg_restore produced the whole script.
       await script.done;
     }
@@ -196,7 +256,10 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
         });
       if (copies.length)
         await session.pipeFrom(
-          rewriteIntoSchema(selectCopyBlocks(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>, copies), copies, what.intoSchema),
+          guardScript(rewriteIntoSchema(selectCopyBlocks(createReadStream(options.redactedFile!) as AsyncIterable<Buffer>, copies), copies, what.intoSchema), {
+            stripOuterTransaction: false,
+            what: 'redacted-data.sql',
+          }),
         );
     }
     await session.write(gateFor(what, manifest));
@@ -208,51 +271,32 @@ export async function prepareRestore(options: PrepareOptions): Promise<Prepared>
         try {
           await session.commit();
         } catch (error) {
-          const fate = await transactionStatus(options.databaseUrl, xid);
-          if (fate === 'committed') {
+          const outcome = await settleTransaction(options.databaseUrl, xid, session.pid);
+          if (outcome.kind === 'committed') {
             options.logger.warn(`psql reported a problem after COMMIT, but transaction ${xid} is committed: ${(error as Error).message}`);
             return;
           }
-          throw fate === 'aborted'
-            ? explain(error, options.targetName)
-            : new DatabaseError(
-                `COMMIT of the restore on ${options.targetName} did not confirm, and the transaction's outcome (${xid}) could not be read: ${(error as Error).message}`,
-                {
-                  hint: `Check the target: SELECT txid_status(${xid}); 'committed' means the restore is in, 'aborted' that nothing changed.`,
-                },
-              );
+          throw outcome.kind === 'aborted'
+            ? explain(error, options.targetName, outcome, { lockTimeout })
+            : new DatabaseError(`COMMIT of the restore on ${options.targetName} did not confirm: ${(error as Error).message}`, {
+                hint:
+                  outcome.kind === 'unknown'
+                    ? `Its outcome could not be read (${outcome.why}). Check the target: SELECT txid_status(${xid}); 'committed' means the restore is in, 'aborted' that nothing changed.`
+                    : outcomeSentence(outcome),
+              });
         }
       },
-      abort: () => session.abort(),
+      abandon: async (error: unknown) => {
+        await session.abort();
+        const outcome = await settleTransaction(options.databaseUrl, xid, session.pid);
+        if (error instanceof BackupDrillError) return new BackupDrillError(error.category, error.message, { hint: outcomeSentence(outcome), cause: error });
+        return new DatabaseError(`The restore into ${options.targetName} stopped before COMMIT: ${(error as Error)?.message ?? String(error)}`, {
+          hint: outcomeSentence(outcome),
+          cause: error,
+        });
+      },
     };
   } catch (error) {
-    script?.kill();
-    session.kill();
-    await session.abort();
-    if (error instanceof ToolError && error.tool === 'pg_restore') {
-      throw new ToolError('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, {
-        hint: `Nothing was committed: ${options.targetName} is unchanged.`,
-        cause: error,
-      });
-    }
-    // A psql that stopped explains the failure better than the EPIPE or stream error that followed it.
-    if (!(error instanceof PsqlExited) && session.stderr && /ERROR|FATAL|connection/i.test(session.stderr)) {
-      throw explain(new PsqlExited(1, session.stderr), options.targetName);
-    }
-    throw explain(error, options.targetName);
-  }
-}
-
-async function transactionStatus(url: string | undefined, xid: string): Promise<'committed' | 'aborted' | 'in progress' | 'unknown'> {
-  try {
-    const client = await connect(url);
-    try {
-      const { rows } = await client.query<{ s: string | null }>('SELECT pg_catalog.txid_status($1::bigint) AS s', [xid]);
-      return (rows[0]?.s as 'committed' | 'aborted' | 'in progress' | null) ?? 'unknown';
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  } catch {
-    return 'unknown';
+    throw await fail(error);
   }
 }

@@ -4,6 +4,13 @@
 // (swap the files in). ON_ERROR_STOP makes psql exit at the first error; a
 // psql that exits, or a connection that drops, leaves the transaction
 // uncommitted, so the server rolls it back and the target is as it was.
+//
+// Only this session's own COMMIT can end the transaction (script-guard.ts
+// keeps the script from trying; this is the server-side net behind it):
+// - a deferred constraint trigger on a temporary table raises at any COMMIT
+//   that did not first set this session's nonce: the transaction aborts;
+// - the session's default is read-only, so anything that ran after an
+//   escaped ROLLBACK could not write.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +18,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { libpqConnection } from '../postgres/connect.js';
 import { TailBuffer, toolFailed, waitForExit } from '../util/exec.js';
+
+/** Marks the trap's error, so a refused early COMMIT is reported as such. */
+export const EARLY_COMMIT_MARK = 'backup-drill: a statement tried to commit the restore before it was verified';
 
 export class PsqlExited extends Error {
   constructor(
@@ -21,6 +31,17 @@ export class PsqlExited extends Error {
   }
 }
 
+/** The transaction that ran the restore is not the one that reached its end: something ended it on the way. */
+export class TransactionEscaped extends Error {
+  constructor(
+    readonly xid: string | undefined,
+    readonly now: string,
+    readonly stderr: string,
+  ) {
+    super(`the restore began in transaction ${xid} but reached its end in transaction ${now}`);
+  }
+}
+
 export class PsqlSession {
   private readonly nonce = randomBytes(6).toString('hex');
   private readonly stderrTail = new TailBuffer(64 * 1024);
@@ -28,6 +49,11 @@ export class PsqlSession {
   private exitCode: number | undefined;
   private readonly exited: Promise<number>;
   private readonly waiters: Array<() => void> = [];
+
+  /** The transaction's id and the server process running it, once begin() returned. */
+  xid: string | undefined;
+  pid: number | undefined;
+  private detachAbort: () => void = () => undefined;
 
   private constructor(private readonly child: ChildProcess) {
     child.stdout!.on('data', (c: Buffer) => {
@@ -51,9 +77,27 @@ export class PsqlSession {
     const child = spawn(join(options.binDir, 'psql'), args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...conn.env, PGAPPNAME: 'backup-drill restore' },
-      signal: options.signal,
     });
-    return new PsqlSession(child);
+    const session = new PsqlSession(child);
+    session.stopOnAbort(options.signal);
+    return session;
+  }
+
+  /**
+   * On abort, psql gets SIGINT: it cancels the running statement on the server
+   * and exits, so the server rolls back at once (SIGKILL if it lingers).
+   */
+  private stopOnAbort(signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    const onAbort = () => {
+      if (this.exitCode !== undefined) return;
+      this.child.kill('SIGINT');
+      const timer = setTimeout(() => this.kill(), 5_000);
+      this.exited.finally(() => clearTimeout(timer)).catch(() => undefined);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    this.detachAbort = () => signal.removeEventListener('abort', onAbort);
   }
 
   get stderr(): string {
@@ -79,15 +123,53 @@ export class PsqlSession {
   }
 
   /**
-   * Marks the point where everything before has run: resolves with the
-   * transaction id once psql got there, rejects when psql stopped before.
+   * Opens the transaction (read-write in a read-only session), arms the commit
+   * trap, and resolves with the transaction's id and server process once the
+   * server has them: from here on, the outcome of a failure can be confirmed.
+   */
+  async begin(): Promise<{ xid: string; pid: number }> {
+    await this.write(`SET default_transaction_read_only = on;
+BEGIN READ WRITE;
+SELECT pg_catalog.txid_current()::text AS bd_xid, pg_catalog.pg_backend_pid() AS bd_pid \\gset
+\\echo bd:begun ${this.nonce} :bd_xid :bd_pid
+DO $bd_trap$
+BEGIN
+  CREATE TEMPORARY TABLE bd_commit_guard (armed boolean) ON COMMIT DROP;
+  CREATE FUNCTION pg_temp.bd_refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $f$
+  BEGIN
+    IF pg_catalog.current_setting('backup_drill.commit', true) = '${this.nonce}' THEN RETURN NULL; END IF;
+    RAISE EXCEPTION '${EARLY_COMMIT_MARK}; the whole transaction is rolled back';
+  END $f$;
+  CREATE CONSTRAINT TRIGGER bd_refuse_commit AFTER INSERT ON pg_temp.bd_commit_guard
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE PROCEDURE pg_temp.bd_refuse_commit();
+  INSERT INTO pg_temp.bd_commit_guard VALUES (true);
+EXCEPTION WHEN OTHERS THEN
+  RAISE WARNING 'backup-drill: could not arm the commit trap (%): the restore relies on the script guard alone', SQLERRM;
+END
+$bd_trap$;
+`);
+    const m = await this.waitFor(new RegExp(`bd:begun ${this.nonce} (\\d+) (\\d+)`));
+    this.xid = m[1]!;
+    this.pid = Number(m[2]);
+    return { xid: this.xid, pid: this.pid };
+  }
+
+  /**
+   * Marks the point where everything before has run: resolves once psql got
+   * there, still inside the transaction begin() opened; rejects when psql
+   * stopped before, or when something ended that transaction on the way.
    */
   async ready(): Promise<string> {
-    await this.write(`SELECT pg_catalog.txid_current()::text AS bd_xid \\gset\n\\echo bd:ready ${this.nonce} :bd_xid\n`);
-    const pattern = new RegExp(`bd:ready ${this.nonce} (\\d+)`);
+    await this.write(`SELECT pg_catalog.txid_current()::text AS bd_xid_now \\gset\n\\echo bd:ready ${this.nonce} :bd_xid_now\n`);
+    const now = (await this.waitFor(new RegExp(`bd:ready ${this.nonce} (\\d+)`)))[1]!;
+    if (now !== this.xid) throw new TransactionEscaped(this.xid, now, this.stderr);
+    return now;
+  }
+
+  private async waitFor(pattern: RegExp): Promise<RegExpExecArray> {
     for (;;) {
       const m = pattern.exec(this.stdoutText);
-      if (m) return m[1]!;
+      if (m) return m;
       if (this.exitCode !== undefined) throw this.failed();
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -95,7 +177,9 @@ export class PsqlSession {
 
   /** COMMIT and wait: resolves only when psql confirmed it and exited 0. */
   async commit(): Promise<void> {
-    await this.write(`COMMIT;\n\\echo bd:committed ${this.nonce}\n`);
+    // Once COMMIT is on its way, an interrupt would only make its outcome uncertain: let it finish.
+    this.detachAbort();
+    await this.write(`SELECT pg_catalog.set_config('backup_drill.commit', '${this.nonce}', true);\nCOMMIT;\n\\echo bd:committed ${this.nonce}\n`);
     this.child.stdin!.end();
     const code = await this.exited;
     if (code !== 0 || !this.stdoutText.includes(`bd:committed ${this.nonce}`)) throw this.failed();
@@ -118,15 +202,15 @@ export class PsqlSession {
 }
 
 /** A pg_restore that writes the SQL script to stdout (`-f -`). */
-export function scriptFrom(options: { binDir: string; file: string; args: string[]; signal?: AbortSignal }): {
+export function scriptFrom(options: { binDir: string; file: string; args: string[] }): {
   stdout: Readable;
   done: Promise<void>;
   kill(): void;
 } {
   const path = join(options.binDir, 'pg_restore');
-  const child = spawn(path, ['--no-owner', '--no-acl', '-f', '-', ...options.args, options.file], {
+  // --single-transaction: no BEGIN/COMMIT of its own around large-object data (script-guard.ts strips the outer pair).
+  const child = spawn(path, ['--no-owner', '--no-acl', '--single-transaction', '-f', '-', ...options.args, options.file], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    signal: options.signal,
   });
   const stderr = new TailBuffer();
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
