@@ -3,6 +3,7 @@
 // incompatible change and keep reading older versions.
 import { IntegrityError } from '../errors.js';
 import type { TriggerInfo } from '../config.js';
+import { documentDigest } from './canonical-json.js';
 
 export const FORMAT_NAME = 'backup-drill';
 /**
@@ -228,7 +229,65 @@ function parseJsonHeader(text: string, where: string): Record<string, unknown> {
       hint: 'Upgrade backup-drill to read this backup.',
     });
   }
+  checkDocumentDigest(data as { formatVersion: number; digest?: unknown }, where);
   return data as Record<string, unknown>;
+}
+
+/** `document` with its `digest` member set to the digest of its canonical form (RFC 8785) without that member. */
+export function withDigest<T extends object>(document: T): T & { digest: DocumentDigest } {
+  return { ...document, digest: { algorithm: 'sha256-jcs', value: documentDigest(document) } };
+}
+
+/**
+ * From format 3 on, every manifest and public index carries its own digest:
+ * a missing or wrong one means the stored document was damaged or edited.
+ */
+function checkDocumentDigest(document: { formatVersion: number; digest?: unknown }, where: string): void {
+  const recorded = document.digest as Partial<DocumentDigest> | undefined;
+  if (recorded === undefined) {
+    if (document.formatVersion < 3) return;
+    throw new IntegrityError(`Manifest ${where} has no digest of its own (format ${document.formatVersion} requires one): it was damaged or edited.`, {
+      hint: 'Treat this backup as damaged and use another one.',
+    });
+  }
+  if (recorded.algorithm !== 'sha256-jcs' || typeof recorded.value !== 'string') {
+    throw new IntegrityError(`Manifest ${where} has a digest of unknown form ${JSON.stringify(recorded)}.`, {
+      hint: 'Upgrade backup-drill, or treat this backup as damaged.',
+    });
+  }
+  const actual = documentDigest(document);
+  if (actual !== recorded.value) {
+    throw new IntegrityError(
+      `Manifest ${where} does not match its own digest: recorded sha256-jcs ${recorded.value}, computed ${actual}. It was damaged or edited after the backup.`,
+      { hint: 'Treat this backup as damaged and use another one.' },
+    );
+  }
+}
+
+/**
+ * What the sealed manifest of an encrypted backup records as `indexDigest`: the
+ * digest of the public index without its own digest and without the entry of
+ * the sealed manifest (whose bytes are only known once the digest is inside them).
+ */
+export function indexBodyDigest(index: SealedIndex): string {
+  return documentDigest({ ...index, digest: undefined, parts: index.parts.filter((p) => p.role !== 'manifest') });
+}
+
+/** Checks the sealed manifest's record of the public index against the index as stored. */
+export function checkIndexDigest(manifest: Manifest, index: SealedIndex, where: string): void {
+  if (manifest.indexDigest === undefined) {
+    if (manifest.formatVersion < 3) return;
+    throw new IntegrityError(`The sealed manifest of ${where} does not record its public index's digest (format ${manifest.formatVersion} requires it).`, {
+      hint: 'Treat this backup as damaged and use another one.',
+    });
+  }
+  const actual = indexBodyDigest(index);
+  if (manifest.indexDigest.value !== actual) {
+    throw new IntegrityError(
+      `The public index ${where} does not match the digest its sealed manifest records (recorded ${manifest.indexDigest.value}, computed ${actual}): the index was altered.`,
+      { hint: 'Treat this backup as damaged and use another one.' },
+    );
+  }
 }
 
 /** A manifest.json: the full manifest, or the public index of an encrypted backup. */

@@ -23,7 +23,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const parsed = parseArgs(argv, ['into', 'older-than'], ['cleanup']);
+    const parsed = parseArgs(argv, ['into', 'older-than', 'read-data-subset'], ['cleanup', 'all', 'damaged']);
     json = parsed.json;
     if (parsed.version || parsed.command === 'version') {
       const { TOOL_VERSION } = await import('../version.js');

@@ -1,11 +1,13 @@
 // CLI commands that work on the stored backups themselves: list, inspect,
 // verify, prune, delete, download. All read storage alone (no local state).
-import { BackupDrillError, ExitCode, UsageError } from '../errors.js';
-import { deleteBackup, listBackups, resolveBackup } from '../storage/catalog.js';
+import { BackupDrillError, ExitCode, LockedError, UsageError } from '../errors.js';
+import { assessBackup, deleteBackup, listBackups, resolveBackup, type CatalogEntry } from '../storage/catalog.js';
+import type { Storage } from '../storage/port.js';
 import { unsealingFor } from '../archive/seal.js';
 import { openStorage } from '../storage/registry.js';
 import { runPrune, withLock } from '../modes/prune.js';
-import { verifyBackup } from '../modes/verify.js';
+import { parseSubset, subsetSelector, verifyAll, verifyBackup, type VerifyOptions, type VerifyResult } from '../modes/verify.js';
+import { randomBytes } from 'node:crypto';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { configFor, type Command, type CommandContext } from './commands.js';
 import type { Manifest } from '../archive/manifest.js';
@@ -97,36 +99,82 @@ export const inspect: Command = {
   },
 };
 
+function flagOn(ctx: CommandContext, name: string): boolean {
+  return ['true', 'yes', '1'].includes(ctx.parsed.inputs.get(name) ?? '');
+}
+
+function partLines(r: VerifyResult): string[] {
+  const lines = r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`);
+  if (r.manifest === undefined) {
+    lines.push(
+      '  (encrypted, no key given: the stored ciphertext was checked against its digests, which detects damage, not tampering; give a key to check the sealed content too)',
+    );
+  }
+  return lines;
+}
+
+function verifyOptions(
+  ctx: CommandContext,
+  config: ReturnType<typeof configFor>,
+  logger: CommandContext['logger'],
+): VerifyOptions & { seed?: string; percent?: number } {
+  const percent = parseSubset(ctx.parsed.inputs.get('read-data-subset'));
+  const seed = percent === undefined ? undefined : randomBytes(4).toString('hex');
+  return {
+    logger,
+    unseal: unsealingFor(config),
+    ...(percent !== undefined && seed !== undefined ? { readData: subsetSelector(percent, seed), percent, seed } : {}),
+  };
+}
+
 export const verify: Command = {
   name: 'verify',
-  usage: 'backup-drill verify <id|latest> --storage <dir|s3://…>',
-  summary: 'Re-download every part of a backup and check its size and SHA-256 against the manifest. Exit code 7 on any mismatch.',
-  inputs: STORAGE_INPUTS,
+  usage: 'backup-drill verify <id|latest> | --all --storage <dir|s3://…> [--read-data-subset N%] [--decrypt-identity <key>]',
+  summary:
+    "Re-download every stored object of a backup (or, with --all, of every backup) and check its size and SHA-256 against the manifest, the manifest's own digest and checksums.sha256. Encrypted backups verify without a key (stored ciphertext: detects damage, not tampering); with a key, the sealed content too. --read-data-subset N% reads about N% of the objects in full and checks the others' sizes. A full read that passes is recorded (verified.json) for retention. Exit code 7 on any mismatch.",
+  inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
     const storage = await openStorage(config);
-    const r = await verifyBackup(storage, config.name, backupArg(ctx, 'verify'), { logger: ctx.logger });
-    const text = [
-      ...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`),
-      r.ok ? `Backup ${r.id}: every part verified.` : `Backup ${r.id}: VERIFICATION FAILED.`,
-    ].join('\n');
+    const options = verifyOptions(ctx, config, ctx.logger);
+    const subset =
+      options.percent !== undefined ? [`Read in full: about ${options.percent}% of the objects (seed ${options.seed}); the others' sizes were checked.`] : [];
+    if (flagOn(ctx, 'all')) {
+      const all = await verifyAll(storage, config.name, options);
+      const text = [
+        ...all.results.flatMap((r) => [`Backup ${r.id}: ${r.ok ? 'verified' : 'VERIFICATION FAILED'}`, ...partLines(r).map((l) => `  ${l}`)]),
+        ...all.failed.map((f) => `Backup ${f.id}: DAMAGED: ${f.message}`),
+        ...subset,
+        all.ok
+          ? `All ${all.results.length} complete backup(s) verified.`
+          : `VERIFICATION FAILED for ${all.failed.length + all.results.filter((r) => !r.ok).length} of ${all.failed.length + all.results.length} backup(s).`,
+      ].join('\n');
+      return {
+        result: { ok: all.ok, backups: all.results.map((r) => ({ id: r.id, ok: r.ok, parts: r.parts })), damaged: all.failed },
+        text,
+        exitCode: all.ok ? ExitCode.ok : ExitCode.integrity,
+      };
+    }
+    const r = await verifyBackup(storage, config.name, backupArg(ctx, 'verify'), options);
+    const text = [...partLines(r), ...subset, r.ok ? `Backup ${r.id}: every object verified.` : `Backup ${r.id}: VERIFICATION FAILED.`].join('\n');
     return { result: { id: r.id, ok: r.ok, parts: r.parts }, text, exitCode: r.ok ? ExitCode.ok : ExitCode.integrity };
   },
 };
 
 export const download: Command = {
   name: 'download',
-  usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…>',
-  summary: "Download a backup's parts into a folder, verifying each as it arrives; a part that fails verification is not kept.",
-  inputs: STORAGE_INPUTS,
+  usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…> [--decrypt-identity <key>]',
+  summary:
+    "Download a backup's stored objects into a folder, verifying each as it arrives; an object that fails verification is not kept. Encrypted backups download without a key (as stored); with a key, each part is also checked to decrypt.",
+  inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
     const dir = ctx.parsed.positionals[1];
     if (!dir) throw new UsageError("'download' needs a target folder: backup-drill download <id|latest> <dir>.");
     const storage = await openStorage(config);
-    const r = await verifyBackup(storage, config.name, backupArg(ctx, 'download'), { logger: ctx.logger, into: dir });
+    const r = await verifyBackup(storage, config.name, backupArg(ctx, 'download'), { logger: ctx.logger, into: dir, unseal: unsealingFor(config) });
     const text = [
-      ...r.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.name}: ${p.message}`),
+      ...partLines(r),
       r.ok ? `Backup ${r.id} downloaded to ${dir}; check it with: (cd ${dir} && sha256sum -c checksums.sha256)` : 'DOWNLOAD FAILED verification.',
     ].join('\n');
     return { result: { id: r.id, ok: r.ok, dir, parts: r.parts }, text, exitCode: r.ok ? ExitCode.ok : ExitCode.integrity };
@@ -135,24 +183,27 @@ export const download: Command = {
 
 export const prune: Command = {
   name: 'prune',
-  usage: 'backup-drill prune --storage <dir|s3://…> [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run]',
+  usage: 'backup-drill prune --storage <dir|s3://…> [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--damaged] [--dry-run]',
   summary:
-    'Apply retention: keep the newest N, and the newest backup of each of the last N days/weeks/months. Never deletes the newest complete backup; incomplete backups go after 24 h.',
+    'Apply retention over verified backups: keep the newest N, and the newest backup of each of the last N days/weeks/months. Damaged backups count toward no rule and are removed only with --damaged. Never deletes the newest backup that verifies, and reads it in full first unless a verify or drill recorded it. Skips deleting while a drill or restore holds its shared lock. Incomplete backups go after 24 h. Exit code 7 when no backup verifies (nothing deleted).',
   inputs: [...STORAGE_INPUTS, 'keep-last', 'keep-daily', 'keep-weekly', 'keep-monthly', 'dry-run'],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
-    const dryRun = ['true', 'yes', '1'].includes(ctx.parsed.inputs.get('dry-run') ?? '');
-    const r = await runPrune(config, { logger: ctx.logger, dryRun });
-    const text =
-      r.decisions.map((d) => `${d.keep ? 'keep  ' : dryRun ? 'would remove' : 'removed'} ${d.id}  ${d.reasons.join(', ')}`).join('\n') || 'No backups.';
-    return { result: r, text };
+    const dryRun = flagOn(ctx, 'dry-run');
+    const r = await runPrune(config, { logger: ctx.logger, dryRun, pruneDamaged: flagOn(ctx, 'damaged') });
+    const text = [
+      ...r.decisions.map((d) => `${d.keep ? 'keep  ' : dryRun || r.skipped ? 'would remove' : 'removed'} ${d.id}  ${d.reasons.join(', ')}`),
+      ...(r.skipped ? [`Nothing deleted: ${r.skipped}.`] : []),
+      ...(r.damaged.length ? [`Damaged (kept unless --damaged, counted toward no rule): ${r.damaged.map((d) => d.id).join(', ')}.`] : []),
+    ];
+    return { result: r, text: text.join('\n') || 'No backups.' };
   },
 };
 
 export const remove: Command = {
   name: 'delete',
   usage: 'backup-drill delete <id> --storage <dir|s3://…> [--yes]',
-  summary: 'Delete one backup (asks for confirmation unless --yes). Refuses to delete the newest complete backup unless --force.',
+  summary: 'Delete one backup (asks for confirmation unless --yes), damaged ones included. Refuses to delete the newest backup that verifies unless --force.',
   inputs: [...STORAGE_INPUTS, 'force'],
   async run(ctx) {
     const config = configFor(ctx, 'backup');
@@ -162,11 +213,12 @@ export const remove: Command = {
     const entry = entries.find((e) => e.id === id);
     if (!entry)
       throw new UsageError(`Backup '${id}' not found under ${storage.uriOf(config.name)}.`, { input: 'backup-id', hint: "'backup-drill list' shows the ids." });
-    const newestComplete = entries.find((e) => e.complete);
-    const force = ['true', 'yes', '1'].includes(ctx.parsed.inputs.get('force') ?? '');
-    if (newestComplete?.id === id && !force) {
+    // The newest backup that verifies is protected; a damaged one (even the newest) may go.
+    const newestVerified = await newestVerifiedOf(storage, config.name, entries);
+    const force = flagOn(ctx, 'force');
+    if (newestVerified?.id === id && !force) {
       throw new UsageError(
-        `Backup ${id} is the newest complete backup; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s).`,
+        `Backup ${id} is the newest backup that verifies; deleting it would leave ${entries.filter((e) => e.complete).length - 1} complete backup(s), the newest of them unverified.`,
         { hint: 'Add --force if you really mean it.' },
       );
     }
@@ -175,9 +227,25 @@ export const remove: Command = {
         hint: 'Answer y at the prompt, or pass --yes (needed when there is no terminal).',
       });
     }
-    await withLock(storage, config, 'delete', ctx.logger, () => deleteBackup(storage, entry));
+    await withLock(storage, config, 'delete', ctx.logger, async (lock) => {
+      const readers = await lock.startDeleting();
+      if (readers.length) {
+        throw new LockedError(
+          `Not deleted: ${readers.map((r) => `a ${r.operation} by ${r.holder} (since ${r.createdAt})`).join(', ')} is reading backup set '${config.name}'.`,
+          {
+            hint: 'Retry when it has finished.',
+          },
+        );
+      }
+      await deleteBackup(storage, entry);
+    });
     return { result: { deleted: id }, text: `Deleted ${id}.` };
   },
 };
+
+async function newestVerifiedOf(storage: Storage, name: string, entries: CatalogEntry[]): Promise<CatalogEntry | undefined> {
+  for (const entry of entries) if (entry.complete && (await assessBackup(storage, name, entry)).state === 'verified') return entry;
+  return undefined;
+}
 
 export const STORAGE_COMMANDS: Command[] = [list, inspect, verify, download, prune, remove];

@@ -19,6 +19,8 @@ import {
   FORMAT_NAME,
   FORMAT_VERSION,
   SEALED_MANIFEST,
+  indexBodyDigest,
+  withDigest,
   type FilesSummary,
   type Manifest,
   type PartInfo,
@@ -105,15 +107,16 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupO
   sealingFor(config); // bad recipients or key combinations fail before anything starts
   const storage = deps.storage ?? (await openStorage(config));
   await storage.checkWritable();
-  return withLock(storage, config, 'backup', deps.logger, async () => {
+  return withLock(storage, config, 'backup', deps.logger, async (lock) => {
     const result = await takeBackup(config, { ...deps, storage }, filesRoot);
     if (!hasRetention(config.retention)) return result;
     try {
-      const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false });
+      // The backup just written was hashed as it was stored: it counts as read in full.
+      const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false, lock, readInFull: [result.id] });
       return { ...result, pruned };
     } catch (error) {
-      // The backup itself is complete and safe; a failed prune is reported, not fatal to it.
-      deps.logger.warn(`Retention failed after a successful backup: ${describeError(error)}`);
+      // The backup itself is complete and safe; a failed or refused prune is reported, not fatal to it.
+      deps.logger.warn(`Retention failed or was refused after a successful backup (nothing more was deleted): ${describeError(error)}`);
       return result;
     }
   });
@@ -303,12 +306,11 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       warnings: [...(files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : []), ...roleWarnings],
     };
     // The manifest is the completion marker: written last, and only when everything above succeeded.
-    // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes).
-    const manifestJson = JSON.stringify(manifest, null, 2) + '\n';
-    let stored = manifestJson;
+    // It carries the digest of its own canonical form (RFC 8785), so any later edit or damage shows.
+    // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes) with a
+    // digest of its own, and the sealed manifest records the index's digest (see docs/FORMAT.md).
+    let stored: string;
     if (sealing) {
-      partsWritten.push(SEALED_MANIFEST);
-      const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', Readable.from([manifestJson]));
       const index: SealedIndex = {
         format: FORMAT_NAME,
         formatVersion: FORMAT_VERSION,
@@ -319,9 +321,14 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
         startedAt: manifest.startedAt,
         finishedAt: manifest.finishedAt,
         encryption: manifest.encryption!,
-        parts: [...parts, sealedPart],
+        parts: [...parts],
       };
-      stored = JSON.stringify(index, null, 2) + '\n';
+      manifest.indexDigest = { algorithm: 'sha256-jcs', value: indexBodyDigest(index) };
+      partsWritten.push(SEALED_MANIFEST);
+      const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', Readable.from([JSON.stringify(withDigest(manifest), null, 2) + '\n']));
+      stored = JSON.stringify(withDigest({ ...index, parts: [...parts, sealedPart] }), null, 2) + '\n';
+    } else {
+      stored = JSON.stringify(withDigest(manifest), null, 2) + '\n';
     }
     partsWritten.push(BACKUP_PARTS.manifest);
     await storage.put(`${prefix}/${BACKUP_PARTS.manifest}`, Readable.from([stored]));

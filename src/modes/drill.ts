@@ -27,7 +27,7 @@ import { objectsVerification } from '../postgres/objects/index.js';
 import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from '../report/types.js';
-import { listBackups, readManifest, resolveBackup } from '../storage/catalog.js';
+import { resolveBackup } from '../storage/catalog.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import type { Logger } from '../util/logger.js';
@@ -35,6 +35,8 @@ import { formatDuration } from '../util/format.js';
 import { Progress, phase } from '../util/progress.js';
 import { runTempRoot } from '../util/temp-root.js';
 import type { ModeDeps } from './backup.js';
+import { withSharedLock } from './prune.js';
+import { recordMarker, verifyOtherParts } from './verify.js';
 
 export interface CleanupItem {
   kind: 'cluster' | 'dir';
@@ -209,7 +211,13 @@ function freshnessCheck(config: Config, newestFinishedAt: Date, now: Date): Chec
   };
 }
 
+/** A drill holds a shared lock, so no prune deletes the backup it reads. */
 export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillResult> {
+  const storage = deps.storage ?? (await openStorage(config));
+  return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }));
+}
+
+async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult> {
   const { logger } = deps;
   const startedAt = new Date();
   const t0 = performance.now();
@@ -219,7 +227,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
 
   const storage = deps.storage ?? (await openStorage(config));
   const unseal = unsealingFor(config);
-  const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
+  const { entry, manifest, stored, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);
   const prefix = `${config.name}/${entry.id}`;
   const decrypt = makeDecryptor(entry.id, manifest.parts, unseal);
   logger.info(`Drilling backup ${entry.id} (${storage.uriOf(prefix)}), taken ${manifest.finishedAt}`);
@@ -227,14 +235,12 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   const checks: CheckResult[] = [];
   const failures: string[] = [];
   const warnings: string[] = [];
+  // A damaged newer backup is a failure to report, even when an older one restores.
+  for (const d of damagedNewer) failures.push(`backup ${d.id} is damaged (drilled ${entry.id}, the newest that verifies): ${d.reason}`);
+  // Every object not read by the restore below (checksums.sha256, roles.sql) is checked too, naming the object.
+  const otherParts = verifyOtherParts(storage, prefix, manifest, decrypt);
   // Freshness is about the newest complete backup, whichever one is drilled.
-  const newest =
-    config.backupId === 'latest'
-      ? manifest
-      : await (async () => {
-          const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-          return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
-        })();
+  const newest = config.backupId === 'latest' ? manifest : (await resolveBackup(storage, config.name, 'latest', unseal)).manifest; // the newest whose manifest verifies
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
 
@@ -316,6 +322,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
         checks.push({ name: c.name, kind: c.kind, status: 'not-verified', message: 'not run: the restore failed', durationMs: 0 });
     }
     files = await filesWork;
+    failures.push(...(await otherParts));
     if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
     timings.verifySeconds = (performance.now() - tv) / 1000;
     if (fresh?.status === 'failed') failures.unshift(`freshness: ${fresh.message}`);
@@ -354,6 +361,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
     warnings,
   };
   const { jsonPath, junitPath } = await writeReports(config, 'drill', entry.id, report);
+  if (report.status === 'passed') await recordMarker(storage, config.name, entry.id, stored, 'drill', logger);
   logger.info(
     `Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${formatDuration(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`,
   );

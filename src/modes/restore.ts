@@ -30,6 +30,7 @@ import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from '../report/types.js';
 import { resolveBackup } from '../storage/catalog.js';
+import { withSharedLock } from './prune.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import { formatDuration } from '../util/format.js';
@@ -106,7 +107,13 @@ function confirmQuestion(
   }
 }
 
+/** A restore holds a shared lock, so no prune deletes the backup while it is read. */
 export async function runRestore(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
+  const storage = deps.storage ?? (await openStorage(config));
+  return withSharedLock(storage, config, 'restore', deps.logger, () => restoreBackup(config, { ...deps, storage }));
+}
+
+async function restoreBackup(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
   const { logger } = deps;
   const startedAt = new Date();
   const t0 = performance.now();
@@ -124,7 +131,8 @@ export async function runRestore(config: Config, deps: RestoreDeps): Promise<Res
 
   const storage = deps.storage ?? (await openStorage(config));
   const unseal = unsealingFor(config); // undefined without a key; a malformed key is refused here
-  const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
+  const { entry, manifest, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);
+  for (const d of damagedNewer) logger.warn(`Skipping backup ${d.id}, newer but damaged: ${d.reason}`);
   const prefix = `${config.name}/${entry.id}`;
   checkFormat(manifest);
   const dumpPart = restoreDb ? partByRole(manifest, 'database') : undefined;

@@ -2,6 +2,13 @@
 // Backends offer no compare-and-swap (the S3 test server ignores If-None-Match),
 // so each run writes its own lock file, waits, lists, and the oldest live lock
 // wins. Ordering is by (createdAt, id) read from the files, so every run agrees.
+//
+// Two kinds: exclusive locks (backup, prune, delete) exclude each other; shared
+// locks (a drill or a restore reading a backup) exclude nothing but deletion.
+// A run that is about to delete marks its exclusive lock `deletes`, waits the
+// settle time and lists again: a live shared lock makes it skip the deletion,
+// and a reader meeting an older deleting lock backs off. Either way, no backup
+// is deleted under a reader.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,10 +28,16 @@ export interface LockInfo {
   /** Host name and pid of the process: a lock of a dead process on this same host is stale at once. */
   host?: string;
   pid?: number;
+  /** A reader's lock (drill, restore): blocks deletions only. */
+  shared?: boolean;
+  /** Set on an exclusive lock once its run starts deleting backups (prune, delete). */
+  deletes?: boolean;
 }
 
 export interface LockOptions {
   operation: string;
+  /** A reader's lock: not refused by other locks except an older one that deletes. */
+  shared?: boolean;
   holder: string;
   /** A lock not refreshed for this long belongs to a dead run. Default 30 minutes. */
   staleAfterSeconds?: number;
@@ -40,6 +53,11 @@ export interface HeldLock {
   info: LockInfo;
   /** Stops refreshing and deletes the lock file. Never throws: failures are logged. */
   release(): Promise<void>;
+  /**
+   * Marks this (exclusive) lock as deleting, waits for concurrent readers to
+   * see it, and returns the live shared locks: any of them means "do not delete now".
+   */
+  startDeleting(): Promise<LockInfo[]>;
 }
 
 const DEFAULT_STALE_AFTER_SECONDS = 30 * 60;
@@ -65,6 +83,7 @@ export async function acquireLock(storage: Storage, name: string, options: LockO
     refreshedAt: created.toISOString(),
     host: hostname(),
     pid: process.pid,
+    ...(options.shared ? { shared: true } : {}),
   };
   const key = `${lockPrefix(name)}${info.id}.json`;
   await writeLock(storage, key, info);
@@ -72,15 +91,27 @@ export async function acquireLock(storage: Storage, name: string, options: LockO
     await sleep(options.settleMs ?? DEFAULT_SETTLE_MS);
     const others = await readOtherLocks(storage, name, key);
     const live = await dropStaleLocks(storage, others, now(), staleAfterMs, options.logger);
-    const winner = live.filter((other) => isOlder(other.info, info)).sort((a, b) => (isOlder(a.info, b.info) ? -1 : 1))[0];
+    const winner = live.filter((other) => conflicts(info, other.info) && isOlder(other.info, info)).sort((a, b) => (isOlder(a.info, b.info) ? -1 : 1))[0];
     if (winner) throw lockedError(storage, name, winner, staleAfterMs);
   } catch (error) {
     // Whatever went wrong, we do not hold the lock: leave no file that blocks others.
     await storage.delete([key]).catch(() => undefined);
     throw error;
   }
-  options.logger.debug(`Acquired lock ${storage.uriOf(key)}.`);
-  return holdLock(storage, key, info, { ...options, now, refreshEveryMs });
+  options.logger.debug(`Acquired ${options.shared ? 'shared ' : ''}lock ${storage.uriOf(key)}.`);
+  return holdLock(storage, name, key, info, { ...options, now, refreshEveryMs, staleAfterMs });
+}
+
+/** Exclusive locks exclude each other; a shared lock is excluded only by a lock that deletes. */
+function conflicts(mine: LockInfo, other: LockInfo): boolean {
+  if (mine.shared) return !other.shared && Boolean(other.deletes);
+  return !other.shared;
+}
+
+/** The live shared locks of a backup set, other than `ownKey` (stale ones are removed as usual). */
+async function liveSharedLocks(storage: Storage, name: string, ownKey: string, now: Date, staleAfterMs: number, logger: Logger): Promise<LockInfo[]> {
+  const live = await dropStaleLocks(storage, await readOtherLocks(storage, name, ownKey), now, staleAfterMs, logger);
+  return live.filter((l) => l.info.shared).map((l) => l.info);
 }
 
 function checkTimings(staleAfterMs: number, refreshEveryMs: number): void {
@@ -154,6 +185,8 @@ function parseLock(text: string, object: ObjectInfo): LockInfo {
     operation: str(raw.operation, 'unknown operation'),
     holder: str(raw.holder, 'an unknown holder (unreadable lock file)'),
     ...(typeof raw.host === 'string' && typeof raw.pid === 'number' ? { host: raw.host, pid: raw.pid } : {}),
+    ...(raw.shared === true ? { shared: true } : {}),
+    ...(raw.deletes === true ? { deletes: true } : {}),
     createdAt: time(raw.createdAt),
     refreshedAt: time(raw.refreshedAt),
   };
@@ -191,7 +224,8 @@ function isOlder(a: LockInfo, b: LockInfo): boolean {
 
 function lockedError(storage: Storage, name: string, other: FoundLock, staleAfterMs: number): LockedError {
   const expires = new Date(Date.parse(other.info.refreshedAt) + staleAfterMs).toISOString();
-  return new LockedError(`Backup set '${name}' is locked by ${other.info.holder} (${other.info.operation}) since ${other.info.createdAt}.`, {
+  const doing = `${other.info.operation}${other.info.deletes ? ', deleting backups' : ''}`;
+  return new LockedError(`Backup set '${name}' is locked by ${other.info.holder} (${doing}) since ${other.info.createdAt}.`, {
     hint:
       `Wait for that run to finish and retry. If you are sure it is dead, delete the lock file ${storage.uriOf(other.key)}; ` +
       `otherwise it expires ${formatMinutes(staleAfterMs)} after its last refresh (at ${expires} unless refreshed).`,
@@ -204,7 +238,13 @@ function formatMinutes(ms: number): string {
 }
 
 /** Keeps our lock fresh until release. Refresh failures are warnings: the backup itself goes on. */
-function holdLock(storage: Storage, key: string, info: LockInfo, options: { logger: Logger; now: () => Date; refreshEveryMs: number }): HeldLock {
+function holdLock(
+  storage: Storage,
+  name: string,
+  key: string,
+  info: LockInfo,
+  options: { logger: Logger; now: () => Date; refreshEveryMs: number; staleAfterMs: number; settleMs?: number },
+): HeldLock {
   let released = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -240,6 +280,15 @@ function holdLock(storage: Storage, key: string, info: LockInfo, options: { logg
 
   return {
     info,
+    async startDeleting() {
+      if (!info.deletes) {
+        info.deletes = true;
+        await inFlight;
+        await writeLock(storage, key, info);
+        await sleep(options.settleMs ?? DEFAULT_SETTLE_MS);
+      }
+      return liveSharedLocks(storage, name, key, options.now(), options.staleAfterMs, options.logger);
+    },
     async release() {
       if (released && timer === undefined) return;
       released = true;

@@ -1,5 +1,7 @@
 // GFS retention with restic's `forget --keep-*` semantics, as pure logic: the
-// caller lists backups, calls planRetention, and deletes what it says to delete.
+// caller lists and assesses backups, calls planRetention, and deletes what it
+// says to delete. Only verified backups count toward keep-* rules: a damaged
+// one never takes the place of a good one, and is removed only on request.
 import { UsageError } from '../errors.js';
 
 export interface RetentionPolicy {
@@ -14,6 +16,15 @@ export interface BackupRef {
   time: Date;
   /** True when manifest.json exists (it is written last). */
   complete: boolean;
+  /** Set when the backup is complete but damaged (manifest does not verify, a part missing or of the wrong size): why. */
+  damaged?: string;
+}
+
+export interface RetentionOptions {
+  now: Date;
+  incompleteGraceSeconds?: number;
+  /** Remove damaged backups too (prune --damaged); otherwise they are kept and reported. */
+  pruneDamaged?: boolean;
 }
 
 export interface RetentionDecision {
@@ -59,18 +70,19 @@ export function validatePolicy(policy: RetentionPolicy): void {
   }
 }
 
-export function planRetention(backups: BackupRef[], policy: RetentionPolicy, options: { now: Date; incompleteGraceSeconds?: number }): RetentionDecision[] {
+export function planRetention(backups: BackupRef[], policy: RetentionPolicy, options: RetentionOptions): RetentionDecision[] {
   validatePolicy(policy);
   const graceMs = (options.incompleteGraceSeconds ?? DEFAULT_INCOMPLETE_GRACE_SECONDS) * 1000;
   const dated = sortNewestFirst(backups.filter((b) => isValidDate(b.time)));
-  const complete = dated.filter((b) => b.complete);
-  const completeReasons = hasRetention(policy) ? policyReasons(complete, policy) : keepAll(complete);
+  const verified = dated.filter((b) => b.complete && b.damaged === undefined);
+  const verifiedReasons = hasRetention(policy) ? policyReasons(verified, policy) : keepAll(verified);
   // Whatever the policy says, never leave the set without a restorable backup.
-  if (complete.length > 0) completeReasons.get(complete[0]!.id)!.unshift('newest complete');
+  if (verified.length > 0) verifiedReasons.get(verified[0]!.id)!.unshift('newest verified');
 
   const decisions = dated.map((b): RetentionDecision => {
     if (!b.complete) return incompleteDecision(b, options.now, graceMs);
-    const reasons = completeReasons.get(b.id)!;
+    if (b.damaged !== undefined) return damagedDecision(b.damaged, b.id, options.pruneDamaged ?? false);
+    const reasons = verifiedReasons.get(b.id)!;
     return reasons.length > 0 ? { id: b.id, keep: true, reasons } : { id: b.id, keep: false, reasons: ['matched no keep rule'] };
   });
   // A backup whose time we cannot read is never deleted: we cannot tell how old it is.
@@ -87,8 +99,8 @@ function sortNewestFirst(backups: BackupRef[]): BackupRef[] {
   return [...backups].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-function keepAll(complete: BackupRef[]): Map<string, string[]> {
-  return new Map(complete.map((b) => [b.id, ['no retention policy']]));
+function keepAll(verified: BackupRef[]): Map<string, string[]> {
+  return new Map(verified.map((b) => [b.id, ['no retention policy']]));
 }
 
 interface BucketRule {
@@ -102,7 +114,7 @@ interface BucketRule {
  * bucket differs from the previous kept one, until it has kept `count`. So the
  * newest backup of each of the N most recent buckets *that have backups* is kept.
  */
-function policyReasons(complete: BackupRef[], policy: RetentionPolicy): Map<string, string[]> {
+function policyReasons(verified: BackupRef[], policy: RetentionPolicy): Map<string, string[]> {
   const rules: BucketRule[] = [
     { label: 'daily', count: policy.keepDaily ?? 0, bucketOf: utcDay },
     { label: 'weekly', count: policy.keepWeekly ?? 0, bucketOf: isoWeek },
@@ -110,7 +122,7 @@ function policyReasons(complete: BackupRef[], policy: RetentionPolicy): Map<stri
   ];
   const lastBucket = new Map<string, string>();
   const reasons = new Map<string, string[]>();
-  complete.forEach((backup, index) => {
+  verified.forEach((backup, index) => {
     const why: string[] = [];
     if (index < (policy.keepLast ?? 0)) why.push(`last ${policy.keepLast}`);
     for (const rule of rules) {
@@ -124,6 +136,13 @@ function policyReasons(complete: BackupRef[], policy: RetentionPolicy): Map<stri
     reasons.set(backup.id, why);
   });
   return reasons;
+}
+
+/** A damaged backup never counts toward a keep rule; it goes only when asked (prune --damaged, delete). */
+function damagedDecision(why: string, id: string, remove: boolean): RetentionDecision {
+  return remove
+    ? { id, keep: false, reasons: [`damaged (prune --damaged): ${why}`] }
+    : { id, keep: true, reasons: [`damaged, counts toward no keep rule (remove with prune --damaged or delete): ${why}`] };
 }
 
 /** A backup without a manifest may be a run still uploading: only old ones are removed. */

@@ -17,6 +17,7 @@ import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { connect } from '../../src/postgres/connect.js';
 import { collectStats, listTables, schemaHash } from '../../src/postgres/stats.js';
 import { createEncryptStream, generateIdentity, recipientOf } from '../../src/archive/age/index.js';
+import { withDigest } from '../../src/archive/manifest.js';
 import { HashingStream } from '../../src/archive/hashing.js';
 import { parseToc } from '../../src/restore/toc.js';
 import { findRefusals } from '../../src/restore/guards.js';
@@ -451,7 +452,7 @@ describe('restore', () => {
     const manifestPath = join(copy, 'default', backupId, 'manifest.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     manifest.tables.find((t: { name: string }) => t.name === 'tickets').checksum = '12345';
-    await writeFile(manifestPath, JSON.stringify(manifest));
+    await writeFile(manifestPath, JSON.stringify(withDigest(manifest))); // re-signed: the data, not the manifest, must give it away
     const url = await seededDb();
     const before = await fingerprint(url);
     await assert.rejects(runRestore(config({ storage: copy, 'database-url': url, force: 'true', parts: 'database' }), deps()), (e: unknown) => {
@@ -464,7 +465,7 @@ describe('restore', () => {
     });
     assert.deepEqual(await fingerprint(url), before);
     manifest.dump.format = 'directory';
-    await writeFile(manifestPath, JSON.stringify(manifest));
+    await writeFile(manifestPath, JSON.stringify(withDigest(manifest)));
     await assert.rejects(runRestore(config({ storage: copy, 'database-url': url, force: 'true' }), deps()), /dump of an unknown kind \(pg_dump directory\)/);
   });
 
@@ -689,5 +690,5 @@ async function encryptBackupCopy(from: string, to: string, id: string, recipient
     Object.assign(part, { bytes: hasher.bytes, sha256: hasher.sha256, encrypted: true });
   }
   manifest.encryption = { recipients: [recipient], passphrase: false };
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(withDigest(manifest)));
 }

@@ -358,3 +358,49 @@ describe('lock refresh', () => {
     assert.match(logger.lines.join('\n'), /warning: Could not remove lock .*access denied/);
   });
 });
+
+describe('shared locks (drill, restore) and deleting (issue 11, item 7)', () => {
+  it('shared locks neither block each other nor a backup, and a backup does not block them', async () => {
+    const storage = new MemoryStorage();
+    const logger = new MemoryLogger();
+    const backup = await acquireLock(storage, 'app', { operation: 'backup', holder: 'a', logger, ...FAST });
+    const drill = await acquireLock(storage, 'app', { operation: 'restore-drill', holder: 'b', logger, shared: true, ...FAST });
+    const restore = await acquireLock(storage, 'app', { operation: 'restore', holder: 'c', logger, shared: true, ...FAST });
+    assert.equal(readLockFile(storage, `locks/app/${drill.info.id}.json`).shared, true);
+    await Promise.all([backup.release(), drill.release(), restore.release()]);
+    // A shared lock does not block an exclusive one either (only deletion).
+    const reader = await acquireLock(storage, 'app', { operation: 'restore-drill', holder: 'b', logger, shared: true, ...FAST });
+    const prune = await acquireLock(storage, 'app', { operation: 'prune', holder: 'd', logger, ...FAST });
+    await Promise.all([reader.release(), prune.release()]);
+  });
+
+  it('startDeleting marks the lock and reports the live readers', async () => {
+    const storage = new MemoryStorage();
+    const logger = new MemoryLogger();
+    const prune = await acquireLock(storage, 'app', { operation: 'prune', holder: 'a', logger, ...FAST });
+    assert.deepEqual(await prune.startDeleting(), []);
+    assert.equal(readLockFile(storage, `locks/app/${prune.info.id}.json`).deletes, true);
+    const reader = foreignLock({ operation: 'restore-drill', shared: true });
+    writeLockFile(storage, `locks/app/${reader.id}.json`, reader);
+    const readers = await prune.startDeleting();
+    assert.deepEqual(
+      readers.map((r) => r.operation),
+      ['restore-drill'],
+    );
+    await prune.release();
+  });
+
+  it('a reader is refused by an older lock that is deleting, naming it', async () => {
+    const storage = new MemoryStorage();
+    const deleting = foreignLock({ operation: 'prune', deletes: true });
+    writeLockFile(storage, `locks/app/${deleting.id}.json`, deleting);
+    await assert.rejects(
+      acquireLock(storage, 'app', { operation: 'restore-drill', holder: 'b', logger: new MemoryLogger(), shared: true, ...FAST }),
+      (e: unknown) => e instanceof LockedError && /prune, deleting backups/.test(e.message),
+    );
+    // The same lock not (yet) deleting does not refuse a reader.
+    writeLockFile(storage, `locks/app/${deleting.id}.json`, { ...deleting, deletes: undefined });
+    const reader = await acquireLock(storage, 'app', { operation: 'restore-drill', holder: 'b', logger: new MemoryLogger(), shared: true, ...FAST });
+    await reader.release();
+  });
+});

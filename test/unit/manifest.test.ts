@@ -1,7 +1,7 @@
 // Manifest parsing: what a reader refuses before any of it decides SQL.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FORMAT_NAME, FORMAT_VERSION, parseManifest } from '../../src/archive/manifest.js';
+import { FORMAT_NAME, FORMAT_VERSION, parseManifest, withDigest } from '../../src/archive/manifest.js';
 import { IntegrityError } from '../../src/errors.js';
 
 const base = {
@@ -13,14 +13,15 @@ const base = {
   source: {},
   parts: [],
 };
-const withTable = (table: Record<string, unknown>) => JSON.stringify({ ...base, tables: [{ schema: 'public', name: 't', rows: 1, checksum: '1', ...table }] });
+const withTable = (table: Record<string, unknown>) =>
+  JSON.stringify(withDigest({ ...base, tables: [{ schema: 'public', name: 't', rows: 1, checksum: '1', ...table }] }));
 
 describe('parseManifest', () => {
   test('reads both checksum methods, and tables without one (format 1)', () => {
     assert.equal(parseManifest(withTable({}), 'm').tables[0]!.checksumMethod, undefined);
     assert.equal(parseManifest(withTable({ checksumMethod: 'text' }), 'm').tables[0]!.checksumMethod, 'text');
     assert.deepEqual(parseManifest(withTable({ checksumMethod: 'record', textColumns: ['status'] }), 'm').tables[0]!.textColumns, ['status']);
-    assert.equal(parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), formatVersion: 1 }), 'm').formatVersion, 1);
+    assert.equal(parseManifest(JSON.stringify(withDigest({ ...JSON.parse(withTable({})), formatVersion: 1 })), 'm').formatVersion, 1);
   });
 
   test('refuses an unknown checksum method, malformed text columns and a newer format, naming them', () => {

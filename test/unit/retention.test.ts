@@ -43,7 +43,7 @@ describe('planRetention', () => {
     const backups = daily('2026-11-15T06:20:00Z', 10);
     const decisions = planRetention(backups, { keepLast: 3 }, { now: NOW });
     assert.deepEqual(kept(decisions), [idOf('2026-11-24T06:20:00Z'), idOf('2026-11-23T06:20:00Z'), idOf('2026-11-22T06:20:00Z')]);
-    assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, ['newest complete', 'last 3']);
+    assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, ['newest verified', 'last 3']);
     assert.deepEqual(byId(decisions, idOf('2026-11-23T06:20:00Z')).reasons, ['last 3']);
     assert.equal(decisions.filter((d) => !d.keep).length, 7);
     assert.ok(decisions.filter((d) => !d.keep).every((d) => d.reasons.join() === 'matched no keep rule'));
@@ -70,7 +70,7 @@ describe('planRetention', () => {
     ];
     const decisions = planRetention(backups, { keepDaily: 3 }, { now: NOW });
     assert.deepEqual(kept(decisions), [backups[6]!.id, backups[4]!.id, backups[2]!.id]);
-    assert.deepEqual(byId(decisions, backups[6]!.id).reasons, ['newest complete', 'daily 2026-11-24']);
+    assert.deepEqual(byId(decisions, backups[6]!.id).reasons, ['newest verified', 'daily 2026-11-24']);
     assert.deepEqual(byId(decisions, backups[4]!.id).reasons, ['daily 2026-11-23']);
     assert.deepEqual(byId(decisions, backups[2]!.id).reasons, ['daily 2026-11-22']);
   });
@@ -87,7 +87,7 @@ describe('planRetention', () => {
     const early = backup('2026-11-24T00:30:00Z', true, '000002');
     const decisions = planRetention([late, early], { keepDaily: 2 }, { now: NOW });
     assert.deepEqual(byId(decisions, late.id).reasons, ['daily 2026-11-23']);
-    assert.deepEqual(byId(decisions, early.id).reasons, ['newest complete', 'daily 2026-11-24']);
+    assert.deepEqual(byId(decisions, early.id).reasons, ['newest verified', 'daily 2026-11-24']);
   });
 
   it('mixes daily, weekly and monthly over months of nightly backups', () => {
@@ -115,7 +115,7 @@ describe('planRetention', () => {
       '2026-07-31',
       '2026-06-30',
     ]);
-    assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, ['newest complete', 'daily 2026-11-24', 'weekly 2026-W48', 'monthly 2026-11']);
+    assert.deepEqual(byId(decisions, idOf('2026-11-24T06:20:00Z')).reasons, ['newest verified', 'daily 2026-11-24', 'weekly 2026-W48', 'monthly 2026-11']);
     assert.deepEqual(byId(decisions, idOf('2026-11-22T06:20:00Z')).reasons, ['daily 2026-11-22', 'weekly 2026-W47']);
     assert.deepEqual(byId(decisions, idOf('2026-11-08T06:20:00Z')).reasons, ['weekly 2026-W45']);
     assert.deepEqual(byId(decisions, idOf('2026-06-30T06:20:00Z')).reasons, ['monthly 2026-06']);
@@ -168,7 +168,7 @@ describe('planRetention', () => {
     ];
     const decisions = planRetention(backups, { keepLast: 1 }, { now: NOW });
     assert.deepEqual(kept(decisions), [backups[3]!.id, backups[1]!.id]);
-    assert.deepEqual(byId(decisions, backups[1]!.id).reasons, ['newest complete', 'last 1']);
+    assert.deepEqual(byId(decisions, backups[1]!.id).reasons, ['newest verified', 'last 1']);
     assert.deepEqual(byId(decisions, backups[2]!.id), { id: backups[2]!.id, keep: false, reasons: ['incomplete, older than grace period'] });
     assert.deepEqual(byId(decisions, backups[3]!.id).reasons, ['incomplete, may be in progress']);
   });
@@ -182,7 +182,7 @@ describe('planRetention', () => {
     const old = daily('2025-01-01T00:00:00Z', 40);
     const d2 = planRetention(old, { keepLast: 0, keepDaily: 1 }, { now: NOW });
     assert.deepEqual(kept(d2), [old.at(-1)!.id]);
-    assert.deepEqual(byId(d2, old.at(-1)!.id).reasons, ['newest complete', 'daily 2025-02-09']);
+    assert.deepEqual(byId(d2, old.at(-1)!.id).reasons, ['newest verified', 'daily 2025-02-09']);
   });
 
   it('never deletes the newest complete backup for any small policy', () => {
@@ -199,7 +199,7 @@ describe('planRetention', () => {
     for (const policy of policies) {
       const decisions = planRetention(backups, policy, { now: NOW });
       assert.equal(byId(decisions, newest).keep, true, JSON.stringify(policy));
-      assert.equal(byId(decisions, newest).reasons[0], 'newest complete');
+      assert.equal(byId(decisions, newest).reasons[0], 'newest verified');
       assert.equal(decisions.length, backups.length);
     }
   });
@@ -260,7 +260,7 @@ describe('incomplete backups', () => {
     ];
     const decisions = planRetention(backups, { keepLast: 2, keepDaily: 1 }, { now: NOW });
     assert.deepEqual(byId(decisions, backups[0]!.id).reasons, ['last 2']);
-    assert.deepEqual(byId(decisions, backups[1]!.id).reasons, ['newest complete', 'last 2', 'daily 2026-11-23']);
+    assert.deepEqual(byId(decisions, backups[1]!.id).reasons, ['newest verified', 'last 2', 'daily 2026-11-23']);
   });
 
   it('keeps incomplete backups dated in the future', () => {
@@ -327,3 +327,44 @@ function catchError(fn: () => void): unknown {
   }
   assert.fail('expected an error');
 }
+
+describe('damaged backups (issue 11, item 1)', () => {
+  const times = ['2026-11-22T06:20:00Z', '2026-11-23T06:20:00Z', '2026-11-24T06:20:00Z'];
+  /** Three nightly backups; the newest `broken` of them damaged. */
+  function withNewestDamaged(broken: number): BackupRef[] {
+    return times.map((t, i) => ({ ...backup(t), ...(i >= times.length - broken ? { damaged: `part database.dump is missing (${i})` } : {}) }));
+  }
+
+  for (const policy of [{ keepLast: 1 }, { keepDaily: 1 }, { keepWeekly: 1 }] satisfies RetentionPolicy[]) {
+    it(`a damaged newest backup does not take the good one's place under ${JSON.stringify(policy)}`, () => {
+      const backups = withNewestDamaged(1);
+      const decisions = planRetention(backups, policy, { now: NOW });
+      assert.ok(byId(decisions, backups[1]!.id).keep, 'the newest good backup is kept');
+      assert.equal(byId(decisions, backups[1]!.id).reasons[0], 'newest verified');
+      const damaged = byId(decisions, backups[2]!.id);
+      assert.ok(damaged.keep, 'a damaged backup is kept until removed on purpose');
+      assert.match(damaged.reasons.join(), /damaged, counts toward no keep rule.*database\.dump is missing/);
+      assert.equal(byId(decisions, backups[0]!.id).keep, false);
+    });
+  }
+
+  it('with the two newest damaged, keep-last 2 keeps the only good one', () => {
+    const backups = withNewestDamaged(2);
+    const decisions = planRetention(backups, { keepLast: 2 }, { now: NOW });
+    assert.deepEqual(byId(decisions, backups[0]!.id).reasons, ['newest verified', 'last 2']);
+    assert.ok(decisions.every((d) => d.keep));
+  });
+
+  it('removes damaged backups only when asked (prune --damaged)', () => {
+    const backups = withNewestDamaged(2);
+    const decisions = planRetention(backups, { keepLast: 1 }, { now: NOW, pruneDamaged: true });
+    assert.deepEqual(kept(decisions), [backups[0]!.id]);
+    assert.match(byId(decisions, backups[2]!.id).reasons.join(), /^damaged \(prune --damaged\)/);
+  });
+
+  it('keeps every damaged backup when none verifies', () => {
+    const backups = withNewestDamaged(3);
+    const decisions = planRetention(backups, { keepLast: 1 }, { now: NOW });
+    assert.equal(kept(decisions).length, 3);
+  });
+});
