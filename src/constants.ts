@@ -187,6 +187,10 @@ export const OUTPUTS: Record<string, string> = {
 /** Names of state values passed from the action's main step to its post step. */
 export const STATE = {
   cleanup: 'cleanup-paths',
+  /** The main step's pid: its lock files carry it, so the post step can release a lock a killed run still holds. */
+  pid: 'main-pid',
+  /** Storage prefix of the backup being taken, whose partial parts the post step removes after a kill. */
+  backupPrefix: 'backup-prefix',
 } as const;
 
 export const BACKUP_PARTS = {

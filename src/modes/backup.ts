@@ -66,6 +66,8 @@ export interface ModeDeps {
   signal?: AbortSignal;
   /** Test seam: runs once the snapshot is exported and shared, before the dump reads data. */
   afterSnapshot?: () => Promise<void>;
+  /** Told the backup's storage prefix before any part is written (the action's post step removes it after a kill). */
+  onBackupPrefix?: (prefix: string) => void;
 }
 
 /** Parallel connections computing table stats while the dump streams. */
@@ -126,6 +128,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
 
   const id = newBackupId(started);
   const prefix = `${config.name}/${id}`;
+  deps.onBackupPrefix?.(prefix);
   logger.info(`Backup ${id} → ${storage.uriOf(prefix)}`);
 
   const main = await connect(config.databaseUrl);
@@ -196,6 +199,9 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       }
     })();
 
+    // On SIGINT/SIGTERM stop the database work at once (a stats query may wait on a table lock for long):
+    // the failure path then deletes the parts and the lock is released within the runner's window.
+    deps.signal?.addEventListener('abort', () => [dump.kill(), ...statsClients.map((c) => c.end().catch(() => undefined))], { once: true });
     const statsWork = collectStats(statsClients, tables, (t) => statsSource(t, redacted));
     let redactedWork: Promise<PartInfo> | undefined;
     if (redacted.length) {
@@ -321,7 +327,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     );
     return { id, uri: storage.uriOf(prefix), manifest, sizeBytes, durationSeconds };
   } catch (error) {
-    logger.error(`Backup ${id} failed: ${describeError(error)}`);
+    logger.error(`Backup ${id} failed: ${describeError(deps.signal?.aborted ? deps.signal.reason : error)}`);
     // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
     await storage
       .delete(partsWritten.map((name) => `${prefix}/${name}`))

@@ -32,3 +32,33 @@ export function fileSystemError(error: unknown, path: string, role: PathRole, wh
   const hint = advice?.(role) ?? 'Check the path and its permissions.';
   return role === 'temp' ? new EnvironmentError(message, { path, hint, cause: error }) : new StorageError(message, { key, hint, cause: error });
 }
+
+const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EIO']);
+/** What servers and tools print when this machine, not their input, is the problem. */
+const ENVIRONMENT_TEXT = /No space left on device|could not extend file|Disk quota exceeded|Read-only file system|Too many open files|could not create shared memory|out of memory/i;
+
+function errnoCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && ENVIRONMENT_CODES.has(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+/**
+ * When `error` means "this machine cannot do it" (a full or read-only temp disk, a server that
+ * ran out of space), an EnvironmentError saying so, so a drill does not blame the backup.
+ * `where` names the folder the work happened in.
+ */
+export function environmentProblem(error: unknown, where: string, doing: string): EnvironmentError | undefined {
+  if (error instanceof EnvironmentError) return error;
+  if (error instanceof BackupDrillError && error.category !== 'tool' && error.category !== 'failure') return undefined;
+  const code = errnoCode(error);
+  const text = error instanceof Error ? `${error.message} ${(error as { stderr?: string }).stderr ?? ''}` : String(error);
+  if (!code && !ENVIRONMENT_TEXT.test(text)) return undefined;
+  const reason = code === 'ENOSPC' || /No space left|could not extend file/i.test(text) ? 'no space left on the device' : (error as Error).message;
+  return new EnvironmentError(`Could not ${doing} on this machine: ${reason} (in ${where}). This says nothing about the backup itself.`, {
+    path: where,
+    hint: 'Free space (or permissions) there, or point TMPDIR (RUNNER_TEMP in Actions) at a bigger, writable disk, then run again.',
+    cause: error,
+  });
+}
