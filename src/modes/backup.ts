@@ -49,6 +49,7 @@ import { hasRetention, validatePolicy } from '../storage/retention.js';
 import { pruneUnlocked, withLock, type PruneResult } from './prune.js';
 import type { Logger } from '../util/logger.js';
 import { Progress } from '../util/progress.js';
+import { allSettledOrThrow, mostTellingFailure } from '../util/settle.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
@@ -218,7 +219,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       const filesProgress = new Progress('files', logger).start();
       const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
       partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
-      filesWork = Promise.all([
+      filesWork = allSettledOrThrow<[PartInfo, PartInfo, FilesSummary]>([
         writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
         writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
         packed.done,
@@ -244,8 +245,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       redactedWork ?? Promise.resolve(undefined),
       rolesWork,
     ]);
-    const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failure) throw failure.reason;
+    if (settled.some((s) => s.status === 'rejected')) throw mostTellingFailure(settled);
     const dbPart = (settled[0] as PromiseFulfilledResult<PartInfo>).value;
     const stats = (settled[1] as PromiseFulfilledResult<TableStats[]>).value;
     const files = (settled[2] as PromiseFulfilledResult<{ summary: FilesSummary; parts: PartInfo[] } | undefined>).value;

@@ -1,7 +1,9 @@
 // What a run killed mid-way leaves behind, and how a later step removes it: the
 // action's post step (after the runner's SIGINT → SIGTERM → SIGKILL) releases the
 // lock the main step still held and deletes its backup's partial parts.
+import { rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { BACKUP_PARTS } from '../constants.js';
 import { describeError } from '../errors.js';
 import { lockPrefix } from '../storage/lock.js';
@@ -36,6 +38,22 @@ export async function releaseLocksOf(storage: Storage, name: string, pid: number
 
 /** Deletes the objects of a backup that never got its manifest (a run stopped mid-way). */
 export async function removeIncompleteBackup(storage: Storage, prefix: string, logger: Logger): Promise<number> {
+  // A local folder also holds hidden temp files of writes in flight, which list() does not show.
+  const folder = storage.localPath?.(prefix);
+  if (folder) {
+    const complete = await stat(join(folder, BACKUP_PARTS.manifest)).then(
+      () => true,
+      () => false,
+    );
+    const exists = await stat(folder).then(
+      () => true,
+      () => false,
+    );
+    if (complete || !exists) return 0;
+    await rm(folder, { recursive: true, force: true });
+    logger.info(`Removed the partial backup ${storage.uriOf(prefix)} of the interrupted run.`);
+    return 1;
+  }
   const keys: string[] = [];
   for await (const object of storage.list(`${prefix}/`)) keys.push(object.key);
   if (keys.length === 0 || keys.includes(`${prefix}/${BACKUP_PARTS.manifest}`)) return 0;
