@@ -340,7 +340,12 @@ function validateName(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
     throw new UsageError(`Input 'name' must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${value}'.`, { input: 'name' });
   }
-  if (value === 'locks') throw new UsageError("Input 'name' cannot be 'locks': that folder holds the lock files.", { input: 'name' });
+  if (value === 'locks') {
+    throw new UsageError("Input 'name' cannot be 'locks': that folder holds the lock files.", {
+      input: 'name',
+      hint: "Use another name, e.g. 'app' or 'locks-db'.",
+    });
+  }
   return value;
 }
 
