@@ -117,6 +117,12 @@ describe('restore drill', () => {
   });
 
   test('no backup, or only incomplete ones: a clear error', async () => {
+    await assert.rejects(runDrill(drillConfig({ storage: join(work.path, 'missing') }), { logger: new MemoryLogger() }), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.match(e.describe(), /'storage' points at .*missing, which does not exist/);
+      return true;
+    });
+    await mkdir(join(work.path, 'empty'), { recursive: true });
     await assert.rejects(runDrill(drillConfig({ storage: join(work.path, 'empty') }), { logger: new MemoryLogger() }), (e: unknown) => {
       assert.ok(e instanceof StorageError);
       assert.match(e.describe(), /No backups found under .*empty\/default.*Check 'storage' and 'name'/);
