@@ -245,7 +245,7 @@ export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillRe
   if (fresh) checks.push(fresh);
 
   const workDir = await mkdtemp(join(tmpdir(), 'backup-drill-')).catch((error: unknown) => {
-    throw environmentProblem(error, tmpdir(), 'create the drill\'s temp folder') ?? error;
+    throw environmentProblem(error, tmpdir(), "create the drill's temp folder") ?? error;
   });
   deps.onCleanup?.({ kind: 'dir', path: workDir });
   let target: DrillTarget | undefined;

@@ -35,7 +35,8 @@ export function fileSystemError(error: unknown, path: string, role: PathRole, wh
 
 const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EIO']);
 /** What servers and tools print when this machine, not their input, is the problem. */
-const ENVIRONMENT_TEXT = /No space left on device|could not extend file|Disk quota exceeded|Read-only file system|Too many open files|could not create shared memory|out of memory/i;
+const ENVIRONMENT_TEXT =
+  /No space left on device|could not extend file|Disk quota exceeded|Read-only file system|Too many open files|could not create shared memory|out of memory/i;
 
 function errnoCode(error: unknown): string | undefined {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
