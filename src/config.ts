@@ -2,9 +2,14 @@
 // typed, validated Config. Every error names the input, the value and the fix.
 import { INPUTS, MODES, type Mode } from './constants.js';
 import { UsageError } from './errors.js';
+import { setDeadlines } from './util/deadlines.js';
 import { parseDuration } from './util/format.js';
-import { registerSecret, safeUrl } from './util/redact.js';
+import { registerSecret, safeUrl, urlPassword } from './util/redact.js';
 import { availableParallelism } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import picomatch from 'picomatch';
 
 /** Reads one raw input by its kebab-case name; '' or undefined when unset. */
 export type InputReader = (name: string) => string | undefined;
@@ -14,6 +19,10 @@ export interface S3Options {
   region?: string;
   forcePathStyle: boolean;
   storageClass?: string;
+  /** Deadline to open a connection, ms (input connect-timeout). */
+  connectTimeoutMs?: number;
+  /** Deadline for a request that makes no progress, ms (input storage-timeout). */
+  idleTimeoutMs?: number;
 }
 
 export interface Retention {
@@ -115,37 +124,207 @@ export function parseList(value: string | undefined): string[] {
     .filter((s) => s.length > 0 && !s.startsWith('#'));
 }
 
+const STORAGE_HINT =
+  'Give a local folder (e.g. ./backups or file:///srv/backups) or an S3 URL (s3://bucket/prefix); in a terminal, --storage or BACKUP_DRILL_STORAGE.';
+
 function validateStorage(value: string | undefined): string {
   if (!value) {
-    throw new UsageError("Input 'storage' is required: where backups are kept.", {
+    throw new UsageError("Input 'storage' is required: where backups are kept.", { input: 'storage', hint: STORAGE_HINT });
+  }
+  if (/[\n\r\0]/.test(value)) {
+    throw new UsageError(`Input 'storage' must be one location on one line, got '${safeUrl(value)}'.`, { input: 'storage', hint: STORAGE_HINT });
+  }
+  // 's3:/bucket' or 's3:bucket' would silently become a local folder named 's3:' (lost on a runner).
+  const nearMiss = /^([a-z][a-z0-9+.-]+):(?!\/\/)/i.exec(value);
+  if (nearMiss) {
+    const scheme = nearMiss[1]!.toLowerCase();
+    throw new UsageError(`Input 'storage' looks like a URL without '//': '${safeUrl(value)}'.`, {
       input: 'storage',
-      hint: 'Give a local folder (e.g. ./backups or file:///srv/backups) or an S3 URL (s3://bucket/prefix); in a terminal, --storage or BACKUP_DRILL_STORAGE.',
+      hint:
+        scheme === 's3'
+          ? `Write it as s3://${value.slice(3).replace(/^\/+/, '')}. For a local folder whose name has a colon, write ./${value}.`
+          : `Use s3://bucket/prefix, file:///absolute/path, or ./${value} for a local folder whose name has a colon.`,
     });
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
   if (scheme && scheme !== 'file' && scheme !== 's3') {
     throw new UsageError(`Input 'storage' has an unsupported scheme '${scheme}://' in '${safeUrl(value)}'.`, {
       input: 'storage',
-      hint: 'Supported: a local path, file:///path, or s3://bucket/prefix (use s3-endpoint for R2, B2, MinIO, Wasabi).',
+      hint: 'Supported: a local path, file:///path, or s3://bucket/prefix (use s3-endpoint for R2, B2, MinIO, Wasabi, GCS interoperability).',
     });
   }
   if (scheme === 's3' && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/i.test(value)) {
-    throw new UsageError(`Input 'storage' is not a valid S3 URL: '${value}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
+    throw new UsageError(`Input 'storage' is not a valid S3 URL: '${value}'.`, {
+      input: 'storage',
+      hint: 'Use s3://bucket-name/optional/prefix (bucket names: 3–63 lowercase letters, digits, dots and hyphens).',
+    });
+  }
+  if (scheme === 's3' && /[A-Z]/.test(value.slice(5).split('/')[0]!)) {
+    throw new UsageError(`Input 'storage' has an invalid bucket name in '${value}': S3 bucket names are lowercase.`, {
+      input: 'storage',
+      hint: 'Use the bucket name exactly as the provider shows it (lowercase letters, digits, dots and hyphens).',
+    });
+  }
+  if (scheme === 'file') {
+    try {
+      fileURLToPath(value);
+    } catch (error) {
+      throw new UsageError(`Input 'storage' is not a usable file URL: '${value}' (${(error as Error).message}).`, {
+        input: 'storage',
+        hint: 'Use file:///absolute/path (three slashes), or give the folder as a plain path.',
+      });
+    }
   }
   return value;
 }
 
+/** The local folder a storage value names, or undefined for S3. */
+export function localStoragePath(storage: string): string | undefined {
+  if (/^s3:\/\//i.test(storage)) return undefined;
+  return resolve(/^file:\/\//i.test(storage) ? fileURLToPath(storage) : storage);
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** A backup whose storage lies inside files-path would pack its own partial parts and lock. */
+function refuseStorageInsideFiles(storage: string, filesPath: string | undefined): void {
+  const local = localStoragePath(storage);
+  if (!local || !filesPath) return;
+  const files = resolve(filesPath);
+  if (isInside(local, files)) {
+    throw new UsageError(`Input 'storage' (${local}) is inside 'files-path' (${files}): each backup would contain the partial parts and lock of itself.`, {
+      input: 'storage',
+      hint: `Keep backups outside the uploads directory, e.g. ${resolve(files, '..', 'backups')}, or add it to files-exclude and move it out.`,
+    });
+  }
+}
+
+const PG_TOOLS = ['pg_dump', 'pg_restore', 'psql', 'initdb', 'pg_ctl', 'postgres'];
+
+/** A postgres-bin-dir that is missing or holds none of the tools is an error, not a silent fallback to PATH. */
+function validateBinDir(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let info;
+  try {
+    info = statSync(value);
+  } catch {
+    throw new UsageError(`Input 'postgres-bin-dir' points at '${value}', which does not exist.`, {
+      input: 'postgres-bin-dir',
+      hint: 'Give the folder holding pg_dump/pg_restore/initdb (e.g. /usr/lib/postgresql/16/bin), or leave it empty to search PATH and /usr/lib/postgresql/*/bin.',
+    });
+  }
+  if (!info.isDirectory()) {
+    throw new UsageError(`Input 'postgres-bin-dir' must be a folder; '${value}' is a file.`, {
+      input: 'postgres-bin-dir',
+      hint: 'Give the folder that holds the tools, not a tool itself (e.g. /usr/lib/postgresql/16/bin).',
+    });
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync(value);
+  } catch (error) {
+    throw new UsageError(`Input 'postgres-bin-dir' folder '${value}' cannot be read: ${(error as Error).message}.`, {
+      input: 'postgres-bin-dir',
+      hint: 'Give a folder this user can read.',
+    });
+  }
+  if (!PG_TOOLS.some((tool) => names.includes(tool))) {
+    throw new UsageError(`Input 'postgres-bin-dir' folder '${value}' holds none of ${PG_TOOLS.join(', ')}.`, {
+      input: 'postgres-bin-dir',
+      hint: "Point it at PostgreSQL's bin folder (e.g. /usr/lib/postgresql/16/bin; 'pg_config --bindir' prints it).",
+    });
+  }
+  return value;
+}
+
+/** Exclude globs are relative to files-path; an invalid or absolute one would exclude nothing. */
+function validateExcludes(patterns: string[]): string[] {
+  for (const pattern of patterns) {
+    if (isAbsolute(pattern) || /^[a-z]:[\\/]/i.test(pattern)) {
+      throw new UsageError(`Input 'files-exclude' has an absolute pattern '${pattern}'; patterns are relative to files-path, so it would match nothing.`, {
+        input: 'files-exclude',
+        hint: `Write it relative to files-path, e.g. '${pattern.replace(/^([a-z]:)?[\\/]+/i, '')}' or '**/${pattern.split(/[\\/]/).pop() || '*'}'.`,
+      });
+    }
+    if (pattern.split(/[\\/]/).includes('..')) {
+      throw new UsageError(`Input 'files-exclude' pattern '${pattern}' reaches outside files-path with '..'; it would match nothing.`, {
+        input: 'files-exclude',
+        hint: 'Write patterns relative to files-path, without ..',
+      });
+    }
+    try {
+      picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
+    } catch (error) {
+      throw new UsageError(`Input 'files-exclude' has an invalid glob '${pattern}': ${(error as Error).message}.`, {
+        input: 'files-exclude',
+        hint: 'Close every [ ], { } and ( ); escape a literal bracket with a backslash (\\[).',
+      });
+    }
+  }
+  return patterns;
+}
+
+/** An entry that is clearly a path, not a key: it must name an existing file. */
+function looksLikePath(value: string): boolean {
+  return !/^(age1|AGE-SECRET-KEY-1)/i.test(value) && !/\s/.test(value) && /[\\/~]|^\.|\.[a-z0-9]{1,5}$/i.test(value);
+}
+
+function validateKeyFiles(input: string, values: string[]): void {
+  for (const value of values) {
+    if (!looksLikePath(value)) continue;
+    let info;
+    try {
+      info = statSync(value);
+    } catch {
+      throw new UsageError(`Input '${input}' names the file '${value}', which does not exist.`, {
+        input,
+        hint: value.startsWith('~')
+          ? "'~' is not expanded here: give the full path (e.g. $HOME/...)."
+          : `Check the path (relative paths start at ${process.cwd()}), or give the key itself.`,
+      });
+    }
+    if (!info.isFile()) throw new UsageError(`Input '${input}' names '${value}', which is not a file.`, { input, hint: 'Give the path of the key file.' });
+  }
+}
+
+/** Seconds from '30', '30s', '2m'. */
+function parseTimeout(name: string, value: string | undefined, fallbackSeconds: number): number {
+  if (!value) return fallbackSeconds * 1000;
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : parseDuration(value);
+  if (seconds === undefined || !(seconds >= 1) || seconds > 86400) {
+    throw new UsageError(`Input '${name}' must be a duration from 1s to 24h (e.g. 30s, 2m; a plain number is seconds), got '${value}'.`, {
+      input: name,
+      hint: `Leave it empty for the default, or give e.g. ${name}: ${fallbackSeconds}s.`,
+    });
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** The values of a secret input to mask: a URL's password (not the whole URL, which the user must be able to read), a path as is never. */
+export function secretsOf(name: string, value: string | undefined): string[] {
+  if (!value) return [];
+  if (name === 'database-url' || name === 'drill-database-url') {
+    const password = urlPassword(value);
+    const keyword = /\bpassword\s*=\s*('[^']*'|\S+)/i.exec(value)?.[1]?.replace(/^'|'$/g, '');
+    return [password, keyword].filter((v): v is string => Boolean(v));
+  }
+  if (name === 'decrypt-identity' && looksLikePath(value)) return [];
+  return [value];
+}
+
 function validateDatabaseUrl(name: string, value: string | undefined): string | undefined {
   if (!value) return undefined;
-  registerSecret(value);
+  for (const secret of secretsOf(name, value)) registerSecret(secret);
   if (/^postgres(ql)?:\/\//i.test(value)) {
     try {
-      const url = new URL(value);
-      if (url.password) registerSecret(decodeURIComponent(url.password));
+      new URL(value);
     } catch {
       throw new UsageError(`Input '${name}' is not a valid URL: '${safeUrl(value)}'.`, {
         input: name,
-        hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+        hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password: @ as %40, / as %2F, # as %23; a port is 1–65535).',
       });
     }
     return value;
@@ -161,7 +340,12 @@ function validateName(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
     throw new UsageError(`Input 'name' must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${value}'.`, { input: 'name' });
   }
-  if (value === 'locks') throw new UsageError("Input 'name' cannot be 'locks': that folder holds the lock files.", { input: 'name' });
+  if (value === 'locks') {
+    throw new UsageError("Input 'name' cannot be 'locks': that folder holds the lock files.", {
+      input: 'name',
+      hint: "Use another name, e.g. 'app' or 'locks-db'.",
+    });
+  }
   return value;
 }
 
@@ -203,7 +387,7 @@ export function triggerFromEnv(env: NodeJS.ProcessEnv): TriggerInfo {
 /** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
 export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
   const get = withFallbacks(read, env);
-  for (const spec of INPUTS) if (spec.secret) registerSecret(read(spec.name) ?? undefined);
+  for (const spec of INPUTS) if (spec.secret) for (const secret of secretsOf(spec.name, read(spec.name)?.trim())) registerSecret(secret);
 
   const mode = parseMode(get('mode'));
   const maxAgeRaw = get('max-age');
@@ -218,6 +402,10 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     throw new UsageError("Input 'into-schema' needs 'tables': it names where copies of those tables go.", { input: 'into-schema' });
   }
 
+  const connectTimeoutMs = parseTimeout('connect-timeout', get('connect-timeout'), 30);
+  const idleTimeoutMs = parseTimeout('storage-timeout', get('storage-timeout'), 120);
+  setDeadlines({ connectMs: connectTimeoutMs, idleMs: idleTimeoutMs });
+
   const config: Config = {
     mode,
     storage: validateStorage(get('storage')),
@@ -227,11 +415,13 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
       region: get('s3-region') || undefined,
       forcePathStyle: parseBoolean('s3-force-path-style', get('s3-force-path-style')),
       storageClass: get('s3-storage-class') || undefined,
+      connectTimeoutMs,
+      idleTimeoutMs,
     },
     databaseUrl: validateDatabaseUrl('database-url', get('database-url')),
     filesPath: get('files-path') || undefined,
-    filesExclude: parseList(get('files-exclude')),
-    postgresBinDir: get('postgres-bin-dir') || undefined,
+    filesExclude: validateExcludes(parseList(get('files-exclude'))),
+    postgresBinDir: validateBinDir(get('postgres-bin-dir') || undefined),
     compression: parseInteger('compression', get('compression'), 0, 9) ?? 1,
     retention: {
       keepLast: parseInteger('keep-last', get('keep-last'), 0, 100000),
@@ -265,6 +455,9 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     createRoles: parseBoolean('create-roles', get('create-roles')),
     trigger: triggerFromEnv(env),
   };
+  validateKeyFiles('encrypt-recipients', config.encryption.recipients);
+  if (config.encryption.identity && !/\n/.test(config.encryption.identity)) validateKeyFiles('decrypt-identity', [config.encryption.identity]);
+  if (mode === 'backup') refuseStorageInsideFiles(config.storage, config.filesPath);
   if (config.ignoreSchemaMismatch && !config.force) {
     throw new UsageError("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
   }

@@ -72,6 +72,20 @@ export const INPUTS: readonly InputSpec[] = [
     modes: 'all',
   },
   { name: 's3-force-path-style', description: 'Use path-style S3 URLs (needed by MinIO and most non-AWS endpoints).', default: 'false', modes: 'all' },
+  {
+    name: 'connect-timeout',
+    description:
+      'Deadline for opening a connection to storage (S3) or PostgreSQL, e.g. `30s`, `2m`; a plain number is seconds. Past it the run fails (exit 4 or 5) naming the endpoint.',
+    default: '30s',
+    modes: 'all',
+  },
+  {
+    name: 'storage-timeout',
+    description:
+      'Deadline for one storage request that makes no progress (no bytes sent or received), e.g. `120s`. Requests are retried (up to 5 attempts) before the run fails with exit 5.',
+    default: '120s',
+    modes: 'all',
+  },
   { name: 's3-storage-class', description: 'Storage class for uploaded objects (e.g. `STANDARD_IA`).', modes: ['backup'] },
   {
     name: 'encrypt-recipients',
@@ -173,6 +187,10 @@ export const OUTPUTS: Record<string, string> = {
 /** Names of state values passed from the action's main step to its post step. */
 export const STATE = {
   cleanup: 'cleanup-paths',
+  /** The main step's pid: its lock files carry it, so the post step can release a lock a killed run still holds. */
+  pid: 'main-pid',
+  /** Storage prefix of the backup being taken, whose partial parts the post step removes after a kill. */
+  backupPrefix: 'backup-prefix',
 } as const;
 
 export const BACKUP_PARTS = {

@@ -1,17 +1,45 @@
 // Typed errors for the engine. Only the shells (action, CLI) turn them into
 // exit codes or setFailed; every message says what failed, the value, and the fix.
 
+/**
+ * Every outcome's exit code, old and new, in one table (README "Exit codes" and `--help` render it).
+ * Codes are never renumbered; later features take new codes from here.
+ */
 export const ExitCode = {
   ok: 0,
-  failure: 1, // unexpected error
-  usage: 2, // bad input or configuration
-  checksFailed: 3, // a drill or verification ran and found a problem
-  database: 4, // database unreachable, auth, server-side error
-  storage: 5, // storage unreachable, unwritable, missing objects
-  tool: 6, // an external tool (pg_dump, pg_restore, initdb) missing or failed
-  integrity: 7, // checksum mismatch, truncated or altered backup
-  locked: 8, // another run holds the lock
+  failure: 1,
+  usage: 2,
+  checksFailed: 3,
+  database: 4,
+  storage: 5,
+  tool: 6,
+  integrity: 7,
+  locked: 8,
+  environment: 9,
+  timedOut: 10,
+  suspect: 11,
+  notVerifiable: 12,
+  interrupted: 130,
 } as const;
+
+/** What each exit code means, for `--help` and the README table. */
+export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
+  ok: 'success',
+  failure: 'unexpected error (a bug: please report it with BACKUP_DRILL_DEBUG=1 output)',
+  usage: 'bad input or configuration: the message names the input, the value and the fix',
+  checksFailed: 'a drill or verification ran to the end and found a problem',
+  database: 'database unreachable, login refused, or a server-side error',
+  storage: 'storage unreachable, timed out, unwritable, or an object missing',
+  tool: 'an external tool (pg_dump, pg_restore, psql) failed',
+  integrity: 'checksum mismatch, truncated or altered backup',
+  locked: "another run holds the backup set's lock",
+  environment:
+    'could not run here: disk full or unwritable temp folder, no PostgreSQL binaries, initdb or the throwaway server failed (the backup is not to blame)',
+  timedOut: 'the run exceeded its deadline',
+  suspect: 'reserved: the backup looks wrong next to its history (trend guard)',
+  notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
+  interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
+};
 
 export type ErrorCategory = keyof typeof ExitCode;
 
@@ -78,6 +106,25 @@ export class IntegrityError extends BackupDrillError {
 export class LockedError extends BackupDrillError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super('locked', message, options);
+  }
+}
+
+/**
+ * The run could not happen on this machine: disk full or read-only temp folder, missing
+ * PostgreSQL binaries, a throwaway server that would not start. Not the backup's fault.
+ */
+export class EnvironmentError extends BackupDrillError {
+  readonly path?: string;
+  constructor(message: string, options: { path?: string; hint?: string; cause?: unknown } = {}) {
+    super('environment', message, options);
+    this.path = options.path;
+  }
+}
+
+/** SIGINT/SIGTERM: the run stopped on request (after cleaning up). */
+export class InterruptedError extends BackupDrillError {
+  constructor(signal: string) {
+    super('interrupted', `Interrupted by ${signal}.`, { hint: 'Partial parts and the lock were removed; run again when ready.' });
   }
 }
 

@@ -1,7 +1,7 @@
 // The action's main step: inputs → Config → mode → outputs and summary.
 // The only code (with post.ts) that talks to the Actions runtime.
 import * as core from '@actions/core';
-import { describeError, BackupDrillError } from '../errors.js';
+import { describeError, BackupDrillError, ExitCode, InterruptedError } from '../errors.js';
 import { runBackup } from '../modes/backup.js';
 import { runDrill, type CleanupItem } from '../modes/drill.js';
 import { renderPreview, runRestore, type RestorePreview } from '../modes/restore.js';
@@ -16,12 +16,39 @@ import { actionsLogger } from './core-logger.js';
 import { readActionConfig } from './inputs.js';
 import { writeBackupSummary } from './summary.js';
 
+/**
+ * The runner cancels a step with SIGINT, then SIGTERM about 7.5 s later, then SIGKILL 2.5 s
+ * after that. The first signal aborts the run: pg_dump/pg_restore are stopped, partial parts
+ * deleted, multipart uploads aborted and the lock released by the engine's own failure path.
+ * Later signals do not cut that short; what SIGKILL interrupts, the post step removes.
+ */
+function handleCancellation(controller: AbortController): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      core.warning(`Received ${signal} while cleaning up; the post step removes whatever is left.`);
+      return;
+    }
+    core.warning(`Received ${signal}: stopping, deleting partial parts and releasing the lock…`);
+    controller.abort(new InterruptedError(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 export async function run(): Promise<void> {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const stopHandling = handleCancellation(controller);
+  core.saveState(STATE.pid, String(process.pid));
   try {
     const config = readActionConfig();
     switch (config.mode) {
       case 'backup': {
-        const r = await runBackup(config, { logger: actionsLogger });
+        const r = await runBackup(config, { logger: actionsLogger, signal, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) });
         core.setOutput('backup-id', r.id);
         core.setOutput('backup-uri', r.uri);
         core.setOutput('size-bytes', String(r.sizeBytes));
@@ -37,6 +64,7 @@ export async function run(): Promise<void> {
         const cleanup: CleanupItem[] = [];
         const r = await runDrill(config, {
           logger: actionsLogger,
+          signal,
           onCleanup: (item) => {
             cleanup.push(item);
             core.saveState(STATE.cleanup, JSON.stringify(cleanup));
@@ -69,7 +97,7 @@ export async function run(): Promise<void> {
         // No prompt here: the calling workflow's environment approval and confirm input are the confirmation.
         let preview: RestorePreview | undefined;
         try {
-          const r = await runRestore(config, { logger: actionsLogger, onPreview: (p) => (preview = p) });
+          const r = await runRestore(config, { logger: actionsLogger, signal, onPreview: (p) => (preview = p) });
           await writePreview(preview ?? r.preview);
           core.setOutput('backup-id', r.preview.backup.id);
           core.setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
@@ -100,6 +128,12 @@ export async function run(): Promise<void> {
         throw new BackupDrillError('usage', `Mode '${config.mode}' is not available.`, { hint: 'Use mode: backup, restore-drill or restore.' });
     }
   } catch (error) {
-    core.setFailed(redact(describeError(error)));
+    if (signal.aborted) {
+      // Whatever the engine threw while stopping, the cause is the cancel.
+      core.setFailed(redact(describeError(signal.reason)));
+      process.exitCode = ExitCode.interrupted;
+    } else core.setFailed(redact(describeError(error)));
+  } finally {
+    stopHandling();
   }
 }

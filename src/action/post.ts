@@ -4,10 +4,35 @@ import * as core from '@actions/core';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE } from '../constants.js';
+import { describeError } from '../errors.js';
+import { releaseLocksOf, removeIncompleteBackup } from '../modes/leftovers.js';
 import { cleanupStaleClusters, removeClusterAt } from '../postgres/cluster.js';
+import { openStorage } from '../storage/registry.js';
 import { actionsLogger } from './core-logger.js';
+import { readActionConfig } from './inputs.js';
+
+/** A main step killed mid-run (cancel, timeout) may leave its lock and partial parts: remove them. */
+async function releaseLeftovers(): Promise<void> {
+  const pid = Number(core.getState(STATE.pid));
+  if (!pid) return;
+  const prefix = core.getState(STATE.backupPrefix);
+  let config;
+  try {
+    config = readActionConfig();
+  } catch {
+    return; // bad inputs: the main step failed before it could lock anything
+  }
+  try {
+    const storage = await openStorage(config);
+    if (prefix) await removeIncompleteBackup(storage, prefix, actionsLogger);
+    await releaseLocksOf(storage, config.name, pid, actionsLogger);
+  } catch (error) {
+    core.warning(`Could not check for a lock or partial backup left by the main step: ${describeError(error)}`);
+  }
+}
 
 export async function runPost(): Promise<void> {
+  await releaseLeftovers();
   const recorded = core.getState(STATE.cleanup);
   const paths: Array<{ kind: 'cluster' | 'dir'; path: string }> = recorded ? JSON.parse(recorded) : [];
   for (const item of paths) {

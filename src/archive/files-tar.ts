@@ -55,6 +55,10 @@ export function packFiles(root: string, exclude: string[], logger: Logger, onByt
       let finished!: (error?: Error | null) => void;
       const added = new Promise<void>((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
       const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
+      // The failure arrives through the callback above; without a listener, an entry destroyed with the
+      // tar (e.g. the disk filled up) would also emit an unhandled 'error' and crash the process.
+      (entry as unknown as NodeJS.EventEmitter).on('error', () => undefined);
+      added.catch(() => undefined); // awaited below; a failure while writing must not count as unhandled meanwhile
       let position = 0;
       while (position < size) {
         // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.

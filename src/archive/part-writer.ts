@@ -31,10 +31,19 @@ export async function writePart(
   const sealing = options.seal?.();
   if (sealing) stages.push(sealing);
   stages.push(hasher);
-  await Promise.all([
-    pipeline(stages as unknown as [Readable, Transform], { signal: options.signal }),
-    options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes, sizeHint }),
-  ]);
+  const storing = options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes, sizeHint });
+  try {
+    await Promise.all([pipeline(stages as unknown as [Readable, Transform], { signal: options.signal }), storing]);
+  } catch (error) {
+    // A storage failure (disk full, timeout) also breaks the upstream pipeline with the raw error:
+    // report the storage's own error, which names the path or endpoint and says what to do.
+    throw (
+      (await storing.then(
+        () => undefined,
+        (stored: unknown) => stored,
+      )) ?? error
+    );
+  }
   const part: PartInfo = { name, role, bytes: hasher.bytes, sha256: hasher.sha256 };
   if (sealing) part.encrypted = true;
   return part;

@@ -65,6 +65,7 @@ function normaliseBooleanValues(argv: string[], options: Options): string[] {
 }
 
 function usageErrorFrom(error: unknown): UsageError {
+  if (error instanceof UsageError) return error; // ours already (a yes/no flag with another word): keep its hint
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
   const flag = /'(-{1,2}[^ '=]+)/.exec(message)?.[1] ?? '';
@@ -72,7 +73,7 @@ function usageErrorFrom(error: unknown): UsageError {
     return new UsageError(`Unknown option '${flag}'.`, { hint: "Run 'backup-drill --help' (or '<command> --help') for the options." });
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(message)) {
-    return new UsageError(`Option '${flag}' needs a value.`, { input: flag.replace(/^-+/, '') });
+    return new UsageError(`Option '${flag}' needs a value.`, { input: flag.replace(/^-+/, ''), hint: `Write '${flag} <value>' or '${flag}=<value>'.` });
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     return new UsageError(`Option '${flag}' does not take a value.`, {

@@ -1,6 +1,6 @@
 // --help texts, generated from the INPUTS table so they never drift.
 import { CLI_FLAGS, INPUTS, type Mode } from '../constants.js';
-import { ExitCode } from '../errors.js';
+import { EXIT_CODE_MEANINGS, ExitCode } from '../errors.js';
 
 export interface CommandHelp {
   name: string;
@@ -62,8 +62,8 @@ export function commandHelp(cmd: CommandHelp): string {
 }
 
 export function mainHelp(commands: CommandHelp[]): string {
-  const codes = Object.entries(ExitCode)
-    .map(([k, v]) => `  ${String(v).padEnd(3)} ${k}`)
+  const codes = (Object.entries(ExitCode) as Array<[keyof typeof ExitCode, number]>)
+    .map(([k, v]) => `  ${String(v).padEnd(4)} ${wrap(EXIT_CODE_MEANINGS[k], 7)}`)
     .join('\n');
   return [
     'backup-drill — PostgreSQL + uploads backups, proven by restore drills.',

@@ -1,7 +1,7 @@
 // The terminal shell: argv/env → command → engine → exit code. Logs go to
 // stderr; results to stdout (JSON with --json).
 import { createInterface } from 'node:readline/promises';
-import { BackupDrillError, ExitCode, describeError, exitCodeOf } from '../errors.js';
+import { BackupDrillError, ExitCode, InterruptedError, describeError, exitCodeOf } from '../errors.js';
 import { ConsoleLogger } from '../util/logger.js';
 import { redact } from '../util/redact.js';
 import { parseArgs } from './args.js';
@@ -14,14 +14,22 @@ import { commandHelp, mainHelp } from './help.js';
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let json = false;
   const controller = new AbortController();
+  let first: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nReceived ${signal}: stopping and cleaning up… (again to quit at once)\n`);
-    controller.abort(new BackupDrillError('failure', `Interrupted by ${signal}.`));
-    // A second signal quits without waiting; the next run removes what is left (stale clusters, partial backups).
-    process.once(signal, () => process.exit(130));
+    if (first === undefined) {
+      first = signal;
+      process.stderr.write(`\nReceived ${signal}: stopping and cleaning up… (${signal} again to quit at once)\n`);
+      controller.abort(new InterruptedError(signal));
+      return;
+    }
+    // The same signal twice (Ctrl-C twice) quits without waiting; the next run removes what is left
+    // (a lock of a dead process on this host, stale clusters). A different one (a supervisor's SIGTERM
+    // after SIGINT, as the Actions runner sends) must not cut the cleanup short.
+    if (signal === first) process.exit(ExitCode.interrupted);
+    process.stderr.write(`Received ${signal}: still cleaning up.\n`);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const parsed = parseArgs(argv, ['into', 'older-than', 'read-data-subset'], ['cleanup', 'all', 'damaged']);
     json = parsed.json;
@@ -71,7 +79,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     const outcome = await command.run(ctx);
     process.stdout.write(json ? JSON.stringify(outcome.result, null, 2) + '\n' : outcome.text + '\n');
     return outcome.exitCode ?? ExitCode.ok;
-  } catch (error) {
+  } catch (thrown) {
+    // Whatever the engine threw while stopping (an AbortError, a killed pg_dump), the cause is the signal.
+    const error = controller.signal.aborted ? controller.signal.reason : thrown;
     const message = redact(describeError(error));
     if (json)
       process.stdout.write(JSON.stringify({ error: { category: error instanceof BackupDrillError ? error.category : 'failure', message } }, null, 2) + '\n');

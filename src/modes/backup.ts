@@ -53,6 +53,7 @@ import { hasRetention, validatePolicy } from '../storage/retention.js';
 import { pruneUnlocked, withLock, type PruneResult } from './prune.js';
 import type { Logger } from '../util/logger.js';
 import { Progress, phase } from '../util/progress.js';
+import { allSettledOrThrow, mostTellingFailure } from '../util/settle.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
@@ -70,6 +71,8 @@ export interface ModeDeps {
   signal?: AbortSignal;
   /** Test seam: runs once the snapshot is exported and shared, before the dump reads data. */
   afterSnapshot?: () => Promise<void>;
+  /** Told the backup's storage prefix before any part is written (the action's post step removes it after a kill). */
+  onBackupPrefix?: (prefix: string) => void;
 }
 
 /** Parallel connections computing table stats while the dump streams. */
@@ -131,6 +134,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
 
   const id = newBackupId(started);
   const prefix = `${config.name}/${id}`;
+  deps.onBackupPrefix?.(prefix);
   logger.info(`Backup ${id} → ${storage.uriOf(prefix)}`);
 
   const main = await connect(config.databaseUrl);
@@ -204,6 +208,9 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       }
     })();
 
+    // On SIGINT/SIGTERM stop the database work at once (a stats query may wait on a table lock for long):
+    // the failure path then deletes the parts and the lock is released within the runner's window.
+    deps.signal?.addEventListener('abort', () => [dump.kill(), ...statsClients.map((c) => c.end().catch(() => undefined))], { once: true });
     const statsWork = phase(logger, 'stats', () =>
       collectStats(statsClients, tables, (t) => statsSource(t, redacted), { settings: CHECKSUM_SETTINGS, plan: true }),
     );
@@ -225,7 +232,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       const filesProgress = new Progress('files', logger, { totalBytes: treeBytes }).start();
       const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
       partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
-      filesWork = Promise.all([
+      filesWork = allSettledOrThrow<[PartInfo, PartInfo, FilesSummary]>([
         writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
         writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
         packed.done,
@@ -252,8 +259,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       rolesWork,
       objectsWork,
     ]);
-    const failure = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failure) throw failure.reason;
+    if (settled.some((s) => s.status === 'rejected')) throw mostTellingFailure(settled);
     const dbPart = (settled[0] as PromiseFulfilledResult<PartInfo>).value;
     const stats = (settled[1] as PromiseFulfilledResult<TableStats[]>).value;
     const files = (settled[2] as PromiseFulfilledResult<{ summary: FilesSummary; parts: PartInfo[] } | undefined>).value;
@@ -342,7 +348,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     );
     return { id, uri: storage.uriOf(prefix), manifest, sizeBytes, durationSeconds };
   } catch (error) {
-    logger.error(`Backup ${id} failed: ${describeError(error)}`);
+    logger.error(`Backup ${id} failed: ${describeError(deps.signal?.aborted ? deps.signal.reason : error)}`);
     // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
     await storage
       .delete(partsWritten.map((name) => `${prefix}/${name}`))

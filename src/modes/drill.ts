@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
-import { describeError } from '../errors.js';
+import { EnvironmentError, describeError } from '../errors.js';
+import { environmentProblem } from '../util/fs-errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
 import { partByRole, type Manifest } from '../archive/manifest.js';
@@ -76,7 +77,17 @@ async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDe
     purpose: `a throwaway server to restore a PostgreSQL ${manifest.source.serverVersion} backup`,
   });
   deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
-  const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
+  const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger }).catch((error: unknown) => {
+    // initdb or the server failing here is this machine's problem (disk, memory, permissions), not the backup's.
+    throw (
+      environmentProblem(error, runTempRoot(), 'start the throwaway PostgreSQL server') ??
+      new EnvironmentError(`The drill could not run here: the throwaway PostgreSQL server could not be created: ${describeError(error)}`, {
+        path: runTempRoot(),
+        hint: 'Check free space and permissions of the temp folder (TMPDIR), or give drill-database-url (e.g. a postgres service container).',
+        cause: error,
+      })
+    );
+  });
   deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
   return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop(), keep: () => cluster.markKept() };
 }
@@ -244,7 +255,9 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
 
-  const workDir = await mkdtemp(join(runTempRoot(), 'work-'));
+  const workDir = await mkdtemp(join(runTempRoot(), 'work-')).catch((error: unknown) => {
+    throw environmentProblem(error, runTempRoot(), "create the drill's temp folder") ?? error;
+  });
   deps.onCleanup?.({ kind: 'dir', path: workDir });
   let target: DrillTarget | undefined;
   let keep = false;
@@ -259,7 +272,9 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
       config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps),
     );
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+    let environment: EnvironmentError | undefined; // the first "could not run here" problem: it outranks any failure it caused
     const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
+      environment ??= environmentProblem(error, workDir, 'unpack the files for the drill');
       failures.push(`files: ${describeError(error)}`);
       return {
         status: 'failed',
@@ -284,6 +299,11 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
         durationMs: Math.round(t.restoreSeconds * 1000),
       });
     } catch (error) {
+      environment ??= environmentProblem(error, workDir, 'restore the backup for the drill');
+      if (environment) {
+        await filesWork;
+        throw environment;
+      }
       failures.push(`restore: ${describeError(error)}`);
       checks.push({ name: 'pg_restore', kind: 'restore', status: 'failed', message: describeError(error), durationMs: 0 });
     }
@@ -323,6 +343,7 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
     }
     files = await filesWork;
     failures.push(...(await otherParts));
+    if (environment) throw environment;
     if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
     timings.verifySeconds = (performance.now() - tv) / 1000;
     if (fresh?.status === 'failed') failures.unshift(`freshness: ${fresh.message}`);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { access, readdir, constants as fsConstants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { ToolError } from '../errors.js';
+import { EnvironmentError } from '../errors.js';
 
 const run = promisify(execFile);
 
@@ -108,8 +108,8 @@ export async function findBinDir(options: {
   const best = preferred ?? ok.sort((a, b) => a.major - b.major)[0];
   if (best) return best;
   const seen = all.length ? all.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
-  throw new ToolError(
-    options.tools[0]!,
+  // Missing binaries are this machine's problem (exit 9), not the backup's.
+  throw new EnvironmentError(
     `No ${options.tools.join('/')} of PostgreSQL ${options.wanted}${options.exact ? '' : ' or newer'} found for ${options.purpose}; found: ${seen}.`,
     {
       hint:

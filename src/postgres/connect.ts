@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { DatabaseError } from '../errors.js';
 import { safeUrl } from '../util/redact.js';
+import { deadlines } from '../util/deadlines.js';
 
 export type Client = pg.Client;
 
@@ -36,7 +37,7 @@ export async function connect(url: string | undefined, options: { applicationNam
   const client = new pg.Client({
     connectionString: url,
     application_name: options.applicationName ?? 'backup-drill',
-    connectionTimeoutMillis: 15000,
+    connectionTimeoutMillis: deadlines().connectMs, // input connect-timeout
   });
   // An idle client whose server goes away emits 'error'; without a listener it crashes the process.
   client.on('error', () => undefined);
@@ -77,8 +78,8 @@ function translateConnectError(error: unknown, url: string | undefined, inputNam
       return new DatabaseError(`${detail} (${target}).`, { hint: `Check the database name in '${inputName}'.`, cause: error });
     default:
       if (/timeout/i.test(detail)) {
-        return new DatabaseError(`Timed out connecting to ${target}.`, {
-          hint: `Check the host and port in '${inputName}' and that the server accepts connections.`,
+        return new DatabaseError(`Timed out connecting to ${target} after ${deadlines().connectMs / 1000}s (connect-timeout).`, {
+          hint: `Check the host and port in '${inputName}' and that the server accepts connections; raise connect-timeout for a slow link.`,
           cause: error,
         });
       }

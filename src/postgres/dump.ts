@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { libpqConnection } from './connect.js';
-import { TailBuffer, toolFailed, waitForExit } from '../util/exec.js';
+import { deadlines } from '../util/deadlines.js';
+import { TailBuffer, dieWithParent, toolFailed, waitForExit } from '../util/exec.js';
 
 export interface DumpOptions {
   binDir: string;
@@ -24,10 +25,13 @@ export interface RunningDump {
 
 export function startDump(options: DumpOptions): RunningDump {
   const conn = libpqConnection(options.databaseUrl);
+  // PGCONNECT_TIMEOUT: pg_dump's own deadline to reach the server (input connect-timeout).
+  conn.env.PGCONNECT_TIMEOUT ??= String(Math.max(2, Math.ceil(deadlines().connectMs / 1000)));
   const args = ['--format=custom', `--compress=${options.compression}`, `--snapshot=${options.snapshotId}`, '--no-password', ...(options.extraArgs ?? [])];
   if (conn.dbname) args.push(`--dbname=${conn.dbname}`);
   const path = join(options.binDir, 'pg_dump');
-  const [command, commandArgs] = withBigStdoutWrites(path, args);
+  // Dies with us, even when we are killed with SIGKILL: a pg_dump must never outlive its backup.
+  const [command, commandArgs] = dieWithParent(...withBigStdoutWrites(path, args));
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...conn.env } });
   const stderr = new TailBuffer();
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));

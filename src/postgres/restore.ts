@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { libpqConnection } from './connect.js';
-import { TailBuffer, toolFailed, waitForExit } from '../util/exec.js';
+import { TailBuffer, dieWithParent, toolFailed, waitForExit } from '../util/exec.js';
 import { ToolError } from '../errors.js';
 
 export interface RestoreOptions {
@@ -61,7 +61,8 @@ async function runFed(
   input?: Readable,
   signal?: AbortSignal,
 ): Promise<{ code: number; stderr: string }> {
-  const child = spawn(path, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
+  const [command, commandArgs] = dieWithParent(path, args); // a killed drill or restore must not leave pg_restore running
+  const child = spawn(command, commandArgs, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
   const stderr = new TailBuffer(64 * 1024);
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
   let inputError: unknown;

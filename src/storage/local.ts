@@ -1,13 +1,14 @@
 // Local-folder adapter. Writes go to a hidden temp name in the same folder and
 // are renamed into place, so a reader never sees half an object.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, access, writeFile, constants as fsConstants } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, statfs, access, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { StorageError } from '../errors.js';
+import { StorageError, UsageError } from '../errors.js';
+import { fileSystemError } from '../util/fs-errors.js';
 import type { ObjectInfo, PutOptions, Storage } from './port.js';
 
 const TEMP_MARK = '.partial-';
@@ -21,6 +22,92 @@ async function syncPath(path: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EINVAL' && (error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Kernel pseudo file systems (statfs f_type): nothing written there is kept, and Node's
+ * recursive mkdir loops forever at 100% CPU on them (/proc answers ENOENT for every parent).
+ */
+const PSEUDO_FILE_SYSTEMS: Record<number, string> = {
+  0x9fa0: 'proc',
+  0x62656572: 'sysfs',
+  0x64626720: 'debugfs',
+  0x74726163: 'tracefs',
+  0x73636673: 'securityfs',
+  0x27e0eb: 'cgroup',
+  0x63677270: 'cgroup2',
+  0x1cd1: 'devpts',
+  0x6165676c: 'pstore',
+  0xcafe4a11: 'bpf',
+  0x62656570: 'configfs',
+  0x65735543: 'fusectl',
+  0x19800202: 'mqueue',
+  0x42494e4d: 'binfmt_misc',
+};
+
+/** The nearest folder of `path` (itself or a parent) that exists. */
+async function nearestExisting(path: string): Promise<string> {
+  let dir = path;
+  for (;;) {
+    try {
+      await stat(dir);
+      return dir;
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return dir;
+      dir = parent;
+    }
+  }
+}
+
+/** Refuses a storage folder on a kernel pseudo file system (/proc, /sys, ...). */
+async function refusePseudoFileSystem(root: string): Promise<void> {
+  const existing = await nearestExisting(root);
+  let type: number | undefined;
+  try {
+    type = Number((await statfs(existing)).type);
+  } catch {
+    return; // statfs unsupported here: the write probe decides
+  }
+  const name = PSEUDO_FILE_SYSTEMS[type];
+  if (name) {
+    throw new UsageError(`Input 'storage' points at ${root}, on the kernel's ${name} file system (${existing}), which cannot keep files.`, {
+      input: 'storage',
+      hint: 'Give a folder on a real disk (e.g. ./backups or /srv/backups) or an s3:// URL.',
+    });
+  }
+}
+
+/**
+ * mkdir -p one level at a time. Node's `mkdir(..., { recursive: true })` spins forever
+ * on /proc; this fails with the first real error instead.
+ */
+async function makeDirs(path: string): Promise<void> {
+  const missing: string[] = [];
+  let dir = path;
+  for (;;) {
+    try {
+      const info = await stat(dir);
+      if (!info.isDirectory()) {
+        throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path: dir });
+      }
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw error;
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      missing.unshift(dir);
+      dir = parent;
+    }
+  }
+  for (const level of missing) {
+    try {
+      await mkdir(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
 }
 
@@ -47,18 +134,32 @@ export class LocalStorage implements Storage {
   }
 
   async checkWritable(): Promise<void> {
+    await refusePseudoFileSystem(this.root);
     try {
-      await mkdir(this.root, { recursive: true });
+      await makeDirs(this.root);
       await access(this.root, fsConstants.W_OK);
       const probe = join(this.root, `.write-test-${randomBytes(4).toString('hex')}`);
       await writeFile(probe, '');
       await rm(probe, { force: true });
     } catch (error) {
-      throw new StorageError(`Storage folder ${this.root} is not writable: ${(error as Error).message}.`, {
-        hint: 'Create it with write permission for this user, or point storage at another folder.',
-        cause: error,
-      });
+      throw fileSystemError(error, this.root, 'storage', `Storage folder ${this.root} is not writable`);
     }
+  }
+
+  /** Reading from a folder that does not exist is a mistake in 'storage', not an empty set. */
+  private async requireRoot(): Promise<void> {
+    try {
+      const info = await stat(this.root);
+      if (info.isDirectory()) return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') {
+        throw fileSystemError(error, this.root, 'storage', `Cannot read storage folder ${this.root}`);
+      }
+    }
+    throw new UsageError(`Input 'storage' points at ${this.root}, which does not exist (or is not a folder).`, {
+      input: 'storage',
+      hint: 'Check the path (relative paths start at the working directory), or take a backup there first.',
+    });
   }
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
@@ -73,7 +174,7 @@ export class LocalStorage implements Storage {
       },
     });
     try {
-      await mkdir(dirname(target), { recursive: true });
+      await makeDirs(dirname(target));
       await pipeline(body, counter, createWriteStream(temp, { flags: 'wx' }), { signal: options.signal });
       // Durable before visible: a crash must never leave a manifest pointing at parts that never reached the disk.
       await syncPath(temp);
@@ -83,14 +184,8 @@ export class LocalStorage implements Storage {
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       if (error instanceof StorageError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC') {
-        throw new StorageError(`Cannot write ${target}: ${(error as Error).message}.`, {
-          key,
-          hint: code === 'ENOSPC' ? 'Free disk space or use another storage location.' : 'Check the folder permissions.',
-          cause: error,
-        });
-      }
+      if ((error as NodeJS.ErrnoException).code && (error as NodeJS.ErrnoException).syscall)
+        throw fileSystemError(error, target, 'storage', `Cannot write ${target}`, key);
       throw error;
     }
   }
@@ -113,6 +208,7 @@ export class LocalStorage implements Storage {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    await this.requireRoot();
     const keys: ObjectInfo[] = [];
     const walk = async (dir: string, keyPrefix: string): Promise<void> => {
       let entries;
@@ -120,7 +216,7 @@ export class LocalStorage implements Storage {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw error;
+        throw fileSystemError(error, dir, 'storage', `Cannot list ${dir}`);
       }
       for (const entry of entries) {
         const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;

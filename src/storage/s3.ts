@@ -17,6 +17,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Options } from '../config.js';
 import { BackupDrillError, StorageError, UsageError } from '../errors.js';
+import { deadlines } from '../util/deadlines.js';
 import { formatBytes } from '../util/format.js';
 import { redact, safeUrl } from '../util/redact.js';
 import type { ObjectInfo, PutOptions, Storage } from './port.js';
@@ -100,7 +101,13 @@ export class S3Storage implements Storage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: tuning.maxAttempts ?? 5,
-      requestHandler: { connectionTimeout: 10_000 },
+      // Deadlines: a connection not open within connect-timeout, or a request with no bytes
+      // either way for storage-timeout (an endpoint that takes the upload and never answers),
+      // fails that attempt; the SDK retries it (parts are buffers, so every request is replayable).
+      requestHandler: {
+        connectionTimeout: options.connectTimeoutMs ?? deadlines().connectMs,
+        socketTimeout: options.idleTimeoutMs ?? deadlines().idleMs,
+      },
       ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
     });
     this.client.middlewareStack.add(contentMd5ForDeleteObjects, { step: 'build', priority: 'low', name: 'contentMd5ForDeleteObjects' });
@@ -301,6 +308,8 @@ export class S3Storage implements Storage {
       forcePathStyle: this.options.forcePathStyle,
       region: this.options.region,
       storageClass: this.options.storageClass,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? deadlines().connectMs,
+      idleTimeoutMs: this.options.idleTimeoutMs ?? deadlines().idleMs,
     });
   }
 }
@@ -374,6 +383,8 @@ export interface S3ErrorContext {
   forcePathStyle: boolean;
   region?: string;
   storageClass?: string;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 const VERB: Record<S3Operation, string> = { put: 'write', get: 'read', stat: 'look up', list: 'list', delete: 'delete' };
@@ -441,6 +452,13 @@ export function translateS3Error(error: unknown, ctx: S3ErrorContext): unknown {
         ? `The endpoint${where} cannot be reached: check 's3-endpoint'.`
         : 'The S3 host cannot be resolved: check the network and the bucket name.';
     }
+  } else if (code === 'TimeoutError' || /timed out|did not establish a connection/i.test(raw)) {
+    const connecting = /establish a connection/i.test(raw);
+    const limit = connecting ? ctx.connectTimeoutMs : ctx.idleTimeoutMs;
+    hint =
+      `The ${ctx.endpoint ? `endpoint${where}` : 'S3 endpoint'} ${connecting ? 'did not accept a connection' : 'stopped answering'} within ` +
+      `${limit !== undefined ? `${limit / 1000}s` : 'the deadline'} (${connecting ? 'connect-timeout' : 'storage-timeout'}), even after retries: ` +
+      `check that the service is up and reachable${ctx.endpoint ? " and 's3-endpoint'" : ''}, or raise ${connecting ? 'connect-timeout' : 'storage-timeout'} for a slow link.`;
   } else if (UNREACHABLE.has(code)) {
     hint = ctx.endpoint
       ? `The endpoint${where} is unreachable (${code}): check 's3-endpoint' (scheme, host, port) and that the service is up.`
@@ -454,7 +472,7 @@ export function translateS3Error(error: unknown, ctx: S3ErrorContext): unknown {
   } else if (code === 'RequestTimeTooSkewed') {
     hint = "This machine's clock is off: synchronise it (NTP).";
   } else if (code === 'SlowDown' || (status !== undefined && status >= 500)) {
-    hint = 'The provider is throttling or failing even after retries: try again later.';
+    hint = `The provider${where} is throttling or failing (HTTP ${status ?? code}) even after retries: try again later, or check 's3-endpoint'.`;
   } else if (code === 'NotImplemented' || code === 'MethodNotAllowed') {
     hint = 'The endpoint does not support this S3 operation.';
   }

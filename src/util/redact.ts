@@ -32,3 +32,20 @@ export function safeUrl(url: string): string {
     return redact(url);
   }
 }
+
+/** The password of a URL-like string, also when it does not parse as a URL (so an invalid URL can be shown with only it masked). */
+export function urlPassword(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    if (u.password) return decodeURIComponent(u.password);
+  } catch {
+    /* fall back to the pattern */
+  }
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@\s]*)@/i.exec(url);
+  if (!match?.[1]) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}

@@ -12,7 +12,7 @@ import { parseManifest } from '../../src/archive/manifest.js';
 import { findBinDir } from '../../src/postgres/binaries.js';
 import { listTables, tableStats, schemaHash } from '../../src/postgres/stats.js';
 import { connect } from '../../src/postgres/connect.js';
-import { BackupDrillError, DatabaseError, ToolError, UsageError, StorageError } from '../../src/errors.js';
+import { BackupDrillError, DatabaseError, EnvironmentError, ToolError, UsageError, StorageError } from '../../src/errors.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { createSeededDatabase, startCluster, withClient } from '../helpers/postgres.js';
 import { makeUploads, tempDir } from '../helpers/fs.js';
@@ -236,7 +236,7 @@ describe('backup to a local folder', () => {
       await writeFile(join(bin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 13.9"\n');
       await chmod(join(bin, 'pg_dump'), 0o755);
       await assert.rejects(findBinDir({ tools: ['pg_dump'], wanted: 15, purpose: 'a PostgreSQL 15.4 server', searchDirs: [bin] }), (error: unknown) => {
-        assert.ok(error instanceof ToolError);
+        assert.ok(error instanceof EnvironmentError);
         assert.match(error.describe(), /No pg_dump of PostgreSQL 15 or newer found for a PostgreSQL 15\.4 server; found: 13 \(.*old-bin\)/);
         assert.match(error.describe(), /postgresql-client-15/);
         assert.match(error.describe(), /postgres-bin-dir/);

@@ -10,7 +10,7 @@ import { buildConfig } from '../../src/config.js';
 import { runBackup } from '../../src/modes/backup.js';
 import { runDrill } from '../../src/modes/drill.js';
 import { MemoryLogger } from '../../src/util/logger.js';
-import { BackupDrillError, StorageError, ToolError, UsageError } from '../../src/errors.js';
+import { BackupDrillError, EnvironmentError, StorageError, UsageError } from '../../src/errors.js';
 import { EphemeralCluster, cleanupStaleClusters, clustersRoot } from '../../src/postgres/cluster.js';
 import { connect } from '../../src/postgres/connect.js';
 import { createSeededDatabase, serverBinDir, startCluster, TEST_PASSWORDS } from '../helpers/postgres.js';
@@ -117,6 +117,12 @@ describe('restore drill', () => {
   });
 
   test('no backup, or only incomplete ones: a clear error', async () => {
+    await assert.rejects(runDrill(drillConfig({ storage: join(work.path, 'missing') }), { logger: new MemoryLogger() }), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.match(e.describe(), /'storage' points at .*missing, which does not exist/);
+      return true;
+    });
+    await mkdir(join(work.path, 'empty'), { recursive: true });
     await assert.rejects(runDrill(drillConfig({ storage: join(work.path, 'empty') }), { logger: new MemoryLogger() }), (e: unknown) => {
       assert.ok(e instanceof StorageError);
       assert.match(e.describe(), /No backups found under .*empty\/default.*Check 'storage' and 'name'/);
@@ -135,7 +141,7 @@ describe('restore drill', () => {
 
   test('no server binaries for the needed major: says how to get them', async () => {
     await assert.rejects(runDrill(drillConfig({ storage, 'postgres-version': '42' }), { logger: new MemoryLogger() }), (e: unknown) => {
-      assert.ok(e instanceof ToolError);
+      assert.ok(e instanceof EnvironmentError);
       assert.match(e.describe(), /No initdb\/pg_ctl\/postgres of PostgreSQL 42 or newer found.*postgresql-42.*postgres-bin-dir/s);
       return true;
     });
