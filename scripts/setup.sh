@@ -15,6 +15,9 @@ command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# zsh and fish: the completion scripts are tested in them (test/unit/completion.test.ts).
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 
 if [ ${#need[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')

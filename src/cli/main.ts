@@ -7,8 +7,10 @@ import { redact } from '../util/redact.js';
 import { parseArgs } from './args.js';
 import { COMMANDS, registerCommands, type CommandContext } from './commands.js';
 import { STORAGE_COMMANDS } from './storage-commands.js';
+import { COMPLETION_COMMANDS } from './completion.js';
 
 registerCommands(STORAGE_COMMANDS);
+registerCommands(COMPLETION_COMMANDS);
 import { commandHelp, mainHelp } from './help.js';
 
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
