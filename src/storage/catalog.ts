@@ -53,7 +53,7 @@ export async function readIndex(storage: Storage, name: string, id: string): Pro
 export async function readManifest(storage: Storage, name: string, id: string, unseal?: Unseal): Promise<Manifest> {
   const stored = await readIndex(storage, name, id);
   if ('manifest' in stored) return stored.manifest;
-  if (!unseal) throw needKeyError(id);
+  if (!unseal) throw needKeyError(id, stored.index.encryption?.passphrase);
   const part = stored.index.parts.find((p) => p.name === SEALED_MANIFEST);
   if (!part) throw new StorageError(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index.`);
   const text = await readPartText(storage, `${name}/${id}`, part, makeDecryptor(id, [part], unseal));

@@ -15,15 +15,20 @@ export class ConsoleLogger implements Logger {
     private readonly stream: NodeJS.WritableStream = process.stderr,
     private readonly verbose = false,
     private readonly quiet = false,
+    /** ANSI colours for the warning/error labels (the CLI decides: a TTY, no NO_COLOR / --no-color). */
+    private readonly colour = false,
   ) {}
   info(message: string): void {
     if (!this.quiet) this.stream.write(`${redact(message)}\n`);
   }
   warn(message: string): void {
-    this.stream.write(`warning: ${redact(message)}\n`);
+    this.stream.write(`${this.label('warning:', 33)} ${redact(message)}\n`);
   }
   error(message: string): void {
-    this.stream.write(`error: ${redact(message)}\n`);
+    this.stream.write(`${this.label('error:', 31)} ${redact(message)}\n`);
+  }
+  private label(text: string, ansi: number): string {
+    return this.colour ? `\u001b[${ansi}m${text}\u001b[0m` : text;
   }
   debug(message: string): void {
     if (this.verbose) this.stream.write(`debug: ${redact(message)}\n`);
