@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what backup-drill's demo and tests need on a fresh Debian/Ubuntu
-# machine: PostgreSQL server + client tools, the age CLI, and npm packages.
+# machine: PostgreSQL server + client tools, the age CLI, npm packages, and a
+# Node.js >= 22 (Node 24 from the npm registry into .tools/node24 when this
+# machine's Node is older; `npm test` and `npm run demo` pick it up themselves).
 # Safe to re-run: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,9 @@ command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# zsh and fish: the completion scripts are tested in them (test/unit/completion.test.ts).
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 
 if [ ${#need[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')
@@ -28,4 +33,11 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-echo "setup: ready (node $(node --version), $(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' '), age $(age --version))"
+# backup-drill needs Node >= 22. scripts/node.mjs prints the folder of a Node that fits
+# (this one, or Node 24 it installs into .tools/node24).
+node_bin=$(node scripts/node.mjs)
+echo "setup: ready (node $("$node_bin/node" --version), $(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' '), age $(age --version))"
+if [ "$node_bin" != "$(dirname "$(command -v node)")" ]; then
+  echo "setup: this machine's node is $(node --version); npm test and npm run demo use $node_bin/node."
+  echo "setup: to use it in this shell too: export PATH=\"$node_bin:\$PATH\""
+fi

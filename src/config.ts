@@ -6,7 +6,7 @@ import { setDeadlines } from './util/deadlines.js';
 import { parseDuration } from './util/format.js';
 import { registerSecret, safeUrl, urlPassword } from './util/redact.js';
 import { availableParallelism } from 'node:os';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import picomatch from 'picomatch';
@@ -384,6 +384,32 @@ export function triggerFromEnv(env: NodeJS.ProcessEnv): TriggerInfo {
   return { kind: 'cli' };
 }
 
+/**
+ * A passphrase from `<name>` or from the file named by `<name>-file` (one trailing newline, as
+ * `echo` and editors leave it, is not part of the passphrase). Both at once is ambiguous.
+ */
+function passphraseInput(get: InputReader, name: 'encrypt-passphrase' | 'decrypt-passphrase'): string | undefined {
+  const inline = get(name) || undefined;
+  const fileInput = `${name}-file`;
+  const path = get(fileInput) || undefined;
+  if (!path) return inline;
+  if (inline) throw new UsageError(`Give '${name}' or '${fileInput}', not both.`, { input: fileInput });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((error as NodeJS.ErrnoException).code ?? String(error));
+    throw new UsageError(`Input '${fileInput}': cannot read the passphrase file '${path}' (${reason}).`, {
+      input: fileInput,
+      hint: `Give the path of a file that holds only the passphrase, or use '${name}'.`,
+    });
+  }
+  const passphrase = text.replace(/\r?\n$/, '');
+  if (!passphrase) throw new UsageError(`Input '${fileInput}': the passphrase file '${path}' is empty.`, { input: fileInput });
+  registerSecret(passphrase);
+  return passphrase;
+}
+
 /** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
 export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
   const get = withFallbacks(read, env);
@@ -431,9 +457,9 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     },
     encryption: {
       recipients: parseList(get('encrypt-recipients')),
-      passphrase: get('encrypt-passphrase') || undefined,
+      passphrase: passphraseInput(get, 'encrypt-passphrase'),
       identity: get('decrypt-identity') || undefined,
-      decryptPassphrase: get('decrypt-passphrase') || undefined,
+      decryptPassphrase: passphraseInput(get, 'decrypt-passphrase'),
     },
     redactColumns: parseList(get('redact-columns')),
     sensitiveColumns: parseList(get('sensitive-columns')),

@@ -95,12 +95,22 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'encrypt-passphrase', description: 'Encrypt with an age passphrase (from a secret).', modes: ['backup'], secret: true },
   {
+    name: 'encrypt-passphrase-file',
+    description: 'A file holding the age passphrase to encrypt with (one trailing newline is ignored), instead of encrypt-passphrase.',
+    modes: ['backup'],
+  },
+  {
     name: 'decrypt-identity',
     description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.',
     modes: ['restore-drill', 'restore'],
     secret: true,
   },
   { name: 'decrypt-passphrase', description: 'Passphrase to read passphrase-encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+  {
+    name: 'decrypt-passphrase-file',
+    description: 'A file holding the passphrase of passphrase-encrypted backups (one trailing newline is ignored), instead of decrypt-passphrase.',
+    modes: ['restore-drill', 'restore'],
+  },
   {
     name: 'redact-columns',
     description: 'Credential columns to blank in unencrypted backups, e.g. `users.password_hash, public.api_tokens.token_*`.',

@@ -51,9 +51,19 @@ export function unsealingFor(config: Pick<Config, 'encryption'>): (() => Transfo
   return () => createDecryptStream({ identities, passphrase: decryptPassphrase });
 }
 
-export function needKeyError(id: string): UsageError {
-  return new UsageError(`Backup ${id} is encrypted; reading it needs a key.`, {
-    input: 'decrypt-identity',
-    hint: 'Give decrypt-identity (an AGE-SECRET-KEY-1… secret or a key file) or decrypt-passphrase; --decrypt-identity / --decrypt-passphrase in a terminal.',
-  });
+/** A backup is encrypted and no key was given; `passphrase` says whether a passphrase opens it (when known). */
+export class KeyNeededError extends UsageError {
+  constructor(
+    readonly backupId: string,
+    readonly passphrase?: boolean,
+  ) {
+    super(`Backup ${backupId} is encrypted; reading it needs a key.`, {
+      input: 'decrypt-identity',
+      hint: 'Give decrypt-identity (an AGE-SECRET-KEY-1… secret or a key file) or decrypt-passphrase; --decrypt-identity / --decrypt-passphrase / --decrypt-passphrase-file in a terminal.',
+    });
+  }
+}
+
+export function needKeyError(id: string, passphrase?: boolean): KeyNeededError {
+  return new KeyNeededError(id, passphrase);
 }

@@ -5,14 +5,41 @@ import { BackupDrillError, ExitCode, InterruptedError, describeError, exitCodeOf
 import { ConsoleLogger } from '../util/logger.js';
 import { redact } from '../util/redact.js';
 import { parseArgs } from './args.js';
-import { COMMANDS, registerCommands, type CommandContext } from './commands.js';
+import { COMMANDS, registerCommands, type Command, type CommandContext, type CommandOutcome } from './commands.js';
 import { STORAGE_COMMANDS } from './storage-commands.js';
+import { COMPLETION_COMMANDS } from './completion.js';
 
 registerCommands(STORAGE_COMMANDS);
+registerCommands(COMPLETION_COMMANDS);
 import { commandHelp, mainHelp } from './help.js';
+import { KeyNeededError } from '../archive/seal.js';
+import { registerSecret } from '../util/redact.js';
+import { canPrompt, paint, paintVerdicts, readHidden, useColor } from './terminal.js';
+
+/**
+ * Runs the command; when it stops because a passphrase-encrypted backup needs a key and none was
+ * given, asks for the passphrase on the terminal (hidden; never in CI or without a TTY) and runs
+ * it once more with it. The key is needed before anything is written, so the rerun starts clean.
+ */
+async function runWithPassphrasePrompt(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
+  try {
+    return await command.run(ctx);
+  } catch (error) {
+    const given = ['decrypt-identity', 'decrypt-passphrase', 'decrypt-passphrase-file'].some(
+      (name) => ctx.parsed.inputs.has(name) || ctx.env[`BACKUP_DRILL_${name.toUpperCase().replace(/-/g, '_')}`],
+    );
+    if (!(error instanceof KeyNeededError) || error.passphrase === false || given || !canPrompt(ctx.env)) throw error;
+    const passphrase = await readHidden(`Passphrase for backup ${error.backupId} (not shown): `);
+    if (!passphrase) throw error;
+    registerSecret(passphrase);
+    ctx.parsed.inputs.set('decrypt-passphrase', passphrase);
+    return command.run(ctx);
+  }
+}
 
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let json = false;
+  let colour = useColor(process.stderr, env, argv.includes('--no-color'));
   const controller = new AbortController();
   let first: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -52,12 +79,13 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       process.stdout.write(commandHelp(command) + '\n');
       return ExitCode.ok;
     }
+    colour = useColor(process.stderr, env, parsed.noColor);
     const logger = new ConsoleLogger(process.stderr, {
       verbose: parsed.verbose,
       quiet: parsed.quiet,
       progress: parsed.progress,
       isTTY: process.stderr.isTTY === true,
-      color: !parsed.noColor && !env.NO_COLOR,
+      color: colour,
     });
     const ctx: CommandContext = {
       parsed,
@@ -76,8 +104,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         }
       },
     };
-    const outcome = await command.run(ctx);
-    process.stdout.write(json ? JSON.stringify(outcome.result, null, 2) + '\n' : outcome.text + '\n');
+    const outcome = await runWithPassphrasePrompt(command, ctx);
+    process.stdout.write(
+      json ? JSON.stringify(outcome.result, null, 2) + '\n' : paintVerdicts(outcome.text, useColor(process.stdout, env, parsed.noColor)) + '\n',
+    );
     return outcome.exitCode ?? ExitCode.ok;
   } catch (thrown) {
     // Whatever the engine threw while stopping (an AbortError, a killed pg_dump), the cause is the signal.
@@ -85,7 +115,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     const message = redact(describeError(error));
     if (json)
       process.stdout.write(JSON.stringify({ error: { category: error instanceof BackupDrillError ? error.category : 'failure', message } }, null, 2) + '\n');
-    process.stderr.write(`error: ${message}\n`);
+    process.stderr.write(`${paint('error:', 'red', colour)} ${message}\n`);
     if (!(error instanceof BackupDrillError) && error instanceof Error && env.BACKUP_DRILL_DEBUG) process.stderr.write(`${error.stack}\n`);
     return exitCodeOf(error);
   } finally {

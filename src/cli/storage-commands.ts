@@ -27,7 +27,7 @@ function ago(date: Date): string {
 }
 
 const STORAGE_INPUTS = ['storage', 'name', 's3-endpoint', 's3-region', 's3-force-path-style'];
-const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase'];
+const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase', 'decrypt-passphrase-file'];
 
 export const list: Command = {
   name: 'list',

@@ -85,7 +85,7 @@ export function storedDigest(stored: StoredIndex): string {
 export async function readManifest(storage: Storage, name: string, id: string, unseal?: Unseal, known?: StoredIndex): Promise<Manifest> {
   const stored = known ?? (await readIndex(storage, name, id));
   if ('manifest' in stored) return stored.manifest;
-  if (!unseal) throw needKeyError(id);
+  if (!unseal) throw needKeyError(id, stored.index.encryption?.passphrase);
   const part = stored.index.parts.find((p) => p.name === SEALED_MANIFEST);
   if (!part)
     throw new IntegrityError(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index ${storage.uriOf(`${name}/${id}/${BACKUP_PARTS.manifest}`)}.`);
