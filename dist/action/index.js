@@ -43279,7 +43279,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1391);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5153);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43288,7 +43288,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1391:
+/***/ 5153:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46309,6 +46309,18 @@ const INPUTS = [
         modes: 'all',
     },
     { name: 's3-force-path-style', description: 'Use path-style S3 URLs (needed by MinIO and most non-AWS endpoints).', default: 'false', modes: 'all' },
+    {
+        name: 'connect-timeout',
+        description: 'Deadline for opening a connection to storage (S3) or PostgreSQL, e.g. `30s`, `2m`; a plain number is seconds. Past it the run fails (exit 4 or 5) naming the endpoint.',
+        default: '30s',
+        modes: 'all',
+    },
+    {
+        name: 'storage-timeout',
+        description: 'Deadline for one storage request that makes no progress (no bytes sent or received), e.g. `120s`. Requests are retried (up to 5 attempts) before the run fails with exit 5.',
+        default: '120s',
+        modes: 'all',
+    },
     { name: 's3-storage-class', description: 'Storage class for uploaded objects (e.g. `STANDARD_IA`).', modes: ['backup'] },
     {
         name: 'encrypt-recipients',
@@ -46317,12 +46329,22 @@ const INPUTS = [
     },
     { name: 'encrypt-passphrase', description: 'Encrypt with an age passphrase (from a secret).', modes: ['backup'], secret: true },
     {
+        name: 'encrypt-passphrase-file',
+        description: 'A file holding the age passphrase to encrypt with (one trailing newline is ignored), instead of encrypt-passphrase.',
+        modes: ['backup'],
+    },
+    {
         name: 'decrypt-identity',
         description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.',
         modes: ['restore-drill', 'restore'],
         secret: true,
     },
     { name: 'decrypt-passphrase', description: 'Passphrase to read passphrase-encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+    {
+        name: 'decrypt-passphrase-file',
+        description: 'A file holding the passphrase of passphrase-encrypted backups (one trailing newline is ignored), instead of decrypt-passphrase.',
+        modes: ['restore-drill', 'restore'],
+    },
     {
         name: 'redact-columns',
         description: 'Credential columns to blank in unencrypted backups, e.g. `users.password_hash, public.api_tokens.token_*`.',
@@ -46406,6 +46428,10 @@ const OUTPUTS = {
 /** Names of state values passed from the action's main step to its post step. */
 const STATE = {
     cleanup: 'cleanup-paths',
+    /** The main step's pid: its lock files carry it, so the post step can release a lock a killed run still holds. */
+    pid: 'main-pid',
+    /** Storage prefix of the backup being taken, whose partial parts the post step removes after a kill. */
+    backupPrefix: 'backup-prefix',
 };
 const BACKUP_PARTS = {
     database: 'database.dump',
@@ -46541,6 +46567,10 @@ function packFiles(root, exclude, logger, onBytes) {
             let finished;
             const added = new Promise((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
             const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
+            // The failure arrives through the callback above; without a listener, an entry destroyed with the
+            // tar (e.g. the disk filled up) would also emit an unhandled 'error' and crash the process.
+            entry.on('error', () => undefined);
+            added.catch(() => undefined); // awaited below; a failure while writing must not count as unhandled meanwhile
             let position = 0;
             while (position < size) {
                 // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
@@ -46638,10 +46668,52 @@ async function estimateTreeBytes(root) {
     return total;
 }
 
+;// CONCATENATED MODULE: ./src/archive/canonical-json.ts
+// RFC 8785 (JSON Canonicalization Scheme) for the documents this tool writes,
+// and the digest of a document's canonical form. Our manifests hold strings,
+// booleans, null, arrays, objects and finite numbers (counts, sizes, versions),
+// so the short form of JCS suffices: keys sorted by UTF-16 code units, no
+// whitespace, numbers as ECMAScript prints them (which is what RFC 8785 asks).
+
+/** The canonical text of `value` (RFC 8785). Throws on values JSON cannot hold (NaN, Infinity, functions). */
+function canonicalJson(value) {
+    if (value === null)
+        return 'null';
+    switch (typeof value) {
+        case 'boolean':
+            return value ? 'true' : 'false';
+        case 'string':
+            return JSON.stringify(value);
+        case 'number':
+            if (!Number.isFinite(value))
+                throw new TypeError(`canonical JSON cannot hold the number ${value}`);
+            return JSON.stringify(value); // ECMAScript Number-to-String, as RFC 8785 §3.2.2.3 specifies; -0 prints as 0
+        case 'object':
+            if (Array.isArray(value))
+                return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+            return canonicalObject(value);
+        default:
+            throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
+    }
+}
+function canonicalObject(object) {
+    // Default sort compares UTF-16 code units, exactly RFC 8785's order. Undefined members are absent, as in JSON.stringify.
+    const keys = Object.keys(object)
+        .filter((k) => object[k] !== undefined)
+        .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
+}
+/** SHA-256 (hex) of the canonical form of `document` without its top-level `digest` member. */
+function documentDigest(document) {
+    const { digest: _ignored, ...rest } = document;
+    return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
+}
+
 ;// CONCATENATED MODULE: ./src/archive/manifest.ts
 // The manifest: the versioned description of one backup, written last as its
 // completion marker. Documented in docs/FORMAT.md; bump FORMAT_VERSION on any
 // incompatible change and keep reading older versions.
+
 
 const FORMAT_NAME = 'backup-drill';
 /**
@@ -46652,6 +46724,25 @@ const FORMAT_NAME = 'backup-drill';
  */
 const FORMAT_VERSION = 3;
 const CHECKSUM_METHODS = ['text', 'record'];
+/**
+ * The session settings a format-3 checksum may be computed under
+ * (Manifest.checksumSettings): a reader sets them before hashing, so only
+ * these names are accepted.
+ */
+const CHECKSUM_SETTING_NAMES = [
+    'search_path',
+    'quote_all_identifiers',
+    'TimeZone',
+    'DateStyle',
+    'IntervalStyle',
+    'extra_float_digits',
+    'bytea_output',
+    'lc_monetary',
+    'lc_numeric',
+    'xmlbinary',
+    'xmloption',
+    'client_encoding',
+];
 /** The part holding `role`, if the backup has one. */
 function partByRole(manifest, role) {
     return manifest.parts.find((p) => p.role === role);
@@ -46674,7 +46765,57 @@ function parseJsonHeader(text, where) {
             hint: 'Upgrade backup-drill to read this backup.',
         });
     }
+    checkDocumentDigest(data, where);
     return data;
+}
+/** `document` with its `digest` member set to the digest of its canonical form (RFC 8785) without that member. */
+function withDigest(document) {
+    return { ...document, digest: { algorithm: 'sha256-jcs', value: documentDigest(document) } };
+}
+/**
+ * From format 3 on, every manifest and public index carries its own digest:
+ * a missing or wrong one means the stored document was damaged or edited.
+ */
+function checkDocumentDigest(document, where) {
+    const recorded = document.digest;
+    if (recorded === undefined) {
+        if (document.formatVersion < 3)
+            return;
+        throw new errors/* IntegrityError */.cs(`Manifest ${where} has no digest of its own (format ${document.formatVersion} requires one): it was damaged or edited.`, {
+            hint: 'Treat this backup as damaged and use another one.',
+        });
+    }
+    if (recorded.algorithm !== 'sha256-jcs' || typeof recorded.value !== 'string') {
+        throw new errors/* IntegrityError */.cs(`Manifest ${where} has a digest of unknown form ${JSON.stringify(recorded)}.`, {
+            hint: 'Upgrade backup-drill, or treat this backup as damaged.',
+        });
+    }
+    const actual = documentDigest(document);
+    if (actual !== recorded.value) {
+        throw new errors/* IntegrityError */.cs(`Manifest ${where} does not match its own digest: recorded sha256-jcs ${recorded.value}, computed ${actual}. It was damaged or edited after the backup.`, { hint: 'Treat this backup as damaged and use another one.' });
+    }
+}
+/**
+ * What the sealed manifest of an encrypted backup records as `indexDigest`: the
+ * digest of the public index without its own digest and without the entry of
+ * the sealed manifest (whose bytes are only known once the digest is inside them).
+ */
+function indexBodyDigest(index) {
+    return documentDigest({ ...index, digest: undefined, parts: index.parts.filter((p) => p.role !== 'manifest') });
+}
+/** Checks the sealed manifest's record of the public index against the index as stored. */
+function checkIndexDigest(manifest, index, where) {
+    if (manifest.indexDigest === undefined) {
+        if (manifest.formatVersion < 3)
+            return;
+        throw new errors/* IntegrityError */.cs(`The sealed manifest of ${where} does not record its public index's digest (format ${manifest.formatVersion} requires it).`, {
+            hint: 'Treat this backup as damaged and use another one.',
+        });
+    }
+    const actual = indexBodyDigest(index);
+    if (manifest.indexDigest.value !== actual) {
+        throw new errors/* IntegrityError */.cs(`The public index ${where} does not match the digest its sealed manifest records (recorded ${manifest.indexDigest.value}, computed ${actual}): the index was altered.`, { hint: 'Treat this backup as damaged and use another one.' });
+    }
 }
 /** A manifest.json: the full manifest, or the public index of an encrypted backup. */
 function parseManifestOrIndex(text, where) {
@@ -46701,8 +46842,31 @@ function parseManifest(text, where) {
                 hint: 'Upgrade backup-drill to read this backup.',
             });
         }
-        if (t.textColumns !== undefined && !(Array.isArray(t.textColumns) && t.textColumns.every((c) => typeof c === 'string'))) {
-            throw new errors/* IntegrityError */.cs(`Manifest ${where}: table ${t.schema}.${t.name} has malformed textColumns.`);
+        for (const field of ['textColumns', 'columns']) {
+            const list = t[field];
+            if (list !== undefined && !(Array.isArray(list) && list.every((c) => typeof c === 'string'))) {
+                throw new errors/* IntegrityError */.cs(`Manifest ${where}: table ${t.schema}.${t.name} has malformed ${field}.`);
+            }
+        }
+        const lost = t.unverifiableColumns;
+        if (lost !== undefined &&
+            !(Array.isArray(lost) && lost.every((u) => ['column', 'type', 'reason'].every((k) => typeof u?.[k] === 'string')))) {
+            throw new errors/* IntegrityError */.cs(`Manifest ${where}: table ${t.schema}.${t.name} has malformed unverifiableColumns.`);
+        }
+    }
+    // Checksum settings are set by name before hashing: only known names, string values.
+    const settings = m.checksumSettings;
+    if (settings !== undefined) {
+        const known = CHECKSUM_SETTING_NAMES;
+        const bad = !settings || typeof settings !== 'object' || Array.isArray(settings)
+            ? ['(not an object)']
+            : Object.entries(settings)
+                .filter(([k, v]) => !known.includes(k) || typeof v !== 'string')
+                .map(([k]) => k);
+        if (bad.length) {
+            throw new errors/* IntegrityError */.cs(`Manifest ${where} has checksum settings this tool does not know: ${bad.map((k) => JSON.stringify(k)).join(', ')}.`, {
+                hint: 'Upgrade backup-drill to read this backup.',
+            });
         }
     }
     return m;
@@ -47034,7 +47198,7 @@ function parseRecipients(text) {
     for (const { value, line } of entries(text, true)) {
         const decoded = decodeRecipient(value);
         if ('error' in decoded) {
-            throw new errors.UsageError(`Recipient ${shown(value)} (line ${line} of ${RECIPIENTS_INPUT}) ${decoded.error}.`, {
+            throw new errors/* UsageError */.eb(`Recipient ${shown(value)} (line ${line} of ${RECIPIENTS_INPUT}) ${decoded.error}.`, {
                 input: RECIPIENTS_INPUT,
                 hint: 'List age public keys (age1…), one per line or comma separated; `age-keygen -y key.txt` prints the one for an identity file.',
             });
@@ -47043,7 +47207,7 @@ function parseRecipients(text) {
             out.push(decoded.text);
     }
     if (out.length === 0) {
-        throw new errors.UsageError(`${RECIPIENTS_INPUT} contains no recipients (only blank lines or # comments).`, {
+        throw new errors/* UsageError */.eb(`${RECIPIENTS_INPUT} contains no recipients (only blank lines or # comments).`, {
             input: RECIPIENTS_INPUT,
             hint: 'Add at least one age public key (age1…), or leave the input unset.',
         });
@@ -47058,7 +47222,7 @@ function parseIdentities(text) {
     for (const { value, line } of list) {
         const decoded = decodeIdentity(value);
         if ('error' in decoded) {
-            throw new errors.UsageError(`Line ${line} of ${IDENTITY_INPUT} (${value.length} characters, not shown) ${decoded.error}.`, {
+            throw new errors/* UsageError */.eb(`Line ${line} of ${IDENTITY_INPUT} (${value.length} characters, not shown) ${decoded.error}.`, {
                 input: IDENTITY_INPUT,
                 hint: 'Provide the contents of an age identity file: AGE-SECRET-KEY-1… lines; # comments and blank lines are ignored.',
             });
@@ -47069,7 +47233,7 @@ function parseIdentities(text) {
             out.push(canonical);
     }
     if (out.length === 0) {
-        throw new errors.UsageError(`${IDENTITY_INPUT} contains no identities (only blank lines or # comments).`, {
+        throw new errors/* UsageError */.eb(`${IDENTITY_INPUT} contains no identities (only blank lines or # comments).`, {
             input: IDENTITY_INPUT,
             hint: 'Provide the contents of an age identity file (AGE-SECRET-KEY-1… lines), as written by age-keygen.',
         });
@@ -47081,7 +47245,7 @@ function requireIdentity(identity) {
     (0,redact/* registerSecret */.cl)(identity);
     const decoded = decodeIdentity(identity.trim());
     if ('error' in decoded) {
-        throw new errors.UsageError(`The ${IDENTITY_INPUT} value (${identity.length} characters, not shown) ${decoded.error}.`, {
+        throw new errors/* UsageError */.eb(`The ${IDENTITY_INPUT} value (${identity.length} characters, not shown) ${decoded.error}.`, {
             input: IDENTITY_INPUT,
         });
     }
@@ -47090,7 +47254,7 @@ function requireIdentity(identity) {
 function requireRecipient(recipient) {
     const decoded = decodeRecipient(recipient.trim());
     if ('error' in decoded) {
-        throw new errors.UsageError(`Recipient ${shown(recipient)} ${decoded.error}.`, { input: RECIPIENTS_INPUT });
+        throw new errors/* UsageError */.eb(`Recipient ${shown(recipient)} ${decoded.error}.`, { input: RECIPIENTS_INPUT });
     }
     return decoded;
 }
@@ -47613,16 +47777,16 @@ function createEncryptStream(options) {
     if (passphrase !== undefined)
         (0,redact/* registerSecret */.cl)(passphrase);
     if (passphrase !== undefined && recipients.length > 0) {
-        throw new errors.UsageError('An age file can be encrypted to recipients or to a passphrase, not both.', {
+        throw new errors/* UsageError */.eb('An age file can be encrypted to recipients or to a passphrase, not both.', {
             input: RECIPIENTS_INPUT,
             hint: 'The age format requires a passphrase (scrypt) stanza to be the only one in the file. Set either encrypt-recipients or the passphrase.',
         });
     }
     if (passphrase === '') {
-        throw new errors.UsageError('The encryption passphrase is empty.', { hint: 'Use a long random passphrase, or age recipients instead.' });
+        throw new errors/* UsageError */.eb('The encryption passphrase is empty.', { hint: 'Use a long random passphrase, or age recipients instead.' });
     }
     if (passphrase === undefined && recipients.length === 0) {
-        throw new errors.UsageError('Encryption needs at least one age recipient (age1…) or a passphrase.', { input: RECIPIENTS_INPUT });
+        throw new errors/* UsageError */.eb('Encryption needs at least one age recipient (age1…) or a passphrase.', { input: RECIPIENTS_INPUT });
     }
     const keys = recipients.map(requireRecipient);
     return new AgeEncryptStream(async () => {
@@ -47637,7 +47801,7 @@ function createDecryptStream(options) {
     if (passphrase !== undefined)
         (0,redact/* registerSecret */.cl)(passphrase);
     if (identities.length === 0 && !passphrase) {
-        throw new errors.UsageError('Decryption needs an age identity (AGE-SECRET-KEY-1…) or a passphrase.', { input: IDENTITY_INPUT });
+        throw new errors/* UsageError */.eb('Decryption needs an age identity (AGE-SECRET-KEY-1…) or a passphrase.', { input: IDENTITY_INPUT });
     }
     const keys = identities.map(requireIdentity);
     return new AgeDecryptStream(async (header) => {
@@ -47694,7 +47858,7 @@ function inlineOrFiles(values, input) {
                 return (0,external_node_fs_.readFileSync)(v, 'utf8');
             }
             catch (error) {
-                throw new errors.UsageError(`Input '${input}' names the file '${v}', which cannot be read: ${error.message}.`, { input });
+                throw new errors/* UsageError */.eb(`Input '${input}' names the file '${v}', which cannot be read: ${error.message}.`, { input });
             }
         }
         return v;
@@ -47726,11 +47890,21 @@ function unsealingFor(config) {
         (0,redact/* registerSecret */.cl)(decryptPassphrase);
     return () => createDecryptStream({ identities, passphrase: decryptPassphrase });
 }
-function needKeyError(id) {
-    return new errors.UsageError(`Backup ${id} is encrypted; reading it needs a key.`, {
-        input: 'decrypt-identity',
-        hint: 'Give decrypt-identity (an AGE-SECRET-KEY-1… secret or a key file) or decrypt-passphrase; --decrypt-identity / --decrypt-passphrase in a terminal.',
-    });
+/** A backup is encrypted and no key was given; `passphrase` says whether a passphrase opens it (when known). */
+class KeyNeededError extends errors/* UsageError */.eb {
+    backupId;
+    passphrase;
+    constructor(backupId, passphrase) {
+        super(`Backup ${backupId} is encrypted; reading it needs a key.`, {
+            input: 'decrypt-identity',
+            hint: 'Give decrypt-identity (an AGE-SECRET-KEY-1… secret or a key file) or decrypt-passphrase; --decrypt-identity / --decrypt-passphrase / --decrypt-passphrase-file in a terminal.',
+        });
+        this.backupId = backupId;
+        this.passphrase = passphrase;
+    }
+}
+function needKeyError(id, passphrase) {
+    return new KeyNeededError(id, passphrase);
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -47782,10 +47956,15 @@ async function writePart(options, name, role, source, onBytes, sizeHint) {
     if (sealing)
         stages.push(sealing);
     stages.push(hasher);
-    await Promise.all([
-        (0,external_node_stream_promises_namespaceObject.pipeline)(stages, { signal: options.signal }),
-        options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes, sizeHint }),
-    ]);
+    const storing = options.storage.put(key, hasher, { signal: options.signal, onProgress: onBytes, sizeHint });
+    try {
+        await Promise.all([(0,external_node_stream_promises_namespaceObject.pipeline)(stages, { signal: options.signal }), storing]);
+    }
+    catch (error) {
+        // A storage failure (disk full, timeout) also breaks the upstream pipeline with the raw error:
+        // report the storage's own error, which names the path or endpoint and says what to do.
+        throw ((await storing.then(() => undefined, (stored) => stored)) ?? error);
+    }
     const part = { name, role, bytes: hasher.bytes, sha256: hasher.sha256 };
     if (sealing)
         part.encrypted = true;
@@ -47929,7 +48108,8 @@ async function findBinDir(options) {
     if (best)
         return best;
     const seen = all.length ? all.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
-    throw new errors/* ToolError */.v4(options.tools[0], `No ${options.tools.join('/')} of PostgreSQL ${options.wanted}${options.exact ? '' : ' or newer'} found for ${options.purpose}; found: ${seen}.`, {
+    // Missing binaries are this machine's problem (exit 9), not the backup's.
+    throw new errors/* EnvironmentError */.eG(`No ${options.tools.join('/')} of PostgreSQL ${options.wanted}${options.exact ? '' : ' or newer'} found for ${options.purpose}; found: ${seen}.`, {
         hint: `Install the PostgreSQL ${options.wanted} client tools (Debian/Ubuntu: add the PostgreSQL apt repository, then 'apt-get install postgresql-client-${options.wanted}'` +
             `${options.tools.includes('initdb') ? ` or 'postgresql-${options.wanted}'` : ''}; macOS: 'brew install postgresql@${options.wanted}'), ` +
             `or point 'postgres-bin-dir' at a folder that has them.`,
@@ -47960,6 +48140,8 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: ./src/util/deadlines.ts
+var deadlines = __nccwpck_require__(4389);
 ;// CONCATENATED MODULE: ./src/postgres/connect.ts
 // Opens pg connections with pinned session settings (so row text, and thus the
 // content checksums, is the same at backup and at drill time) and turns
@@ -47967,12 +48149,13 @@ const defaults = lib.defaults
 
 
 
-/** Settings every session that computes or compares checksums must share. */
+
+/** Settings of every session; those that compute or compare checksums add postgres/stats.ts CHECKSUM_SETTINGS. */
 const PINNED_SETTINGS = {
     TimeZone: 'UTC',
     DateStyle: 'ISO, MDY',
     IntervalStyle: 'postgres',
-    extra_float_digits: '1',
+    extra_float_digits: '3', // full precision, as pg_dump writes floats (redacted-data.sql's COPY uses these)
     bytea_output: 'hex',
     lc_monetary: 'C',
     client_encoding: 'UTF8',
@@ -47995,7 +48178,7 @@ async function connect(url, options = {}) {
     const client = new esm.Client({
         connectionString: url,
         application_name: options.applicationName ?? 'backup-drill',
-        connectionTimeoutMillis: 15000,
+        connectionTimeoutMillis: (0,deadlines/* deadlines */.QA)().connectMs, // input connect-timeout
     });
     // An idle client whose server goes away emits 'error'; without a listener it crashes the process.
     client.on('error', () => undefined);
@@ -48036,8 +48219,8 @@ function translateConnectError(error, url, inputName) {
             return new errors/* DatabaseError */.a$(`${detail} (${target}).`, { hint: `Check the database name in '${inputName}'.`, cause: error });
         default:
             if (/timeout/i.test(detail)) {
-                return new errors/* DatabaseError */.a$(`Timed out connecting to ${target}.`, {
-                    hint: `Check the host and port in '${inputName}' and that the server accepts connections.`,
+                return new errors/* DatabaseError */.a$(`Timed out connecting to ${target} after ${(0,deadlines/* deadlines */.QA)().connectMs / 1000}s (connect-timeout).`, {
+                    hint: `Check the host and port in '${inputName}' and that the server accepts connections; raise connect-timeout for a slow link.`,
                     cause: error,
                 });
             }
@@ -48101,9 +48284,22 @@ class TailBuffer {
         return (0,redact/* redact */.E$)(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
     }
 }
+let pdeathsigWorks;
+/**
+ * The command line that makes the kernel SIGKILL the child when this process dies, even by
+ * SIGKILL (which no handler sees): util-linux `setpriv --pdeathsig KILL` (prctl PR_SET_PDEATHSIG),
+ * which then execs the command in place (same pid, so kill() and exit codes are unchanged).
+ * Without it a killed CLI left pg_dump running (4 of 20 kills). Where setpriv is missing, as is.
+ */
+function dieWithParent(command, args) {
+    pdeathsigWorks ??=
+        process.platform === 'linux' && (0,external_node_child_process_.spawnSync)('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+    return pdeathsigWorks ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+}
 /** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
 async function runTool(path, args, options = {}) {
-    const child = (0,external_node_child_process_.spawn)(path, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, commandArgs] = dieWithParent(path, args);
+    const child = (0,external_node_child_process_.spawn)(command, commandArgs, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];
     const err = new TailBuffer(64 * 1024);
     child.stdout.on('data', (c) => out.push(c));
@@ -48129,9 +48325,12 @@ function waitForExit(child, path) {
 }
 function toolFailed(path, code, stderr) {
     const tool = (0,external_node_path_.basename)(path);
+    // setpriv (dieWithParent) reports a tool it cannot start with exit 127.
+    const missing = code === 127 && /failed to execute/.test(stderr);
     return new errors/* ToolError */.v4(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
         exitCode: code,
         stderr,
+        hint: missing ? 'Install it or set postgres-bin-dir.' : undefined,
     });
 }
 
@@ -48242,7 +48441,7 @@ async function userColumns(client) {
 function matcherFor(pattern, input) {
     const parts = pattern.split('.').map((p) => p.trim());
     if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
-        throw new errors.UsageError(`Input '${input}' has '${pattern}', which is not table.column or schema.table.column.`, {
+        throw new errors/* UsageError */.eb(`Input '${input}' has '${pattern}', which is not table.column or schema.table.column.`, {
             input,
             hint: 'Example: users.password_hash, public.api_tokens.token_*',
         });
@@ -48265,7 +48464,7 @@ function replacementFor(c) {
         return `'\\x'::bytea`;
     if (c.type === 'jsonb' || c.type === 'json')
         return `'{}'::${c.type}`;
-    throw new errors.UsageError(`Column ${c.schema}.${c.table}.${c.column} is NOT NULL of type ${c.type}; it cannot be redacted to NULL or a text placeholder.`, {
+    throw new errors/* UsageError */.eb(`Column ${c.schema}.${c.table}.${c.column} is NOT NULL of type ${c.type}; it cannot be redacted to NULL or a text placeholder.`, {
         input: 'redact-columns',
         hint: 'Redact text, bytea or json columns, or encrypt the backup instead (encrypt-recipients).',
     });
@@ -48277,7 +48476,7 @@ function resolveRedactions(columns, patterns) {
         const match = matcherFor(pattern, 'redact-columns');
         const hits = columns.filter(match);
         if (hits.length === 0) {
-            throw new errors.UsageError(`Input 'redact-columns': '${pattern}' matches no column.`, {
+            throw new errors/* UsageError */.eb(`Input 'redact-columns': '${pattern}' matches no column.`, {
                 input: 'redact-columns',
                 hint: "Check the table and column names ('backup-drill inspect-db' lists likely credential columns).",
             });
@@ -48317,7 +48516,7 @@ function refuseSensitiveInClear(columns, patterns, redactions, encrypted) {
         .map((c) => `${c.schema}.${c.table}.${c.column}`)
         .filter((n) => !redacted.has(n));
     if (exposed.length) {
-        throw new errors.UsageError(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
+        throw new errors/* UsageError */.eb(`Refusing an unencrypted backup that would store sensitive columns in clear: ${exposed.join(', ')}.`, {
             input: 'sensitive-columns',
             hint: 'Encrypt the backup (encrypt-recipients or encrypt-passphrase), or add these columns to redact-columns.',
         });
@@ -48417,13 +48616,17 @@ async function suggestRedactions(client) {
 
 
 
+
 function startDump(options) {
     const conn = libpqConnection(options.databaseUrl);
+    // PGCONNECT_TIMEOUT: pg_dump's own deadline to reach the server (input connect-timeout).
+    conn.env.PGCONNECT_TIMEOUT ??= String(Math.max(2, Math.ceil((0,deadlines/* deadlines */.QA)().connectMs / 1000)));
     const args = ['--format=custom', `--compress=${options.compression}`, `--snapshot=${options.snapshotId}`, '--no-password', ...(options.extraArgs ?? [])];
     if (conn.dbname)
         args.push(`--dbname=${conn.dbname}`);
     const path = (0,external_node_path_.join)(options.binDir, 'pg_dump');
-    const [command, commandArgs] = withBigStdoutWrites(path, args);
+    // Dies with us, even when we are killed with SIGKILL: a pg_dump must never outlive its backup.
+    const [command, commandArgs] = dieWithParent(...withBigStdoutWrites(path, args));
     const child = (0,external_node_child_process_.spawn)(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...conn.env } });
     const stderr = new TailBuffer();
     child.stderr.on('data', (c) => stderr.push(c));
@@ -48544,6 +48747,44 @@ class ExportedSnapshot {
     }
 }
 
+;// CONCATENATED MODULE: ./src/postgres/objects/common.ts
+// What the object captures share: which schemas are the user's, extension
+// membership, the search_path pinned so catalog functions qualify every name.
+
+/** User schemas (namespace alias `n`): not the catalogs, TOAST or temporary schemas. */
+const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+/** True when the object (catalog `catalog`, oid expression `oid`) does not belong to an extension: pg_dump dumps only CREATE EXTENSION for those. */
+function notExtensionMember(catalog, oid) {
+    return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend bd_d WHERE bd_d.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass AND bd_d.objid = ${oid} AND bd_d.deptype = 'e')`;
+}
+/**
+ * An empty search_path makes pg_get_*def, format_type and reg* casts qualify
+ * every name, so definitions read the same in the source and the restored copy.
+ */
+async function pinSearchPath(client) {
+    await client.query(`SELECT pg_catalog.set_config('search_path', '', false)`);
+}
+function sha256Hex(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+/** A short digest, enough to tell two definitions of one object apart. */
+function shortDigest(text) {
+    return sha256Hex(text).slice(0, 16);
+}
+/** "a, b, c and 4 more" */
+function someOf(names, max = 5) {
+    if (names.length <= max)
+        return names.join(', ');
+    return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+function common_literal(text) {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+/** "1 row", "3 rows". */
+function plural(n, one, many = `${one}s`) {
+    return `${n} ${n === 1 ? one : many}`;
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/stats.ts
 // Per-table row counts and content checksums, and the schema hash.
 //
@@ -48557,28 +48798,84 @@ class ExportedSnapshot {
 //   through their text form instead, inside the same record hash;
 // - 'text': hashtextextended of the whole row's text form, for servers before
 //   14 and for tables with redacted columns.
-// Text forms depend on session settings, which connect() pins. Partitioned
-// tables are recorded through their leaf partitions (which hold the rows).
+// Format 3 hashes the columns in a canonical order (by name, C collation,
+// recorded in `columns`), because a restore may reorder an inheritance
+// child's columns, and leaves out the columns whose value does not survive
+// pg_dump exactly (`unverifiableColumns`). Text forms depend on session
+// settings, which every hashing session pins (CHECKSUM_SETTINGS, recorded in
+// the manifest). Partitioned tables are recorded through their leaf
+// partitions (which hold the rows).
 
 
-/** The whole-row hash of each method, over the row alias `bd_row_`. */
+/**
+ * The session settings every format-3 checksum is computed and compared under:
+ * each one changes the text form of some value. search_path: reg* values
+ * print qualified or not through it (and a database or role may set it);
+ * quote_all_identifiers: the same values' quoting; lc_monetary: money;
+ * extra_float_digits 3: floats (and extension types printing floats) at
+ * full precision, as pg_dump writes them; the date, interval and bytea styles.
+ * lc_numeric, xmlbinary and xmloption change no stored value's output today;
+ * pinned so a future one cannot drift. Recorded as Manifest.checksumSettings.
+ */
+const CHECKSUM_SETTINGS = {
+    search_path: '',
+    quote_all_identifiers: 'off',
+    TimeZone: 'UTC',
+    DateStyle: 'ISO, MDY',
+    IntervalStyle: 'postgres',
+    extra_float_digits: '3',
+    bytea_output: 'hex',
+    lc_monetary: 'C',
+    lc_numeric: 'C',
+    xmlbinary: 'base64',
+    xmloption: 'content',
+    client_encoding: 'UTF8',
+};
+/** What formats 1-2 pinned (no search_path, floats at extra_float_digits 1): their checksums are compared under these. */
+const LEGACY_CHECKSUM_SETTINGS = {
+    TimeZone: 'UTC',
+    DateStyle: 'ISO, MDY',
+    IntervalStyle: 'postgres',
+    extra_float_digits: '1',
+    bytea_output: 'hex',
+    lc_monetary: 'C',
+    client_encoding: 'UTF8',
+};
+/** The settings a manifest's checksums were computed under. */
+function checksumSettingsOf(manifest) {
+    return manifest.checksumSettings ?? LEGACY_CHECKSUM_SETTINGS;
+}
+/** Sets `settings` for the rest of the session (or of the open transaction, if it rolls back). */
+async function pinChecksumSettings(client, settings) {
+    const entries = Object.entries(settings);
+    if (!entries.length)
+        return;
+    await client.query(`SELECT ${entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, entries.flat());
+}
+/** The whole-row hash of each method, over the row alias `bd_row_` (formats 1-2, and tables with no column list). */
 const ROW_HASH = {
     text: 'hashtextextended(ROW(bd_row_.*)::text, 0)',
     record: 'hash_record_extended(bd_row_.*, 0)', // .*: a column may be named bd_row_ (the sample has one)
 };
 /**
- * The row hash for a table: ROW_HASH, or for 'record' with text columns a
- * record of every column (`columns`, in table order) where those are cast to text.
- * Keep in step with the gate's plpgsql (restore/gate.ts) and docs/RECOVERY.md.
+ * The row hash for a table. With `canonical` (format 3: the recorded column
+ * list, in its order) every listed column, text columns cast to text. Without
+ * it (formats 1-2): ROW_HASH, or for 'record' with text columns a record of
+ * every column (`columns`, in table order) where those are cast to text.
+ * Keep in step with the gate (restore/gate.ts) and docs/RECOVERY.md.
  */
-function rowHashSql(method, textColumns = [], columns = []) {
+function rowHashSql(method, textColumns = [], columns = [], canonical) {
+    const cast = new Set(method === 'record' ? textColumns : []);
+    const value = (c) => (cast.has(c) ? `(bd_row_.${connect_ident(c)})::text COLLATE "C"` : `bd_row_.${connect_ident(c)}`);
+    if (canonical) {
+        const row = `ROW(${canonical.map(value).join(', ')})`;
+        return method === 'text' ? `hashtextextended(${row}::text, 0)` : `hash_record_extended(${row}, 0)`;
+    }
     if (method === 'text' || textColumns.length === 0)
         return ROW_HASH[method];
-    const cast = new Set(textColumns);
-    const values = columns.map((c) => (cast.has(c) ? `(bd_row_.${connect_ident(c)})::text COLLATE "C"` : `bd_row_.${connect_ident(c)}`));
-    return `hash_record_extended(ROW(${values.join(', ')}), 0)`;
+    return `hash_record_extended(ROW(${columns.map(value).join(', ')}), 0)`;
 }
-const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const stats_USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 /** Ordinary tables holding rows, in user schemas, not owned by an extension. */
 async function listTables(client) {
     const { rows } = await client.query(`
@@ -48586,7 +48883,7 @@ async function listTables(client) {
            (SELECT pn.nspname || '.' || p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
               JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND ${USER_SCHEMAS}
+     WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND ${stats_USER_SCHEMAS}
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
      ORDER BY 1, 2`);
     return rows.map((r) => (r.parent ? { schema: r.schema, name: r.name, partitionOf: r.parent } : { schema: r.schema, name: r.name }));
@@ -48601,8 +48898,8 @@ async function tableStats(client, table, source, knownColumns) {
     const from = source ?? `ONLY ${connect_qualified(table.schema, table.name)}`;
     const method = table.checksumMethod ?? 'text';
     const textColumns = method === 'record' ? (table.textColumns ?? []) : [];
-    const columns = textColumns.length ? (knownColumns ?? (await columnNames(client, [table])).get(tableKey(table)) ?? []) : [];
-    const { rows } = await client.query(`SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(method, textColumns, columns)}::numeric), 0)::text AS checksum
+    const legacyColumns = !table.columns && textColumns.length ? (knownColumns ?? (await columnNames(client, [table])).get(tableKey(table)) ?? []) : [];
+    const { rows } = await client.query(`SELECT count(*)::text AS rows, coalesce(sum(${rowHashSql(method, textColumns, legacyColumns, table.columns)}::numeric), 0)::text AS checksum
        FROM ${from} AS bd_row_`);
     const result = { schema: table.schema, name: table.name, rows: Number(rows[0].rows), checksum: rows[0].checksum };
     if (method !== 'text')
@@ -48611,6 +48908,10 @@ async function tableStats(client, table, source, knownColumns) {
         result.textColumns = textColumns;
     if (table.partitionOf)
         result.partitionOf = table.partitionOf;
+    if (table.columns)
+        result.columns = table.columns;
+    if (table.unverifiableColumns?.length)
+        result.unverifiableColumns = table.unverifiableColumns;
     return result;
 }
 /** The columns of each table, in table order (one query for all). */
@@ -48622,6 +48923,78 @@ async function columnNames(client, tables) {
       WHERE a.attrelid = ANY ($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
       GROUP BY 1, 2`, [tables.map((t) => connect_qualified(t.schema, t.name))]);
     return new Map(rows.map((r) => [tableKey(r), r.columns]));
+}
+/**
+ * Every table's columns in the canonical hashing order: by name, compared
+ * byte-wise (C collation), which no restore can change. One query for all.
+ */
+async function canonicalColumns(client, tables) {
+    if (tables.length === 0)
+        return new Map();
+    const { rows } = await client.query(`WITH RECURSIVE cols AS (
+       SELECT a.attrelid, a.attname, a.atttypid, a.atttypmod FROM pg_attribute a
+        WHERE a.attrelid = ANY ($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
+     ), leaf(root, t, depth) AS (
+       SELECT DISTINCT atttypid, atttypid, 0 FROM cols
+       UNION ALL
+       SELECT l.root, CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, l.depth + 1
+         FROM leaf l JOIN pg_type ty ON ty.oid = l.t
+        WHERE l.depth < 16 AND (ty.typtype = 'd' OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = ty.typelem AND e.typarray = ty.oid))
+     ), foreign_types AS (
+       SELECT DISTINCT l.root FROM leaf l JOIN pg_type ty ON ty.oid = l.t
+        WHERE ty.typtype NOT IN ('d', 'e') AND ty.typnamespace <> 'pg_catalog'::regnamespace
+          AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = ty.typelem AND e.typarray = ty.oid)
+     )
+     SELECT n.nspname AS schema, c.relname AS name,
+            json_agg(json_build_object('name', k.attname, 'type', format_type(k.atttypid, k.atttypmod),
+                                       'foreign', k.atttypid IN (SELECT root FROM foreign_types))
+                     ORDER BY k.attname COLLATE "C") AS columns
+       FROM cols k JOIN pg_class c ON c.oid = k.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      GROUP BY 1, 2`, [tables.map((t) => connect_qualified(t.schema, t.name))]);
+    return new Map(rows.map((r) => [tableKey(r), r.columns]));
+}
+/**
+ * The columns (of `candidates`) whose text form does not survive the round
+ * trip a restore makes, input(output(v)), on some row of this snapshot:
+ * exactly what the text hash would see after pg_dump (which writes the same
+ * text under the same settings). Run in a savepoint: a type whose output does
+ * not even read back is unverifiable too, and must not abort the backup.
+ */
+async function unverifiableColumns(client, from, candidates) {
+    if (candidates.length === 0)
+        return [];
+    const drifts = (c) => `coalesce(bool_or(((bd_row_.${connect_ident(c.name)})::text)::${c.type}::text IS DISTINCT FROM (bd_row_.${connect_ident(c.name)})::text), false)`;
+    const test = async (cols) => {
+        await client.query('SAVEPOINT bd_round_trip');
+        try {
+            const { rows } = await client.query({ text: `SELECT ${cols.map(drifts).join(', ')} FROM ${from} AS bd_row_`, rowMode: 'array' });
+            await client.query('RELEASE SAVEPOINT bd_round_trip');
+            return rows[0];
+        }
+        catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT bd_round_trip');
+            throw error;
+        }
+    };
+    const lossy = (c) => ({ column: c.name, type: c.type, reason: `${c.type} loses precision through pg_dump` });
+    try {
+        const drifted = await test(candidates);
+        return candidates.filter((_, i) => drifted[i]).map(lossy);
+    }
+    catch {
+        // One column's text does not read back: find which, one at a time.
+        const out = [];
+        for (const c of candidates) {
+            try {
+                if ((await test([c]))[0])
+                    out.push(lossy(c));
+            }
+            catch (error) {
+                out.push({ column: c.name, type: c.type, reason: `${c.type} does not read back its own text form (${error.message})` });
+            }
+        }
+        return out;
+    }
 }
 /**
  * For 'record' checksums: every table (by tableKey) with the columns whose
@@ -48640,7 +49013,7 @@ async function textHashedColumns(client, serverVersionNum) {
       SELECT c.oid AS rel, a.attnum, a.attname::text AS attname, a.atttypid AS t, a.attcollation AS coll
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       WHERE c.relkind = 'r' AND ${USER_SCHEMAS}
+       WHERE c.relkind = 'r' AND ${stats_USER_SCHEMAS}
     ), leaf(root, t, depth) AS (
       -- Each distinct column type, followed through domains and array elements (few types, many columns).
       SELECT DISTINCT t, t, 0 FROM cols
@@ -48667,7 +49040,7 @@ async function textHashedColumns(client, serverVersionNum) {
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN (SELECT k.rel, array_agg(k.attname ORDER BY k.attnum) AS text_columns
                    FROM cols k JOIN unsafe u ON u.rel = k.rel AND u.attnum = k.attnum GROUP BY k.rel) x ON x.rel = c.oid
-     WHERE c.relkind = 'r' AND ${USER_SCHEMAS}`);
+     WHERE c.relkind = 'r' AND ${stats_USER_SCHEMAS}`);
     return new Map(rows.map((r) => [tableKey(r), r.text_columns]));
 }
 /**
@@ -48684,17 +49057,55 @@ async function chooseChecksumMethods(client, tables, serverVersionNum, textOnly 
         return textColumns.length ? { ...t, checksumMethod: 'record', textColumns } : { ...t, checksumMethod: 'record' };
     });
 }
+/**
+ * A table's format-3 hashing plan, at backup time: all its columns in
+ * canonical order, less those whose text form does not survive pg_dump
+ * (tested among the text-hashed columns of types that are not built in).
+ */
+async function planTable(client, table, all, source) {
+    // Every column of a 'text' table is hashed as text; of a 'record' table, its text columns.
+    const text = new Set(table.checksumMethod === 'record' ? (table.textColumns ?? []) : all.map((c) => c.name));
+    const from = source ?? `ONLY ${connect_qualified(table.schema, table.name)}`;
+    const lost = await unverifiableColumns(client, from, all.filter((c) => c.foreign && text.has(c.name)));
+    const dropped = new Set(lost.map((u) => u.column));
+    const columns = all.map((c) => c.name).filter((c) => !dropped.has(c));
+    const textColumns = table.textColumns?.filter((c) => !dropped.has(c));
+    const { textColumns: _, ...rest } = table;
+    return { ...rest, ...(textColumns?.length ? { textColumns } : {}), columns, ...(lost.length ? { unverifiableColumns: lost } : {}) };
+}
 /** Stats of every table, spread over the given clients (all in the same snapshot). */
-async function collectStats(clients, tables, sourceOf = () => undefined) {
+async function collectStats(clients, tables, sourceOf = () => undefined, options = {}) {
+    const results = await collectStatsSettled(clients, tables, sourceOf, options, false);
+    return results;
+}
+/**
+ * collectStats, where a table whose query fails gets its error in its place
+ * (with `settle`), so one table that cannot be hashed does not hide the others.
+ */
+async function collectStatsSettled(clients, tables, sourceOf = () => undefined, options = {}, settle = true) {
+    if (options.settings)
+        for (const c of clients)
+            await pinChecksumSettings(c, options.settings);
     const results = new Array(tables.length);
-    // Column lists for the record hashes with text columns, fetched at once rather than a round trip per table.
-    const columns = await columnNames(clients[0], tables.filter((t) => t.checksumMethod === 'record' && t.textColumns?.length));
+    // Column lists, fetched at once rather than a round trip per table: canonical ones to plan (backup),
+    // physical ones for formats 1-2 record hashes with text columns.
+    const canonical = options.plan ? await canonicalColumns(clients[0], tables) : new Map();
+    const columns = await columnNames(clients[0], tables.filter((t) => !t.columns && !options.plan && t.checksumMethod === 'record' && t.textColumns?.length));
     let next = 0;
     await Promise.all(clients.map(async (client) => {
         while (next < tables.length) {
             const i = next++;
             const table = tables[i];
-            results[i] = await tableStats(client, table, sourceOf(table), columns.get(tableKey(table)));
+            const source = sourceOf(table);
+            try {
+                const ref = options.plan ? await planTable(client, table, canonical.get(tableKey(table)) ?? [], source) : table;
+                results[i] = await tableStats(client, ref, source, columns.get(tableKey(table)));
+            }
+            catch (error) {
+                if (!settle)
+                    throw error;
+                results[i] = error instanceof Error ? error : new Error(String(error));
+            }
         }
     }));
     return results;
@@ -48708,7 +49119,7 @@ async function schemaHash(client) {
     SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || a.attname || ':' ||
            format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull::text AS line
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMAS}
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${stats_USER_SCHEMAS}
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
      ORDER BY n.nspname, c.relname, a.attnum`);
     const hash = (0,external_node_crypto_.createHash)('sha256');
@@ -48720,15 +49131,770 @@ async function schemaHash(client) {
 async function countUserTables(client) {
     const { rows } = await client.query(`
     SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMAS}`);
+     WHERE c.relkind IN ('r', 'p') AND ${stats_USER_SCHEMAS}`);
     return Number(rows[0].n);
+}
+
+;// CONCATENATED MODULE: ./src/postgres/objects/extension-config.ts
+
+
+async function listConfigTables(client) {
+    const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS name, e.extname AS extension, coalesce(x.cond, '') AS condition
+      FROM pg_catalog.pg_extension e
+      CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS x(rel, cond)
+      JOIN pg_catalog.pg_class c ON c.oid = x.rel JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r'
+     ORDER BY 1, 2`);
+    return rows;
+}
+/** The rows pg_dump carries for a configuration table. The condition comes from the catalog of the database being read. */
+function dumpedRows(t) {
+    return `(SELECT * FROM ONLY ${connect_qualified(t.schema, t.name)} ${t.condition})`;
+}
+async function statsOf(client, tables) {
+    const refs = tables.map((t) => ({ schema: t.schema, name: t.name }));
+    const stats = await collectStats([client], refs, (ref) => dumpedRows(tables.find((t) => t.schema === ref.schema && t.name === ref.name)));
+    return stats.map((s, i) => ({
+        ...s,
+        extensionConfig: { extension: tables[i].extension, ...(tables[i].condition ? { condition: tables[i].condition } : {}) },
+    }));
+}
+async function captureExtensionConfig(client) {
+    return statsOf(client, await listConfigTables(client));
+}
+/**
+ * Each recorded configuration table, hashed in the restored database with the
+ * condition its extension declares there. When that condition is not the
+ * recorded one (another extension version), the rows are not verifiable.
+ */
+async function compareExtensionConfig(client, expected) {
+    const present = new Map((await listConfigTables(client)).map((t) => [JSON.stringify([t.schema, t.name]), t]));
+    const results = [];
+    for (const t of expected) {
+        const name = `${t.schema}.${t.name}`;
+        const here = present.get(JSON.stringify([t.schema, t.name]));
+        const recorded = t.extensionConfig?.condition ?? '';
+        if (!here) {
+            results.push({
+                kind: 'extension-config',
+                name,
+                status: 'failed',
+                message: `missing after restore (configuration table of extension ${t.extensionConfig?.extension})`,
+            });
+            continue;
+        }
+        if (here.condition !== recorded) {
+            results.push({
+                kind: 'extension-config',
+                name,
+                status: 'not-verifiable',
+                message: `extension ${here.extension} declares another dump condition here (${JSON.stringify(here.condition)}, backup: ${JSON.stringify(recorded)}): another extension version`,
+            });
+            continue;
+        }
+        const [got] = await statsOf(client, [here]);
+        const ok = got.rows === t.rows && got.checksum === t.checksum;
+        const what = recorded ? `rows ${recorded}` : 'all rows';
+        results.push({
+            kind: 'extension-config',
+            name,
+            status: ok ? 'passed' : 'failed',
+            message: ok
+                ? `${t.rows} ${what} identical`
+                : got.rows !== t.rows
+                    ? `${what}: expected ${t.rows} rows, restored ${got.rows}`
+                    : `${what}: same row count, different content checksum`,
+        });
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/objects/large-objects.ts
+
+const PIECE = 1 << 20;
+/** Up to this many objects, each one's digest is recorded so a drill can name the one that differs. */
+const MAX_ITEMS = 1000;
+/** Hash of a bytea piece, as bytea (sha256 arrived in PostgreSQL 11). */
+function pieceHash(serverVersionNum, expr) {
+    return serverVersionNum >= 110000 ? `pg_catalog.sha256(${expr})` : `pg_catalog.decode(pg_catalog.md5(${expr}), 'hex')`;
+}
+async function captureLargeObjects(client, serverVersionNum) {
+    const { rows: any } = await client.query('SELECT count(*)::text AS n FROM pg_catalog.pg_largeobject_metadata');
+    if (any[0].n === '0')
+        return null;
+    const h = (e) => pieceHash(serverVersionNum, e);
+    const algorithm = serverVersionNum >= 110000 ? 'sha256' : 'md5';
+    const { rows } = await client.query(`
+    WITH RECURSIVE piece(lo, off, len, h) AS (
+      SELECT m.oid, 0::bigint, pg_catalog.length(x.d), ${h('x.d')}
+        FROM pg_catalog.pg_largeobject_metadata m, LATERAL (SELECT pg_catalog.lo_get(m.oid, 0, ${PIECE}) AS d) x
+      UNION ALL
+      SELECT p.lo, p.off + ${PIECE}, pg_catalog.length(x.d), ${h('x.d')}
+        FROM piece p, LATERAL (SELECT pg_catalog.lo_get(p.lo, p.off + ${PIECE}, ${PIECE}) AS d) x
+       WHERE p.len = ${PIECE}
+    ), per AS MATERIALIZED (
+      SELECT lo, sum(len)::bigint AS bytes, pg_catalog.encode(${h("pg_catalog.string_agg(h, ''::bytea ORDER BY off)")}, 'hex') AS digest
+        FROM piece GROUP BY lo
+    )
+    SELECT (SELECT count(*) FROM per)::text AS count,
+           (SELECT coalesce(sum(bytes), 0) FROM per)::text AS bytes,
+           (SELECT coalesce(sum(pg_catalog.hashtextextended(lo::text || ':' || digest, 0)::numeric), 0) FROM per)::text AS sum,
+           (SELECT json_agg(json_build_object('oid', lo, 'bytes', bytes, 'digest', digest) ORDER BY lo)
+              FROM (SELECT * FROM per ORDER BY lo LIMIT ${MAX_ITEMS + 1}) p) AS items`);
+    const r = rows[0];
+    const result = { count: Number(r.count), bytes: Number(r.bytes), digest: `${algorithm}-sum:${r.sum}` };
+    if (r.items && r.items.length <= MAX_ITEMS)
+        result.items = r.items;
+    return result;
+}
+async function compareLargeObjects(client, expected, serverVersionNum) {
+    const got = await captureLargeObjects(client, serverVersionNum);
+    const name = 'large objects';
+    if (!expected && !got)
+        return { kind: 'large-objects', name, status: 'passed', message: 'none in the backup, none restored' };
+    if (!expected)
+        return { kind: 'large-objects', name, status: 'failed', message: `none in the backup, ${got.count} restored` };
+    if (!got)
+        return { kind: 'large-objects', name, status: 'failed', message: `${expected.count} in the backup, none restored` };
+    if (got.count === expected.count && got.bytes === expected.bytes && got.digest === expected.digest) {
+        return { kind: 'large-objects', name, status: 'passed', message: `${plural(got.count, 'large object')}, ${plural(got.bytes, 'byte')}, content identical` };
+    }
+    return { kind: 'large-objects', name, status: 'failed', message: describeDifference(expected, got) };
+}
+/** What differs between two large-object summaries, naming objects by OID when both list them. */
+function describeDifference(expected, got) {
+    const head = `${expected.count} large objects (${expected.bytes} bytes) in the backup, ${got.count} (${got.bytes} bytes) restored`;
+    if (!expected.items || !got.items)
+        return `${head}; content digest differs`;
+    const restored = new Map(got.items.map((i) => [i.oid, i]));
+    const recorded = new Set(expected.items.map((i) => i.oid));
+    const missing = expected.items.filter((i) => !restored.has(i.oid)).map((i) => String(i.oid));
+    const changed = expected.items.filter((i) => restored.has(i.oid) && restored.get(i.oid).digest !== i.digest).map((i) => String(i.oid));
+    const extra = got.items.filter((i) => !recorded.has(i.oid)).map((i) => String(i.oid));
+    const parts = [
+        ...(changed.length ? [`content differs: large object ${someOf(changed)}`] : []),
+        ...(missing.length ? [`missing: large object ${someOf(missing)}`] : []),
+        ...(extra.length ? [`not in the backup: large object ${someOf(extra)}`] : []),
+    ];
+    return `${head}; ${parts.join('; ') || 'content digest differs'}`;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/objects/matviews.ts
+
+
+
+/** SQL value keywords (pg_get_viewdef prints them in capitals) and stable built-ins whose value depends on when, where or by whom a query runs. */
+const UNSTABLE_KEYWORDS = /\b(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP|CURRENT_USER|SESSION_USER|USER|CURRENT_ROLE|CURRENT_CATALOG|CURRENT_SCHEMA)\b/;
+const UNSTABLE_CALLS = /\b(now|transaction_timestamp|statement_timestamp|current_database|current_setting|current_schemas|inet_client_addr|inet_server_addr|inet_client_port|pg_backend_pid|txid_current|pg_current_xact_id|age|pg_postmaster_start_time|pg_conf_load_time)\s*\(/i;
+async function listMatViews(client) {
+    const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS name, c.relispopulated AS populated, pg_catalog.pg_get_viewdef(c.oid) AS definition
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'm' AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+     ORDER BY 1, 2`);
+    return rows;
+}
+/** Why a query may give another result on the same data, or undefined. Conservative: a false "not compared" is honest, a false failure is not. */
+async function unstableReason(client, definition) {
+    const word = UNSTABLE_KEYWORDS.exec(definition) ?? UNSTABLE_CALLS.exec(definition);
+    if (word)
+        return `its query uses ${word[1].toLowerCase()}, which differs between runs`;
+    const called = [...new Set([...definition.matchAll(/([A-Za-z_][A-Za-z0-9_$]*)\s*\(/g)].map((m) => m[1].toLowerCase()))];
+    if (!called.length)
+        return undefined;
+    // Any volatile overload of a called name, or any non-immutable function of the user's (it may read the clock inside).
+    const { rows } = await client.query(`SELECT DISTINCT p.proname AS name FROM pg_catalog.pg_proc p
+      WHERE p.proname = ANY ($1::text[])
+        AND (p.provolatile = 'v' OR (p.provolatile = 's' AND p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace))
+      ORDER BY 1`, [called]);
+    return rows.length ? `its query calls ${rows.map((r) => r.name).join(', ')}, which may differ between runs` : undefined;
+}
+function contentSql(from) {
+    return `SELECT count(*)::text AS rows, coalesce(sum(${ROW_HASH.text}::numeric), 0)::text AS checksum FROM ${from} AS bd_row_`;
+}
+async function content(client, from) {
+    const { rows } = await client.query(contentSql(from));
+    return { rows: Number(rows[0].rows), checksum: rows[0].checksum };
+}
+/** A view's query runs once more at backup to tell whether it is fresh: never for longer than this. */
+const FRESHNESS_TIMEOUT = '120s';
+/** Runs `fn` under a savepoint and a time limit, so a failing or slow query leaves the snapshot's transaction usable. */
+async function attempt(client, fn) {
+    const { rows } = await client.query(`SELECT current_setting('statement_timeout') AS t`);
+    await client.query(`SAVEPOINT bd_matview; SET LOCAL statement_timeout = '${FRESHNESS_TIMEOUT}'`);
+    try {
+        const value = await fn();
+        await client.query('RELEASE SAVEPOINT bd_matview');
+        await client.query(`SELECT set_config('statement_timeout', $1, true)`, [rows[0].t]);
+        return value;
+    }
+    catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT bd_matview');
+        return error.code === '57014' ? new Error(`it took longer than ${FRESHNESS_TIMEOUT}`) : error;
+    }
+}
+/** At backup, in the snapshot (inside its transaction): each view's state, and its content when it is fresh. */
+async function captureMatViews(client) {
+    const out = [];
+    for (const v of await listMatViews(client)) {
+        const base = { schema: v.schema, name: v.name, populated: v.populated };
+        if (!v.populated) {
+            out.push(base);
+            continue;
+        }
+        const unstable = await unstableReason(client, v.definition);
+        if (unstable) {
+            out.push({ ...base, fresh: false, reason: unstable });
+            continue;
+        }
+        const stored = await attempt(client, () => content(client, connect_qualified(v.schema, v.name)));
+        const query = await attempt(client, () => content(client, `(${v.definition.trim().replace(/;$/, '')})`));
+        if (stored instanceof Error || query instanceof Error) {
+            const error = (stored instanceof Error ? stored : query);
+            out.push({ ...base, fresh: false, reason: `its query could not be run at backup: ${error.message}` });
+        }
+        else if (stored.rows !== query.rows || stored.checksum !== query.checksum) {
+            out.push({ ...base, fresh: false, reason: 'its stored rows were not its query’s result at backup (the data changed after its last refresh)' });
+        }
+        else {
+            out.push({ ...base, fresh: true, rows: stored.rows, checksum: stored.checksum });
+        }
+    }
+    return out;
+}
+/**
+ * After a restore. `refresh` (the drill's throwaway copy): each fresh view is
+ * refreshed in this pinned session and its content compared. A real target is
+ * not refreshed: only its state is checked.
+ */
+async function compareMatViews(client, expected, refresh) {
+    const present = new Map((await listMatViews(client)).map((v) => [JSON.stringify([v.schema, v.name]), v]));
+    const results = [];
+    for (const v of expected) {
+        const name = `${v.schema}.${v.name}`;
+        const result = (status, message) => results.push({ kind: 'materialized-view', name, status, message });
+        const here = present.get(JSON.stringify([v.schema, v.name]));
+        if (!here) {
+            result('failed', 'missing after restore');
+        }
+        else if (here.populated !== v.populated) {
+            result('failed', v.populated ? 'populated in the backup, not populated after the restore' : 'not populated in the backup, populated after the restore');
+        }
+        else if (!v.populated) {
+            result('passed', 'not populated, as in the backup');
+        }
+        else if (!v.fresh || v.checksum === undefined) {
+            result('not-compared', `refreshed on restore, not compared: ${v.reason ?? 'not fresh at backup'}`);
+        }
+        else if (!refresh) {
+            result('not-compared', 'refreshed on restore; content is compared by a drill, not on a live target');
+        }
+        else {
+            const got = await refreshed(client, v);
+            if (got instanceof Error)
+                result('not-compared', `refreshed on restore, not compared: could not refresh it again here: ${got.message}`);
+            else if (got.rows === v.rows && got.checksum === v.checksum)
+                result('passed', `${plural(got.rows, 'row')} identical after refresh`);
+            else
+                result('failed', got.rows !== v.rows ? `expected ${v.rows} rows after refresh, got ${got.rows}` : 'same row count after refresh, different content checksum');
+        }
+    }
+    return results;
+}
+async function refreshed(client, v) {
+    try {
+        await client.query(`REFRESH MATERIALIZED VIEW ${connect_qualified(v.schema, v.name)}`);
+        return await content(client, connect_qualified(v.schema, v.name));
+    }
+    catch (error) {
+        return error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/objects/sequences.ts
+
+
+const BATCH = 200;
+/** Sequences pg_dump sets: the user's, and those an extension marked with pg_extension_config_dump. */
+async function listSequences(client) {
+    const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS name
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'S' AND c.relpersistence <> 't' AND ${USER_SCHEMAS}
+       AND (${notExtensionMember('pg_class', 'c.oid')}
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE c.oid = ANY (e.extconfig)))
+     ORDER BY 1, 2`);
+    return rows;
+}
+async function captureSequences(client) {
+    const list = await listSequences(client);
+    const out = [];
+    for (let i = 0; i < list.length; i += BATCH) {
+        const batch = list.slice(i, i + BATCH);
+        const sql = batch
+            .map((s) => `SELECT ${common_literal(s.schema)} AS schema, ${common_literal(s.name)} AS name, last_value::text AS last, is_called FROM ${connect_qualified(s.schema, s.name)}`)
+            .join('\nUNION ALL\n');
+        const { rows } = await client.query(sql);
+        for (const r of rows)
+            out.push({ schema: r.schema, name: r.name, lastValue: r.last, isCalled: r.is_called });
+    }
+    return out;
+}
+function position(s) {
+    return `last_value ${s.lastValue}${s.isCalled ? '' : ' (not yet called)'}`;
+}
+async function compareSequences(client, expected) {
+    const got = new Map((await captureSequences(client)).map((s) => [JSON.stringify([s.schema, s.name]), s]));
+    const missing = [];
+    const moved = [];
+    for (const s of expected) {
+        const r = got.get(JSON.stringify([s.schema, s.name]));
+        if (!r)
+            missing.push(`${s.schema}.${s.name}`);
+        else if (r.lastValue !== s.lastValue || r.isCalled !== s.isCalled)
+            moved.push(`${s.schema}.${s.name}: ${position(s)} in the backup, ${position(r)} restored`);
+    }
+    const name = 'sequences';
+    if (!missing.length && !moved.length) {
+        return { kind: 'sequences', name, status: 'passed', message: `${plural(expected.length, 'sequence')} at the backup's positions` };
+    }
+    const parts = [...(moved.length ? [someOf(moved, 3)] : []), ...(missing.length ? [`missing: ${someOf(missing)}`] : [])];
+    return { kind: 'sequences', name, status: 'failed', message: `${moved.length + missing.length} of ${expected.length} sequences differ: ${parts.join('; ')}` };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/objects/structure.ts
+
+/** Up to this many objects per kind keep their own digest in the manifest. */
+const MAX_NAMED = 5000;
+const userRelation = (c) => `${USER_SCHEMAS} AND ${notExtensionMember('pg_class', `${c}.oid`)}`;
+/** One query per kind, each returning (name, def). */
+function kindQueries(v) {
+    const prokind = v >= 110000 ? 'p.prokind' : `CASE WHEN p.proisagg THEN 'a' WHEN p.proiswindow THEN 'w' ELSE 'f' END`;
+    const notConstraintCopy = v >= 110000 ? 'AND con.conparentid = 0' : '';
+    const notTriggerCopy = v >= 130000 ? 'AND t.tgparentid = 0' : '';
+    return {
+        schemas: `
+      SELECT n.nspname AS name, '' AS def FROM pg_catalog.pg_namespace n
+       WHERE ${USER_SCHEMAS} AND ${notExtensionMember('pg_namespace', 'n.oid')}`,
+        tables: `
+      SELECT n.nspname || '.' || c.relname AS name,
+             concat_ws(' ', c.relkind, c.relpersistence, c.relreplident,
+               CASE WHEN c.relrowsecurity THEN 'row-security' END, CASE WHEN c.relforcerowsecurity THEN 'force-row-security' END,
+               'options=' || c.reloptions::text,
+               'partition-by ' || CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
+               'bound ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+               'inherits ' || (SELECT string_agg(i.inhparent::pg_catalog.regclass::text, ',' ORDER BY i.inhparent::pg_catalog.regclass::text) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)) AS def
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p', 'f') AND c.relpersistence <> 't' AND ${userRelation('c')}`,
+        // By name, not position: a restore may reorder inherited columns.
+        columns: `
+      SELECT n.nspname || '.' || c.relname || '.' || a.attname AS name,
+             concat_ws(' ', pg_catalog.format_type(a.atttypid, a.atttypmod),
+               CASE WHEN a.attnotnull THEN 'not null' END,
+               'collate ' || CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                 FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,
+               'default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+               'identity ' || NULLIF(a.attidentity::text, ''), 'generated ' || NULLIF(a.attgenerated::text, '')) AS def
+        FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+        LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND c.relpersistence <> 't' AND a.attnum > 0 AND NOT a.attisdropped AND ${userRelation('c')}`,
+        views: `
+      SELECT n.nspname || '.' || c.relname AS name,
+             concat_ws(' ', c.relkind, 'options=' || c.reloptions::text, pg_catalog.pg_get_viewdef(c.oid)) AS def
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('v', 'm') AND ${userRelation('c')}`,
+        indexes: `
+      SELECT n.nspname || '.' || ic.relname AS name,
+             concat_ws(' ', pg_catalog.pg_get_indexdef(i.indexrelid), CASE WHEN i.indisclustered THEN 'clustered' END,
+               CASE WHEN i.indisreplident THEN 'replica-identity' END) AS def
+        FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       -- pg_dump leaves invalid indexes out, except on partitioned tables (not yet attached everywhere): those it dumps.
+       WHERE (i.indisvalid OR c.relkind = 'p') AND ${userRelation('c')}`,
+        constraints: `
+      SELECT n.nspname || '.' || coalesce(c.relname, ty.typname) || '.' || con.conname AS name,
+             con.contype::text || ' ' || pg_catalog.pg_get_constraintdef(con.oid) || CASE WHEN con.condeferrable THEN ' deferrable' ELSE '' END AS def
+        FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace
+        LEFT JOIN pg_catalog.pg_class c ON c.oid = con.conrelid LEFT JOIN pg_catalog.pg_type ty ON ty.oid = con.contypid
+       WHERE ${USER_SCHEMAS} ${notConstraintCopy}
+         AND (c.oid IS NULL OR ${notExtensionMember('pg_class', 'c.oid')})
+         AND (ty.oid IS NULL OR ${notExtensionMember('pg_type', 'ty.oid')})`,
+        triggers: `
+      SELECT n.nspname || '.' || c.relname || '.' || t.tgname AS name, pg_catalog.pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled::text AS def
+        FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE NOT t.tgisinternal ${notTriggerCopy} AND ${userRelation('c')}`,
+        rules: `
+      SELECT n.nspname || '.' || c.relname || '.' || r.rulename AS name, pg_catalog.pg_get_ruledef(r.oid) || ' enabled=' || r.ev_enabled::text AS def
+        FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE r.rulename <> '_RETURN' AND ${userRelation('c')}`,
+        policies: `
+      SELECT n.nspname || '.' || c.relname || '.' || p.polname AS name,
+             concat_ws(' ', p.polcmd, CASE WHEN p.polpermissive THEN 'permissive' ELSE 'restrictive' END,
+               'to ' || (SELECT string_agg(x.role, ',' ORDER BY x.role) FROM (
+                           SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END AS role
+                             FROM unnest(p.polroles) AS r) x),
+               'using ' || pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'check ' || pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)) AS def
+        FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE ${userRelation('c')}`,
+        functions: `
+      SELECT n.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS name,
+             CASE WHEN ${prokind} = 'a' THEN
+               (SELECT concat_ws(' ', 'aggregate', a.aggkind, a.aggtransfn::pg_catalog.regproc, a.aggfinalfn::pg_catalog.regproc,
+                         a.aggcombinefn::pg_catalog.regproc, a.aggtranstype::pg_catalog.regtype, a.agginitval, a.aggsortop::pg_catalog.regoperator)
+                  FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid)
+             ELSE pg_catalog.pg_get_functiondef(p.oid) END AS def
+        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+       WHERE ${USER_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}`,
+        types: `
+      SELECT n.nspname || '.' || t.typname AS name,
+             t.typtype::text || ' ' || CASE t.typtype
+               WHEN 'e' THEN (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)
+               WHEN 'd' THEN concat_ws(' ', pg_catalog.format_type(t.typbasetype, t.typtypmod), CASE WHEN t.typnotnull THEN 'not null' END, 'default ' || t.typdefault)
+               WHEN 'c' THEN (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum)
+                                FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+               WHEN 'r' THEN (SELECT concat_ws(' ', r.rngsubtype::pg_catalog.regtype, r.rngsubopc, r.rngcanonical::pg_catalog.regproc, r.rngsubdiff::pg_catalog.regproc)
+                                FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)
+               ELSE concat_ws(' ', t.typinput::pg_catalog.regproc, t.typoutput::pg_catalog.regproc, t.typlen, t.typalign, t.typstorage)
+             END AS def
+        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       WHERE ${USER_SCHEMAS} AND ${notExtensionMember('pg_type', 't.oid')}
+         AND t.typtype IN ('b', 'c', 'd', 'e', 'r')
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid)
+         AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')`,
+        sequences: `
+      SELECT n.nspname || '.' || c.relname AS name,
+             concat_ws(' ', pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
+               CASE WHEN s.seqcycle THEN 'cycle' END,
+               'owned-by ' || (SELECT d.refobjid::pg_catalog.regclass::text || '.' || a.attname FROM pg_catalog.pg_depend d
+                                 JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') LIMIT 1)) AS def
+        FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relpersistence <> 't' AND ${userRelation('c')}`,
+        // Versions are compared on their own (extensionVersions): a restore installs the server's default version.
+        extensions: `
+      SELECT e.extname AS name, n.nspname AS def FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace`,
+        'event triggers': `
+      SELECT e.evtname AS name, concat_ws(' ', e.evtevent, e.evtfoid::pg_catalog.regproc, e.evtenabled, e.evttags::text) AS def
+        FROM pg_catalog.pg_event_trigger e WHERE ${notExtensionMember('pg_event_trigger', 'e.oid')}`,
+        // Objects the user made (OIDs from 16384); shared objects' comments (roles, databases) are not dumped.
+        comments: `
+      SELECT pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) AS name, d.description AS def
+        FROM pg_catalog.pg_description d
+       WHERE d.objoid >= 16384 AND pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) IS NOT NULL -- not orphans, which pg_dump cannot see
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')`,
+    };
+}
+async function captureKind(client, sql) {
+    const { rows } = await client.query(sql);
+    const lines = rows.map((r) => ({ name: r.name, def: r.def ?? '' })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.def < b.def ? -1 : 1));
+    const entry = { count: lines.length, digest: `sha256:${sha256Hex(lines.map((l) => `${l.name}\t${l.def}\n`).join(''))}` };
+    if (lines.length <= MAX_NAMED)
+        entry.objects = Object.fromEntries(lines.map((l) => [l.name, shortDigest(l.def)]));
+    return entry;
+}
+/** The structure of the database the client is connected to (search_path must be pinned to empty). */
+async function captureStructure(client, serverVersionNum) {
+    const out = {};
+    for (const [kind, sql] of Object.entries(kindQueries(serverVersionNum)))
+        out[kind] = await captureKind(client, sql);
+    return out;
+}
+/** Installed extensions and their versions. */
+async function captureExtensionVersions(client) {
+    const { rows } = await client.query('SELECT extname AS name, extversion AS version FROM pg_catalog.pg_extension ORDER BY 1');
+    return Object.fromEntries(rows.map((r) => [r.name, r.version]));
+}
+/** Singular names for messages: "index public.t_idx differs". */
+const SINGULAR = {
+    schemas: 'schema',
+    tables: 'table',
+    columns: 'column',
+    views: 'view',
+    indexes: 'index',
+    constraints: 'constraint',
+    triggers: 'trigger',
+    rules: 'rule',
+    policies: 'policy',
+    functions: 'function',
+    types: 'type',
+    sequences: 'sequence',
+    extensions: 'extension',
+    'event triggers': 'event trigger',
+    comments: 'comment on',
+};
+function difference(kind, expected, got) {
+    const head = `${expected.count} in the backup, ${got.count} restored, definitions differ`;
+    if (!expected.objects || !got.objects)
+        return head;
+    const one = SINGULAR[kind] ?? kind;
+    const changed = Object.keys(expected.objects).filter((n) => got.objects[n] !== undefined && got.objects[n] !== expected.objects[n]);
+    const missing = Object.keys(expected.objects).filter((n) => got.objects[n] === undefined);
+    const extra = Object.keys(got.objects).filter((n) => expected.objects[n] === undefined);
+    const parts = [
+        ...(changed.length ? [`${one} ${someOf(changed)} differs`] : []),
+        ...(missing.length ? [`missing: ${one} ${someOf(missing)}`] : []),
+        ...(extra.length ? [`not in the backup: ${one} ${someOf(extra)}`] : []),
+    ];
+    return parts.length ? `${parts.join('; ')} (${expected.count} in the backup, ${got.count} restored)` : head;
+}
+/** The names only `got` has, when every recorded object is there unchanged; otherwise undefined. */
+function extraOnly(want, got) {
+    if (!want.objects || !got.objects)
+        return undefined;
+    if (Object.entries(want.objects).some(([n, d]) => got.objects[n] !== d))
+        return undefined;
+    return Object.keys(got.objects).filter((n) => want.objects[n] === undefined);
+}
+/** The recorded names that are missing from `got` (undefined when either side has no per-object list). */
+function missingNames(want, got) {
+    if (!want.objects || !got.objects)
+        return undefined;
+    return Object.keys(want.objects).filter((n) => got.objects[n] === undefined);
+}
+/**
+ * Each recorded kind compared with the restored database: passed, or failed
+ * naming the objects that differ. On another major version the catalogs print
+ * definitions differently: a missing object still fails, a changed definition
+ * is "not verifiable".
+ */
+async function compareStructure(client, expected, serverVersionNum, sourceMajor) {
+    const queries = kindQueries(serverVersionNum);
+    const results = [];
+    for (const [kind, want] of Object.entries(expected)) {
+        const sql = queries[kind];
+        if (!sql) {
+            results.push({ kind: 'structure', name: kind, status: 'not-verifiable', message: 'this version of backup-drill does not know how to read this kind' });
+            continue;
+        }
+        results.push(structureVerdict(kind, want, await captureKind(client, sql), { source: sourceMajor, here: Math.floor(serverVersionNum / 10000) }));
+    }
+    return results;
+}
+/** One kind's verdict from its recorded and restored summaries (pure: see compareStructure). */
+function structureVerdict(kind, want, got, majors) {
+    const verdict = (status, message) => ({ kind: 'structure', name: kind, status, message });
+    if (got.digest === want.digest)
+        return verdict('passed', `${got.count} identical`);
+    // Objects only the target has (say, from its template database) are noted; the backup's own were all reproduced.
+    const extra = extraOnly(want, got);
+    if (extra)
+        return verdict('passed', `${want.count} identical; also present, not in the backup: ${someOf(extra)}`);
+    const missing = missingNames(want, got);
+    if (majors.source !== majors.here && (missing === undefined || missing.length === 0)) {
+        const printed = `definitions printed by PostgreSQL ${majors.source} at backup and ${majors.here} here differ`;
+        return verdict('not-verifiable', `not verifiable: ${printed} (${difference(kind, want, got)})`);
+    }
+    return verdict('failed', difference(kind, want, got));
+}
+/** A restore installs each extension at the target server's default version; a different one is reported, not failed. */
+async function compareExtensionVersions(client, expected) {
+    const got = await captureExtensionVersions(client);
+    return Object.entries(expected)
+        .filter(([name, version]) => got[name] !== undefined && got[name] !== version)
+        .map(([name, version]) => ({
+        kind: 'not-verifiable',
+        name: `extension ${name}`,
+        status: 'not-verifiable',
+        message: `version ${version} in the backup, ${got[name]} after the restore: pg_dump installs the target server's default version`,
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/postgres/objects/index.ts
+
+
+
+
+
+
+
+const OWNERS_NOT_COMPARED = {
+    kind: 'owners-privileges',
+    name: 'owners and privileges',
+    status: 'not-compared',
+    message: 'not compared: restored without owners and privileges (--no-owner --no-acl)',
+};
+/**
+ * Takes the objects summary. `client` must see the backup's snapshot (a
+ * session joined to it, inside its transaction); its search_path is pinned
+ * to empty for the rest of its life.
+ */
+async function captureObjects(client, serverVersionNum) {
+    await pinSearchPath(client);
+    return {
+        largeObjects: await captureLargeObjects(client, serverVersionNum),
+        sequences: await captureSequences(client),
+        materializedViews: await captureMatViews(client),
+        structure: await captureStructure(client, serverVersionNum),
+        extensionConfig: await captureExtensionConfig(client),
+        extensionVersions: await captureExtensionVersions(client),
+        notVerifiable: await findNotVerifiable(client),
+    };
+}
+/** What is in the source but pg_dump does not carry or cannot recreate as it was. */
+async function findNotVerifiable(client) {
+    const { rows } = await client.query(`
+    SELECT 'database settings' AS kind, current_database()::text AS name,
+           'pg_dump does not carry ALTER DATABASE … SET or ALTER ROLE … IN DATABASE settings (' || (SELECT string_agg(x, ', ') FROM unnest(s.setconfig) AS x) || ')' AS reason
+      FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+     WHERE d.datname = current_database()
+    UNION ALL
+    SELECT 'foreign table', n.nspname || '.' || c.relname, 'its rows live on the foreign server; pg_dump dumps only its definition'
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'f' AND ${USER_SCHEMAS}
+    UNION ALL
+    SELECT 'invalid index', n.nspname || '.' || ic.relname, 'the index is invalid (a failed CREATE INDEX CONCURRENTLY?); pg_dump leaves it out'
+      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+     WHERE NOT i.indisvalid AND c.relkind <> 'p' AND ${USER_SCHEMAS}
+    UNION ALL
+    SELECT 'security label', pg_catalog.pg_describe_object(l.classoid, l.objoid, l.objsubid), 'security labels need their label provider (' || l.provider || ') loaded on the target'
+      FROM pg_catalog.pg_seclabel l
+    ORDER BY 1, 2`);
+    return rows;
+}
+/** Compares a restored database with the recorded summary; one result per kind (per view and configuration table). */
+async function compareObjects(url, expected, options) {
+    const client = await connect(url, { inputName: 'drill-database-url', applicationName: 'backup-drill objects' });
+    try {
+        await pinSearchPath(client);
+        const { rows } = await client.query(`SELECT current_setting('server_version_num') AS n`);
+        const version = Number(rows[0].n);
+        const results = [
+            await compareLargeObjects(client, expected.largeObjects, version),
+            await compareSequences(client, expected.sequences),
+            ...(await compareExtensionConfig(client, expected.extensionConfig ?? [])),
+            ...(await compareMatViews(client, expected.materializedViews, options.refreshMaterializedViews)),
+            ...(await compareStructure(client, expected.structure, version, options.sourceMajor)),
+            ...(await compareExtensionVersions(client, expected.extensionVersions ?? {})),
+            ...(expected.notVerifiable ?? []).map((n) => ({
+                kind: 'not-verifiable',
+                name: `${n.kind}: ${n.name}`,
+                status: 'not-verifiable',
+                message: `not verifiable: ${n.reason}`,
+            })),
+            OWNERS_NOT_COMPARED,
+        ];
+        return results;
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/** One line per failed object, for a report's failures. */
+function objectFailures(results) {
+    return results.filter((r) => r.status === 'failed').map((r) => `${r.kind === 'structure' ? `structure (${r.name})` : r.name}: ${r.message}`);
+}
+/** Joins the backup's snapshot with a session of its own (`join`), takes the summary, and closes the session. */
+async function captureObjectsInSnapshot(join, serverVersionNum) {
+    const client = await join();
+    try {
+        return await captureObjects(client, serverVersionNum);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/**
+ * The objects part of a drill's or restore's verification: the results, and
+ * one failure line per failed object. A backup from before format 3 recorded
+ * none: said so, not passed. An error while comparing is a failure that says
+ * the comparison could not run (never a silent pass).
+ */
+async function objectsVerification(url, manifest, options) {
+    if (!manifest.objects) {
+        const results = [
+            {
+                kind: 'objects',
+                name: 'large objects, sequences, materialized views, structure',
+                status: 'not-compared',
+                message: `not recorded by this backup (format ${manifest.formatVersion}); backups from format 3 on record them`,
+            },
+            OWNERS_NOT_COMPARED,
+        ];
+        return { results, failures: [] };
+    }
+    try {
+        const results = await compareObjects(url, manifest.objects, { ...options, sourceMajor: manifest.source.major });
+        return { results, failures: objectFailures(results) };
+    }
+    catch (error) {
+        const message = `could not be compared: ${error.message}`;
+        return { results: [{ kind: 'objects', name: 'objects', status: 'failed', message }, OWNERS_NOT_COMPARED], failures: [`objects: ${message}`] };
+    }
 }
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/util/fs-errors.ts
+// File-system errors (ENOSPC, EACCES, EROFS, ...) as messages that name the path and
+// say what to do. Where the path is decides the blame: the storage folder is a storage
+// problem (exit 5); a temp or work folder means the run cannot happen here (exit 9).
+
+const ADVICE = {
+    ENOSPC: (role) => role === 'temp'
+        ? 'The disk holding the temp folder is full: free space, or point TMPDIR (RUNNER_TEMP in Actions) at a bigger disk.'
+        : 'The disk is full: free space, prune old backups, or use another storage location.',
+    EDQUOT: () => 'The disk quota is exhausted: free space or raise the quota.',
+    EACCES: () => 'This user may not write there: fix the folder permissions (owner, mode) or use another folder.',
+    EPERM: () => 'The operation is not permitted there: fix the permissions or use another folder.',
+    EROFS: () => 'The file system is mounted read-only: use a writable folder.',
+    ENOTDIR: () => 'A file stands where a folder is needed: remove it or choose another path.',
+    EISDIR: () => 'A folder stands where a file is needed: remove it or choose another path.',
+    ENAMETOOLONG: () => 'The path is too long: use a shorter folder.',
+    EMFILE: () => 'Too many open files: raise the limit (ulimit -n).',
+    EIO: () => 'The disk reported an I/O error: check the device.',
+};
+/** A typed error for a failed file-system call; errors that are already ours pass through. */
+function fileSystemError(error, path, role, what, key) {
+    if (error instanceof errors/* BackupDrillError */.G$)
+        return error;
+    const e = error;
+    const advice = e?.code ? ADVICE[e.code] : undefined;
+    if (!advice && !e?.code)
+        return error;
+    const reason = e.code === 'ENOSPC' ? 'no space left on the device' : (e.message ?? String(error)).replace(/^[A-Z]+: /, '');
+    const message = `${what}: ${reason} (${e.code}, ${path}).`;
+    const hint = advice?.(role) ?? 'Check the path and its permissions.';
+    return role === 'temp' ? new errors/* EnvironmentError */.eG(message, { path, hint, cause: error }) : new errors/* StorageError */.aq(message, { key, hint, cause: error });
+}
+const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EIO']);
+/** What servers and tools print when this machine, not their input, is the problem. */
+const ENVIRONMENT_TEXT = /No space left on device|could not extend file|Disk quota exceeded|Read-only file system|Too many open files|could not create shared memory|out of memory/i;
+function errnoCode(error) {
+    for (let e = error, depth = 0; e && depth < 5; e = e.cause, depth++) {
+        if (typeof e.code === 'string' && ENVIRONMENT_CODES.has(e.code))
+            return e.code;
+    }
+    return undefined;
+}
+/**
+ * When `error` means "this machine cannot do it" (a full or read-only temp disk, a server that
+ * ran out of space), an EnvironmentError saying so, so a drill does not blame the backup.
+ * `where` names the folder the work happened in.
+ */
+function environmentProblem(error, where, doing) {
+    if (error instanceof errors/* EnvironmentError */.eG)
+        return error;
+    if (error instanceof errors/* BackupDrillError */.G$ && error.category !== 'tool' && error.category !== 'failure')
+        return undefined;
+    const code = errnoCode(error);
+    const text = error instanceof Error ? `${error.message} ${error.stderr ?? ''}` : String(error);
+    if (!code && !ENVIRONMENT_TEXT.test(text))
+        return undefined;
+    const reason = code === 'ENOSPC' || /No space left|could not extend file/i.test(text) ? 'no space left on the device' : error.message;
+    return new errors/* EnvironmentError */.eG(`Could not ${doing} on this machine: ${reason} (in ${where}). This says nothing about the backup itself.`, {
+        path: where,
+        hint: 'Free space (or permissions) there, or point TMPDIR (RUNNER_TEMP in Actions) at a bigger, writable disk, then run again.',
+        cause: error,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/storage/local.ts
 // Local-folder adapter. Writes go to a hidden temp name in the same folder and
 // are renamed into place, so a reader never sees half an object.
+
 
 
 
@@ -48750,6 +49916,96 @@ async function syncPath(path) {
     }
     finally {
         await handle.close();
+    }
+}
+/**
+ * Kernel pseudo file systems (statfs f_type): nothing written there is kept, and Node's
+ * recursive mkdir loops forever at 100% CPU on them (/proc answers ENOENT for every parent).
+ */
+const PSEUDO_FILE_SYSTEMS = {
+    0x9fa0: 'proc',
+    0x62656572: 'sysfs',
+    0x64626720: 'debugfs',
+    0x74726163: 'tracefs',
+    0x73636673: 'securityfs',
+    0x27e0eb: 'cgroup',
+    0x63677270: 'cgroup2',
+    0x1cd1: 'devpts',
+    0x6165676c: 'pstore',
+    0xcafe4a11: 'bpf',
+    0x62656570: 'configfs',
+    0x65735543: 'fusectl',
+    0x19800202: 'mqueue',
+    0x42494e4d: 'binfmt_misc',
+};
+/** The nearest folder of `path` (itself or a parent) that exists. */
+async function nearestExisting(path) {
+    let dir = path;
+    for (;;) {
+        try {
+            await (0,promises_.stat)(dir);
+            return dir;
+        }
+        catch {
+            const parent = (0,external_node_path_.dirname)(dir);
+            if (parent === dir)
+                return dir;
+            dir = parent;
+        }
+    }
+}
+/** Refuses a storage folder on a kernel pseudo file system (/proc, /sys, ...). */
+async function refusePseudoFileSystem(root) {
+    const existing = await nearestExisting(root);
+    let type;
+    try {
+        type = Number((await (0,promises_.statfs)(existing)).type);
+    }
+    catch {
+        return; // statfs unsupported here: the write probe decides
+    }
+    const name = PSEUDO_FILE_SYSTEMS[type];
+    if (name) {
+        throw new errors/* UsageError */.eb(`Input 'storage' points at ${root}, on the kernel's ${name} file system (${existing}), which cannot keep files.`, {
+            input: 'storage',
+            hint: 'Give a folder on a real disk (e.g. ./backups or /srv/backups) or an s3:// URL.',
+        });
+    }
+}
+/**
+ * mkdir -p one level at a time. Node's `mkdir(..., { recursive: true })` spins forever
+ * on /proc; this fails with the first real error instead.
+ */
+async function makeDirs(path) {
+    const missing = [];
+    let dir = path;
+    for (;;) {
+        try {
+            const info = await (0,promises_.stat)(dir);
+            if (!info.isDirectory()) {
+                throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path: dir });
+            }
+            break;
+        }
+        catch (error) {
+            const code = error.code;
+            if (code !== 'ENOENT')
+                throw error;
+            const parent = (0,external_node_path_.dirname)(dir);
+            if (parent === dir)
+                break;
+            missing.unshift(dir);
+            dir = parent;
+        }
+    }
+    for (const level of missing) {
+        try {
+            await (0,promises_.mkdir)(level);
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+        }
     }
 }
 class LocalStorage {
@@ -48774,19 +50030,34 @@ class LocalStorage {
         return full;
     }
     async checkWritable() {
+        await refusePseudoFileSystem(this.root);
         try {
-            await (0,promises_.mkdir)(this.root, { recursive: true });
+            await makeDirs(this.root);
             await (0,promises_.access)(this.root, promises_.constants.W_OK);
             const probe = (0,external_node_path_.join)(this.root, `.write-test-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
             await (0,promises_.writeFile)(probe, '');
             await (0,promises_.rm)(probe, { force: true });
         }
         catch (error) {
-            throw new errors/* StorageError */.aq(`Storage folder ${this.root} is not writable: ${error.message}.`, {
-                hint: 'Create it with write permission for this user, or point storage at another folder.',
-                cause: error,
-            });
+            throw fileSystemError(error, this.root, 'storage', `Storage folder ${this.root} is not writable`);
         }
+    }
+    /** Reading from a folder that does not exist is a mistake in 'storage', not an empty set. */
+    async requireRoot() {
+        try {
+            const info = await (0,promises_.stat)(this.root);
+            if (info.isDirectory())
+                return;
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT' && error.code !== 'ENOTDIR') {
+                throw fileSystemError(error, this.root, 'storage', `Cannot read storage folder ${this.root}`);
+            }
+        }
+        throw new errors/* UsageError */.eb(`Input 'storage' points at ${this.root}, which does not exist (or is not a folder).`, {
+            input: 'storage',
+            hint: 'Check the path (relative paths start at the working directory), or take a backup there first.',
+        });
     }
     async put(key, body, options = {}) {
         const target = this.pathOf(key);
@@ -48800,7 +50071,7 @@ class LocalStorage {
             },
         });
         try {
-            await (0,promises_.mkdir)((0,external_node_path_.dirname)(target), { recursive: true });
+            await makeDirs((0,external_node_path_.dirname)(target));
             await (0,external_node_stream_promises_namespaceObject.pipeline)(body, counter, (0,external_node_fs_.createWriteStream)(temp, { flags: 'wx' }), { signal: options.signal });
             // Durable before visible: a crash must never leave a manifest pointing at parts that never reached the disk.
             await syncPath(temp);
@@ -48812,14 +50083,8 @@ class LocalStorage {
             await (0,promises_.rm)(temp, { force: true }).catch(() => undefined);
             if (error instanceof errors/* StorageError */.aq)
                 throw error;
-            const code = error.code;
-            if (code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC') {
-                throw new errors/* StorageError */.aq(`Cannot write ${target}: ${error.message}.`, {
-                    key,
-                    hint: code === 'ENOSPC' ? 'Free disk space or use another storage location.' : 'Check the folder permissions.',
-                    cause: error,
-                });
-            }
+            if (error.code && error.syscall)
+                throw fileSystemError(error, target, 'storage', `Cannot write ${target}`, key);
             throw error;
         }
     }
@@ -48842,6 +50107,7 @@ class LocalStorage {
         }
     }
     async *list(prefix) {
+        await this.requireRoot();
         const keys = [];
         const walk = async (dir, keyPrefix) => {
             let entries;
@@ -48851,7 +50117,7 @@ class LocalStorage {
             catch (error) {
                 if (error.code === 'ENOENT')
                     return;
-                throw error;
+                throw fileSystemError(error, dir, 'storage', `Cannot list ${dir}`);
             }
             for (const entry of entries) {
                 const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
@@ -48903,12 +50169,14 @@ async function registry_openStorage(config) {
         const { S3Storage } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(279)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9279));
         return S3Storage.fromUrl(url, config.s3);
     }
-    throw new errors.UsageError(`Input 'storage' has an unsupported scheme '${scheme}://'.`, { input: 'storage' });
+    throw new errors/* UsageError */.eb(`Input 'storage' has an unsupported scheme '${scheme}://'.`, { input: 'storage' });
 }
 
 ;// CONCATENATED MODULE: ./src/storage/retention.ts
 // GFS retention with restic's `forget --keep-*` semantics, as pure logic: the
-// caller lists backups, calls planRetention, and deletes what it says to delete.
+// caller lists and assesses backups, calls planRetention, and deletes what it
+// says to delete. Only verified backups count toward keep-* rules: a damaged
+// one never takes the place of a good one, and is removed only on request.
 
 const DEFAULT_INCOMPLETE_GRACE_SECONDS = 24 * 3600;
 const POLICY_INPUTS = [
@@ -48930,14 +50198,14 @@ function validatePolicy(policy) {
     for (const [field, input] of POLICY_INPUTS) {
         const value = policy[field];
         if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-            throw new errors.UsageError(`Input '${input}' must be a whole number of 0 or more, got '${value}'.`, { input });
+            throw new errors/* UsageError */.eb(`Input '${input}' must be a whole number of 0 or more, got '${value}'.`, { input });
         }
     }
     if (!retention_hasRetention(policy))
         return;
     if (POLICY_INPUTS.every(([field]) => !policy[field])) {
         const set = POLICY_INPUTS.filter(([field]) => policy[field] !== undefined).map(([, input]) => input);
-        throw new errors.UsageError(`Retention inputs ${set.map((i) => `'${i}'`).join(', ')} are all 0: that policy would keep nothing.`, {
+        throw new errors/* UsageError */.eb(`Retention inputs ${set.map((i) => `'${i}'`).join(', ')} are all 0: that policy would keep nothing.`, {
             input: set[0],
             hint: "Set at least one of 'keep-last', 'keep-daily', 'keep-weekly' or 'keep-monthly' above 0, or leave them all empty to keep every backup.",
         });
@@ -48947,15 +50215,17 @@ function planRetention(backups, policy, options) {
     validatePolicy(policy);
     const graceMs = (options.incompleteGraceSeconds ?? DEFAULT_INCOMPLETE_GRACE_SECONDS) * 1000;
     const dated = sortNewestFirst(backups.filter((b) => isValidDate(b.time)));
-    const complete = dated.filter((b) => b.complete);
-    const completeReasons = retention_hasRetention(policy) ? policyReasons(complete, policy) : keepAll(complete);
+    const verified = dated.filter((b) => b.complete && b.damaged === undefined);
+    const verifiedReasons = retention_hasRetention(policy) ? policyReasons(verified, policy) : keepAll(verified);
     // Whatever the policy says, never leave the set without a restorable backup.
-    if (complete.length > 0)
-        completeReasons.get(complete[0].id).unshift('newest complete');
+    if (verified.length > 0)
+        verifiedReasons.get(verified[0].id).unshift('newest verified');
     const decisions = dated.map((b) => {
         if (!b.complete)
             return incompleteDecision(b, options.now, graceMs);
-        const reasons = completeReasons.get(b.id);
+        if (b.damaged !== undefined)
+            return damagedDecision(b.damaged, b.id, options.pruneDamaged ?? false);
+        const reasons = verifiedReasons.get(b.id);
         return reasons.length > 0 ? { id: b.id, keep: true, reasons } : { id: b.id, keep: false, reasons: ['matched no keep rule'] };
     });
     // A backup whose time we cannot read is never deleted: we cannot tell how old it is.
@@ -48969,15 +50239,15 @@ function isValidDate(d) {
 function sortNewestFirst(backups) {
     return [...backups].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
-function keepAll(complete) {
-    return new Map(complete.map((b) => [b.id, ['no retention policy']]));
+function keepAll(verified) {
+    return new Map(verified.map((b) => [b.id, ['no retention policy']]));
 }
 /**
  * restic's algorithm: walk newest to oldest; each rule keeps a backup when its
  * bucket differs from the previous kept one, until it has kept `count`. So the
  * newest backup of each of the N most recent buckets *that have backups* is kept.
  */
-function policyReasons(complete, policy) {
+function policyReasons(verified, policy) {
     const rules = [
         { label: 'daily', count: policy.keepDaily ?? 0, bucketOf: utcDay },
         { label: 'weekly', count: policy.keepWeekly ?? 0, bucketOf: isoWeek },
@@ -48985,7 +50255,7 @@ function policyReasons(complete, policy) {
     ];
     const lastBucket = new Map();
     const reasons = new Map();
-    complete.forEach((backup, index) => {
+    verified.forEach((backup, index) => {
         const why = [];
         if (index < (policy.keepLast ?? 0))
             why.push(`last ${policy.keepLast}`);
@@ -49000,6 +50270,12 @@ function policyReasons(complete, policy) {
         reasons.set(backup.id, why);
     });
     return reasons;
+}
+/** A damaged backup never counts toward a keep rule; it goes only when asked (prune --damaged, delete). */
+function damagedDecision(why, id, remove) {
+    return remove
+        ? { id, keep: false, reasons: [`damaged (prune --damaged): ${why}`] }
+        : { id, keep: true, reasons: [`damaged, counts toward no keep rule (remove with prune --damaged or delete): ${why}`] };
 }
 /** A backup without a manifest may be a run still uploading: only old ones are removed. */
 function incompleteDecision(backup, now, graceMs) {
@@ -49139,7 +50415,8 @@ async function readText(storage, key, limit = 16 * 1024 * 1024) {
 
 ;// CONCATENATED MODULE: ./src/storage/catalog.ts
 // Lists backups from storage alone (no local state). A backup is complete
-// when its manifest.json exists and parses; anything else is incomplete.
+// when its manifest.json exists; a complete backup whose manifest does not
+// parse or verify, or whose parts are missing or of the wrong size, is damaged.
 
 
 
@@ -49147,7 +50424,11 @@ async function readText(storage, key, limit = 16 * 1024 * 1024) {
 
 
 
-async function listBackups(storage, name) {
+
+
+/** A marker object written by a full read (verify, or a passed drill): `<name>/<id>/verified.json`. */
+const VERIFIED_MARKER = 'verified.json';
+async function catalog_listBackups(storage, name) {
     const byId = new Map();
     const prefix = `${name}/`;
     for await (const object of storage.list(prefix)) {
@@ -49160,40 +50441,97 @@ async function listBackups(storage, name) {
             continue;
         let entry = byId.get(id);
         if (!entry) {
-            entry = { id, time: timeOfBackupId(id), complete: false, sizeBytes: 0, objects: [] };
+            entry = { id, time: timeOfBackupId(id), complete: false, sizeBytes: 0, objects: [], sizes: new Map() };
             byId.set(id, entry);
         }
         entry.sizeBytes += object.size;
         entry.objects.push(object.key);
+        entry.sizes.set(object.key, object.size);
         if (rest.slice(slash + 1) === BACKUP_PARTS.manifest)
             entry.complete = true;
     }
     return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
 }
-/** manifest.json as stored: the manifest, or an encrypted backup's public index. */
 async function readIndex(storage, name, id) {
     const key = `${name}/${id}/${BACKUP_PARTS.manifest}`;
     return parseManifestOrIndex(await readText(storage, key, 64 * 1024 * 1024), storage.uriOf(key));
 }
-/** The full manifest; for an encrypted backup, fetched from manifest.json.age (verified) and decrypted. */
-async function readManifest(storage, name, id, unseal) {
-    const stored = await readIndex(storage, name, id);
+/** Every stored object a manifest.json vouches for (for an encrypted backup, the sealed manifest too). */
+function listedParts(stored) {
+    return 'manifest' in stored ? stored.manifest.parts : stored.index.parts;
+}
+/** The digest that names this manifest.json (its own recorded one; computed for older formats). */
+function storedDigest(stored) {
+    const doc = 'manifest' in stored ? stored.manifest : stored.index;
+    return doc.digest?.value ?? documentDigest(doc);
+}
+/** The full manifest; for an encrypted backup, fetched from manifest.json.age (verified), decrypted, and checked against the index. */
+async function readManifest(storage, name, id, unseal, known) {
+    const stored = known ?? (await readIndex(storage, name, id));
     if ('manifest' in stored)
         return stored.manifest;
     if (!unseal)
-        throw needKeyError(id);
+        throw needKeyError(id, stored.index.encryption?.passphrase);
     const part = stored.index.parts.find((p) => p.name === SEALED_MANIFEST);
     if (!part)
-        throw new errors/* StorageError */.aq(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index.`);
+        throw new errors/* IntegrityError */.cs(`Encrypted backup ${id} has no ${SEALED_MANIFEST} in its index ${storage.uriOf(`${name}/${id}/${BACKUP_PARTS.manifest}`)}.`);
     const text = await readPartText(storage, `${name}/${id}`, part, makeDecryptor(id, [part], unseal));
-    return parseManifest(text, storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
+    const manifest = parseManifest(text, storage.uriOf(`${name}/${id}/${SEALED_MANIFEST}`));
+    checkIndexDigest(manifest, stored.index, storage.uriOf(`${name}/${id}/${BACKUP_PARTS.manifest}`));
+    return manifest;
 }
 /**
- * Resolves `latest` (newest complete backup whose manifest parses) or an id.
- * Errors say what is there instead: nothing, only incomplete backups, or the nearest ids.
+ * "Verified" for retention, from storage alone and without downloading parts:
+ * manifest.json parses and matches its own digest, and every part it lists is
+ * present at its recorded size. Storage errors propagate (we cannot tell).
  */
-async function resolveBackup(storage, name, wanted, unseal) {
-    const entries = await listBackups(storage, name);
+async function assessBackup(storage, name, entry) {
+    if (!entry.complete)
+        return { state: 'incomplete' };
+    let stored;
+    try {
+        stored = await readIndex(storage, name, entry.id);
+    }
+    catch (error) {
+        if (error instanceof errors/* IntegrityError */.cs)
+            return { state: 'damaged', reason: (0,errors/* describeError */.Uc)(error) };
+        throw error;
+    }
+    for (const part of listedParts(stored)) {
+        const key = `${name}/${entry.id}/${part.name}`;
+        const size = entry.sizes.get(key);
+        if (size === undefined)
+            return { state: 'damaged', reason: `part ${part.name} is missing (${storage.uriOf(key)})` };
+        if (size !== part.bytes)
+            return { state: 'damaged', reason: `part ${part.name} is ${size} bytes; its manifest records ${part.bytes} (${storage.uriOf(key)})` };
+    }
+    const manifestDigest = storedDigest(stored);
+    const marker = await readVerifiedMarker(storage, name, entry);
+    return { state: 'verified', manifestDigest, ...(marker && marker.manifestDigest === manifestDigest ? { marker } : {}) };
+}
+async function readVerifiedMarker(storage, name, entry) {
+    const key = `${name}/${entry.id}/${VERIFIED_MARKER}`;
+    if (!entry.sizes.has(key))
+        return undefined;
+    try {
+        const data = JSON.parse(await readText(storage, key, 64 * 1024));
+        return data.format === 'backup-drill-verified' && typeof data.manifestDigest === 'string' ? data : undefined;
+    }
+    catch {
+        return undefined; // an unreadable marker proves nothing; the backup is then read again
+    }
+}
+/** Records that a backup was read in full and matched (by verify or a passed drill). */
+async function writeVerifiedMarker(storage, name, id, marker) {
+    await storage.put(`${name}/${id}/${VERIFIED_MARKER}`, external_node_stream_.Readable.from([`${JSON.stringify(marker, null, 2)}\n`]));
+}
+/**
+ * Resolves `latest` (the newest complete backup whose manifest.json parses and
+ * matches its digest) or an id, without decrypting anything. Errors say what is
+ * there instead: nothing, only incomplete or damaged backups, or the nearest ids.
+ */
+async function resolveEntry(storage, name, wanted) {
+    const entries = await catalog_listBackups(storage, name);
     const where = storage.uriOf(name);
     if (entries.length === 0) {
         throw new errors/* StorageError */.aq(`No backups found under ${where}.`, {
@@ -49201,10 +50539,21 @@ async function resolveBackup(storage, name, wanted, unseal) {
         });
     }
     if (wanted === 'latest') {
+        const damagedNewer = [];
         for (const entry of entries) {
             if (!entry.complete)
                 continue;
-            return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
+            try {
+                return { entry, stored: await readIndex(storage, name, entry.id), damagedNewer };
+            }
+            catch (error) {
+                if (!(error instanceof errors/* IntegrityError */.cs))
+                    throw error;
+                damagedNewer.push({ id: entry.id, reason: (0,errors/* describeError */.Uc)(error) });
+            }
+        }
+        if (damagedNewer.length) {
+            throw new errors/* IntegrityError */.cs(`No complete backup under ${where} has a manifest that verifies: ${damagedNewer.map((d) => `${d.id}: ${d.reason}`).join('; ')}`, { hint: 'Every complete backup there is damaged; take a new backup and check the storage.' });
         }
         throw new errors/* StorageError */.aq(`Only incomplete backups (no manifest) found under ${where}: ${entries
             .slice(0, 5)
@@ -49218,7 +50567,7 @@ async function resolveBackup(storage, name, wanted, unseal) {
         // Nearest in time when the id is well-formed, else the newest ones.
         const target = timeOfBackupId(wanted)?.getTime();
         const nearest = target === undefined ? entries : [...entries].sort((a, b) => Math.abs(a.time.getTime() - target) - Math.abs(b.time.getTime() - target));
-        throw new errors.UsageError(`Backup '${wanted}' not found under ${where}.`, {
+        throw new errors/* UsageError */.eb(`Backup '${wanted}' not found under ${where}.`, {
             input: 'backup-id',
             hint: `${target === undefined ? 'Newest' : 'Nearest'} backups: ${nearest
                 .slice(0, 5)
@@ -49231,7 +50580,12 @@ async function resolveBackup(storage, name, wanted, unseal) {
             hint: 'Choose another backup, or latest.',
         });
     }
-    return { entry, manifest: await readManifest(storage, name, entry.id, unseal) };
+    return { entry, stored: await readIndex(storage, name, entry.id), damagedNewer: [] };
+}
+/** Resolves a backup (see resolveEntry) and reads its full manifest (decrypting it when sealed). */
+async function resolveBackup(storage, name, wanted, unseal) {
+    const { entry, stored, damagedNewer } = await resolveEntry(storage, name, wanted);
+    return { entry, stored, manifest: await readManifest(storage, name, entry.id, unseal, stored), damagedNewer };
 }
 /**
  * Deletes one backup, manifest first: an interrupted delete leaves an
@@ -49270,6 +50624,13 @@ function joinKey(...parts) {
 // Backends offer no compare-and-swap (the S3 test server ignores If-None-Match),
 // so each run writes its own lock file, waits, lists, and the oldest live lock
 // wins. Ordering is by (createdAt, id) read from the files, so every run agrees.
+//
+// Two kinds: exclusive locks (backup, prune, delete) exclude each other; shared
+// locks (a drill or a restore reading a backup) exclude nothing but deletion.
+// A run that is about to delete marks its exclusive lock `deletes`, waits the
+// settle time and lists again: a live shared lock makes it skip the deletion,
+// and a reader meeting an older deleting lock backs off. Either way, no backup
+// is deleted under a reader.
 
 
 
@@ -49297,6 +50658,7 @@ async function acquireLock(storage, name, options) {
         refreshedAt: created.toISOString(),
         host: (0,external_node_os_.hostname)(),
         pid: process.pid,
+        ...(options.shared ? { shared: true } : {}),
     };
     const key = `${lockPrefix(name)}${info.id}.json`;
     await writeLock(storage, key, info);
@@ -49304,7 +50666,7 @@ async function acquireLock(storage, name, options) {
         await (0,external_node_timers_promises_namespaceObject.setTimeout)(options.settleMs ?? DEFAULT_SETTLE_MS);
         const others = await readOtherLocks(storage, name, key);
         const live = await dropStaleLocks(storage, others, now(), staleAfterMs, options.logger);
-        const winner = live.filter((other) => isOlder(other.info, info)).sort((a, b) => (isOlder(a.info, b.info) ? -1 : 1))[0];
+        const winner = live.filter((other) => conflicts(info, other.info) && isOlder(other.info, info)).sort((a, b) => (isOlder(a.info, b.info) ? -1 : 1))[0];
         if (winner)
             throw lockedError(storage, name, winner, staleAfterMs);
     }
@@ -49313,13 +50675,24 @@ async function acquireLock(storage, name, options) {
         await storage.delete([key]).catch(() => undefined);
         throw error;
     }
-    options.logger.debug(`Acquired lock ${storage.uriOf(key)}.`);
-    return holdLock(storage, key, info, { ...options, now, refreshEveryMs });
+    options.logger.debug(`Acquired ${options.shared ? 'shared ' : ''}lock ${storage.uriOf(key)}.`);
+    return holdLock(storage, name, key, info, { ...options, now, refreshEveryMs, staleAfterMs });
+}
+/** Exclusive locks exclude each other; a shared lock is excluded only by a lock that deletes. */
+function conflicts(mine, other) {
+    if (mine.shared)
+        return !other.shared && Boolean(other.deletes);
+    return !other.shared;
+}
+/** The live shared locks of a backup set, other than `ownKey` (stale ones are removed as usual). */
+async function liveSharedLocks(storage, name, ownKey, now, staleAfterMs, logger) {
+    const live = await dropStaleLocks(storage, await readOtherLocks(storage, name, ownKey), now, staleAfterMs, logger);
+    return live.filter((l) => l.info.shared).map((l) => l.info);
 }
 function checkTimings(staleAfterMs, refreshEveryMs) {
     if (!(refreshEveryMs > 0) || !(staleAfterMs > refreshEveryMs)) {
         // Otherwise a live run's lock would look stale to others between refreshes.
-        throw new errors.UsageError(`Lock refresh interval (${refreshEveryMs / 1000}s) must be above 0 and below the stale-after time (${staleAfterMs / 1000}s).`);
+        throw new errors/* UsageError */.eb(`Lock refresh interval (${refreshEveryMs / 1000}s) must be above 0 and below the stale-after time (${staleAfterMs / 1000}s).`);
     }
 }
 /** Sorts by creation time, then randomly: `20261124T062000123Z-1a2b3c4d`. */
@@ -49383,6 +50756,8 @@ function parseLock(text, object) {
         operation: str(raw.operation, 'unknown operation'),
         holder: str(raw.holder, 'an unknown holder (unreadable lock file)'),
         ...(typeof raw.host === 'string' && typeof raw.pid === 'number' ? { host: raw.host, pid: raw.pid } : {}),
+        ...(raw.shared === true ? { shared: true } : {}),
+        ...(raw.deletes === true ? { deletes: true } : {}),
         createdAt: time(raw.createdAt),
         refreshedAt: time(raw.refreshedAt),
     };
@@ -49413,7 +50788,8 @@ function isOlder(a, b) {
 }
 function lockedError(storage, name, other, staleAfterMs) {
     const expires = new Date(Date.parse(other.info.refreshedAt) + staleAfterMs).toISOString();
-    return new errors/* LockedError */.by(`Backup set '${name}' is locked by ${other.info.holder} (${other.info.operation}) since ${other.info.createdAt}.`, {
+    const doing = `${other.info.operation}${other.info.deletes ? ', deleting backups' : ''}`;
+    return new errors/* LockedError */.by(`Backup set '${name}' is locked by ${other.info.holder} (${doing}) since ${other.info.createdAt}.`, {
         hint: `Wait for that run to finish and retry. If you are sure it is dead, delete the lock file ${storage.uriOf(other.key)}; ` +
             `otherwise it expires ${formatMinutes(staleAfterMs)} after its last refresh (at ${expires} unless refreshed).`,
     });
@@ -49423,7 +50799,7 @@ function formatMinutes(ms) {
     return minutes >= 1 ? `${Number(minutes.toFixed(1))} minutes` : `${Number((ms / 1000).toFixed(1))} seconds`;
 }
 /** Keeps our lock fresh until release. Refresh failures are warnings: the backup itself goes on. */
-function holdLock(storage, key, info, options) {
+function holdLock(storage, name, key, info, options) {
     let released = false;
     let timer;
     let inFlight = Promise.resolve();
@@ -49458,6 +50834,15 @@ function holdLock(storage, key, info, options) {
     schedule();
     return {
         info,
+        async startDeleting() {
+            if (!info.deletes) {
+                info.deletes = true;
+                await inFlight;
+                await writeLock(storage, key, info);
+                await (0,external_node_timers_promises_namespaceObject.setTimeout)(options.settleMs ?? DEFAULT_SETTLE_MS);
+            }
+            return liveSharedLocks(storage, name, key, options.now(), options.staleAfterMs, options.logger);
+        },
         async release() {
             if (released && timer === undefined)
                 return;
@@ -49476,58 +50861,6 @@ function holdLock(storage, key, info, options) {
             }
         },
     };
-}
-
-;// CONCATENATED MODULE: ./src/modes/prune.ts
-// prune: apply retention (keep-last/daily/weekly/monthly, as restic's
-// `forget --keep-*`). Never deletes the newest complete backup; removes
-// incomplete backups only after a grace period (they may be a run in progress).
-
-
-
-
-
-/** Who holds a lock: the GitHub run, or host/pid in a terminal. */
-function lockHolder(config) {
-    return config.trigger.runUrl ?? `${(0,external_node_os_.hostname)()} pid ${process.pid}`;
-}
-async function withLock(storage, config, operation, logger, fn) {
-    const lock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger });
-    try {
-        return await fn();
-    }
-    finally {
-        await lock.release();
-    }
-}
-/** Applies retention; the caller holds the lock. */
-async function pruneUnlocked(storage, config, options) {
-    const { logger } = options;
-    validatePolicy(config.retention);
-    const entries = await listBackups(storage, config.name);
-    const decisions = planRetention(entries.map((e) => ({ id: e.id, time: e.time, complete: e.complete })), config.retention, { now: options.now ?? new Date() });
-    const deleted = [];
-    for (const d of decisions) {
-        const verb = d.keep ? 'keep  ' : options.dryRun ? 'would remove' : 'remove';
-        logger.info(`${verb} ${d.id}  (${d.reasons.join(', ')})`);
-        if (d.keep || options.dryRun)
-            continue;
-        await deleteBackup(storage, entries.find((e) => e.id === d.id));
-        deleted.push(d.id);
-    }
-    logger.info(`Retention: ${decisions.filter((d) => d.keep).length} kept, ${options.dryRun ? `${decisions.filter((d) => !d.keep).length} would be removed (dry run)` : `${deleted.length} removed`}.`);
-    return { decisions, deleted, dryRun: options.dryRun };
-}
-async function runPrune(config, deps) {
-    const storage = deps.storage ?? (await openStorage(config));
-    const dryRun = deps.dryRun ?? config.dryRun;
-    if (!hasRetention(config.retention)) {
-        const { UsageError } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 3916));
-        throw new UsageError('prune needs a retention policy: set at least one of keep-last, keep-daily, keep-weekly, keep-monthly.', { input: 'keep-last' });
-    }
-    if (dryRun)
-        return pruneUnlocked(storage, config, { logger: deps.logger, dryRun });
-    return withLock(storage, config, 'prune', deps.logger, () => pruneUnlocked(storage, config, { logger: deps.logger, dryRun }));
 }
 
 // EXTERNAL MODULE: ./src/util/format.ts
@@ -49648,7 +50981,409 @@ function round(n) {
 ;// CONCATENATED MODULE: ./src/version.ts
 // Kept equal to package.json's version by test/unit/contract.test.ts.
 const TOOL_NAME = 'backup-drill';
-const TOOL_VERSION = '0.1.0';
+const TOOL_VERSION = '1.0.0';
+
+;// CONCATENATED MODULE: ./src/modes/verify.ts
+// verify and download: re-read every stored object of a backup and check it
+// against manifest.json (and checksums.sha256), optionally keeping a copy.
+// Works without a key on encrypted backups (the stored ciphertext has digests
+// in the public index); given a key, the sealed content is checked as well.
+// Without a key this detects damage, not tampering: whoever can write the
+// bucket can rewrite an index and its digests (docs/FORMAT.md, Integrity).
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Verifies one backup: every object its manifest.json lists, checksums.sha256, and (with a key) the sealed content. */
+async function verifyBackup(storage, name, wanted, options) {
+    const { entry, stored, damagedNewer } = await resolveEntry(storage, name, wanted);
+    const result = await verifyResolved(storage, name, entry.id, stored, options);
+    // `latest` skips damaged newer backups; the user asked about the newest, so they fail the verify.
+    const skipped = damagedNewer.map((d) => ({ name: `backup ${d.id} (newer, skipped)`, ok: false, message: `damaged: ${d.reason}` }));
+    return skipped.length ? { ...result, parts: [...skipped, ...result.parts], ok: false } : result;
+}
+async function verifyResolved(storage, name, id, stored, options) {
+    const prefix = `${name}/${id}`;
+    const sealed = 'index' in stored;
+    if (options.into)
+        await (0,promises_.mkdir)(options.into, { recursive: true });
+    const checks = [
+        { name: BACKUP_PARTS.manifest, ok: true, message: `parses; its own digest (sha256-jcs ${storedDigest(stored).slice(0, 16)}…) matches` },
+    ];
+    const unseal = sealed ? options.unseal : undefined;
+    const decrypt = (part) => (part.encrypted && unseal ? unseal() : undefined);
+    let readInFull = true;
+    for (const part of listedParts(stored)) {
+        if (options.readData && !options.readData(`${prefix}/${part.name}`)) {
+            readInFull = false;
+            checks.push(await checkPresence(storage, prefix, part));
+            continue;
+        }
+        checks.push(await checkPart(storage, prefix, part, options.into ? storedBytes : decrypt, options));
+        if (options.into && unseal && part.encrypted && checks.at(-1).ok)
+            checks.push(await checkDecrypts((0,external_node_path_.join)(options.into, part.name), part, unseal));
+    }
+    checks.push(...(await checkChecksumsFile(storage, prefix, listedParts(stored), checks)));
+    let manifest = 'manifest' in stored ? stored.manifest : undefined;
+    if (sealed && unseal) {
+        try {
+            manifest = await readManifest(storage, name, id, unseal, stored);
+            checks.push({ name: 'sealed manifest', ok: true, message: 'decrypts, matches its own digest and records this index' });
+        }
+        catch (error) {
+            checks.push({ name: 'sealed manifest', ok: false, message: (0,errors/* describeError */.Uc)(error) });
+        }
+    }
+    if (options.into)
+        await (0,promises_.writeFile)((0,external_node_path_.join)(options.into, BACKUP_PARTS.manifest), await readText(storage, `${prefix}/${BACKUP_PARTS.manifest}`, 64 * 1024 * 1024));
+    const ok = checks.every((c) => c.ok);
+    if (ok && readInFull && (options.recordMarker ?? true))
+        await recordMarker(storage, name, id, stored, 'verify', options.logger);
+    return { id, manifest, parts: checks, ok, readInFull, sealedChecked: sealed && Boolean(unseal) };
+}
+/** Reads a part through its digest check (and its decryption, when a key was given); with `into`, keeps a verified copy. */
+async function checkPart(storage, prefix, part, decrypt, options) {
+    const progress = new Progress(part.name, options.logger).start();
+    try {
+        const stream = await openPart(storage, prefix, part, decrypt, (n) => progress.add(n));
+        if (options.into) {
+            const temp = (0,external_node_path_.join)(options.into, `.${part.name}.partial`);
+            try {
+                await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, (0,external_node_fs_.createWriteStream)(temp));
+                await (0,promises_.rename)(temp, (0,external_node_path_.join)(options.into, part.name));
+            }
+            catch (error) {
+                await (0,promises_.rm)(temp, { force: true });
+                throw error;
+            }
+        }
+        else {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, discard());
+        }
+        const decrypted = part.encrypted && decrypt !== storedBytes && options.unseal ? '; decrypts' : '';
+        return { name: part.name, ok: true, message: `${part.bytes} bytes, sha256 ${part.sha256.slice(0, 16)}… OK${decrypted}` };
+    }
+    catch (error) {
+        return { name: part.name, ok: false, message: (0,errors/* describeError */.Uc)(error) };
+    }
+    finally {
+        progress.stop();
+    }
+}
+/** For a downloaded encrypted part: decrypting the local copy proves the sealed content is whole. */
+async function checkDecrypts(path, part, unseal) {
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path), unseal(), discard());
+        return { name: `${part.name} (sealed content)`, ok: true, message: 'decrypts' };
+    }
+    catch (error) {
+        return { name: `${part.name} (sealed content)`, ok: false, message: `does not decrypt: ${(0,errors/* describeError */.Uc)(error)}` };
+    }
+}
+/** The cheap check for parts not read this time: present, at the recorded size. */
+async function checkPresence(storage, prefix, part) {
+    const key = `${prefix}/${part.name}`;
+    const info = await storage.stat(key);
+    if (!info)
+        return { name: part.name, ok: false, message: `missing: ${storage.uriOf(key)} does not exist` };
+    if (info.size !== part.bytes)
+        return { name: part.name, ok: false, message: `${info.size} bytes, its manifest records ${part.bytes}` };
+    return { name: part.name, ok: true, message: `present at its recorded size (${part.bytes} bytes; not read this time)` };
+}
+/** checksums.sha256 is what `sha256sum -c` trusts: it must list exactly the parts the manifest lists, with the same digests. */
+async function checkChecksumsFile(storage, prefix, parts, checks) {
+    const sums = parts.find((p) => p.role === 'checksums');
+    if (!sums || sums.encrypted || !checks.find((c) => c.name === sums.name)?.ok)
+        return [];
+    let listed;
+    try {
+        listed = parseChecksums(await readText(storage, `${prefix}/${sums.name}`));
+    }
+    catch (error) {
+        return [{ name: sums.name, ok: false, message: `unreadable: ${(0,errors/* describeError */.Uc)(error)}` }];
+    }
+    const out = [];
+    for (const line of listed) {
+        const p = parts.find((m) => m.name === line.name);
+        if (!p || p.sha256 !== line.sha256)
+            out.push({ name: `${sums.name}: ${line.name}`, ok: false, message: `${sums.name} disagrees with the manifest` });
+    }
+    for (const p of parts) {
+        if (p.role === 'checksums' || p.role === 'manifest')
+            continue;
+        if (!listed.some((l) => l.name === p.name))
+            out.push({ name: `${sums.name}: ${p.name}`, ok: false, message: `${sums.name} does not list ${p.name}` });
+    }
+    return out;
+}
+/** Roles a drill reads anyway while restoring (their digests are checked there). */
+const READ_BY_DRILL = new Set(['database', 'files', 'file-list', 'redacted-data', 'manifest']);
+/**
+ * For a drill: reads every other part (checksums.sha256, roles.sql) through its
+ * digest check and decryption, and checks checksums.sha256 against the
+ * manifest. Never rejects: returns failures, each naming the object.
+ */
+async function verifyOtherParts(storage, prefix, manifest, decrypt) {
+    const checks = [];
+    for (const part of manifest.parts) {
+        if (READ_BY_DRILL.has(part.role))
+            continue;
+        try {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await openPart(storage, prefix, part, decrypt), discard());
+            checks.push({ name: part.name, ok: true, message: 'OK' });
+        }
+        catch (error) {
+            checks.push({ name: part.name, ok: false, message: (0,errors/* describeError */.Uc)(error) });
+        }
+    }
+    try {
+        checks.push(...(await checkChecksumsFile(storage, prefix, manifest.parts, checks)));
+    }
+    catch (error) {
+        checks.push({ name: BACKUP_PARTS.checksums, ok: false, message: (0,errors/* describeError */.Uc)(error) });
+    }
+    return checks.filter((c) => !c.ok).map((c) => `part ${c.name}: ${c.message}`);
+}
+function discard() {
+    return new external_node_stream_.Writable({ write: (_chunk, _enc, callback) => callback() });
+}
+/** Writes verified.json for a backup read in full; a failure (read-only credentials) only warns. */
+async function recordMarker(storage, name, id, stored, by, logger) {
+    const marker = {
+        format: 'backup-drill-verified',
+        by,
+        at: new Date().toISOString(),
+        tool: { name: TOOL_NAME, version: TOOL_VERSION },
+        manifestDigest: storedDigest(stored),
+    };
+    try {
+        await writeVerifiedMarker(storage, name, id, marker);
+    }
+    catch (error) {
+        logger.warn(`Could not record that backup ${id} verified (read-only storage credentials?): ${(0,errors/* describeError */.Uc)(error)}. Retention will read it again.`);
+    }
+}
+/** Parses `--read-data-subset`: `N%` (0 < N ≤ 100). */
+function parseSubset(value) {
+    if (value === undefined || value === '')
+        return undefined;
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+    const percent = m ? Number(m[1]) : NaN;
+    if (!(percent > 0 && percent <= 100)) {
+        throw new UsageError(`Option '--read-data-subset' must be a percentage above 0 and at most 100, like '10%'; got '${value}'.`, {
+            input: 'read-data-subset',
+        });
+    }
+    return percent;
+}
+/**
+ * Chooses about `percent` of the stored objects to read in full, by a hash of
+ * the seed and the key: the same seed picks the same objects, and another seed
+ * (each run draws one) picks others, so repeated runs cover the whole set.
+ */
+function subsetSelector(percent, seed) {
+    return (key) => createHash('sha256').update(`${seed}\n${key}`).digest().readUInt32BE(0) / 2 ** 32 < percent / 100;
+}
+/** verify --all: every complete backup of the set (restic's `check --read-data`). */
+async function verifyAll(storage, name, options) {
+    const results = [];
+    const failed = [];
+    for (const entry of (await listBackups(storage, name)).filter((e) => e.complete)) {
+        try {
+            results.push(await verifyBackup(storage, name, entry.id, options));
+        }
+        catch (error) {
+            if (!(error instanceof IntegrityError))
+                throw error;
+            failed.push({ id: entry.id, message: describeError(error) });
+        }
+    }
+    return { results, failed, ok: failed.length === 0 && results.every((r) => r.ok) };
+}
+function assertVerified(result) {
+    const bad = result.parts.filter((p) => !p.ok);
+    if (bad.length)
+        throw new IntegrityError(`Backup ${result.id} failed verification: ${bad.map((p) => `${p.name}: ${p.message}`).join('; ')}`);
+}
+
+;// CONCATENATED MODULE: ./src/modes/prune.ts
+// prune: apply retention (keep-last/daily/weekly/monthly, as restic's
+// `forget --keep-*`) over *verified* backups only. A damaged backup counts
+// toward no rule and goes only with --damaged; the newest backup that verifies
+// is never deleted, and must have been read in full (this run, a verify, or a
+// passed drill) before anything older is deleted. Incomplete backups go after
+// a grace period (they may be a run in progress). Readers' shared locks
+// (drills, restores) make it skip deleting.
+
+
+
+
+
+
+
+/** Who holds a lock: the GitHub run, or host/pid in a terminal. */
+function lockHolder(config) {
+    return config.trigger.runUrl ?? `${(0,external_node_os_.hostname)()} pid ${process.pid}`;
+}
+async function withLock(storage, config, operation, logger, fn) {
+    const lock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger });
+    try {
+        return await fn(lock);
+    }
+    finally {
+        await lock.release();
+    }
+}
+/**
+ * A reader's shared lock (drill, restore): prune does not delete while it is
+ * held. Read-only storage credentials cannot write one: then warn and go on.
+ */
+async function withSharedLock(storage, config, operation, logger, fn) {
+    let lock;
+    try {
+        lock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger, shared: true });
+    }
+    catch (error) {
+        if (error instanceof errors/* LockedError */.by)
+            throw error;
+        logger.warn(`Could not write a shared lock for this ${operation} (read-only storage credentials?): ${(0,errors/* describeError */.Uc)(error)}. ` +
+            'Going on without it: a prune running meanwhile could delete the backup being read.');
+    }
+    try {
+        return await fn();
+    }
+    finally {
+        await lock?.release();
+    }
+}
+/** Applies retention; the caller holds the lock. */
+async function pruneUnlocked(storage, config, options) {
+    const { logger } = options;
+    validatePolicy(config.retention);
+    const entries = await catalog_listBackups(storage, config.name);
+    const states = new Map();
+    for (const entry of entries)
+        states.set(entry.id, await assessBackup(storage, config.name, entry));
+    await ensureNewestReadInFull(storage, config.name, entries, states, options);
+    const damaged = entries.flatMap((e) => {
+        const s = states.get(e.id);
+        return s.state === 'damaged' ? [{ id: e.id, reason: s.reason }] : [];
+    });
+    for (const d of damaged)
+        logger.warn(`Backup ${d.id} is damaged and counts toward no keep rule: ${d.reason}`);
+    if (damaged.length > 0 && !entries.some((e) => states.get(e.id).state === 'verified')) {
+        throw new errors/* IntegrityError */.cs(`Prune refused: no backup of set '${config.name}' verifies, so nothing was deleted. Damaged: ${damaged.map((d) => d.id).join(', ')}.`, {
+            hint: 'Take a new backup now and check the storage. Remove damaged backups with prune --damaged or delete once a good one exists.',
+        });
+    }
+    const decisions = planRetention(entries.map((e) => {
+        const s = states.get(e.id);
+        return { id: e.id, time: e.time, complete: e.complete, ...(s.state === 'damaged' ? { damaged: s.reason } : {}) };
+    }), config.retention, { now: options.now ?? new Date(), pruneDamaged: options.pruneDamaged });
+    const doomed = decisions.filter((d) => !d.keep);
+    let skipped;
+    if (doomed.length && !options.dryRun && options.lock) {
+        const readers = await options.lock.startDeleting();
+        if (readers.length) {
+            skipped = `a ${readers.map((r) => `${r.operation} by ${r.holder} (since ${r.createdAt})`).join(', ')} is reading this backup set`;
+            logger.warn(`Retention skipped: ${skipped}. Nothing was deleted; the next prune will catch up.`);
+        }
+    }
+    const deleted = [];
+    for (const d of decisions) {
+        const remove = !d.keep && !skipped;
+        const verb = d.keep ? 'keep  ' : options.dryRun ? 'would remove' : skipped ? 'would remove (skipped)' : 'remove';
+        logger.info(`${verb} ${d.id}  (${d.reasons.join(', ')})`);
+        if (!remove || options.dryRun)
+            continue;
+        await deleteBackup(storage, entries.find((e) => e.id === d.id));
+        deleted.push(d.id);
+    }
+    const removedText = options.dryRun ? `${doomed.length} would be removed (dry run)` : skipped ? `0 removed (skipped)` : `${deleted.length} removed`;
+    logger.info(`Retention: ${decisions.filter((d) => d.keep).length} kept, ${removedText}${damaged.length ? `, ${damaged.length} damaged` : ''}.`);
+    return { decisions, deleted, dryRun: options.dryRun, damaged, ...(skipped ? { skipped } : {}) };
+}
+/**
+ * The newest backup kept must be known good in full, not only by its sizes:
+ * read by this run, or recorded as verified (verify, drill). When it is not,
+ * read it now (stored bytes against their digests, no key needed); a backup
+ * that fails is damaged, and the next one behind it is tried.
+ */
+async function ensureNewestReadInFull(storage, name, entries, states, options) {
+    for (const entry of entries) {
+        const state = states.get(entry.id);
+        if (state.state !== 'verified')
+            continue;
+        if (state.marker || options.readInFull?.includes(entry.id))
+            return;
+        options.logger.info(`Reading backup ${entry.id} in full: it is the newest that verifies, and no verify or drill has recorded reading it.`);
+        const result = await verifyBackup(storage, name, entry.id, { logger: options.logger, recordMarker: false });
+        if (result.ok) {
+            if (!options.dryRun)
+                await recordMarker(storage, name, entry.id, await readIndex(storage, name, entry.id), 'prune', options.logger);
+            return;
+        }
+        const bad = result.parts.filter((p) => !p.ok);
+        states.set(entry.id, { state: 'damaged', reason: bad.map((p) => `${p.name}: ${p.message}`).join('; ') });
+    }
+}
+async function runPrune(config, deps) {
+    const storage = deps.storage ?? (await openStorage(config));
+    const dryRun = deps.dryRun ?? config.dryRun;
+    if (!hasRetention(config.retention) && !deps.pruneDamaged) {
+        throw new UsageError('prune needs a retention policy: set at least one of keep-last, keep-daily, keep-weekly, keep-monthly (or --damaged).', {
+            input: 'keep-last',
+        });
+    }
+    const options = { logger: deps.logger, dryRun, pruneDamaged: deps.pruneDamaged };
+    if (dryRun)
+        return pruneUnlocked(storage, config, options);
+    return withLock(storage, config, 'prune', deps.logger, (lock) => pruneUnlocked(storage, config, { ...options, lock }));
+}
+
+;// CONCATENATED MODULE: ./src/util/settle.ts
+// Parallel work fails with many errors at once when one cause breaks several streams (a full
+// disk breaks the tar, its writer and the list): report the one that explains it.
+
+
+function isTelling(error) {
+    return error instanceof errors/* BackupDrillError */.G$ && error.category !== 'failure';
+}
+/** The most telling failure: the first typed error (it names the path or endpoint and the fix), else the first. */
+function mostTellingFailure(results) {
+    const rejected = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+    return rejected.find(isTelling) ?? rejected[0];
+}
+/**
+ * Like Promise.all, but when the first failure is a raw one, waits a moment (some work never
+ * settles once its consumer is gone) for a typed failure of the same cause, and throws that.
+ */
+async function allSettledOrThrow(promises, graceMs = 1000) {
+    const failures = [];
+    const watched = promises.map((p) => p.catch((error) => {
+        failures.push(error);
+        throw error;
+    }));
+    try {
+        return (await Promise.all(watched));
+    }
+    catch (first) {
+        const deadline = Date.now() + graceMs;
+        while (!failures.some(isTelling) && Date.now() < deadline)
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(20);
+        throw failures.find(isTelling) ?? first;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
 // backup: one consistent, verifiable backup of the database and the uploads.
@@ -49684,6 +51419,8 @@ const TOOL_VERSION = '0.1.0';
 
 
 
+
+
 /** Parallel connections computing table stats while the dump streams. */
 const STATS_CONNECTIONS = 2;
 async function checkFilesPath(path) {
@@ -49693,13 +51430,13 @@ async function checkFilesPath(path) {
         info = await (0,promises_.stat)(full);
     }
     catch {
-        throw new errors.UsageError(`Input 'files-path' points at '${path}', which does not exist.`, {
+        throw new errors/* UsageError */.eb(`Input 'files-path' points at '${path}', which does not exist.`, {
             input: 'files-path',
             hint: 'Give the uploads directory of the app, or leave files-path empty to back up the database only.',
         });
     }
     if (!info.isDirectory()) {
-        throw new errors.UsageError(`Input 'files-path' must be a directory; '${path}' is not.`, { input: 'files-path' });
+        throw new errors/* UsageError */.eb(`Input 'files-path' must be a directory; '${path}' is not.`, { input: 'files-path' });
     }
     return full;
 }
@@ -49714,17 +51451,18 @@ async function runBackup(config, deps) {
     sealingFor(config); // bad recipients or key combinations fail before anything starts
     const storage = deps.storage ?? (await registry_openStorage(config));
     await storage.checkWritable();
-    return withLock(storage, config, 'backup', deps.logger, async () => {
+    return withLock(storage, config, 'backup', deps.logger, async (lock) => {
         const result = await takeBackup(config, { ...deps, storage }, filesRoot);
         if (!retention_hasRetention(config.retention))
             return result;
         try {
-            const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false });
+            // The backup just written was hashed as it was stored: it counts as read in full.
+            const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false, lock, readInFull: [result.id] });
             return { ...result, pruned };
         }
         catch (error) {
-            // The backup itself is complete and safe; a failed prune is reported, not fatal to it.
-            deps.logger.warn(`Retention failed after a successful backup: ${(0,errors/* describeError */.Uc)(error)}`);
+            // The backup itself is complete and safe; a failed or refused prune is reported, not fatal to it.
+            deps.logger.warn(`Retention failed or was refused after a successful backup (nothing more was deleted): ${(0,errors/* describeError */.Uc)(error)}`);
             return result;
         }
     });
@@ -49737,6 +51475,7 @@ async function takeBackup(config, deps, filesRoot) {
     const partName = (name) => (sealing ? `${name}.age` : name);
     const id = newBackupId(started);
     const prefix = `${config.name}/${id}`;
+    deps.onBackupPrefix?.(prefix);
     logger.info(`Backup ${id} → ${storage.uriOf(prefix)}`);
     const main = await connect(config.databaseUrl);
     let snapshot;
@@ -49756,6 +51495,8 @@ async function takeBackup(config, deps, filesRoot) {
         for (let i = 0; i < STATS_CONNECTIONS; i++)
             statsClients.push(await snapshot.join(config.databaseUrl));
         const [listed, hash, migration] = [await listTables(snapshot.session), await schemaHash(snapshot.session), await migrationHead(snapshot.session)];
+        // Type names in redaction casts come out qualified (search_path ''), as the stats sessions that use them need.
+        await pinChecksumSettings(snapshot.session, CHECKSUM_SETTINGS);
         const columns = config.redactColumns.length || config.sensitiveColumns.length ? await userColumns(snapshot.session) : [];
         const redactions = resolveRedactions(columns, config.redactColumns);
         const redacted = redactedTables(columns, redactions);
@@ -49798,7 +51539,13 @@ async function takeBackup(config, deps, filesRoot) {
                 dumpProgress.stop();
             }
         })();
-        const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted)));
+        // On SIGINT/SIGTERM stop the database work at once (a stats query may wait on a table lock for long):
+        // the failure path then deletes the parts and the lock is released within the runner's window.
+        deps.signal?.addEventListener('abort', () => [dump.kill(), ...statsClients.map((c) => c.end().catch(() => undefined))], { once: true });
+        const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted), { settings: CHECKSUM_SETTINGS, plan: true }));
+        // Large objects, sequences, materialized views, structure: in the same snapshot, on a session of their own.
+        const snapshotNow = snapshot;
+        const objectsWork = phase(logger, 'objects', () => captureObjectsInSnapshot(() => snapshotNow.join(config.databaseUrl), server.versionNum));
         let redactedWork;
         if (redacted.length) {
             const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
@@ -49813,7 +51560,7 @@ async function takeBackup(config, deps, filesRoot) {
             const filesProgress = new Progress('files', logger, { totalBytes: treeBytes }).start();
             const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
             partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
-            filesWork = Promise.all([
+            filesWork = allSettledOrThrow([
                 writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
                 writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
                 packed.done,
@@ -49837,10 +51584,10 @@ async function takeBackup(config, deps, filesRoot) {
             filesWork ?? Promise.resolve(undefined),
             redactedWork ?? Promise.resolve(undefined),
             rolesWork,
+            objectsWork,
         ]);
-        const failure = settled.find((s) => s.status === 'rejected');
-        if (failure)
-            throw failure.reason;
+        if (settled.some((s) => s.status === 'rejected'))
+            throw mostTellingFailure(settled);
         const dbPart = settled[0].value;
         const stats = settled[1].value;
         const files = settled[2].value;
@@ -49848,6 +51595,7 @@ async function takeBackup(config, deps, filesRoot) {
         snapshot = undefined;
         const redactedPart = settled[3].value;
         const rolesPart = settled[4].value;
+        const objects = settled[5].value;
         const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
         partsWritten.push(BACKUP_PARTS.checksums);
         // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
@@ -49874,6 +51622,8 @@ async function takeBackup(config, deps, filesRoot) {
             },
             dump: { tool: 'pg_dump', toolVersion: pgDump.version, format: 'custom', compression: config.compression, snapshotConsistent: true },
             tables: stats,
+            objects,
+            checksumSettings: { ...CHECKSUM_SETTINGS },
             totals: { tables: stats.length, rows: stats.reduce((sum, t) => sum + t.rows, 0) },
             files: files?.summary ?? null,
             parts,
@@ -49882,12 +51632,11 @@ async function takeBackup(config, deps, filesRoot) {
             warnings: [...(files?.summary.skipped.length ? [`${files.summary.skipped.length} special file(s) not backed up`] : []), ...roleWarnings],
         };
         // The manifest is the completion marker: written last, and only when everything above succeeded.
-        // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes).
-        const manifestJson = JSON.stringify(manifest, null, 2) + '\n';
-        let stored = manifestJson;
+        // It carries the digest of its own canonical form (RFC 8785), so any later edit or damage shows.
+        // Encrypted: the full manifest is sealed; manifest.json is a public index (id, times, sizes) with a
+        // digest of its own, and the sealed manifest records the index's digest (see docs/FORMAT.md).
+        let stored;
         if (sealing) {
-            partsWritten.push(SEALED_MANIFEST);
-            const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', external_node_stream_.Readable.from([manifestJson]));
             const index = {
                 format: FORMAT_NAME,
                 formatVersion: FORMAT_VERSION,
@@ -49898,9 +51647,15 @@ async function takeBackup(config, deps, filesRoot) {
                 startedAt: manifest.startedAt,
                 finishedAt: manifest.finishedAt,
                 encryption: manifest.encryption,
-                parts: [...parts, sealedPart],
+                parts: [...parts],
             };
-            stored = JSON.stringify(index, null, 2) + '\n';
+            manifest.indexDigest = { algorithm: 'sha256-jcs', value: indexBodyDigest(index) };
+            partsWritten.push(SEALED_MANIFEST);
+            const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', external_node_stream_.Readable.from([JSON.stringify(withDigest(manifest), null, 2) + '\n']));
+            stored = JSON.stringify(withDigest({ ...index, parts: [...parts, sealedPart] }), null, 2) + '\n';
+        }
+        else {
+            stored = JSON.stringify(withDigest(manifest), null, 2) + '\n';
         }
         partsWritten.push(BACKUP_PARTS.manifest);
         await storage.put(`${prefix}/${BACKUP_PARTS.manifest}`, external_node_stream_.Readable.from([stored]));
@@ -49912,7 +51667,7 @@ async function takeBackup(config, deps, filesRoot) {
         return { id, uri: storage.uriOf(prefix), manifest, sizeBytes, durationSeconds };
     }
     catch (error) {
-        logger.error(`Backup ${id} failed: ${(0,errors/* describeError */.Uc)(error)}`);
+        logger.error(`Backup ${id} failed: ${(0,errors/* describeError */.Uc)(deps.signal?.aborted ? deps.signal.reason : error)}`);
         // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
         await storage
             .delete(partsWritten.map((name) => `${prefix}/${name}`))
@@ -50054,7 +51809,7 @@ var dist = __nccwpck_require__(8815);
 
 
 /** A checks file that cannot be used; `problems` lets a shell annotate each line. */
-class ChecksFileError extends errors.UsageError {
+class ChecksFileError extends errors/* UsageError */.eb {
     path;
     problems;
     constructor(path, problems) {
@@ -50079,7 +51834,7 @@ async function loadChecksFile(path) {
     catch (error) {
         const code = error.code;
         const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? error.message})`;
-        throw new errors.UsageError(`Checks file ${path} ${what}.`, {
+        throw new errors/* UsageError */.eb(`Checks file ${path} ${what}.`, {
             input: 'checks',
             hint: 'Set `checks` to the path of a YAML file in the repository (see docs/CHECKS.md).',
             cause: error,
@@ -50604,8 +52359,8 @@ async function runSql(check, client, options) {
     const expect = check.expect;
     if (expect.type === 'rows') {
         return rows.length === expect.count
-            ? { status: 'passed', message: `${plural(rows.length, 'row')}` }
-            : { status: 'failed', message: `expected ${plural(expect.count, 'row')}, got ${rows.length}` };
+            ? { status: 'passed', message: `${run_checks_plural(rows.length, 'row')}` }
+            : { status: 'failed', message: `expected ${run_checks_plural(expect.count, 'row')}, got ${rows.length}` };
     }
     if (rows.length === 0)
         return { status: 'failed', message: 'the query returned no rows; expected a value in the first column of the first row' };
@@ -50718,7 +52473,7 @@ function show(value) {
 function showNumber(value) {
     return toNumber(value) !== undefined ? String(value).trim() : show(value);
 }
-function plural(n, word) {
+function run_checks_plural(n, word) {
     return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 function describeDbError(error) {
@@ -50755,10 +52510,10 @@ function runTempRoot(env = process.env) {
 function assertOwnedFolder(path, uid = currentUid()) {
     const stat = (0,external_node_fs_.lstatSync)(path);
     if (!stat.isDirectory() || stat.isSymbolicLink()) {
-        throw new errors.UsageError(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
+        throw new errors/* UsageError */.eb(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
     }
     if (uid !== undefined && stat.uid !== uid) {
-        throw new errors.UsageError(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
+        throw new errors/* UsageError */.eb(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
             hint: 'Remove it, or point TMPDIR at a folder of your own.',
         });
     }
@@ -51083,7 +52838,8 @@ async function runPsqlScript(options) {
  * thrown instead of the tool's complaint.
  */
 async function runFed(path, args, env, input, signal) {
-    const child = (0,external_node_child_process_.spawn)(path, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
+    const [command, commandArgs] = dieWithParent(path, args); // a killed drill or restore must not leave pg_restore running
+    const child = (0,external_node_child_process_.spawn)(command, commandArgs, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, signal });
     const stderr = new TailBuffer(64 * 1024);
     child.stderr.on('data', (c) => stderr.push(c));
     let inputError;
@@ -51102,6 +52858,43 @@ async function runFed(path, args, env, input, signal) {
 ;// CONCATENATED MODULE: ./src/postgres/compare.ts
 
 
+/** Types whose text form names objects through search_path (qualified or not): their format 1-2 checksums depend on it. */
+const SEARCH_PATH_TYPES = ['regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regconfig', 'regdictionary', 'regcollation'];
+/**
+ * SQL (one text value, or NULL) saying why a format 1-2 checksum of the table
+ * `rel` (a regclass expression) cannot be reproduced after a restore:
+ * - an inheritance child (not a partition: pg_dump attaches those and keeps
+ *   their order): pg_dump recreates it with the parent's columns first, so a
+ *   column the parent gained later moves, and those checksums hashed the row
+ *   in table order;
+ * - a reg* column (through domains and arrays): those checksums hashed its
+ *   text under the session's search_path, which was not pinned and which a
+ *   database or role setting changes (and pg_dump does not carry to a drill).
+ * Only asked when the row count matched and the checksum did not.
+ */
+function legacyUnverifiableSql(rel) {
+    return `NULLIF(concat_ws('; ',
+    CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid
+                       WHERE i.inhrelid = ${rel} AND NOT k.relispartition)
+         THEN 'an inheritance child, whose columns a restore may reorder' END,
+    (SELECT 'its ' || string_agg(DISTINCT r.typname::text, ', ') || ' values print through search_path'
+       FROM pg_catalog.pg_attribute a
+       CROSS JOIN LATERAL (
+         WITH RECURSIVE bd_types(oid, depth) AS (
+           SELECT a.atttypid, 0
+           UNION ALL
+           SELECT CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.typelem END, bd_types.depth + 1
+             FROM bd_types JOIN pg_catalog.pg_type ty ON ty.oid = bd_types.oid
+            WHERE bd_types.depth < 8 AND (ty.typtype = 'd' OR ty.typcategory = 'A'))
+         SELECT ty.typname FROM bd_types JOIN pg_catalog.pg_type ty ON ty.oid = bd_types.oid
+          WHERE ty.typnamespace = 'pg_catalog'::pg_catalog.regnamespace
+            AND ty.typname = ANY (ARRAY[${SEARCH_PATH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])) r
+      WHERE a.attrelid = ${rel} AND a.attnum > 0 AND NOT a.attisdropped)), '')`;
+}
+/** The note for a format-1/2 table that cannot be verified, e.g. "not verifiable (format 2 checksum): …". */
+function legacyNote(formatVersion, reason) {
+    return `not verifiable (format ${formatVersion} checksum): ${reason}; the row count matches`;
+}
 async function compareTables(targetUrl, manifest, jobs) {
     const clients = [];
     try {
@@ -51110,37 +52903,56 @@ async function compareTables(targetUrl, manifest, jobs) {
         const present = await listTables(clients[0]);
         const key = (t) => `${t.schema}.${t.name}`;
         const presentKeys = new Set(present.map(key));
-        // Each table is hashed the way the backup hashed it (TableStats carries the method).
+        // Each table is hashed the way the backup hashed it (TableStats carries the method, columns and settings).
         const expected = manifest.tables.filter((t) => presentKeys.has(key(t)));
-        const stats = await collectStats(clients, expected);
-        const byKey = new Map(stats.map((s) => [key(s), s]));
-        const tables = manifest.tables.map((t) => {
+        const stats = await collectStatsSettled(clients, expected, undefined, { settings: checksumSettingsOf(manifest) });
+        const byKey = new Map(expected.map((t, i) => [key(t), stats[i]]));
+        const tables = [];
+        for (const t of manifest.tables) {
             const got = byKey.get(key(t));
+            const base = { schema: t.schema, name: t.name, expectedRows: t.rows, expectedChecksum: t.checksum };
+            const notes = (t.unverifiableColumns ?? []).map((u) => `${u.column}: not verifiable: ${u.reason}`);
+            const notVerifiable = notes.length ? { notVerifiable: notes } : {};
             if (!got) {
-                return {
-                    schema: t.schema,
-                    name: t.name,
-                    expectedRows: t.rows,
-                    restoredRows: null,
-                    expectedChecksum: t.checksum,
-                    restoredChecksum: null,
-                    status: 'failed',
-                    message: 'missing after restore',
-                };
+                tables.push({ ...base, restoredRows: null, restoredChecksum: null, status: 'failed', message: 'missing after restore' });
             }
-            const ok = got.rows === t.rows && got.checksum === t.checksum;
-            const message = ok ? undefined : got.rows !== t.rows ? `expected ${t.rows} rows, restored ${got.rows}` : 'same row count, different content checksum';
-            return {
-                schema: t.schema,
-                name: t.name,
-                expectedRows: t.rows,
-                restoredRows: got.rows,
-                expectedChecksum: t.checksum,
-                restoredChecksum: got.checksum,
-                status: ok ? 'passed' : 'failed',
-                ...(message ? { message } : {}),
-            };
-        });
+            else if (got instanceof Error) {
+                // A recorded column missing after the restore, or a value that no longer casts: this table could not be hashed.
+                const message = `could not be hashed as the backup recorded it: ${got.message}`;
+                tables.push({ ...base, restoredRows: null, restoredChecksum: null, status: 'failed', message, ...notVerifiable });
+            }
+            else if (got.rows !== t.rows) {
+                tables.push({
+                    ...base,
+                    restoredRows: got.rows,
+                    restoredChecksum: got.checksum,
+                    status: 'failed',
+                    message: `expected ${t.rows} rows, restored ${got.rows}`,
+                });
+            }
+            else if (got.checksum !== t.checksum) {
+                const reason = t.columns ? null : await legacyReason(clients[0], t);
+                tables.push(reason
+                    ? {
+                        ...base,
+                        restoredRows: got.rows,
+                        restoredChecksum: got.checksum,
+                        status: 'not-verified',
+                        message: legacyNote(manifest.formatVersion ?? 1, reason),
+                    }
+                    : {
+                        ...base,
+                        restoredRows: got.rows,
+                        restoredChecksum: got.checksum,
+                        status: 'failed',
+                        message: 'same row count, different content checksum',
+                        ...notVerifiable,
+                    });
+            }
+            else {
+                tables.push({ ...base, restoredRows: got.rows, restoredChecksum: got.checksum, status: 'passed', ...notVerifiable });
+            }
+        }
         const manifestKeys = new Set(manifest.tables.map(key));
         const unexpected = present.map(key).filter((k) => !manifestKeys.has(k));
         return { tables, unexpected };
@@ -51150,10 +52962,15 @@ async function compareTables(targetUrl, manifest, jobs) {
             await c.end().catch(() => undefined);
     }
 }
+async function legacyReason(client, t) {
+    const { rows } = await client.query(`SELECT ${legacyUnverifiableSql(`pg_catalog.format('%I.%I', $1::text, $2::text)::pg_catalog.regclass`)} AS reason`, [t.schema, t.name]);
+    return rows[0]?.reason ?? null;
+}
 
 ;// CONCATENATED MODULE: ./src/report/text.ts
 // Plain-text rendering of a DrillReport for a terminal, plus the small helpers the Markdown
 // renderer shares (kept here rather than in a new module so the report folder stays small).
+
 
 /** Most table lines printed before "… and N more"; the JSON report has them all. */
 const MAX_TABLE_LINES = 40;
@@ -51191,6 +53008,17 @@ function tableProblem(t) {
     if (!checksumMatches(t))
         parts.push('checksum mismatch');
     return parts.join('; ') || t.status;
+}
+/** "2 failed, 1 not verified" / "all 12 passed" for a tables heading (not verified is neither pass nor fail). */
+function tablesSummary(tables) {
+    const failed = tables.filter((t) => t.status === 'failed' || t.status === 'error').length;
+    const unverified = tables.filter((t) => t.status === 'not-verified').length;
+    const parts = [failed ? `${failed} of ${tables.length} failed` : '', unverified ? `${unverified} not verified` : ''].filter(Boolean);
+    return parts.length ? parts.join(', ') : `all ${tables.length} passed`;
+}
+/** A table's note: why it did not pass, and the columns that could not be verified. */
+function tableNote(t) {
+    return [t.status === 'passed' ? '' : tableProblem(t), ...(t.notVerifiable ?? [])].filter(Boolean).join('; ');
 }
 /** Failed (or otherwise not passed) tables first, each group in report order. */
 function orderTables(tables) {
@@ -51320,7 +53148,7 @@ function bulletSection(title, items, bullet) {
 function tableRow(t) {
     const restored = isMissing(t) ? 'missing' : formatCount(t.restoredRows ?? 0);
     const checksum = isMissing(t) ? '–' : checksumMatches(t) ? '✓' : '✗';
-    const note = t.status === 'passed' ? '' : printable(tableProblem(t));
+    const note = printable(tableNote(t));
     return [`  ${statusIcon(t.status)}`, clip(printable(tableLabel(t)), MAX_NAME_WIDTH), formatCount(t.expectedRows), restored, checksum, note];
 }
 /** Failed tables first; at most MAX_TABLE_LINES lines, then how many were left off. */
@@ -51338,9 +53166,8 @@ function tableLines(tables) {
     return lines;
 }
 function tablesSection(r) {
-    const failed = r.tables.filter((t) => t.status !== 'passed').length;
     const rows = formatCount(r.tables.reduce((sum, t) => sum + (t.restoredRows ?? 0), 0));
-    const head = `Tables: ${failed ? `${failed} of ${r.tables.length} failed` : `all ${r.tables.length} passed`} · ${rows} rows restored`;
+    const head = `Tables: ${tablesSummary(r.tables)} · ${rows} rows restored`;
     const out = ['', head];
     if (r.tables.length)
         out.push(...tableLines(r.tables));
@@ -51362,11 +53189,19 @@ function checksSection(checks) {
     const rows = orderChecks(checks).map((c) => [`  ${statusIcon(c.status)}`, printable(c.name), c.kind, statusWord(c.status), printable(c.message)]);
     return ['', `Checks: ${checksSummary(checks)}`, ...alignColumns(rows)];
 }
+/** Large objects, sequences, materialized views, structure: one line each, problems first. */
+function objectsSection(objects) {
+    if (!objects?.length)
+        return [];
+    const rows = orderObjects(objects).map((o) => [`  ${objectIcon(o.status)}`, printable(objectLabel(o)), objectStatusWord(o.status), printable(o.message)]);
+    return ['', `Objects: ${objectsSummary(objects)}`, ...alignColumns(rows)];
+}
 function renderText(report) {
     const lines = [
         ...header(report),
         ...bulletSection('Failures:', report.failures, '-'),
         ...tablesSection(report),
+        ...objectsSection(report.objects),
         ...filesSection(report.files),
         ...checksSection(report.checks),
         ...bulletSection('Warnings:', report.warnings, '⚠'),
@@ -51374,12 +53209,58 @@ function renderText(report) {
     return `${lines.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/report/objects.ts
+const ORDER = ['failed', 'not-verifiable', 'not-compared', 'passed'];
+function objects_objectIcon(status) {
+    switch (status) {
+        case 'passed':
+            return '✓';
+        case 'failed':
+            return '✗';
+        case 'not-verifiable':
+            return '⚠';
+        case 'not-compared':
+            return '–';
+    }
+}
+function objects_objectStatusWord(status) {
+    return status.replace('-', ' ');
+}
+/** "structure: indexes", "materialized view public.mv", "sequences". */
+function objects_objectLabel(o) {
+    switch (o.kind) {
+        case 'structure':
+            return `structure: ${o.name}`;
+        case 'materialized-view':
+            return `materialized view ${o.name}`;
+        case 'extension-config':
+            return `extension configuration ${o.name}`;
+        default:
+            return o.name;
+    }
+}
+/** Failed first, then not verifiable, not compared, passed; report order within each. */
+function objects_orderObjects(objects) {
+    return ORDER.flatMap((s) => objects.filter((o) => o.status === s));
+}
+/** "12 passed, 1 failed, 2 not verifiable, 3 not compared" (only the non-zero ones but passed). */
+function objects_objectsSummary(objects) {
+    const passed = objects.filter((o) => o.status === 'passed').length;
+    const others = ORDER.filter((s) => s !== 'passed')
+        .map((s) => [s, objects.filter((o) => o.status === s).length])
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${n} ${objects_objectStatusWord(s)}`);
+    return [`${passed} passed`, ...others].join(', ');
+}
+
 ;// CONCATENATED MODULE: ./src/report/junit.ts
 // JUnit XML for CI test reporters (GitHub test-reporter actions, GitLab, Jenkins). One suite per
-// group (tables, files, checks). A `not-verified` result is reported as <skipped>, never as a
-// pass, and a failed drill always has at least one failing testcase, so CI cannot show green.
+// group (tables, objects, files, checks). A `not-verified` result, and an object "not verifiable"
+// or "not compared", is reported as <skipped>, never as a pass, and a failed drill always has at
+// least one failing testcase, so CI cannot show green.
 // Unexpected tables are a warning in the drill (not a failure), so they are no testcases: they
 // and the other warnings go in the first suite's <system-out>.
+
 
 // Characters XML 1.0 forbids even as character references: C0 controls other than tab, LF and
 // CR, lone surrogates (a lone one is its own code point under the `u` flag), U+FFFE and U+FFFF.
@@ -51415,6 +53296,13 @@ function filesCase(f) {
     const message = f.status === 'skipped' ? 'no files in this backup' : filesSummary(f);
     return { classname: 'files', name: 'files', seconds: 0, outcome: { status: f.status, message, detail: f.problems.join('\n') || undefined } };
 }
+/** Not verifiable and not compared are <skipped> with the reason: never a pass, never a failure. */
+function objectCase(o) {
+    const outcome = o.status === 'passed' || o.status === 'failed'
+        ? { status: o.status, message: o.message }
+        : { status: 'skipped', message: o.message.includes(objects_objectStatusWord(o.status)) ? o.message : `${objects_objectStatusWord(o.status)}: ${o.message}` };
+    return { classname: `objects.${o.kind}`, name: objects_objectLabel(o), seconds: 0, outcome };
+}
 function checkCase(c) {
     return { classname: 'checks', name: c.name, seconds: c.durationMs / 1000, outcome: { status: c.status, message: c.message } };
 }
@@ -51433,6 +53321,7 @@ function drillSuite(r, suites) {
 function suitesOf(r) {
     const suites = [
         { group: 'tables', cases: r.tables.map(tableCase) },
+        ...(r.objects?.length ? [{ group: 'objects', cases: r.objects.map(objectCase) }] : []),
         { group: 'files', cases: [filesCase(r.files)] },
         { group: 'checks', cases: r.checks.map(checkCase) },
     ];
@@ -51549,9 +53438,9 @@ function reportTotals(tables, checks) {
     return {
         tables: tables.length,
         rows: tables.reduce((s, t) => s + (t.restoredRows ?? 0), 0),
-        failedTables: tables.filter((t) => t.status !== 'passed').length,
+        failedTables: tables.filter((t) => t.status === 'failed' || t.status === 'error').length,
         failedChecks: checks.filter((c) => c.status === 'failed' || c.status === 'error').length,
-        notVerified: checks.filter((c) => c.status === 'not-verified').length,
+        notVerified: checks.filter((c) => c.status === 'not-verified').length + tables.filter((t) => t.status === 'not-verified').length,
     };
 }
 
@@ -51587,6 +53476,10 @@ function reportTotals(tables, checks) {
 
 
 
+
+
+
+
 async function throwawayTarget(config, manifest, deps) {
     const wanted = config.postgresVersion ?? manifest.source.major;
     const bins = await findBinDir({
@@ -51596,7 +53489,15 @@ async function throwawayTarget(config, manifest, deps) {
         purpose: `a throwaway server to restore a PostgreSQL ${manifest.source.serverVersion} backup`,
     });
     deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
-    const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger });
+    const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger }).catch((error) => {
+        // initdb or the server failing here is this machine's problem (disk, memory, permissions), not the backup's.
+        throw (environmentProblem(error, runTempRoot(), 'start the throwaway PostgreSQL server') ??
+            new errors/* EnvironmentError */.eG(`The drill could not run here: the throwaway PostgreSQL server could not be created: ${(0,errors/* describeError */.Uc)(error)}`, {
+                path: runTempRoot(),
+                hint: 'Check free space and permissions of the temp folder (TMPDIR), or give drill-database-url (e.g. a postgres service container).',
+                cause: error,
+            }));
+    });
     deps.onCleanup?.({ kind: 'cluster', path: cluster.root });
     return { url: cluster.url('postgres'), serverVersion: bins.version, dispose: () => cluster.stop(), keep: () => cluster.markKept() };
 }
@@ -51726,7 +53627,12 @@ function freshnessCheck(config, newestFinishedAt, now) {
         durationMs: 0,
     };
 }
+/** A drill holds a shared lock, so no prune deletes the backup it reads. */
 async function runDrill(config, deps) {
+    const storage = deps.storage ?? (await registry_openStorage(config));
+    return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }));
+}
+async function drillBackup(config, deps) {
     const { logger } = deps;
     const startedAt = new Date();
     const t0 = external_node_perf_hooks_.performance.now();
@@ -51735,36 +53641,41 @@ async function runDrill(config, deps) {
     const checksFile = config.checksPath ? await loadChecksFile((0,external_node_path_.resolve)(config.checksPath)) : undefined;
     const storage = deps.storage ?? (await registry_openStorage(config));
     const unseal = unsealingFor(config);
-    const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
+    const { entry, manifest, stored, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);
     const prefix = `${config.name}/${entry.id}`;
     const decrypt = makeDecryptor(entry.id, manifest.parts, unseal);
     logger.info(`Drilling backup ${entry.id} (${storage.uriOf(prefix)}), taken ${manifest.finishedAt}`);
     const checks = [];
     const failures = [];
     const warnings = [];
+    // A damaged newer backup is a failure to report, even when an older one restores.
+    for (const d of damagedNewer)
+        failures.push(`backup ${d.id} is damaged (drilled ${entry.id}, the newest that verifies): ${d.reason}`);
+    // Every object not read by the restore below (checksums.sha256, roles.sql) is checked too, naming the object.
+    const otherParts = verifyOtherParts(storage, prefix, manifest, decrypt);
     // Freshness is about the newest complete backup, whichever one is drilled.
-    const newest = config.backupId === 'latest'
-        ? manifest
-        : await (async () => {
-            const latest = (await listBackups(storage, config.name)).find((e) => e.complete);
-            return latest ? readManifest(storage, config.name, latest.id, unseal) : manifest;
-        })();
+    const newest = config.backupId === 'latest' ? manifest : (await resolveBackup(storage, config.name, 'latest', unseal)).manifest; // the newest whose manifest verifies
     const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
     if (fresh)
         checks.push(fresh);
-    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(runTempRoot(), 'work-'));
+    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(runTempRoot(), 'work-')).catch((error) => {
+        throw environmentProblem(error, runTempRoot(), "create the drill's temp folder") ?? error;
+    });
     deps.onCleanup?.({ kind: 'dir', path: workDir });
     let target;
     let keep = false;
     const timings = { downloadSeconds: 0, restoreSeconds: 0, verifySeconds: 0, totalSeconds: 0 };
     let tables = [];
     let unexpectedTables = [];
+    let objects;
     let files;
     try {
         logger.debug(`drill: backup resolved after ${((external_node_perf_hooks_.performance.now() - t0) / 1000).toFixed(2)}s`);
         target = await phase(logger, 'cluster start', () => config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps));
         logger.debug(`drill: target ready after ${((external_node_perf_hooks_.performance.now() - t0) / 1000).toFixed(2)}s`);
+        let environment; // the first "could not run here" problem: it outranks any failure it caused
         const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error) => {
+            environment ??= environmentProblem(error, workDir, 'unpack the files for the drill');
             failures.push(`files: ${(0,errors/* describeError */.Uc)(error)}`);
             return {
                 status: 'failed',
@@ -51790,16 +53701,31 @@ async function runDrill(config, deps) {
             });
         }
         catch (error) {
+            environment ??= environmentProblem(error, workDir, 'restore the backup for the drill');
+            if (environment) {
+                await filesWork;
+                throw environment;
+            }
             failures.push(`restore: ${(0,errors/* describeError */.Uc)(error)}`);
             checks.push({ name: 'pg_restore', kind: 'restore', status: 'failed', message: (0,errors/* describeError */.Uc)(error), durationMs: 0 });
         }
         const tv = external_node_perf_hooks_.performance.now();
         if (restored) {
             const targetUrl = target.url;
+            await deps.afterRestore?.(targetUrl);
             ({ tables, unexpected: unexpectedTables } = await phase(logger, 'compare', () => compareTables(targetUrl, manifest, config.jobs)));
-            for (const t of tables)
-                if (t.status !== 'passed')
+            for (const t of tables) {
+                // Not verified (a format 1-2 checksum a restore legitimately changes, or a lossy column) is neither pass nor fail.
+                if (t.status === 'not-verified')
+                    warnings.push(`table ${t.schema}.${t.name}: ${t.message}`);
+                else if (t.status !== 'passed')
                     failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
+                for (const note of t.notVerifiable ?? [])
+                    warnings.push(`table ${t.schema}.${t.name}, column ${note}`);
+            }
+            const verified = await phase(logger, 'objects', () => objectsVerification(targetUrl, manifest, { refreshMaterializedViews: true }));
+            objects = verified.results;
+            failures.push(...verified.failures);
             for (const u of unexpectedTables)
                 warnings.push(`table ${u} exists after the restore but is not in the manifest`);
             if (checksFile) {
@@ -51825,6 +53751,9 @@ async function runDrill(config, deps) {
                 checks.push({ name: c.name, kind: c.kind, status: 'not-verified', message: 'not run: the restore failed', durationMs: 0 });
         }
         files = await filesWork;
+        failures.push(...(await otherParts));
+        if (environment)
+            throw environment;
         if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:')))
             failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
         timings.verifySeconds = (external_node_perf_hooks_.performance.now() - tv) / 1000;
@@ -51862,11 +53791,14 @@ async function runDrill(config, deps) {
         unexpectedTables,
         files,
         checks,
+        ...(objects ? { objects } : {}),
         totals: reportTotals(tables, checks),
         failures,
         warnings,
     };
     const { jsonPath, junitPath } = await writeReports(config, 'drill', entry.id, report);
+    if (report.status === 'passed')
+        await recordMarker(storage, config.name, entry.id, stored, 'drill', logger);
     logger.info(`Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${(0,format/* formatDuration */.a3)(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`);
     return { report, jsonPath, junitPath, databaseUrl: keep ? target?.url : undefined };
 }
@@ -51989,7 +53921,7 @@ async function* rewriteIntoSchema(source, tables, intoSchema) {
         }
         if (inCreate) {
             if (/^\s*INHERITS \(|^\s*PARTITION OF /.test(line)) {
-                throw new errors.UsageError('A selected table inherits from another table; copying it into another schema would make its rows visible through the live parent.', {
+                throw new errors/* UsageError */.eb('A selected table inherits from another table; copying it into another schema would make its rows visible through the live parent.', {
                     input: 'tables',
                     hint: 'Restore it into the live target instead, or restore the whole backup into a scratch database.',
                 });
@@ -52074,9 +54006,15 @@ async function* mapLines(source, handle) {
 
 
 
+
 const GATE_MARK = 'backup-drill: restored data does not match the backup';
+/** Counts in the gate's error, which gateFailure reads back. */
+const COUNTS = /(\d+) differ from the record, (\d+) could not be reproduced/;
 function gate_literal(text) {
     return `'${text.replace(/'/g, "''")}'`;
+}
+function textArray(items) {
+    return items ? `ARRAY[${items.map(gate_literal).join(', ')}]::text[]` : 'NULL::text[]';
 }
 /**
  * SQL that checks `tables` (as restored under `schemaOf(t)`) against their
@@ -52087,12 +54025,16 @@ function gateSql(tables, manifest, schemaOf = (t) => t.schema) {
         return '';
     const redacted = redactedTableKeys(manifest);
     const rows = tables.map((t) => `(${gate_literal(schemaOf(t))}, ${gate_literal(t.name)}, ${t.rows}::bigint, ${gate_literal(t.checksum)}, ${redacted.has(`${t.schema}.${t.name}`) ? 'false' : 'true'}, ` +
-        `${gate_literal(t.checksumMethod ?? 'text')}, ARRAY[${(t.textColumns ?? []).map(gate_literal).join(', ')}]::text[])`);
-    const settings = Object.entries(PINNED_SETTINGS)
-        .map(([k, v]) => `SET ${k} = ${gate_literal(v)};`)
-        .join('\n');
+        `${gate_literal(t.checksumMethod ?? 'text')}, ${textArray(t.textColumns ?? [])}, ${textArray(t.columns)}, ` +
+        `${t.columns ? gate_literal(rowHashSql(t.checksumMethod ?? 'text', t.textColumns, [], t.columns)) : 'NULL::text'})`);
+    // Formats 1-2 hashed under the database's own search_path; format 3 under the recorded one ('').
+    const settings = [
+        ...(manifest.checksumSettings ? [] : ['RESET search_path;']),
+        // Setting names are known ones (parseManifest checks a manifest's against CHECKSUM_SETTINGS).
+        ...Object.entries(checksumSettingsOf(manifest)).map(([k, v]) => `SET ${k} = ${gate_literal(v)};`),
+    ].join('\n');
+    const legacy = gate_literal(legacyNote(manifest.formatVersion ?? 1, '%s'));
     return `
-RESET search_path;
 ${settings}
 DO $bd_gate$
 DECLARE
@@ -52100,43 +54042,89 @@ DECLARE
   got_rows bigint;
   got_sum text;
   row_hash text;
-  bad text := '';
-  n int := 0;
+  why text;
+  lacking text;
+  corrupt text := '';
+  unreproduced text := '';
+  n_corrupt int := 0;
+  n_unreproduced int := 0;
 BEGIN
   FOR t IN SELECT * FROM (VALUES
     ${rows.join(',\n    ')}
-  ) AS v(s, name, rows, checksum, content, method, text_cols) LOOP
-    IF to_regclass(format('%I.%I', t.s, t.name)) IS NULL THEN
-      bad := bad || format(E'\\n  %I.%I: missing', t.s, t.name); n := n + 1;
+  ) AS v(s, name, rows, checksum, content, method, text_cols, cols, v3_hash) LOOP
+    IF pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.s, t.name)) IS NULL THEN
+      corrupt := corrupt || pg_catalog.format(E'\\n  %I.%I: missing', t.s, t.name); n_corrupt := n_corrupt + 1;
       CONTINUE;
     END IF;
-    -- The row hash as postgres/stats.ts rowHashSql builds it.
-    IF t.method = 'record' AND cardinality(t.text_cols) > 0 THEN
-      SELECT 'hash_record_extended(ROW(' || string_agg(
-               CASE WHEN a.attname = ANY (t.text_cols) THEN format('(bd_row_.%I)::text COLLATE "C"', a.attname) ELSE format('bd_row_.%I', a.attname) END,
+    IF t.cols IS NOT NULL THEN
+      -- Format 3: the recorded columns, in the recorded order.
+      SELECT pg_catalog.string_agg(c, ', ') INTO lacking FROM pg_catalog.unnest(t.cols) AS c
+       WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = pg_catalog.format('%I.%I', t.s, t.name)::pg_catalog.regclass
+                            AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped);
+      IF lacking IS NOT NULL THEN
+        corrupt := corrupt || pg_catalog.format(E'\\n  %I.%I: restored without the column(s) %s', t.s, t.name, lacking); n_corrupt := n_corrupt + 1;
+        CONTINUE;
+      END IF;
+      row_hash := t.v3_hash;
+    ELSIF t.method = 'record' AND cardinality(t.text_cols) > 0 THEN
+      -- Formats 1-2, as postgres/stats.ts rowHashSql builds it: every column in table order.
+      SELECT 'hash_record_extended(ROW(' || pg_catalog.string_agg(
+               CASE WHEN a.attname = ANY (t.text_cols) THEN pg_catalog.format('(bd_row_.%I)::text COLLATE "C"', a.attname) ELSE pg_catalog.format('bd_row_.%I', a.attname) END,
                ', ' ORDER BY a.attnum) || '), 0)'
         INTO row_hash
         FROM pg_catalog.pg_attribute a
-       WHERE a.attrelid = format('%I.%I', t.s, t.name)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+       WHERE a.attrelid = pg_catalog.format('%I.%I', t.s, t.name)::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped;
     ELSIF t.method = 'record' THEN
       row_hash := ${gate_literal(ROW_HASH.record)};
     ELSE
       row_hash := ${gate_literal(ROW_HASH.text)};
     END IF;
-    EXECUTE format('SELECT count(*), coalesce(sum(%s::numeric), 0)::text FROM ONLY %I.%I AS bd_row_', row_hash, t.s, t.name)
-      INTO got_rows, got_sum;
+    BEGIN
+      EXECUTE pg_catalog.format('SELECT count(*), coalesce(sum(%s::numeric), 0)::text FROM ONLY %I.%I AS bd_row_', row_hash, t.s, t.name)
+        INTO got_rows, got_sum;
+    EXCEPTION WHEN OTHERS THEN
+      unreproduced := unreproduced || pg_catalog.format(E'\\n  %I.%I: could not be hashed as recorded: %s', t.s, t.name, SQLERRM);
+      n_unreproduced := n_unreproduced + 1;
+      CONTINUE;
+    END;
     IF got_rows <> t.rows THEN
-      bad := bad || format(E'\\n  %I.%I: expected %s rows, restored %s', t.s, t.name, t.rows, got_rows); n := n + 1;
+      corrupt := corrupt || pg_catalog.format(E'\\n  %I.%I: expected %s rows, restored %s', t.s, t.name, t.rows, got_rows); n_corrupt := n_corrupt + 1;
     ELSIF t.content AND got_sum <> t.checksum THEN
-      bad := bad || format(E'\\n  %I.%I: same row count, different content checksum', t.s, t.name); n := n + 1;
+      why := NULL;
+      IF t.cols IS NULL THEN
+        SELECT ${legacyUnverifiableSql(`pg_catalog.format('%I.%I', t.s, t.name)::pg_catalog.regclass`)} INTO why;
+      END IF;
+      IF why IS NOT NULL THEN
+        RAISE NOTICE '%.%: %', t.s, t.name, pg_catalog.format(${legacy}, why);
+      ELSE
+        corrupt := corrupt || pg_catalog.format(E'\\n  %I.%I: same row count, different content checksum', t.s, t.name); n_corrupt := n_corrupt + 1;
+      END IF;
     END IF;
   END LOOP;
-  IF n > 0 THEN
-    RAISE EXCEPTION '${GATE_MARK} (% table(s)):%', n, bad;
+  IF n_corrupt + n_unreproduced > 0 THEN
+    RAISE EXCEPTION '${GATE_MARK}: % differ from the record, % could not be reproduced:%', n_corrupt, n_unreproduced, corrupt || unreproduced;
   END IF;
 END
 $bd_gate$;
 `;
+}
+/**
+ * The error for a gate failure (psql's stderr holds GATE_MARK): "the backup
+ * is corrupt" when any restored table differs from its record, otherwise
+ * "the verification could not reproduce" the tables it could not hash.
+ */
+function gateFailure(stderr, tail, fate, rolledBack) {
+    const [, corrupt = '1', unreproduced = '0'] = COUNTS.exec(stderr) ?? [];
+    const rolled = rolledBack ? ', so the restore was rolled back' : '';
+    if (Number(corrupt) > 0) {
+        return new errors/* IntegrityError */.cs(`The backup is corrupt: the restored data did not match the backup's record${rolled}: ${tail}`, {
+            hint: `${fate} The dump and its manifest disagree: use another backup, and report this.`,
+        });
+    }
+    return new errors/* IntegrityError */.cs(`The verification could not reproduce ${unreproduced} table(s) of this backup${rolled} (this is not evidence that the backup is damaged): ${tail}`, {
+        hint: `${fate} Run 'backup-drill drill' on this backup to see which tables and why; restore it by hand (docs/RECOVERY.md) if you need it now, and report this.`,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/restore/psql.ts
@@ -52146,18 +54134,39 @@ $bd_gate$;
 // (swap the files in). ON_ERROR_STOP makes psql exit at the first error; a
 // psql that exits, or a connection that drops, leaves the transaction
 // uncommitted, so the server rolls it back and the target is as it was.
+//
+// Only this session's own COMMIT can end the transaction (script-guard.ts
+// keeps the script from trying; this is the server-side net behind it):
+// - a deferred constraint trigger on a temporary table raises at any COMMIT
+//   that did not first set this session's nonce: the transaction aborts;
+// - the session's default is read-only, so anything that ran after an
+//   escaped ROLLBACK could not write.
 
 
 
 
 
 
+/** Marks the trap's error, so a refused early COMMIT is reported as such. */
+const EARLY_COMMIT_MARK = 'backup-drill: a statement tried to commit the restore before it was verified';
 class PsqlExited extends Error {
     code;
     stderr;
     constructor(code, stderr) {
         super(`psql exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`);
         this.code = code;
+        this.stderr = stderr;
+    }
+}
+/** The transaction that ran the restore is not the one that reached its end: something ended it on the way. */
+class TransactionEscaped extends Error {
+    xid;
+    now;
+    stderr;
+    constructor(xid, now, stderr) {
+        super(`the restore began in transaction ${xid} but reached its end in transaction ${now}`);
+        this.xid = xid;
+        this.now = now;
         this.stderr = stderr;
     }
 }
@@ -52169,6 +54178,10 @@ class PsqlSession {
     exitCode;
     exited;
     waiters = [];
+    /** The transaction's id and the server process running it, once begin() returned. */
+    xid;
+    pid;
+    detachAbort = () => undefined;
     constructor(child) {
         this.child = child;
         child.stdout.on('data', (c) => {
@@ -52194,9 +54207,30 @@ class PsqlSession {
         const child = (0,external_node_child_process_.spawn)((0,external_node_path_.join)(options.binDir, 'psql'), args, {
             stdio: ['pipe', 'pipe', 'pipe'],
             env: { ...process.env, ...conn.env, PGAPPNAME: 'backup-drill restore' },
-            signal: options.signal,
         });
-        return new PsqlSession(child);
+        const session = new PsqlSession(child);
+        session.stopOnAbort(options.signal);
+        return session;
+    }
+    /**
+     * On abort, psql gets SIGINT: it cancels the running statement on the server
+     * and exits, so the server rolls back at once (SIGKILL if it lingers).
+     */
+    stopOnAbort(signal) {
+        if (!signal)
+            return;
+        const onAbort = () => {
+            if (this.exitCode !== undefined)
+                return;
+            this.child.kill('SIGINT');
+            const timer = setTimeout(() => this.kill(), 5_000);
+            this.exited.finally(() => clearTimeout(timer)).catch(() => undefined);
+        };
+        if (signal.aborted)
+            onAbort();
+        else
+            signal.addEventListener('abort', onAbort, { once: true });
+        this.detachAbort = () => signal.removeEventListener('abort', onAbort);
     }
     get stderr() {
         return this.stderrTail.toString();
@@ -52220,16 +54254,53 @@ class PsqlSession {
             await this.write(chunk);
     }
     /**
-     * Marks the point where everything before has run: resolves with the
-     * transaction id once psql got there, rejects when psql stopped before.
+     * Opens the transaction (read-write in a read-only session), arms the commit
+     * trap, and resolves with the transaction's id and server process once the
+     * server has them: from here on, the outcome of a failure can be confirmed.
+     */
+    async begin() {
+        await this.write(`SET default_transaction_read_only = on;
+BEGIN READ WRITE;
+SELECT pg_catalog.txid_current()::text AS bd_xid, pg_catalog.pg_backend_pid() AS bd_pid \\gset
+\\echo bd:begun ${this.nonce} :bd_xid :bd_pid
+DO $bd_trap$
+BEGIN
+  CREATE TEMPORARY TABLE bd_commit_guard (armed boolean) ON COMMIT DROP;
+  CREATE FUNCTION pg_temp.bd_refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $f$
+  BEGIN
+    IF pg_catalog.current_setting('backup_drill.commit', true) = '${this.nonce}' THEN RETURN NULL; END IF;
+    RAISE EXCEPTION '${EARLY_COMMIT_MARK}; the whole transaction is rolled back';
+  END $f$;
+  CREATE CONSTRAINT TRIGGER bd_refuse_commit AFTER INSERT ON pg_temp.bd_commit_guard
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE PROCEDURE pg_temp.bd_refuse_commit();
+  INSERT INTO pg_temp.bd_commit_guard VALUES (true);
+EXCEPTION WHEN OTHERS THEN
+  RAISE WARNING 'backup-drill: could not arm the commit trap (%): the restore relies on the script guard alone', SQLERRM;
+END
+$bd_trap$;
+`);
+        const m = await this.waitFor(new RegExp(`bd:begun ${this.nonce} (\\d+) (\\d+)`));
+        this.xid = m[1];
+        this.pid = Number(m[2]);
+        return { xid: this.xid, pid: this.pid };
+    }
+    /**
+     * Marks the point where everything before has run: resolves once psql got
+     * there, still inside the transaction begin() opened; rejects when psql
+     * stopped before, or when something ended that transaction on the way.
      */
     async ready() {
-        await this.write(`SELECT pg_catalog.txid_current()::text AS bd_xid \\gset\n\\echo bd:ready ${this.nonce} :bd_xid\n`);
-        const pattern = new RegExp(`bd:ready ${this.nonce} (\\d+)`);
+        await this.write(`SELECT pg_catalog.txid_current()::text AS bd_xid_now \\gset\n\\echo bd:ready ${this.nonce} :bd_xid_now\n`);
+        const now = (await this.waitFor(new RegExp(`bd:ready ${this.nonce} (\\d+)`)))[1];
+        if (now !== this.xid)
+            throw new TransactionEscaped(this.xid, now, this.stderr);
+        return now;
+    }
+    async waitFor(pattern) {
         for (;;) {
             const m = pattern.exec(this.stdoutText);
             if (m)
-                return m[1];
+                return m;
             if (this.exitCode !== undefined)
                 throw this.failed();
             await new Promise((resolve) => this.waiters.push(resolve));
@@ -52237,7 +54308,9 @@ class PsqlSession {
     }
     /** COMMIT and wait: resolves only when psql confirmed it and exited 0. */
     async commit() {
-        await this.write(`COMMIT;\n\\echo bd:committed ${this.nonce}\n`);
+        // Once COMMIT is on its way, an interrupt would only make its outcome uncertain: let it finish.
+        this.detachAbort();
+        await this.write(`SELECT pg_catalog.set_config('backup_drill.commit', '${this.nonce}', true);\nCOMMIT;\n\\echo bd:committed ${this.nonce}\n`);
         this.child.stdin.end();
         const code = await this.exited;
         if (code !== 0 || !this.stdoutText.includes(`bd:committed ${this.nonce}`))
@@ -52262,9 +54335,9 @@ class PsqlSession {
 /** A pg_restore that writes the SQL script to stdout (`-f -`). */
 function scriptFrom(options) {
     const path = (0,external_node_path_.join)(options.binDir, 'pg_restore');
-    const child = (0,external_node_child_process_.spawn)(path, ['--no-owner', '--no-acl', '-f', '-', ...options.args, options.file], {
+    // --single-transaction: no BEGIN/COMMIT of its own around large-object data (script-guard.ts strips the outer pair).
+    const child = (0,external_node_child_process_.spawn)(path, ['--no-owner', '--no-acl', '--single-transaction', '-f', '-', ...options.args, options.file], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        signal: options.signal,
     });
     const stderr = new TailBuffer();
     child.stderr.on('data', (c) => stderr.push(c));
@@ -52276,21 +54349,609 @@ function scriptFrom(options) {
     return { stdout: child.stdout, done, kill: () => child.kill('SIGKILL') };
 }
 
+;// CONCATENATED MODULE: ./src/restore/outcome.ts
+// What became of the restore's transaction after a failure, asked of the
+// server rather than assumed: the messages say "unchanged" only when the
+// server confirms the transaction aborted.
+
+/** How long to wait for a server process that is still busy in the abandoned transaction. */
+const SETTLE_MS = 15_000;
+/**
+ * Learns the fate of transaction `xid` (run by server process `pid`). A
+ * transaction still in progress (its psql is gone, but the server is busy in a
+ * statement and has not noticed) is ended with pg_terminate_backend, so that
+ * it rolls back now and releases its locks, and the answer is definite.
+ */
+async function settleTransaction(url, xid, pid) {
+    if (!xid)
+        return { kind: 'not-started' };
+    let client;
+    try {
+        client = await connect(url, { applicationName: 'backup-drill restore (outcome)' });
+    }
+    catch (error) {
+        return { kind: 'unknown', xid, why: `cannot connect to ask the server: ${error.message}` };
+    }
+    try {
+        const deadline = Date.now() + SETTLE_MS;
+        for (let terminated = false;;) {
+            const { rows } = await client.query(`SELECT pg_catalog.txid_status($1::bigint) AS s,
+                EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $2::int AND backend_xid::text::bigint = $1::bigint % 4294967296) AS alive`, [xid, pid ?? 0]);
+            const status = rows[0]?.s;
+            if (status === 'committed')
+                return { kind: 'committed', xid };
+            if (status === 'aborted')
+                return { kind: 'aborted', xid };
+            if (status !== 'in progress')
+                return { kind: 'unknown', xid, why: `the server reports its status as ${status ?? 'unknown (too old)'}` };
+            if (Date.now() > deadline)
+                return { kind: 'unknown', xid, why: 'it is still in progress on the server' };
+            if (rows[0].alive && !terminated && pid) {
+                await client.query('SELECT pg_catalog.pg_terminate_backend($1::int)', [pid]);
+                terminated = true;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+    }
+    catch (error) {
+        return { kind: 'unknown', xid, why: `the server could not be asked: ${error.message}` };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/** One sentence for the error's hint: what happened to the target. */
+function outcomeSentence(outcome) {
+    switch (outcome.kind) {
+        case 'not-started':
+            return 'No restore transaction was opened: the target is unchanged.';
+        case 'aborted':
+            return `Rolled back, not committed (confirmed by the server: transaction ${outcome.xid} aborted): the target is unchanged.`;
+        case 'committed':
+            return (`WARNING: transaction ${outcome.xid} was COMMITTED although the restore failed: the target has changed and holds neither its previous ` +
+                'content nor the backup. Restore it again (or from your own last copy), and report this.');
+        case 'unknown':
+            return (`Whether transaction ${outcome.xid} was rolled back could not be confirmed (${outcome.why}). This tool never sent COMMIT, so ` +
+                `PostgreSQL rolls it back when its session ends; check with SELECT txid_status(${outcome.xid}): 'aborted' means the target is unchanged.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/script-guard.ts
+// Guards the SQL script psql runs inside the restore's one transaction.
+//
+// pg_restore's script output is meant for a psql of its own: it may hold
+// statements that end a transaction (`pg_restore -f -` wraps large-object
+// data in BEGIN; … COMMIT;). Inside our transaction, one such statement would
+// commit the half-done restore and run the rest in autocommit. So the script
+// is generated with `--single-transaction` (no inner BEGIN/COMMIT), and this
+// guard, between pg_restore and psql, splits it into statements the way
+// psql's lexer does (quotes, dollar quotes, nested comments, parentheses,
+// BEGIN ATOMIC bodies, COPY … FROM stdin data), strips the one outer
+// BEGIN/COMMIT, and refuses loudly anything else that could end or escape the
+// transaction: transaction control, psql meta-commands other than
+// \restrict/\unrestrict, statements that cannot run in a transaction, and
+// settings that would undo the session's read-only default (database.ts).
+//
+// Text is handled as latin1 so every byte passes through unchanged; the
+// server's encodings are all ASCII-safe for these delimiters.
+
+/** The script holds a statement that must not run inside the restore's transaction. */
+class ScriptRefused extends errors/* IntegrityError */.cs {
+    constructor(what, problem) {
+        super(`Refused to run ${what}'s SQL script inside the restore's transaction: ${problem}`, {
+            hint: 'The restore stops before COMMIT. Report this with the backup\'s pg_dump version (see "backup-drill inspect").',
+        });
+    }
+}
+var State;
+(function (State) {
+    State[State["Normal"] = 0] = "Normal";
+    State[State["SingleQuote"] = 1] = "SingleQuote";
+    State[State["DoubleQuote"] = 2] = "DoubleQuote";
+    State[State["Dollar"] = 3] = "Dollar";
+    State[State["LineComment"] = 4] = "LineComment";
+    State[State["BlockComment"] = 5] = "BlockComment";
+})(State || (State = {}));
+const IDENT_START = /[A-Za-z_\x80-\xff]/;
+const IDENT_CONT = /[A-Za-z0-9_$\x80-\xff]/;
+const DOLLAR_DELIM = /^\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?\$/;
+const DOLLAR_PARTIAL = /^\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?$/;
+const NEWLINE_TERMINATOR = Buffer.from('\n\\.', 'latin1');
+/**
+ * Where the COPY terminator line starting at `p` ends (`\\.` then LF or CRLF;
+ * at the very end of the script, nothing), -1 if the line is data, or
+ * 'undecided' while too few bytes have arrived to tell.
+ */
+function terminatorEnd(b, p, final) {
+    const n = b.length - p;
+    if (n === 0)
+        return final ? -1 : 'undecided';
+    if (b[p] !== 0x5c)
+        return -1;
+    if (n === 1)
+        return final ? -1 : 'undecided';
+    if (b[p + 1] !== 0x2e)
+        return -1;
+    if (n === 2)
+        return final ? b.length : 'undecided';
+    if (b[p + 2] === 0x0a)
+        return p + 3;
+    if (b[p + 2] !== 0x0d)
+        return -1;
+    if (n === 3)
+        return final ? b.length : 'undecided';
+    return b[p + 3] === 0x0a ? p + 4 : -1;
+}
+/** Statements longer than this stream through once classified (huge function bodies, long literals). */
+const FLUSH_AT = 1024 * 1024;
+const TRANSACTION_CONTROL = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'SAVEPOINT', 'RELEASE']);
+const SESSION_ESCAPES = /transaction_read_only|characteristics|session(_|\s+)authorization/i;
+/** Why a statement (its first words, upper-cased; its text) may not run in the restore's transaction, or undefined. */
+function forbiddenStatement(words, text) {
+    const [w0 = '', w1 = ''] = words;
+    if (TRANSACTION_CONTROL.has(w0))
+        return `${w0} would end or change the restore's transaction`;
+    if (w0 === 'PREPARE' && w1 === 'TRANSACTION')
+        return "PREPARE TRANSACTION would end the restore's transaction";
+    if (w0 === 'VACUUM' || w0 === 'DISCARD')
+        return `${w0} cannot run inside a transaction`;
+    if (w0 === 'ALTER' && w1 === 'SYSTEM')
+        return 'ALTER SYSTEM cannot run inside a transaction';
+    if ((w0 === 'CREATE' || w0 === 'DROP') && (w1 === 'DATABASE' || w1 === 'TABLESPACE'))
+        return `${w0} ${w1} cannot run inside a transaction`;
+    if ((w0 === 'CREATE' || w0 === 'DROP' || w0 === 'REINDEX') && words.slice(1, 5).includes('CONCURRENTLY'))
+        return `${w0} … CONCURRENTLY cannot run inside a transaction`;
+    if (w0 === 'REINDEX' && (w1 === 'DATABASE' || w1 === 'SYSTEM'))
+        return `REINDEX ${w1} cannot run inside a transaction`;
+    if (w0 === 'RESET' && w1 === 'ALL')
+        return "RESET ALL would undo the restore session's settings";
+    if ((w0 === 'SET' || w0 === 'RESET') && (w1 === 'TRANSACTION' || SESSION_ESCAPES.test(text)))
+        return `${words.slice(0, 3).join(' ')} would change the restore transaction's access mode or role`;
+    if (w0 === 'SELECT' && /set_config/i.test(text) && SESSION_ESCAPES.test(text))
+        return 'set_config of a transaction or role setting';
+    return undefined;
+}
+/**
+ * A streaming psql-compatible statement splitter. push() returns the text to
+ * pass on; end() the rest, or throws when the script stops mid-statement.
+ */
+class ScriptGuard {
+    options;
+    text = '';
+    pos = 0;
+    state = State.Normal;
+    dollarTag = '';
+    commentDepth = 0;
+    escapes = false;
+    standardStrings = true;
+    parenDepth = 0;
+    beginDepth = 0;
+    identCount = 0;
+    idents = ['', '', '', ''];
+    words = [];
+    /** Where the current statement's first token starts in `text` (-1: none yet). */
+    start = -1;
+    flushed = false;
+    copyData = 'no';
+    bytes = Buffer.alloc(0);
+    outerBegun = false;
+    outerCommitted = false;
+    constructor(options) {
+        this.options = options;
+    }
+    push(chunk) {
+        if (this.inData())
+            this.bytes = this.bytes.length ? Buffer.concat([this.bytes, chunk]) : chunk;
+        else
+            this.text += chunk.toString('latin1');
+        return this.run(false);
+    }
+    end() {
+        const out = this.run(true);
+        if (this.copyData !== 'no')
+            this.refuse('it ends inside COPY data (no \\. line): the script is truncated');
+        if (this.state !== State.Normal && this.state !== State.LineComment)
+            this.refuse('it ends inside a quoted string or comment: the script is truncated');
+        if (this.start !== -1)
+            this.refuse(`it ends inside a statement (${this.excerpt()}): the script is truncated`);
+        if (this.options.stripOuterTransaction && !this.outerBegun)
+            this.refuse('it has no BEGIN where pg_restore --single-transaction puts one');
+        if (this.options.stripOuterTransaction && !this.outerCommitted)
+            this.refuse('it ends before its final COMMIT: the script is truncated');
+        if (this.text)
+            out.push(Buffer.from(this.text, 'latin1'));
+        return out;
+    }
+    /** COPY data is handled as bytes (most of a dump): it is searched natively and passed on without copies. */
+    inData() {
+        return this.copyData === 'line-start' || this.copyData === 'mid-line';
+    }
+    refuse(problem) {
+        throw new ScriptRefused(this.options.what, problem);
+    }
+    excerpt() {
+        const from = Math.max(this.start, 0);
+        return this.text
+            .slice(from, Math.min(Math.max(this.pos, from + 1), from + 80))
+            .replace(/\s+/g, ' ')
+            .trim();
+    }
+    /** Scans as far as the input allows; returns what may be passed on. */
+    run(final) {
+        const out = [];
+        let text = '';
+        const flushText = () => {
+            if (text)
+                out.push(Buffer.from(text, 'latin1'));
+            text = '';
+        };
+        for (;;) {
+            if (this.copyData === 'rest-of-line') {
+                const nl = this.text.indexOf('\n');
+                if (nl === -1 && !final)
+                    break;
+                const rest = nl === -1 ? this.text : this.text.slice(0, nl + 1);
+                if (rest.trim())
+                    this.refuse(`text follows a COPY … FROM stdin on its line: ${rest.slice(0, 60)}`);
+                text += rest;
+                this.bytes = Buffer.from(this.text.slice(rest.length), 'latin1');
+                this.text = '';
+                this.copyData = 'line-start';
+            }
+            if (this.inData()) {
+                flushText();
+                out.push(...this.scanCopy(final));
+                if (this.inData())
+                    break; // wait for more
+                continue;
+            }
+            const ended = this.scanStatement(final);
+            if (ended !== 'more') {
+                text += ended;
+                continue;
+            }
+            if (this.start !== -1 && this.pos > FLUSH_AT && this.words.length > 0 && !this.isOuterCandidate()) {
+                text += this.text.slice(0, this.pos);
+                this.text = this.text.slice(this.pos);
+                this.start = 0;
+                this.pos = 0;
+                this.flushed = true;
+            }
+            else if (this.start === -1) {
+                // Whitespace and comments between statements pass at once.
+                text += this.text.slice(0, this.pos);
+                this.text = this.text.slice(this.pos);
+                this.pos = 0;
+            }
+            break;
+        }
+        flushText();
+        return out;
+    }
+    isOuterCandidate() {
+        return this.options.stripOuterTransaction && (this.words[0] === 'BEGIN' || this.words[0] === 'COMMIT');
+    }
+    /**
+     * COPY … FROM stdin data: passes through until a line that is exactly `\\.`
+     * (as psql ends it). Searched natively in the bytes, not line by line.
+     */
+    scanCopy(final) {
+        const b = this.bytes;
+        let from = 0;
+        for (let p = this.copyData === 'line-start' ? 0 : -1;; p = -1) {
+            if (p === -1) {
+                const i = b.indexOf(NEWLINE_TERMINATOR, from);
+                if (i === -1)
+                    break;
+                p = i + 1;
+            }
+            const end = terminatorEnd(b, p, final);
+            if (end === 'undecided') {
+                this.bytes = b.subarray(p);
+                this.copyData = 'line-start';
+                return [b.subarray(0, p)];
+            }
+            if (end !== -1) {
+                this.text = b.subarray(end).toString('latin1');
+                this.bytes = Buffer.alloc(0);
+                this.copyData = 'no';
+                return [b.subarray(0, end)];
+            }
+            from = p;
+        }
+        // No terminator: all of it is data, but for a last line that could still become one ("\n\\").
+        const keep = b.length >= 2 && b[b.length - 2] === 0x0a && b[b.length - 1] === 0x5c ? 1 : 0;
+        this.bytes = b.subarray(b.length - keep);
+        this.copyData = keep || (b.length ? b[b.length - 1] === 0x0a : this.copyData === 'line-start') ? 'line-start' : 'mid-line';
+        return [b.subarray(0, b.length - keep)];
+    }
+    /** Scans one statement; returns its text when it ended, or 'more' when the input ran out first. */
+    scanStatement(final) {
+        const t = this.text;
+        while (this.pos < t.length) {
+            const c = t[this.pos];
+            const next = t[this.pos + 1];
+            const needMore = next === undefined && !final;
+            switch (this.state) {
+                case State.LineComment: {
+                    const nl = t.indexOf('\n', this.pos);
+                    if (nl === -1) {
+                        this.pos = t.length;
+                        return 'more';
+                    }
+                    this.pos = nl + 1;
+                    this.state = State.Normal;
+                    continue;
+                }
+                case State.BlockComment:
+                    if (c === '*' && next === '/') {
+                        this.pos += 2;
+                        if (--this.commentDepth === 0)
+                            this.state = State.Normal;
+                    }
+                    else if (c === '/' && next === '*') {
+                        this.pos += 2;
+                        this.commentDepth++;
+                    }
+                    else if ((c === '*' || c === '/') && needMore)
+                        return 'more';
+                    else
+                        this.pos++;
+                    continue;
+                case State.SingleQuote: {
+                    if (!this.escapes) {
+                        const q = t.indexOf("'", this.pos);
+                        if (q === -1) {
+                            this.pos = t.length;
+                            return 'more';
+                        }
+                        this.pos = q;
+                    }
+                    const ch = t[this.pos];
+                    const after = t[this.pos + 1];
+                    if (ch === '\\' && this.escapes) {
+                        if (after === undefined && !final)
+                            return 'more';
+                        this.pos += 2;
+                    }
+                    else if (ch === "'") {
+                        if (after === undefined && !final)
+                            return 'more';
+                        if (after === "'")
+                            this.pos += 2;
+                        else {
+                            this.pos++;
+                            this.state = State.Normal;
+                        }
+                    }
+                    else
+                        this.pos++;
+                    continue;
+                }
+                case State.DoubleQuote: {
+                    const q = t.indexOf('"', this.pos);
+                    if (q === -1) {
+                        this.pos = t.length;
+                        return 'more';
+                    }
+                    if (q + 1 >= t.length && !final) {
+                        this.pos = q;
+                        return 'more';
+                    }
+                    if (t[q + 1] === '"')
+                        this.pos = q + 2;
+                    else {
+                        this.pos = q + 1;
+                        this.state = State.Normal;
+                    }
+                    continue;
+                }
+                case State.Dollar: {
+                    const delim = `$${this.dollarTag}$`;
+                    const end = t.indexOf(delim, this.pos);
+                    if (end === -1) {
+                        this.pos = Math.max(this.pos, t.length - delim.length + 1);
+                        return 'more';
+                    }
+                    this.pos = end + delim.length;
+                    this.state = State.Normal;
+                    continue;
+                }
+                case State.Normal:
+                    break;
+            }
+            // Normal state.
+            if (/\s/.test(c)) {
+                this.pos++;
+                continue;
+            }
+            if (c === '-' && (next === '-' || needMore)) {
+                if (needMore)
+                    return 'more';
+                this.state = State.LineComment;
+                this.pos += 2;
+                continue;
+            }
+            if (c === '/' && (next === '*' || needMore)) {
+                if (needMore)
+                    return 'more';
+                this.state = State.BlockComment;
+                this.commentDepth = 1;
+                this.pos += 2;
+                continue;
+            }
+            if (c === '\\')
+                return this.metaCommand(final);
+            if (this.start === -1)
+                this.start = this.pos;
+            if (c === "'") {
+                this.state = State.SingleQuote;
+                this.escapes = !this.standardStrings;
+                this.pos++;
+            }
+            else if (c === '"') {
+                this.state = State.DoubleQuote;
+                this.pos++;
+            }
+            else if (c === '$') {
+                const rest = t.slice(this.pos, this.pos + 256);
+                const m = DOLLAR_DELIM.exec(rest);
+                if (m) {
+                    this.state = State.Dollar;
+                    this.dollarTag = m[1] ?? '';
+                    this.pos += m[0].length;
+                }
+                else if (!final && DOLLAR_PARTIAL.test(rest))
+                    return 'more';
+                else
+                    this.pos++;
+            }
+            else if (IDENT_START.test(c)) {
+                let e = this.pos + 1;
+                while (e < t.length && IDENT_CONT.test(t[e]))
+                    e++;
+                if (e >= t.length && !final)
+                    return 'more';
+                const word = t.slice(this.pos, e);
+                if ((word === 'E' || word === 'e') && t[e] === "'") {
+                    this.state = State.SingleQuote;
+                    this.escapes = true;
+                    this.pos = e + 1;
+                    continue;
+                }
+                this.identifier(word);
+                this.pos = e;
+            }
+            else if (c === '(') {
+                this.parenDepth++;
+                this.pos++;
+            }
+            else if (c === ')') {
+                if (this.parenDepth > 0)
+                    this.parenDepth--;
+                this.pos++;
+            }
+            else if (c === ';' && this.parenDepth === 0 && this.beginDepth === 0) {
+                this.pos++;
+                return this.statementEnded();
+            }
+            else
+                this.pos++;
+        }
+        return 'more';
+    }
+    /** psql's heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END (psqlscan.l). */
+    identifier(word) {
+        const lower = word.toLowerCase();
+        if (this.identCount === 0)
+            this.idents.fill('');
+        if (['create', 'function', 'procedure', 'or', 'replace'].includes(lower) && this.identCount < 4)
+            this.idents[this.identCount] = lower[0];
+        this.identCount++;
+        if (this.words.length < 8)
+            this.words.push(word.toUpperCase());
+        else if (this.words[0] === 'COPY')
+            this.words.push(word.toUpperCase());
+        const [a, b, c, d] = this.idents;
+        if (a === 'c' && (b === 'f' || b === 'p' || (b === 'o' && c === 'r' && (d === 'f' || d === 'p'))) && this.parenDepth === 0) {
+            if (lower === 'begin')
+                this.beginDepth++;
+            else if (lower === 'case') {
+                if (this.beginDepth >= 1)
+                    this.beginDepth++;
+            }
+            else if (lower === 'end' && this.beginDepth > 0)
+                this.beginDepth--;
+        }
+    }
+    /** A psql meta-command: only \restrict and \unrestrict (pg_dump 15.14+) may pass. */
+    metaCommand(final) {
+        const nl = this.text.indexOf('\n', this.pos);
+        if (nl === -1 && !final)
+            return 'more';
+        const lineEnd = nl === -1 ? this.text.length : nl + 1;
+        const name = /^\\([A-Za-z]+|.)/.exec(this.text.slice(this.pos, lineEnd))?.[1] ?? '';
+        if (this.start !== -1 || (name !== 'restrict' && name !== 'unrestrict')) {
+            this.refuse(`the psql meta-command \\${name} (${this.text.slice(this.pos, Math.min(lineEnd, this.pos + 60)).trim()}) could leave the transaction`);
+        }
+        const out = this.text.slice(0, lineEnd);
+        this.text = this.text.slice(lineEnd);
+        this.pos = 0;
+        return out;
+    }
+    statementEnded() {
+        const words = this.words;
+        const body = this.text.slice(this.start, this.pos);
+        let out = this.text.slice(0, this.pos);
+        if (this.flushed) {
+            /* classified when it was flushed: an ordinary statement */
+        }
+        else if (this.options.stripOuterTransaction && !this.outerBegun) {
+            if (words.length !== 1 || words[0] !== 'BEGIN')
+                this.refuse(`its first statement is not the BEGIN that pg_restore --single-transaction writes, but: ${this.excerpt()}`);
+            this.outerBegun = true;
+            out = this.text.slice(0, this.start);
+        }
+        else if (this.outerCommitted) {
+            this.refuse(`a statement follows after the end of its transaction: ${this.excerpt()}`);
+        }
+        else if (this.options.stripOuterTransaction && words.length === 1 && words[0] === 'COMMIT') {
+            this.outerCommitted = true;
+            out = this.text.slice(0, this.start);
+        }
+        else {
+            const why = forbiddenStatement(words, body);
+            if (why)
+                this.refuse(`${why}: ${this.excerpt()}`);
+        }
+        if (words[0] === 'SET' && words[1] === 'STANDARD_CONFORMING_STRINGS')
+            this.standardStrings = !/\b(off|false)\b/i.test(body);
+        if (words[0] === 'COPY' && words.some((w, i) => w === 'FROM' && words[i + 1] === 'STDIN'))
+            this.copyData = 'rest-of-line';
+        this.text = this.text.slice(this.pos);
+        this.pos = 0;
+        this.start = -1;
+        this.flushed = false;
+        this.words = [];
+        this.identCount = 0;
+        this.parenDepth = 0;
+        this.beginDepth = 0;
+        return out;
+    }
+}
+/** Passes a script through a ScriptGuard. */
+async function* guardScript(source, options) {
+    const guard = new ScriptGuard(options);
+    for await (const chunk of source)
+        for (const out of guard.push(chunk))
+            if (out.length)
+                yield out;
+    for (const out of guard.end())
+        if (out.length)
+            yield out;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/database.ts
 // The database part of a restore, all-or-nothing. One psql session, one transaction:
 //
-//   BEGIN
+//   BEGIN (psql.ts: only this session's own COMMIT can end it)
 //   drop every schema the dump restores (CASCADE: objects newer than the
 //   backup go too), recreate the ones the dump does not create itself
 //   (public) with their previous owner and privileges
-//   ← pg_restore -f - (the dump as a SQL script; --no-owner --no-acl)
+//   ← pg_restore --single-transaction -f - (the dump as a SQL script;
+//     --no-owner --no-acl), through script-guard.ts (no statement that
+//     could end the transaction reaches psql)
 //   verify every table against the manifest (gate.ts)
 //   … caller swaps the files in …
 //   COMMIT
 //
 // Any error stops psql (ON_ERROR_STOP) before COMMIT, and a dropped
 // connection never commits: the server rolls back and the target is exactly
-// as it was. Per-table restores use the same session with a different preamble.
+// as it was. After a failure the server is asked (outcome.ts) and the error
+// says what it confirmed. Per-table restores use the same session with a
+// different preamble.
+
+
 
 
 
@@ -52345,8 +55006,9 @@ END
 $bd_reset$;
 ${toc.hasLargeObjects ? 'SELECT count(pg_catalog.lo_unlink(oid)) FROM pg_catalog.pg_largeobject_metadata;\n' : ''}`;
 }
-function preamble(what, manifest) {
-    const head = `BEGIN;\nSET client_min_messages = warning;\nSET lock_timeout = ${database_literal(LOCK_TIMEOUT)};\n`;
+/** Runs right after PsqlSession.begin(), inside its transaction. */
+function preamble(what, manifest, lockTimeout) {
+    const head = `SET client_min_messages = warning;\nSET lock_timeout = ${database_literal(lockTimeout)};\n`;
     const tail = 'SET lock_timeout = 0;\n';
     switch (what.kind) {
         case 'full':
@@ -52369,57 +55031,100 @@ function gateFor(what, manifest) {
             return gateSql(what.tables, manifest, () => what.intoSchema);
     }
 }
-/** Turns psql's exit into an error that says what happened to the target: nothing. */
-function explain(error, target) {
-    if (!(error instanceof PsqlExited))
-        return error;
+/** What went wrong, from psql's exit and stderr; the hint ends with what happened to the target (the confirmed outcome). */
+function explain(error, target, outcome, options) {
+    const fate = outcomeSentence(outcome);
+    // "Rolled back" only when the server confirmed it (or nothing was begun); otherwise the hint says what is known.
+    const rolledBack = outcome.kind === 'aborted' || outcome.kind === 'not-started';
+    if (options.signal?.aborted) {
+        const reason = options.signal.reason instanceof Error ? options.signal.reason.message : 'Interrupted.';
+        return new errors/* BackupDrillError */.G$('failure', `${reason} The restore into ${target} stopped before COMMIT.`, { hint: fate, cause: error });
+    }
+    if (error instanceof ScriptRefused)
+        return new errors/* IntegrityError */.cs(error.message, { hint: `${fate} ${error.hint ?? ''}`.trim(), cause: error });
+    if (error instanceof TransactionEscaped) {
+        return new errors/* IntegrityError */.cs(`Something in the restore script ended its transaction early: ${error.message}.`, {
+            hint: `${fate} Report this with the backup's pg_dump version.`,
+        });
+    }
+    if (!(error instanceof PsqlExited)) {
+        if (error instanceof errors/* BackupDrillError */.G$)
+            return new errors/* BackupDrillError */.G$(error.category, error.message, { hint: `${fate} ${error.hint ?? ''}`.trim(), cause: error });
+        return new errors/* DatabaseError */.a$(`The restore into ${target} failed: ${error?.message ?? String(error)}`, { hint: fate, cause: error });
+    }
     const tail = error.stderr
         .split('\n')
         .filter((l) => l.trim())
         .slice(-8)
         .join('\n');
-    if (error.stderr.includes(GATE_MARK)) {
-        return new errors/* IntegrityError */.cs(`The restored data did not match the backup's record, so the restore was rolled back: ${tail}`, {
-            hint: `${target} is unchanged. The dump and its manifest disagree: report this, and use another backup.`,
+    if (error.stderr.includes(EARLY_COMMIT_MARK)) {
+        return new errors/* IntegrityError */.cs(`A statement in the restore script tried to commit the restore before it was verified, and was refused: ${tail}`, {
+            hint: `${fate} Report this with the backup's pg_dump version.`,
         });
     }
+    if (error.stderr.includes(GATE_MARK))
+        return gateFailure(error.stderr, tail, fate, rolledBack);
     if (/lock timeout/i.test(error.stderr)) {
-        return new errors/* DatabaseError */.a$(`Timed out (${LOCK_TIMEOUT}) waiting for locks on ${target}: other sessions are using the tables being replaced.`, {
-            hint: 'Nothing was changed. Stop the app (or other clients) using the database, then run the restore again.',
+        return new errors/* DatabaseError */.a$(`Timed out (${options.lockTimeout}) waiting for locks on ${target}: other sessions are using the tables being replaced.`, {
+            hint: `${fate} Stop the app (or other clients) using the database, then run the restore again.`,
         });
     }
     if (/server closed the connection|terminating connection|connection to server .* (failed|lost)|no connection to the server|could not receive data|SSL SYSCALL/i.test(error.stderr)) {
         return new errors/* DatabaseError */.a$(`The connection to ${target} was lost during the restore: ${tail}`, {
-            hint: 'The transaction was not committed, so the target is unchanged. Check the server and run the restore again.',
+            hint: `${fate} Check the server and run the restore again.`,
         });
     }
     if (error.code === 2 && /could not connect|connection to server/i.test(error.stderr)) {
-        return new errors/* DatabaseError */.a$(`Cannot connect to ${target} for the restore: ${tail}`, { hint: "Check 'database-url'." });
+        return new errors/* DatabaseError */.a$(`Cannot connect to ${target} for the restore: ${tail}`, { hint: `${fate} Check 'database-url'.` });
     }
-    return new errors/* DatabaseError */.a$(`The restore failed on ${target} and was rolled back: ${tail}`, {
-        hint: 'The whole restore runs in one transaction: the target is unchanged. Fix the cause above (often a missing role, extension or privilege) and run it again.',
+    return new errors/* DatabaseError */.a$(`The restore failed on ${target}${rolledBack ? ' and was rolled back' : ''}: ${tail}`, {
+        hint: `${fate} Fix the cause above (often a missing role, extension or privilege) and run it again.`,
     });
+}
+/** pg_restore's script for one phase, guarded: only the restore's own transaction, nothing that could end it. */
+function guardedScript(options, args) {
+    const { what } = options;
+    const script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args });
+    const guarded = guardScript(script.stdout, { stripOuterTransaction: true, what: 'the dump' });
+    return { script, source: what.kind === 'into-schema' ? rewriteIntoSchema(guarded, what.tables, what.intoSchema) : guarded };
 }
 /** Runs everything up to (not including) COMMIT. On any failure the transaction is gone and the error says so. */
 async function prepareRestore(options) {
     const { what, manifest } = options;
+    const lockTimeout = options.lockTimeout ?? LOCK_TIMEOUT;
     const session = PsqlSession.start({ binDir: options.binDir, databaseUrl: options.databaseUrl, signal: options.signal });
-    const args = what.kind === 'full' ? ['--exit-on-error'] : what.kind === 'tables' ? ['--data-only', '-L', what.listFile] : ['-L', what.listFile];
+    const args = what.kind === 'full' ? [] : what.kind === 'tables' ? ['--data-only', '-L', what.listFile] : ['-L', what.listFile];
     let script;
+    /** Rolls back (or makes sure the server did) and explains the failure with the confirmed outcome. */
+    const fail = async (error) => {
+        script?.kill();
+        session.kill();
+        await session.abort();
+        // A psql that stopped explains the failure better than the EPIPE or stream error that followed it.
+        const cause = !(error instanceof PsqlExited) && !(error instanceof ScriptRefused) && session.stderr && /ERROR|FATAL|connection/i.test(session.stderr)
+            ? new PsqlExited(1, session.stderr)
+            : error;
+        const outcome = await settleTransaction(options.databaseUrl, session.xid, session.pid);
+        if (error instanceof errors/* ToolError */.v4 && error.tool === 'pg_restore' && !options.signal?.aborted) {
+            return new errors/* ToolError */.v4('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, { hint: outcomeSentence(outcome), cause: error });
+        }
+        return explain(cause, options.targetName, outcome, { lockTimeout, signal: options.signal });
+    };
     try {
-        await session.write(preamble(what, manifest));
+        await session.begin();
+        await session.write(preamble(what, manifest, lockTimeout));
         if (options.rolesSql)
             await session.write(options.rolesSql);
         // With redacted tables, their rows come from redacted-data.sql, between the data and post-data sections.
         const phases = what.kind === 'full' && options.redactedFile ? [['--section=pre-data', '--section=data'], null, ['--section=post-data']] : [[]];
         for (const phase of phases) {
             if (phase === null) {
-                await session.pipeFrom((0,external_node_fs_.createReadStream)(options.redactedFile));
+                await session.pipeFrom(guardScript((0,external_node_fs_.createReadStream)(options.redactedFile), { stripOuterTransaction: false, what: 'redacted-data.sql' }));
                 continue;
             }
-            script = scriptFrom({ binDir: options.binDir, file: options.dumpFile, args: [...args, ...phase], signal: options.signal });
-            const source = script.stdout;
-            await session.pipeFrom(what.kind === 'into-schema' ? rewriteIntoSchema(source, what.tables, what.intoSchema) : source);
+            const guarded = guardedScript(options, [...args, ...phase]);
+            script = guarded.script;
+            await session.pipeFrom(guarded.source);
             // COMMIT is never sent unless pg_restore produced the whole script.
             await script.done;
         }
@@ -52433,7 +55138,10 @@ async function prepareRestore(options) {
                     hint: 'Use another backup.',
                 });
             if (copies.length)
-                await session.pipeFrom(rewriteIntoSchema(selectCopyBlocks((0,external_node_fs_.createReadStream)(options.redactedFile), copies), copies, what.intoSchema));
+                await session.pipeFrom(guardScript(rewriteIntoSchema(selectCopyBlocks((0,external_node_fs_.createReadStream)(options.redactedFile), copies), copies, what.intoSchema), {
+                    stripOuterTransaction: false,
+                    what: 'redacted-data.sql',
+                }));
         }
         await session.write(gateFor(what, manifest));
         const xid = await session.ready();
@@ -52445,51 +55153,34 @@ async function prepareRestore(options) {
                     await session.commit();
                 }
                 catch (error) {
-                    const fate = await transactionStatus(options.databaseUrl, xid);
-                    if (fate === 'committed') {
+                    const outcome = await settleTransaction(options.databaseUrl, xid, session.pid);
+                    if (outcome.kind === 'committed') {
                         options.logger.warn(`psql reported a problem after COMMIT, but transaction ${xid} is committed: ${error.message}`);
                         return;
                     }
-                    throw fate === 'aborted'
-                        ? explain(error, options.targetName)
-                        : new errors/* DatabaseError */.a$(`COMMIT of the restore on ${options.targetName} did not confirm, and the transaction's outcome (${xid}) could not be read: ${error.message}`, {
-                            hint: `Check the target: SELECT txid_status(${xid}); 'committed' means the restore is in, 'aborted' that nothing changed.`,
+                    throw outcome.kind === 'aborted'
+                        ? explain(error, options.targetName, outcome, { lockTimeout })
+                        : new errors/* DatabaseError */.a$(`COMMIT of the restore on ${options.targetName} did not confirm: ${error.message}`, {
+                            hint: outcome.kind === 'unknown'
+                                ? `Its outcome could not be read (${outcome.why}). Check the target: SELECT txid_status(${xid}); 'committed' means the restore is in, 'aborted' that nothing changed.`
+                                : outcomeSentence(outcome),
                         });
                 }
             },
-            abort: () => session.abort(),
+            abandon: async (error) => {
+                await session.abort();
+                const outcome = await settleTransaction(options.databaseUrl, xid, session.pid);
+                if (error instanceof errors/* BackupDrillError */.G$)
+                    return new errors/* BackupDrillError */.G$(error.category, error.message, { hint: outcomeSentence(outcome), cause: error });
+                return new errors/* DatabaseError */.a$(`The restore into ${options.targetName} stopped before COMMIT: ${error?.message ?? String(error)}`, {
+                    hint: outcomeSentence(outcome),
+                    cause: error,
+                });
+            },
         };
     }
     catch (error) {
-        script?.kill();
-        session.kill();
-        await session.abort();
-        if (error instanceof errors/* ToolError */.v4 && error.tool === 'pg_restore') {
-            throw new errors/* ToolError */.v4('pg_restore', `pg_restore could not read the staged dump: ${error.message}`, {
-                hint: `Nothing was committed: ${options.targetName} is unchanged.`,
-                cause: error,
-            });
-        }
-        // A psql that stopped explains the failure better than the EPIPE or stream error that followed it.
-        if (!(error instanceof PsqlExited) && session.stderr && /ERROR|FATAL|connection/i.test(session.stderr)) {
-            throw explain(new PsqlExited(1, session.stderr), options.targetName);
-        }
-        throw explain(error, options.targetName);
-    }
-}
-async function transactionStatus(url, xid) {
-    try {
-        const client = await connect(url);
-        try {
-            const { rows } = await client.query('SELECT pg_catalog.txid_status($1::bigint) AS s', [xid]);
-            return rows[0]?.s ?? 'unknown';
-        }
-        finally {
-            await client.end().catch(() => undefined);
-        }
-    }
-    catch {
-        return 'unknown';
+        throw await fail(error);
     }
 }
 
@@ -52617,7 +55308,7 @@ async function swapIn(target, staged, previousPath) {
     let previous;
     if (await (0,promises_.lstat)(target.path).then(() => true, () => false)) {
         await (0,promises_.rename)(target.path, previousPath).catch((error) => {
-            throw new errors.UsageError(`Cannot move ${target.path} aside to ${previousPath}: ${error.message}.`, {
+            throw new errors/* UsageError */.eb(`Cannot move ${target.path} aside to ${previousPath}: ${error.message}.`, {
                 input: 'files-path',
                 hint: 'Nothing was changed. Check that the directory and its parent are writable and not in use as a mount point.',
             });
@@ -52630,7 +55321,7 @@ async function swapIn(target, staged, previousPath) {
     catch (error) {
         if (previous)
             await (0,promises_.rename)(previous, target.path).catch(() => undefined);
-        throw new errors.UsageError(`Cannot move the restored files into ${target.path}: ${error.message}.`, {
+        throw new errors/* UsageError */.eb(`Cannot move the restored files into ${target.path}: ${error.message}.`, {
             input: 'files-path',
             hint: 'The previous directory was put back; nothing was changed.',
         });
@@ -52654,7 +55345,7 @@ async function swapIn(target, staged, previousPath) {
 
 
 /** A restore refused by a guard (exit code 2, like any usage error). Carries the preview. */
-class RestoreRefused extends errors.UsageError {
+class RestoreRefused extends errors/* UsageError */.eb {
     reasons;
     preview;
     plan;
@@ -52770,7 +55461,7 @@ function buildPlan(p) {
     const mode = p.preview.restore.mode;
     if (mode === 'full') {
         steps.push(`In ONE transaction on ${on}: drop schema(s) ${p.replacedSchemas.join(', ')} with everything in them (CASCADE, so nothing newer than the backup survives), ` +
-            `recreate public with its previous owner and privileges, run the dump as SQL (pg_restore -f - | psql, --no-owner --no-acl, stop at the first error), ` +
+            `recreate public with its previous owner and privileges, run the dump as SQL (pg_restore --single-transaction -f - | psql, --no-owner --no-acl, stop at the first error; nothing in it may end the transaction), ` +
             `then check every table's row count and checksum against the manifest inside the transaction. Wait at most ${LOCK_TIMEOUT} for other sessions' locks.`);
     }
     else if (mode === 'tables') {
@@ -53214,6 +55905,8 @@ async function writeTocList(dir, name, entries) {
 
 
 
+
+
 const SKIPPED_FILES = { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] };
 function confirmQuestion(id, mode, preview, selected, intoSchema) {
     const t = preview.target;
@@ -53230,14 +55923,19 @@ function confirmQuestion(id, mode, preview, selected, intoSchema) {
             return `Restore backup ${id} into database ${t.database} on host ${t.host}${files}?`;
     }
 }
+/** A restore holds a shared lock, so no prune deletes the backup while it is read. */
 async function runRestore(config, deps) {
+    const storage = deps.storage ?? (await registry_openStorage(config));
+    return withSharedLock(storage, config, 'restore', deps.logger, () => restoreBackup(config, { ...deps, storage }));
+}
+async function restoreBackup(config, deps) {
     const { logger } = deps;
     const startedAt = new Date();
     const t0 = external_node_perf_hooks_.performance.now();
     const restoreDb = config.parts.database;
     const restoreFiles = config.parts.files && Boolean(config.filesPath);
     if (!restoreDb && !restoreFiles) {
-        throw new errors.UsageError("Nothing to restore: 'parts' is files, but 'files-path' is empty.", {
+        throw new errors/* UsageError */.eb("Nothing to restore: 'parts' is files, but 'files-path' is empty.", {
             input: 'files-path',
             hint: 'Give the uploads directory to restore into.',
         });
@@ -53247,7 +55945,9 @@ async function runRestore(config, deps) {
     const checksFile = config.checksPath ? await loadChecksFile((0,external_node_path_.resolve)(config.checksPath)) : undefined;
     const storage = deps.storage ?? (await registry_openStorage(config));
     const unseal = unsealingFor(config); // undefined without a key; a malformed key is refused here
-    const { entry, manifest } = await resolveBackup(storage, config.name, config.backupId, unseal);
+    const { entry, manifest, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);
+    for (const d of damagedNewer)
+        logger.warn(`Skipping backup ${d.id}, newer but damaged: ${d.reason}`);
     const prefix = `${config.name}/${entry.id}`;
     checkFormat(manifest);
     const dumpPart = restoreDb ? partByRole(manifest, 'database') : undefined;
@@ -53369,7 +56069,7 @@ async function runRestore(config, deps) {
         await checkFreeSpace(needs, deps.freeSpace);
         logger.info(`Downloading and verifying ${needed.map((p) => p.name).join(', ')}…`);
         const tDownload = external_node_perf_hooks_.performance.now();
-        const progress = new Progress('download', logger).start();
+        const progress = new Progress('download', logger, { totalBytes: [dumpPart, tarPart].reduce((n, p) => n + (p?.bytes ?? 0), 0) }).start();
         let dumpFile;
         let redactedFile;
         const redactedPart = dumpPart ? partByRole(manifest, 'redacted-data') : undefined;
@@ -53475,14 +56175,14 @@ async function runRestore(config, deps) {
                 targetName,
                 logger,
                 signal: deps.signal,
+                lockTimeout: deps.lockTimeout,
             });
             try {
                 deps.signal?.throwIfAborted();
                 await swapFiles();
             }
             catch (error) {
-                await prepared.abort();
-                throw error;
+                throw await prepared.abandon(error);
             }
             try {
                 await prepared.commit();
@@ -53539,6 +56239,7 @@ async function verifyAndReport(input) {
     const checks = [];
     let tables = [];
     let unexpectedTables = [];
+    let objects;
     if (mode !== 'none') {
         const expected = mode === 'full'
             ? manifest.tables
@@ -53546,16 +56247,25 @@ async function verifyAndReport(input) {
                 ? input.selected
                 : input.selected.map(({ partitionOf: _, ...t }) => ({ ...t, schema: config.intoSchema }));
         // An empty database-url means the libpq PG* variables; connect() takes undefined for that.
-        const compared = await compareTables(config.databaseUrl, { tables: expected }, config.jobs);
+        const compared = await compareTables(config.databaseUrl, { tables: expected, formatVersion: manifest.formatVersion, checksumSettings: manifest.checksumSettings }, config.jobs);
         tables = compared.tables;
         if (mode === 'full') {
             unexpectedTables = compared.unexpected;
             for (const u of unexpectedTables)
                 warnings.push(`table ${u} exists after the restore but is not in the backup (its schema is not one the backup restores)`);
+            // A live target: materialized views are not refreshed again, only their state is checked.
+            const verified = await objectsVerification(config.databaseUrl, manifest, { refreshMaterializedViews: false });
+            objects = verified.results;
+            failures.push(...verified.failures);
         }
-        for (const t of tables)
-            if (t.status !== 'passed')
+        for (const t of tables) {
+            if (t.status === 'not-verified')
+                warnings.push(`table ${t.schema}.${t.name}: ${t.message}`);
+            else if (t.status !== 'passed')
                 failures.push(`table ${t.schema}.${t.name}: ${t.message}`);
+            for (const note of t.notVerifiable ?? [])
+                warnings.push(`table ${t.schema}.${t.name}, column ${note}`);
+        }
         checks.push({ name: 'restore', kind: 'restore', status: 'passed', message: 'restored and verified in one transaction, then committed', durationMs: 0 });
         if (input.checksFile) {
             const client = await connect(config.databaseUrl);
@@ -53593,6 +56303,7 @@ async function verifyAndReport(input) {
         unexpectedTables,
         files: input.files,
         checks,
+        ...(objects ? { objects } : {}),
         totals: reportTotals(tables, checks),
         failures,
         warnings,
@@ -53603,6 +56314,7 @@ async function verifyAndReport(input) {
 // GitHub job summary (Markdown) for a DrillReport. Every value that comes from the database or
 // the user (table names, messages, check names) goes through `md()`, so a `|` cannot split a
 // table cell and a `<` cannot open HTML in the summary.
+
 
 
 /** Up to this many tables go in one plain table; beyond it the passing ones are folded away. */
@@ -53637,10 +56349,10 @@ function bulletList(title, items, prefix = '') {
     return ['', `### ${title}`, '', ...truncateList(items.map(md)).map((i) => `- ${prefix}${i}`)];
 }
 function markdown_tableRow(t) {
-    const failed = t.status !== 'passed';
-    const name = `${failed ? '✗ ' : ''}${md(tableLabel(t))}`;
+    const name = `${t.status === 'passed' ? '' : t.status === 'not-verified' ? '⚠ ' : '✗ '}${md(tableLabel(t))}`;
     const restored = isMissing(t) ? '✗ missing' : `${formatCount(t.restoredRows ?? 0)}${rowsMatch(t) ? '' : ' ✗'}`;
-    const checksum = !failed && checksumMatches(t) ? '✓' : `${checksumMatches(t) ? '✓' : '✗'} ${md(tableProblem(t))}`;
+    const note = tableNote(t);
+    const checksum = `${checksumMatches(t) ? '✓' : t.status === 'not-verified' ? '⚠' : '✗'}${note ? ` ${md(note)}` : ''}`;
     return `| ${name} | ${formatCount(t.expectedRows)} | ${restored} | ${checksum} |`;
 }
 function tableBlock(tables, max, what) {
@@ -53651,7 +56363,7 @@ function tableBlock(tables, max, what) {
 /** Failed tables first; with many tables, the passing ones fold into a <details> block. */
 function markdown_tablesSection(r) {
     const { failed, passed } = orderTables(r.tables);
-    const title = failed.length ? `${failed.length} of ${r.tables.length} failed` : `all ${r.tables.length} passed`;
+    const title = tablesSummary(r.tables);
     const out = ['', `### Tables: ${title}`, ''];
     if (!r.tables.length)
         out.push('No tables were verified.');
@@ -53678,6 +56390,12 @@ function tableCallouts(r) {
     }
     return out;
 }
+function markdown_objectsSection(objects) {
+    if (!objects?.length)
+        return [];
+    const rows = objects_orderObjects(objects).map((o) => `| ${md(objects_objectLabel(o))} | ${objects_objectIcon(o.status)} ${objects_objectStatusWord(o.status)} | ${md(o.message)} |`);
+    return ['', `### Objects: ${objects_objectsSummary(objects)}`, '', '| Object | Status | Detail |', '|---|---|---|', ...rows];
+}
 function markdown_filesSection(f) {
     const problems = truncateList(f.problems.map(md)).map((p) => `- ${p}`);
     return ['', '### Files', '', `${statusIcon(f.status)} ${filesSummary(f)}`, ...(problems.length ? ['', ...problems] : [])];
@@ -53696,6 +56414,7 @@ function renderMarkdown(report) {
         ...headline(report),
         ...(report.status === 'failed' ? bulletList('Why it failed', report.failures) : []),
         ...markdown_tablesSection(report),
+        ...markdown_objectsSection(report.objects),
         ...markdown_filesSection(report.files),
         ...markdown_checksSection(report.checks),
         ...bulletList('Warnings', report.warnings, '⚠ '),
@@ -53719,6 +56438,11 @@ const actionsLogger = {
 ;// CONCATENATED MODULE: ./src/config.ts
 // The single place where raw inputs (action inputs, CLI flags, env) become a
 // typed, validated Config. Every error names the input, the value and the fix.
+
+
+
+
+
 
 
 
@@ -53750,13 +56474,13 @@ function parseBoolean(name, value) {
         return true;
     if (['false', 'no', '0', 'off'].includes(v))
         return false;
-    throw new errors.UsageError(`Input '${name}' must be true or false, got '${value}'.`, { input: name, hint: `Use ${name}: true or ${name}: false.` });
+    throw new errors/* UsageError */.eb(`Input '${name}' must be true or false, got '${value}'.`, { input: name, hint: `Use ${name}: true or ${name}: false.` });
 }
 function parseInteger(name, value, min, max) {
     if (value === undefined || value === '')
         return undefined;
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new errors.UsageError(`Input '${name}' must be a whole number from ${min} to ${max}, got '${value}'.`, { input: name });
+        throw new errors/* UsageError */.eb(`Input '${name}' must be a whole number from ${min} to ${max}, got '${value}'.`, { input: name });
     }
     return Number(value);
 }
@@ -53769,56 +56493,230 @@ function parseList(value) {
         .map((s) => s.trim())
         .filter((s) => s.length > 0 && !s.startsWith('#'));
 }
+const STORAGE_HINT = 'Give a local folder (e.g. ./backups or file:///srv/backups) or an S3 URL (s3://bucket/prefix); in a terminal, --storage or BACKUP_DRILL_STORAGE.';
 function validateStorage(value) {
     if (!value) {
-        throw new errors.UsageError("Input 'storage' is required: where backups are kept.", {
+        throw new errors/* UsageError */.eb("Input 'storage' is required: where backups are kept.", { input: 'storage', hint: STORAGE_HINT });
+    }
+    if (/[\n\r\0]/.test(value)) {
+        throw new errors/* UsageError */.eb(`Input 'storage' must be one location on one line, got '${(0,redact/* safeUrl */.Pl)(value)}'.`, { input: 'storage', hint: STORAGE_HINT });
+    }
+    // 's3:/bucket' or 's3:bucket' would silently become a local folder named 's3:' (lost on a runner).
+    const nearMiss = /^([a-z][a-z0-9+.-]+):(?!\/\/)/i.exec(value);
+    if (nearMiss) {
+        const scheme = nearMiss[1].toLowerCase();
+        throw new errors/* UsageError */.eb(`Input 'storage' looks like a URL without '//': '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
             input: 'storage',
-            hint: 'Give a local folder (e.g. ./backups or file:///srv/backups) or an S3 URL (s3://bucket/prefix); in a terminal, --storage or BACKUP_DRILL_STORAGE.',
+            hint: scheme === 's3'
+                ? `Write it as s3://${value.slice(3).replace(/^\/+/, '')}. For a local folder whose name has a colon, write ./${value}.`
+                : `Use s3://bucket/prefix, file:///absolute/path, or ./${value} for a local folder whose name has a colon.`,
         });
     }
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
     if (scheme && scheme !== 'file' && scheme !== 's3') {
-        throw new errors.UsageError(`Input 'storage' has an unsupported scheme '${scheme}://' in '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+        throw new errors/* UsageError */.eb(`Input 'storage' has an unsupported scheme '${scheme}://' in '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
             input: 'storage',
-            hint: 'Supported: a local path, file:///path, or s3://bucket/prefix (use s3-endpoint for R2, B2, MinIO, Wasabi).',
+            hint: 'Supported: a local path, file:///path, or s3://bucket/prefix (use s3-endpoint for R2, B2, MinIO, Wasabi, GCS interoperability).',
         });
     }
     if (scheme === 's3' && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/i.test(value)) {
-        throw new errors.UsageError(`Input 'storage' is not a valid S3 URL: '${value}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
+        throw new errors/* UsageError */.eb(`Input 'storage' is not a valid S3 URL: '${value}'.`, {
+            input: 'storage',
+            hint: 'Use s3://bucket-name/optional/prefix (bucket names: 3–63 lowercase letters, digits, dots and hyphens).',
+        });
+    }
+    if (scheme === 's3' && /[A-Z]/.test(value.slice(5).split('/')[0])) {
+        throw new errors/* UsageError */.eb(`Input 'storage' has an invalid bucket name in '${value}': S3 bucket names are lowercase.`, {
+            input: 'storage',
+            hint: 'Use the bucket name exactly as the provider shows it (lowercase letters, digits, dots and hyphens).',
+        });
+    }
+    if (scheme === 'file') {
+        try {
+            (0,external_node_url_.fileURLToPath)(value);
+        }
+        catch (error) {
+            throw new errors/* UsageError */.eb(`Input 'storage' is not a usable file URL: '${value}' (${error.message}).`, {
+                input: 'storage',
+                hint: 'Use file:///absolute/path (three slashes), or give the folder as a plain path.',
+            });
+        }
     }
     return value;
+}
+/** The local folder a storage value names, or undefined for S3. */
+function localStoragePath(storage) {
+    if (/^s3:\/\//i.test(storage))
+        return undefined;
+    return (0,external_node_path_.resolve)(/^file:\/\//i.test(storage) ? (0,external_node_url_.fileURLToPath)(storage) : storage);
+}
+function isInside(child, parent) {
+    const rel = (0,external_node_path_.relative)(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+/** A backup whose storage lies inside files-path would pack its own partial parts and lock. */
+function refuseStorageInsideFiles(storage, filesPath) {
+    const local = localStoragePath(storage);
+    if (!local || !filesPath)
+        return;
+    const files = (0,external_node_path_.resolve)(filesPath);
+    if (isInside(local, files)) {
+        throw new errors/* UsageError */.eb(`Input 'storage' (${local}) is inside 'files-path' (${files}): each backup would contain the partial parts and lock of itself.`, {
+            input: 'storage',
+            hint: `Keep backups outside the uploads directory, e.g. ${(0,external_node_path_.resolve)(files, '..', 'backups')}, or add it to files-exclude and move it out.`,
+        });
+    }
+}
+const PG_TOOLS = ['pg_dump', 'pg_restore', 'psql', 'initdb', 'pg_ctl', 'postgres'];
+/** A postgres-bin-dir that is missing or holds none of the tools is an error, not a silent fallback to PATH. */
+function validateBinDir(value) {
+    if (!value)
+        return undefined;
+    let info;
+    try {
+        info = (0,external_node_fs_.statSync)(value);
+    }
+    catch {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' points at '${value}', which does not exist.`, {
+            input: 'postgres-bin-dir',
+            hint: 'Give the folder holding pg_dump/pg_restore/initdb (e.g. /usr/lib/postgresql/16/bin), or leave it empty to search PATH and /usr/lib/postgresql/*/bin.',
+        });
+    }
+    if (!info.isDirectory()) {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' must be a folder; '${value}' is a file.`, {
+            input: 'postgres-bin-dir',
+            hint: 'Give the folder that holds the tools, not a tool itself (e.g. /usr/lib/postgresql/16/bin).',
+        });
+    }
+    let names = [];
+    try {
+        names = (0,external_node_fs_.readdirSync)(value);
+    }
+    catch (error) {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' folder '${value}' cannot be read: ${error.message}.`, {
+            input: 'postgres-bin-dir',
+            hint: 'Give a folder this user can read.',
+        });
+    }
+    if (!PG_TOOLS.some((tool) => names.includes(tool))) {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' folder '${value}' holds none of ${PG_TOOLS.join(', ')}.`, {
+            input: 'postgres-bin-dir',
+            hint: "Point it at PostgreSQL's bin folder (e.g. /usr/lib/postgresql/16/bin; 'pg_config --bindir' prints it).",
+        });
+    }
+    return value;
+}
+/** Exclude globs are relative to files-path; an invalid or absolute one would exclude nothing. */
+function validateExcludes(patterns) {
+    for (const pattern of patterns) {
+        if ((0,external_node_path_.isAbsolute)(pattern) || /^[a-z]:[\\/]/i.test(pattern)) {
+            throw new errors/* UsageError */.eb(`Input 'files-exclude' has an absolute pattern '${pattern}'; patterns are relative to files-path, so it would match nothing.`, {
+                input: 'files-exclude',
+                hint: `Write it relative to files-path, e.g. '${pattern.replace(/^([a-z]:)?[\\/]+/i, '')}' or '**/${pattern.split(/[\\/]/).pop() || '*'}'.`,
+            });
+        }
+        if (pattern.split(/[\\/]/).includes('..')) {
+            throw new errors/* UsageError */.eb(`Input 'files-exclude' pattern '${pattern}' reaches outside files-path with '..'; it would match nothing.`, {
+                input: 'files-exclude',
+                hint: 'Write patterns relative to files-path, without ..',
+            });
+        }
+        try {
+            picomatch_default().makeRe(pattern, { dot: true, strictBrackets: true });
+        }
+        catch (error) {
+            throw new errors/* UsageError */.eb(`Input 'files-exclude' has an invalid glob '${pattern}': ${error.message}.`, {
+                input: 'files-exclude',
+                hint: 'Close every [ ], { } and ( ); escape a literal bracket with a backslash (\\[).',
+            });
+        }
+    }
+    return patterns;
+}
+/** An entry that is clearly a path, not a key: it must name an existing file. */
+function looksLikePath(value) {
+    return !/^(age1|AGE-SECRET-KEY-1)/i.test(value) && !/\s/.test(value) && /[\\/~]|^\.|\.[a-z0-9]{1,5}$/i.test(value);
+}
+function validateKeyFiles(input, values) {
+    for (const value of values) {
+        if (!looksLikePath(value))
+            continue;
+        let info;
+        try {
+            info = (0,external_node_fs_.statSync)(value);
+        }
+        catch {
+            throw new errors/* UsageError */.eb(`Input '${input}' names the file '${value}', which does not exist.`, {
+                input,
+                hint: value.startsWith('~')
+                    ? "'~' is not expanded here: give the full path (e.g. $HOME/...)."
+                    : `Check the path (relative paths start at ${process.cwd()}), or give the key itself.`,
+            });
+        }
+        if (!info.isFile())
+            throw new errors/* UsageError */.eb(`Input '${input}' names '${value}', which is not a file.`, { input, hint: 'Give the path of the key file.' });
+    }
+}
+/** Seconds from '30', '30s', '2m'. */
+function parseTimeout(name, value, fallbackSeconds) {
+    if (!value)
+        return fallbackSeconds * 1000;
+    const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : (0,format/* parseDuration */.E9)(value);
+    if (seconds === undefined || !(seconds >= 1) || seconds > 86400) {
+        throw new errors/* UsageError */.eb(`Input '${name}' must be a duration from 1s to 24h (e.g. 30s, 2m; a plain number is seconds), got '${value}'.`, {
+            input: name,
+            hint: `Leave it empty for the default, or give e.g. ${name}: ${fallbackSeconds}s.`,
+        });
+    }
+    return Math.round(seconds * 1000);
+}
+/** The values of a secret input to mask: a URL's password (not the whole URL, which the user must be able to read), a path as is never. */
+function secretsOf(name, value) {
+    if (!value)
+        return [];
+    if (name === 'database-url' || name === 'drill-database-url') {
+        const password = (0,redact/* urlPassword */.Ds)(value);
+        const keyword = /\bpassword\s*=\s*('[^']*'|\S+)/i.exec(value)?.[1]?.replace(/^'|'$/g, '');
+        return [password, keyword].filter((v) => Boolean(v));
+    }
+    if (name === 'decrypt-identity' && looksLikePath(value))
+        return [];
+    return [value];
 }
 function validateDatabaseUrl(name, value) {
     if (!value)
         return undefined;
-    (0,redact/* registerSecret */.cl)(value);
+    for (const secret of secretsOf(name, value))
+        (0,redact/* registerSecret */.cl)(secret);
     if (/^postgres(ql)?:\/\//i.test(value)) {
         try {
-            const url = new URL(value);
-            if (url.password)
-                (0,redact/* registerSecret */.cl)(decodeURIComponent(url.password));
+            new URL(value);
         }
         catch {
-            throw new errors.UsageError(`Input '${name}' is not a valid URL: '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+            throw new errors/* UsageError */.eb(`Input '${name}' is not a valid URL: '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
                 input: name,
-                hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+                hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password: @ as %40, / as %2F, # as %23; a port is 1–65535).',
             });
         }
         return value;
     }
     if (/=/.test(value))
         return value; // libpq keyword/value string: host=... dbname=...
-    throw new errors.UsageError(`Input '${name}' must be a postgres:// URL or a libpq connection string, got '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+    throw new errors/* UsageError */.eb(`Input '${name}' must be a postgres:// URL or a libpq connection string, got '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
         input: name,
         hint: 'Example: postgres://app:secret@db.example.com:5432/app',
     });
 }
 function validateName(value) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
-        throw new errors.UsageError(`Input 'name' must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${value}'.`, { input: 'name' });
+        throw new errors/* UsageError */.eb(`Input 'name' must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${value}'.`, { input: 'name' });
     }
-    if (value === 'locks')
-        throw new errors.UsageError("Input 'name' cannot be 'locks': that folder holds the lock files.", { input: 'name' });
+    if (value === 'locks') {
+        throw new errors/* UsageError */.eb("Input 'name' cannot be 'locks': that folder holds the lock files.", {
+            input: 'name',
+            hint: "Use another name, e.g. 'app' or 'locks-db'.",
+        });
+    }
     return value;
 }
 function parseMode(value) {
@@ -53826,7 +56724,7 @@ function parseMode(value) {
     if (mode === 'drill')
         return 'restore-drill';
     if (!MODES.includes(mode)) {
-        throw new errors.UsageError(`Unknown mode '${value}'.`, { input: 'mode', hint: `Use one of: ${MODES.join(', ')}.` });
+        throw new errors/* UsageError */.eb(`Unknown mode '${value}'.`, { input: 'mode', hint: `Use one of: ${MODES.join(', ')}.` });
     }
     return mode;
 }
@@ -53834,11 +56732,11 @@ function parseParts(value) {
     const list = parseList(value ?? 'database,files');
     for (const p of list) {
         if (p !== 'database' && p !== 'files') {
-            throw new errors.UsageError(`Input 'parts' has an unknown part '${p}'.`, { input: 'parts', hint: 'Use database, files, or database,files.' });
+            throw new errors/* UsageError */.eb(`Input 'parts' has an unknown part '${p}'.`, { input: 'parts', hint: 'Use database, files, or database,files.' });
         }
     }
     if (list.length === 0)
-        throw new errors.UsageError("Input 'parts' is empty.", { input: 'parts', hint: 'Use database, files, or database,files.' });
+        throw new errors/* UsageError */.eb("Input 'parts' is empty.", { input: 'parts', hint: 'Use database, files, or database,files.' });
     return { database: list.includes('database'), files: list.includes('files') };
 }
 function triggerFromEnv(env) {
@@ -53855,24 +56753,57 @@ function triggerFromEnv(env) {
     }
     return { kind: 'cli' };
 }
+/**
+ * A passphrase from `<name>` or from the file named by `<name>-file` (one trailing newline, as
+ * `echo` and editors leave it, is not part of the passphrase). Both at once is ambiguous.
+ */
+function passphraseInput(get, name) {
+    const inline = get(name) || undefined;
+    const fileInput = `${name}-file`;
+    const path = get(fileInput) || undefined;
+    if (!path)
+        return inline;
+    if (inline)
+        throw new errors/* UsageError */.eb(`Give '${name}' or '${fileInput}', not both.`, { input: fileInput });
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (error) {
+        const reason = error.code === 'ENOENT' ? 'no such file' : (error.code ?? String(error));
+        throw new errors/* UsageError */.eb(`Input '${fileInput}': cannot read the passphrase file '${path}' (${reason}).`, {
+            input: fileInput,
+            hint: `Give the path of a file that holds only the passphrase, or use '${name}'.`,
+        });
+    }
+    const passphrase = text.replace(/\r?\n$/, '');
+    if (!passphrase)
+        throw new errors/* UsageError */.eb(`Input '${fileInput}': the passphrase file '${path}' is empty.`, { input: fileInput });
+    (0,redact/* registerSecret */.cl)(passphrase);
+    return passphrase;
+}
 /** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
 function buildConfig(read, env = process.env) {
     const get = withFallbacks(read, env);
     for (const spec of INPUTS)
         if (spec.secret)
-            (0,redact/* registerSecret */.cl)(read(spec.name) ?? undefined);
+            for (const secret of secretsOf(spec.name, read(spec.name)?.trim()))
+                (0,redact/* registerSecret */.cl)(secret);
     const mode = parseMode(get('mode'));
     const maxAgeRaw = get('max-age');
     const maxAgeSeconds = maxAgeRaw ? (0,format/* parseDuration */.E9)(maxAgeRaw) : undefined;
     if (maxAgeRaw && maxAgeSeconds === undefined) {
-        throw new errors.UsageError(`Input 'max-age' must be a duration such as 26h, 90m, 2d or 1w; got '${maxAgeRaw}'.`, { input: 'max-age' });
+        throw new errors/* UsageError */.eb(`Input 'max-age' must be a duration such as 26h, 90m, 2d or 1w; got '${maxAgeRaw}'.`, { input: 'max-age' });
     }
     const postgresVersion = parseInteger('postgres-version', get('postgres-version'), 9, 99);
     const tables = parseList(get('tables'));
     const intoSchema = get('into-schema') || undefined;
     if (intoSchema && tables.length === 0) {
-        throw new errors.UsageError("Input 'into-schema' needs 'tables': it names where copies of those tables go.", { input: 'into-schema' });
+        throw new errors/* UsageError */.eb("Input 'into-schema' needs 'tables': it names where copies of those tables go.", { input: 'into-schema' });
     }
+    const connectTimeoutMs = parseTimeout('connect-timeout', get('connect-timeout'), 30);
+    const idleTimeoutMs = parseTimeout('storage-timeout', get('storage-timeout'), 120);
+    (0,deadlines/* setDeadlines */.kp)({ connectMs: connectTimeoutMs, idleMs: idleTimeoutMs });
     const config = {
         mode,
         storage: validateStorage(get('storage')),
@@ -53882,11 +56813,13 @@ function buildConfig(read, env = process.env) {
             region: get('s3-region') || undefined,
             forcePathStyle: parseBoolean('s3-force-path-style', get('s3-force-path-style')),
             storageClass: get('s3-storage-class') || undefined,
+            connectTimeoutMs,
+            idleTimeoutMs,
         },
         databaseUrl: validateDatabaseUrl('database-url', get('database-url')),
         filesPath: get('files-path') || undefined,
-        filesExclude: parseList(get('files-exclude')),
-        postgresBinDir: get('postgres-bin-dir') || undefined,
+        filesExclude: validateExcludes(parseList(get('files-exclude'))),
+        postgresBinDir: validateBinDir(get('postgres-bin-dir') || undefined),
         compression: parseInteger('compression', get('compression'), 0, 9) ?? 1,
         retention: {
             keepLast: parseInteger('keep-last', get('keep-last'), 0, 100000),
@@ -53896,9 +56829,9 @@ function buildConfig(read, env = process.env) {
         },
         encryption: {
             recipients: parseList(get('encrypt-recipients')),
-            passphrase: get('encrypt-passphrase') || undefined,
+            passphrase: passphraseInput(get, 'encrypt-passphrase'),
             identity: get('decrypt-identity') || undefined,
-            decryptPassphrase: get('decrypt-passphrase') || undefined,
+            decryptPassphrase: passphraseInput(get, 'decrypt-passphrase'),
         },
         redactColumns: parseList(get('redact-columns')),
         sensitiveColumns: parseList(get('sensitive-columns')),
@@ -53920,8 +56853,13 @@ function buildConfig(read, env = process.env) {
         createRoles: parseBoolean('create-roles', get('create-roles')),
         trigger: triggerFromEnv(env),
     };
+    validateKeyFiles('encrypt-recipients', config.encryption.recipients);
+    if (config.encryption.identity && !/\n/.test(config.encryption.identity))
+        validateKeyFiles('decrypt-identity', [config.encryption.identity]);
+    if (mode === 'backup')
+        refuseStorageInsideFiles(config.storage, config.filesPath);
     if (config.ignoreSchemaMismatch && !config.force) {
-        throw new errors.UsageError("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
+        throw new errors/* UsageError */.eb("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
     }
     return config;
 }
@@ -53936,9 +56874,9 @@ function readActionConfig() {
     for (const spec of INPUTS) {
         if (!spec.secret)
             continue;
-        const value = getInput(spec.name);
-        if (value)
-            core_setSecret(value);
+        // A URL's password, not the whole URL: the user must be able to read which part is wrong.
+        for (const secret of secretsOf(spec.name, getInput(spec.name)))
+            core_setSecret(secret);
     }
     const config = buildConfig((name) => getInput(name), process.env);
     // buildConfig registered URL passwords and other secrets it found: mask them too.
@@ -53997,12 +56935,38 @@ async function writePreview(preview) {
 
 
 
+/**
+ * The runner cancels a step with SIGINT, then SIGTERM about 7.5 s later, then SIGKILL 2.5 s
+ * after that. The first signal aborts the run: pg_dump/pg_restore are stopped, partial parts
+ * deleted, multipart uploads aborted and the lock released by the engine's own failure path.
+ * Later signals do not cut that short; what SIGKILL interrupts, the post step removes.
+ */
+function handleCancellation(controller) {
+    const onSignal = (signal) => {
+        if (controller.signal.aborted) {
+            core_warning(`Received ${signal} while cleaning up; the post step removes whatever is left.`);
+            return;
+        }
+        core_warning(`Received ${signal}: stopping, deleting partial parts and releasing the lock…`);
+        controller.abort(new errors/* InterruptedError */.p4(signal));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+    };
+}
 async function main_run() {
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const stopHandling = handleCancellation(controller);
+    saveState(STATE.pid, String(process.pid));
     try {
         const config = readActionConfig();
         switch (config.mode) {
             case 'backup': {
-                const r = await runBackup(config, { logger: actionsLogger });
+                const r = await runBackup(config, { logger: actionsLogger, signal, onBackupPrefix: (prefix) => saveState(STATE.backupPrefix, prefix) });
                 setOutput('backup-id', r.id);
                 setOutput('backup-uri', r.uri);
                 setOutput('size-bytes', String(r.sizeBytes));
@@ -54018,6 +56982,7 @@ async function main_run() {
                 const cleanup = [];
                 const r = await runDrill(config, {
                     logger: actionsLogger,
+                    signal,
                     onCleanup: (item) => {
                         cleanup.push(item);
                         saveState(STATE.cleanup, JSON.stringify(cleanup));
@@ -54052,7 +57017,7 @@ async function main_run() {
                 // No prompt here: the calling workflow's environment approval and confirm input are the confirmation.
                 let preview;
                 try {
-                    const r = await runRestore(config, { logger: actionsLogger, onPreview: (p) => (preview = p) });
+                    const r = await runRestore(config, { logger: actionsLogger, signal, onPreview: (p) => (preview = p) });
                     await writePreview(preview ?? r.preview);
                     setOutput('backup-id', r.preview.backup.id);
                     setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
@@ -54090,7 +57055,16 @@ async function main_run() {
         }
     }
     catch (error) {
-        setFailed((0,redact/* redact */.E$)((0,errors/* describeError */.Uc)(error)));
+        if (signal.aborted) {
+            // Whatever the engine threw while stopping, the cause is the cancel.
+            setFailed((0,redact/* redact */.E$)((0,errors/* describeError */.Uc)(signal.reason)));
+            process.exitCode = errors/* ExitCode */.yU.interrupted;
+        }
+        else
+            setFailed((0,redact/* redact */.E$)((0,errors/* describeError */.Uc)(error)));
+    }
+    finally {
+        stopHandling();
     }
 }
 
@@ -54103,26 +57077,55 @@ async function main_run() {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   G$: () => (/* binding */ BackupDrillError),
 /* harmony export */   Uc: () => (/* binding */ describeError),
-/* harmony export */   UsageError: () => (/* binding */ UsageError),
 /* harmony export */   a$: () => (/* binding */ DatabaseError),
 /* harmony export */   aq: () => (/* binding */ StorageError),
 /* harmony export */   by: () => (/* binding */ LockedError),
 /* harmony export */   cs: () => (/* binding */ IntegrityError),
-/* harmony export */   v4: () => (/* binding */ ToolError)
+/* harmony export */   eG: () => (/* binding */ EnvironmentError),
+/* harmony export */   eb: () => (/* binding */ UsageError),
+/* harmony export */   p4: () => (/* binding */ InterruptedError),
+/* harmony export */   v4: () => (/* binding */ ToolError),
+/* harmony export */   yU: () => (/* binding */ ExitCode)
 /* harmony export */ });
-/* unused harmony exports ExitCode, ChecksFailedError, exitCodeOf */
+/* unused harmony exports EXIT_CODE_MEANINGS, ChecksFailedError, exitCodeOf */
 // Typed errors for the engine. Only the shells (action, CLI) turn them into
 // exit codes or setFailed; every message says what failed, the value, and the fix.
+/**
+ * Every outcome's exit code, old and new, in one table (README "Exit codes" and `--help` render it).
+ * Codes are never renumbered; later features take new codes from here.
+ */
 const ExitCode = {
     ok: 0,
-    failure: 1, // unexpected error
-    usage: 2, // bad input or configuration
-    checksFailed: 3, // a drill or verification ran and found a problem
-    database: 4, // database unreachable, auth, server-side error
-    storage: 5, // storage unreachable, unwritable, missing objects
-    tool: 6, // an external tool (pg_dump, pg_restore, initdb) missing or failed
-    integrity: 7, // checksum mismatch, truncated or altered backup
-    locked: 8, // another run holds the lock
+    failure: 1,
+    usage: 2,
+    checksFailed: 3,
+    database: 4,
+    storage: 5,
+    tool: 6,
+    integrity: 7,
+    locked: 8,
+    environment: 9,
+    timedOut: 10,
+    suspect: 11,
+    notVerifiable: 12,
+    interrupted: 130,
+};
+/** What each exit code means, for `--help` and the README table. */
+const EXIT_CODE_MEANINGS = {
+    ok: 'success',
+    failure: 'unexpected error (a bug: please report it with BACKUP_DRILL_DEBUG=1 output)',
+    usage: 'bad input or configuration: the message names the input, the value and the fix',
+    checksFailed: 'a drill or verification ran to the end and found a problem',
+    database: 'database unreachable, login refused, or a server-side error',
+    storage: 'storage unreachable, timed out, unwritable, or an object missing',
+    tool: 'an external tool (pg_dump, pg_restore, psql) failed',
+    integrity: 'checksum mismatch, truncated or altered backup',
+    locked: "another run holds the backup set's lock",
+    environment: 'could not run here: disk full or unwritable temp folder, no PostgreSQL binaries, initdb or the throwaway server failed (the backup is not to blame)',
+    timedOut: 'the run exceeded its deadline',
+    suspect: 'reserved: the backup looks wrong next to its history (trend guard)',
+    notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
+    interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
 };
 class BackupDrillError extends Error {
     category;
@@ -54183,6 +57186,23 @@ class LockedError extends BackupDrillError {
         super('locked', message, options);
     }
 }
+/**
+ * The run could not happen on this machine: disk full or read-only temp folder, missing
+ * PostgreSQL binaries, a throwaway server that would not start. Not the backup's fault.
+ */
+class EnvironmentError extends BackupDrillError {
+    path;
+    constructor(message, options = {}) {
+        super('environment', message, options);
+        this.path = options.path;
+    }
+}
+/** SIGINT/SIGTERM: the run stopped on request (after cleaning up). */
+class InterruptedError extends BackupDrillError {
+    constructor(signal) {
+        super('interrupted', `Interrupted by ${signal}.`, { hint: 'Partial parts and the lock were removed; run again when ready.' });
+    }
+}
 /** A drill or verification ran to the end and something did not match. */
 class ChecksFailedError extends BackupDrillError {
     constructor(message, options = {}) {
@@ -54198,6 +57218,30 @@ function describeError(error) {
 }
 function exitCodeOf(error) {
     return error instanceof BackupDrillError ? error.exitCode : ExitCode.failure;
+}
+
+
+/***/ }),
+
+/***/ 4389:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   QA: () => (/* binding */ deadlines),
+/* harmony export */   kp: () => (/* binding */ setDeadlines)
+/* harmony export */ });
+/* unused harmony export DEFAULT_DEADLINES */
+// Deadlines for every network operation, set once from the inputs `connect-timeout`
+// and `storage-timeout` (config.ts) and read by the S3 client and the PostgreSQL
+// connections. A module setting rather than a parameter: connections are opened
+// in many places, and the values are the same for the whole run.
+const DEFAULT_DEADLINES = { connectMs: 30_000, idleMs: 120_000 };
+let current = { ...DEFAULT_DEADLINES };
+function setDeadlines(next) {
+    current = { ...current, ...next };
+}
+function deadlines() {
+    return current;
 }
 
 
@@ -54251,6 +57295,7 @@ function parseDuration(text) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ds: () => (/* binding */ urlPassword),
 /* harmony export */   E$: () => (/* binding */ redact),
 /* harmony export */   Pl: () => (/* binding */ safeUrl),
 /* harmony export */   cl: () => (/* binding */ registerSecret),
@@ -54286,6 +57331,26 @@ function safeUrl(url) {
     }
     catch {
         return redact(url);
+    }
+}
+/** The password of a URL-like string, also when it does not parse as a URL (so an invalid URL can be shown with only it masked). */
+function urlPassword(url) {
+    try {
+        const u = new URL(url);
+        if (u.password)
+            return decodeURIComponent(u.password);
+    }
+    catch {
+        /* fall back to the pattern */
+    }
+    const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@\s]*)@/i.exec(url);
+    if (!match?.[1])
+        return undefined;
+    try {
+        return decodeURIComponent(match[1]);
+    }
+    catch {
+        return match[1];
     }
 }
 

@@ -13,14 +13,16 @@ export const modules = {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7075);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3711);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3711);
 /* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(2358);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
-/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(2693);
-/* harmony import */ var _util_redact_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(767);
+/* harmony import */ var _util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(4389);
+/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(2693);
+/* harmony import */ var _util_redact_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(767);
 // S3 adapter: AWS S3 and S3-compatible stores (R2, B2, MinIO, Wasabi, ...).
 // `s3://bucket/prefix` maps key K to object `prefix/K`. Credentials come from
 // the SDK's default chain (env vars, profiles, web identity); we never read them.
+
 
 
 
@@ -44,14 +46,14 @@ const DELETE_BATCH = 1000; // DeleteObjects limit
  */
 function partPlan(sizeHint, tuning = {}) {
     if (sizeHint !== undefined && sizeHint > MAX_OBJECT) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq(`A ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_5__/* .formatBytes */ .z3)(sizeHint)} stream exceeds S3's limit of 5 TiB per object.`, {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq(`A ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_6__/* .formatBytes */ .z3)(sizeHint)} stream exceeds S3's limit of 5 TiB per object.`, {
             hint: 'Split the backup (e.g. back up database and files separately).',
         });
     }
     const needed = sizeHint ? Math.ceil((sizeHint * 1.25) / MAX_PARTS / MiB) * MiB : 0;
     const partSize = tuning.partSize ?? Math.max(DEFAULT_PART, needed);
     if (partSize < MIN_PART || partSize > 5 * 1024 * MiB) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`S3 part size must be between 5 MiB and 5 GiB, got ${partSize} bytes.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`S3 part size must be between 5 MiB and 5 GiB, got ${partSize} bytes.`);
     }
     const queueSize = tuning.queueSize ?? Math.min(4, Math.max(1, Math.floor(BUFFER_BUDGET / partSize)));
     return { partSize, queueSize };
@@ -67,7 +69,7 @@ class S3Storage {
     static fromUrl(url, options, tuning = {}) {
         const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(url);
         if (!match)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`Input 'storage' is not a valid S3 URL: '${url}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`Input 'storage' is not a valid S3 URL: '${url}'.`, { input: 'storage', hint: 'Use s3://bucket-name/optional/prefix.' });
         const bucket = match[1];
         const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
         return new S3Storage(bucket, prefix ? `${prefix}/` : '', options, tuning);
@@ -83,7 +85,7 @@ class S3Storage {
             validateEndpoint(options.endpoint, bucket);
         partPlan(undefined, tuning); // rejects a bad part size now rather than at the first put
         this.location = `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
-        this.client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client({
+        this.client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.S3Client({
             region: options.region || defaultRegion,
             endpoint: options.endpoint,
             forcePathStyle: options.forcePathStyle,
@@ -93,7 +95,13 @@ class S3Storage {
             requestChecksumCalculation: 'WHEN_REQUIRED',
             responseChecksumValidation: 'WHEN_REQUIRED',
             maxAttempts: tuning.maxAttempts ?? 5,
-            requestHandler: { connectionTimeout: 10_000 },
+            // Deadlines: a connection not open within connect-timeout, or a request with no bytes
+            // either way for storage-timeout (an endpoint that takes the upload and never answers),
+            // fails that attempt; the SDK retries it (parts are buffers, so every request is replayable).
+            requestHandler: {
+                connectionTimeout: options.connectTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().connectMs,
+                socketTimeout: options.idleTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().idleMs,
+            },
             ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
         });
         this.client.middlewareStack.add(contentMd5ForDeleteObjects, { step: 'build', priority: 'low', name: 'contentMd5ForDeleteObjects' });
@@ -130,7 +138,7 @@ class S3Storage {
         const watched = Object.create(this.client, {
             send: {
                 value: (command) => {
-                    const isAbort = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand;
+                    const isAbort = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.AbortMultipartUploadCommand;
                     return send(command, isAbort ? {} : { abortSignal: options.signal }).catch((error) => {
                         if (isAbort)
                             abortFailed = true;
@@ -188,7 +196,7 @@ class S3Storage {
     }
     async get(key, range) {
         try {
-            const out = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range ? `bytes=${range.start}-${range.end ?? ''}` : undefined }));
+            const out = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range ? `bytes=${range.start}-${range.end ?? ''}` : undefined }));
             return out.Body ?? node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([]);
         }
         catch (error) {
@@ -197,7 +205,7 @@ class S3Storage {
     }
     async stat(key) {
         try {
-            const head = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+            const head = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
             return { key, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
         }
         catch (error) {
@@ -212,7 +220,7 @@ class S3Storage {
         do {
             let page;
             try {
-                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
+                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
             }
             catch (error) {
                 throw this.error(error, 'list', prefix);
@@ -231,7 +239,7 @@ class S3Storage {
             const batch = keys.slice(i, i + DELETE_BATCH);
             let out;
             try {
-                out = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } }));
+                out = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } }));
             }
             catch (error) {
                 throw this.error(error, 'delete', batch[0]);
@@ -250,7 +258,7 @@ class S3Storage {
         // Exercises the permissions a run needs: s3:PutObject, s3:ListBucket, s3:DeleteObject.
         const probe = `.write-test-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(6).toString('hex')}`;
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.PutObjectCommand({
                 Bucket: this.bucket,
                 Key: this.prefix + probe,
                 Body: 'backup-drill write test',
@@ -261,7 +269,7 @@ class S3Storage {
             throw this.error(error, 'put', probe);
         }
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }));
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }));
         }
         catch (error) {
             await this.delete([probe]).catch(() => undefined);
@@ -270,7 +278,7 @@ class S3Storage {
         await this.delete([probe]);
     }
     tooLarge(key, partSize, limit) {
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq(`The stream for ${this.uriOf(key)} is larger than ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_5__/* .formatBytes */ .z3)(limit)}, the most 10,000 parts of ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_5__/* .formatBytes */ .z3)(partSize)} can hold.`, {
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq(`The stream for ${this.uriOf(key)} is larger than ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_6__/* .formatBytes */ .z3)(limit)}, the most 10,000 parts of ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_6__/* .formatBytes */ .z3)(partSize)} can hold.`, {
             key,
             hint: 'Pass a size hint (sizeHint) so parts are sized for the data.',
         });
@@ -286,6 +294,8 @@ class S3Storage {
             forcePathStyle: this.options.forcePathStyle,
             region: this.options.region,
             storageClass: this.options.storageClass,
+            connectTimeoutMs: this.options.connectTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().connectMs,
+            idleTimeoutMs: this.options.idleTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().idleMs,
         });
     }
 }
@@ -298,13 +308,13 @@ function validateEndpoint(endpoint, bucket) {
         url = undefined;
     }
     if (!url) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`Input 's3-endpoint' must be an http:// or https:// URL, got '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(endpoint)}'.`, {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`Input 's3-endpoint' must be an http:// or https:// URL, got '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .safeUrl */ .Pl)(endpoint)}'.`, {
             input: 's3-endpoint',
             hint: 'Example: https://<account-id>.r2.cloudflarestorage.com or http://127.0.0.1:9000.',
         });
     }
     if (url.pathname.replace(/\/+$/, '').endsWith(`/${bucket}`)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__.UsageError(`Input 's3-endpoint' ends with the bucket name: '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(endpoint)}'.`, {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`Input 's3-endpoint' ends with the bucket name: '${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .safeUrl */ .Pl)(endpoint)}'.`, {
             input: 's3-endpoint',
             hint: `Give the endpoint without '/${bucket}'; the bucket comes from 'storage'.`,
         });
@@ -314,7 +324,7 @@ let chainRegion;
 /** The SDK's region chain (AWS_REGION, profile), else us-east-1, which S3-compatible stores accept too. */
 function defaultRegion() {
     chainRegion ??= (async () => {
-        const probe = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client({});
+        const probe = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.S3Client({});
         try {
             return await probe.config.region();
         }
@@ -374,10 +384,10 @@ function translateS3Error(error, ctx) {
     const raw = error instanceof Error ? error.message : String(error);
     const detail = raw && raw !== 'UnknownError' ? raw : status ? `HTTP ${status}` : 'unknown error';
     const what = ctx.op === 'list' ? `prefix '${ctx.key}'` : `key '${ctx.key}'`;
-    const where = ctx.endpoint ? ` at ${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .safeUrl */ .Pl)(ctx.endpoint)}` : '';
+    const where = ctx.endpoint ? ` at ${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .safeUrl */ .Pl)(ctx.endpoint)}` : '';
     const prefix = ctx.key.slice(0, ctx.key.lastIndexOf('/') + 1);
     if (code === 'NoSuchKey' || (ctx.op === 'get' && status === 404 && code !== 'NoSuchBucket')) {
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(`Object ${ctx.uri} does not exist (bucket '${ctx.bucket}', ${what}).`), { key: ctx.relativeKey, cause: error });
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .redact */ .E$)(`Object ${ctx.uri} does not exist (bucket '${ctx.bucket}', ${what}).`), { key: ctx.relativeKey, cause: error });
     }
     let hint;
     if (code === 'NoSuchBucket') {
@@ -415,6 +425,14 @@ function translateS3Error(error, ctx) {
                 : 'The S3 host cannot be resolved: check the network and the bucket name.';
         }
     }
+    else if (code === 'TimeoutError' || /timed out|did not establish a connection/i.test(raw)) {
+        const connecting = /establish a connection/i.test(raw);
+        const limit = connecting ? ctx.connectTimeoutMs : ctx.idleTimeoutMs;
+        hint =
+            `The ${ctx.endpoint ? `endpoint${where}` : 'S3 endpoint'} ${connecting ? 'did not accept a connection' : 'stopped answering'} within ` +
+                `${limit !== undefined ? `${limit / 1000}s` : 'the deadline'} (${connecting ? 'connect-timeout' : 'storage-timeout'}), even after retries: ` +
+                `check that the service is up and reachable${ctx.endpoint ? " and 's3-endpoint'" : ''}, or raise ${connecting ? 'connect-timeout' : 'storage-timeout'} for a slow link.`;
+    }
     else if (UNREACHABLE.has(code)) {
         hint = ctx.endpoint
             ? `The endpoint${where} is unreachable (${code}): check 's3-endpoint' (scheme, host, port) and that the service is up.`
@@ -433,13 +451,13 @@ function translateS3Error(error, ctx) {
         hint = "This machine's clock is off: synchronise it (NTP).";
     }
     else if (code === 'SlowDown' || (status !== undefined && status >= 500)) {
-        hint = 'The provider is throttling or failing even after retries: try again later.';
+        hint = `The provider${where} is throttling or failing (HTTP ${status ?? code}) even after retries: try again later, or check 's3-endpoint'.`;
     }
     else if (code === 'NotImplemented' || code === 'MethodNotAllowed') {
         hint = 'The endpoint does not support this S3 operation.';
     }
     const message = `Cannot ${VERB[ctx.op]} ${ctx.uri} (bucket '${ctx.bucket}', ${what}): ${['Error', 'Unknown'].includes(code) || detail.includes(code) ? '' : `${code}: `}${detail}`;
-    return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(message.endsWith('.') ? message : `${message}.`), { key: ctx.relativeKey, hint: hint && (0,_util_redact_js__WEBPACK_IMPORTED_MODULE_4__/* .redact */ .E$)(hint), cause: error });
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .redact */ .E$)(message.endsWith('.') ? message : `${message}.`), { key: ctx.relativeKey, hint: hint && (0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .redact */ .E$)(hint), cause: error });
 }
 
 

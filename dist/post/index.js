@@ -1,6 +1,2510 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 4006:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const pico = __nccwpck_require__(8016);
+const utils = __nccwpck_require__(4059);
+
+function picomatch(glob, options, returnState = false) {
+  // default to os.platform()
+  if (options && (options.windows === null || options.windows === undefined)) {
+    // don't mutate the original options object
+    options = { ...options, windows: utils.isWindows() };
+  }
+
+  return pico(glob, options, returnState);
+}
+
+Object.assign(picomatch, pico);
+module.exports = picomatch;
+
+
+/***/ }),
+
+/***/ 5595:
+/***/ ((module) => {
+
+
+
+const WIN_SLASH = '\\\\/';
+const WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+
+const DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+
+/**
+ * Posix glob regex
+ */
+
+const DOT_LITERAL = '\\.';
+const PLUS_LITERAL = '\\+';
+const QMARK_LITERAL = '\\?';
+const SLASH_LITERAL = '\\/';
+const ONE_CHAR = '(?=.)';
+const QMARK = '[^/]';
+const END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+const START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+const DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+const NO_DOT = `(?!${DOT_LITERAL})`;
+const NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+const NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+const NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+const QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+const STAR = `${QMARK}*?`;
+const SEP = '/';
+
+const POSIX_CHARS = {
+  DOT_LITERAL,
+  PLUS_LITERAL,
+  QMARK_LITERAL,
+  SLASH_LITERAL,
+  ONE_CHAR,
+  QMARK,
+  END_ANCHOR,
+  DOTS_SLASH,
+  NO_DOT,
+  NO_DOTS,
+  NO_DOT_SLASH,
+  NO_DOTS_SLASH,
+  QMARK_NO_DOT,
+  STAR,
+  START_ANCHOR,
+  SEP
+};
+
+/**
+ * Windows glob regex
+ */
+
+const WINDOWS_CHARS = {
+  ...POSIX_CHARS,
+
+  SLASH_LITERAL: `[${WIN_SLASH}]`,
+  QMARK: WIN_NO_SLASH,
+  STAR: `${WIN_NO_SLASH}*?`,
+  DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+  NO_DOT: `(?!${DOT_LITERAL})`,
+  NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+  NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+  NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+  QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+  START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+  END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+  SEP: '\\'
+};
+
+/**
+ * POSIX Bracket Regex
+ */
+
+const POSIX_REGEX_SOURCE = {
+  __proto__: null,
+  alnum: 'a-zA-Z0-9',
+  alpha: 'a-zA-Z',
+  ascii: '\\x00-\\x7F',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '\\x21-\\x7E',
+  lower: 'a-z',
+  print: '\\x20-\\x7E ',
+  punct: '\\-!"#$%&\'()\\*+,./:;<=>?@[\\]^_`{|}~',
+  space: ' \\t\\r\\n\\v\\f',
+  upper: 'A-Z',
+  word: 'A-Za-z0-9_',
+  xdigit: 'A-Fa-f0-9'
+};
+
+module.exports = {
+  DEFAULT_MAX_EXTGLOB_RECURSION,
+  MAX_LENGTH: 1024 * 64,
+  POSIX_REGEX_SOURCE,
+
+  // regular expressions
+  REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+  REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+  REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+  REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+  REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+  REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+
+  // Replace globs with equivalent patterns to reduce parsing time.
+  REPLACEMENTS: {
+    __proto__: null,
+    '***': '*',
+    '**/**': '**',
+    '**/**/**': '**'
+  },
+
+  // Digits
+  CHAR_0: 48, /* 0 */
+  CHAR_9: 57, /* 9 */
+
+  // Alphabet chars.
+  CHAR_UPPERCASE_A: 65, /* A */
+  CHAR_LOWERCASE_A: 97, /* a */
+  CHAR_UPPERCASE_Z: 90, /* Z */
+  CHAR_LOWERCASE_Z: 122, /* z */
+
+  CHAR_LEFT_PARENTHESES: 40, /* ( */
+  CHAR_RIGHT_PARENTHESES: 41, /* ) */
+
+  CHAR_ASTERISK: 42, /* * */
+
+  // Non-alphabetic chars.
+  CHAR_AMPERSAND: 38, /* & */
+  CHAR_AT: 64, /* @ */
+  CHAR_BACKWARD_SLASH: 92, /* \ */
+  CHAR_CARRIAGE_RETURN: 13, /* \r */
+  CHAR_CIRCUMFLEX_ACCENT: 94, /* ^ */
+  CHAR_COLON: 58, /* : */
+  CHAR_COMMA: 44, /* , */
+  CHAR_DOT: 46, /* . */
+  CHAR_DOUBLE_QUOTE: 34, /* " */
+  CHAR_EQUAL: 61, /* = */
+  CHAR_EXCLAMATION_MARK: 33, /* ! */
+  CHAR_FORM_FEED: 12, /* \f */
+  CHAR_FORWARD_SLASH: 47, /* / */
+  CHAR_GRAVE_ACCENT: 96, /* ` */
+  CHAR_HASH: 35, /* # */
+  CHAR_HYPHEN_MINUS: 45, /* - */
+  CHAR_LEFT_ANGLE_BRACKET: 60, /* < */
+  CHAR_LEFT_CURLY_BRACE: 123, /* { */
+  CHAR_LEFT_SQUARE_BRACKET: 91, /* [ */
+  CHAR_LINE_FEED: 10, /* \n */
+  CHAR_NO_BREAK_SPACE: 160, /* \u00A0 */
+  CHAR_PERCENT: 37, /* % */
+  CHAR_PLUS: 43, /* + */
+  CHAR_QUESTION_MARK: 63, /* ? */
+  CHAR_RIGHT_ANGLE_BRACKET: 62, /* > */
+  CHAR_RIGHT_CURLY_BRACE: 125, /* } */
+  CHAR_RIGHT_SQUARE_BRACKET: 93, /* ] */
+  CHAR_SEMICOLON: 59, /* ; */
+  CHAR_SINGLE_QUOTE: 39, /* ' */
+  CHAR_SPACE: 32, /*   */
+  CHAR_TAB: 9, /* \t */
+  CHAR_UNDERSCORE: 95, /* _ */
+  CHAR_VERTICAL_LINE: 124, /* | */
+  CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279, /* \uFEFF */
+
+  /**
+   * Create EXTGLOB_CHARS
+   */
+
+  extglobChars(chars) {
+    return {
+      '!': { type: 'negate', open: '(?:(?!(?:', close: `))${chars.STAR})` },
+      '?': { type: 'qmark', open: '(?:', close: ')?' },
+      '+': { type: 'plus', open: '(?:', close: ')+' },
+      '*': { type: 'star', open: '(?:', close: ')*' },
+      '@': { type: 'at', open: '(?:', close: ')' }
+    };
+  },
+
+  /**
+   * Create GLOB_CHARS
+   */
+
+  globChars(win32) {
+    return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+  }
+};
+
+
+/***/ }),
+
+/***/ 8265:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const constants = __nccwpck_require__(5595);
+const utils = __nccwpck_require__(4059);
+
+/**
+ * Constants
+ */
+
+const {
+  MAX_LENGTH,
+  POSIX_REGEX_SOURCE,
+  REGEX_NON_SPECIAL_CHARS,
+  REGEX_SPECIAL_CHARS_BACKREF,
+  REPLACEMENTS
+} = constants;
+
+/**
+ * Helpers
+ */
+
+const expandRange = (args, options) => {
+  if (typeof options.expandRange === 'function') {
+    return options.expandRange(...args, options);
+  }
+
+  args.sort();
+  const value = `[${args.join('-')}]`;
+
+  try {
+    /* eslint-disable-next-line no-new */
+    new RegExp(value);
+  } catch (ex) {
+    return args.map(v => utils.escapeRegex(v)).join('..');
+  }
+
+  return value;
+};
+
+/**
+ * Create the message for a syntax error
+ */
+
+const syntaxError = (type, char) => {
+  return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
+};
+
+const splitTopLevel = input => {
+  const parts = [];
+  let bracket = 0;
+  let paren = 0;
+  let quote = 0;
+  let value = '';
+  let escaped = false;
+
+  for (const ch of input) {
+    if (escaped === true) {
+      value += ch;
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      value += ch;
+      escaped = true;
+      continue;
+    }
+
+    if (ch === '"') {
+      quote = quote === 1 ? 0 : 1;
+      value += ch;
+      continue;
+    }
+
+    if (quote === 0) {
+      if (ch === '[') {
+        bracket++;
+      } else if (ch === ']' && bracket > 0) {
+        bracket--;
+      } else if (bracket === 0) {
+        if (ch === '(') {
+          paren++;
+        } else if (ch === ')' && paren > 0) {
+          paren--;
+        } else if (ch === '|' && paren === 0) {
+          parts.push(value);
+          value = '';
+          continue;
+        }
+      }
+    }
+
+    value += ch;
+  }
+
+  parts.push(value);
+  return parts;
+};
+
+const isPlainBranch = branch => {
+  let escaped = false;
+
+  for (const ch of branch) {
+    if (escaped === true) {
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      escaped = true;
+      continue;
+    }
+
+    if (/[?*+@!()[\]{}]/.test(ch)) {
+      return false;
+    }
+  }
+
+  return true;
+};
+
+const normalizeSimpleBranch = branch => {
+  let value = branch.trim();
+  let changed = true;
+
+  while (changed === true) {
+    changed = false;
+
+    if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
+      value = value.slice(2, -1);
+      changed = true;
+    }
+  }
+
+  if (!isPlainBranch(value)) {
+    return;
+  }
+
+  return value.replace(/\\(.)/g, '$1');
+};
+
+const hasRepeatedCharPrefixOverlap = branches => {
+  const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+
+  for (let i = 0; i < values.length; i++) {
+    for (let j = i + 1; j < values.length; j++) {
+      const a = values[i];
+      const b = values[j];
+      const char = a[0];
+
+      if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
+        continue;
+      }
+
+      if (a === b || a.startsWith(b) || b.startsWith(a)) {
+        return true;
+      }
+    }
+  }
+
+  return false;
+};
+
+const parseRepeatedExtglob = (pattern, requireEnd = true) => {
+  if ((pattern[0] !== '+' && pattern[0] !== '*') || pattern[1] !== '(') {
+    return;
+  }
+
+  let bracket = 0;
+  let paren = 0;
+  let quote = 0;
+  let escaped = false;
+
+  for (let i = 1; i < pattern.length; i++) {
+    const ch = pattern[i];
+
+    if (escaped === true) {
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      escaped = true;
+      continue;
+    }
+
+    if (ch === '"') {
+      quote = quote === 1 ? 0 : 1;
+      continue;
+    }
+
+    if (quote === 1) {
+      continue;
+    }
+
+    if (ch === '[') {
+      bracket++;
+      continue;
+    }
+
+    if (ch === ']' && bracket > 0) {
+      bracket--;
+      continue;
+    }
+
+    if (bracket > 0) {
+      continue;
+    }
+
+    if (ch === '(') {
+      paren++;
+      continue;
+    }
+
+    if (ch === ')') {
+      paren--;
+
+      if (paren === 0) {
+        if (requireEnd === true && i !== pattern.length - 1) {
+          return;
+        }
+
+        return {
+          type: pattern[0],
+          body: pattern.slice(2, i),
+          end: i
+        };
+      }
+    }
+  }
+};
+
+const buildCharClassStar = chars => {
+  const source = chars.length === 1
+    ? utils.escapeRegex(chars[0])
+    : `[${chars.map(ch => utils.escapeRegex(ch)).join('')}]`;
+
+  return `${source}*`;
+};
+
+const getStarExtglobSequenceChars = pattern => {
+  let index = 0;
+  const chars = [];
+
+  while (index < pattern.length) {
+    const match = parseRepeatedExtglob(pattern.slice(index), false);
+
+    if (!match || match.type !== '*') {
+      return;
+    }
+
+    const branches = splitTopLevel(match.body).map(branch => branch.trim());
+    if (branches.length !== 1) {
+      return;
+    }
+
+    const branch = normalizeSimpleBranch(branches[0]);
+    if (!branch || branch.length !== 1) {
+      return;
+    }
+
+    chars.push(branch);
+    index += match.end + 1;
+  }
+
+  if (chars.length < 1) {
+    return;
+  }
+
+  return chars;
+};
+
+const repeatedExtglobRecursion = pattern => {
+  let depth = 0;
+  let value = pattern.trim();
+  let match = parseRepeatedExtglob(value);
+
+  while (match) {
+    depth++;
+    value = match.body.trim();
+    match = parseRepeatedExtglob(value);
+  }
+
+  return depth;
+};
+
+const analyzeRepeatedExtglob = (body, options) => {
+  if (options.maxExtglobRecursion === false) {
+    return { risky: false };
+  }
+
+  const max =
+    typeof options.maxExtglobRecursion === 'number'
+      ? options.maxExtglobRecursion
+      : constants.DEFAULT_MAX_EXTGLOB_RECURSION;
+
+  const branches = splitTopLevel(body).map(branch => branch.trim());
+
+  if (branches.length > 1) {
+    if (
+      branches.some(branch => branch === '') ||
+      branches.some(branch => /^[*?]+$/.test(branch)) ||
+      hasRepeatedCharPrefixOverlap(branches)
+    ) {
+      return { risky: true };
+    }
+  }
+
+  // A repeated extglob is "risky" (prone to catastrophic backtracking) when a
+  // branch is itself a `*(...)` sequence, since that nests an unbounded quantifier
+  // inside the outer `+(...)`/`*(...)`. When *every* branch reduces to single
+  // characters we can emit one flat, ReDoS-safe character class that preserves the
+  // meaning of ALL branches (e.g. `+(*(a)|*(b))` -> `[ab]*`), rather than dropping
+  // every branch but the first.
+  const safeChars = [];
+  let sawStarSequence = false;
+  let combinable = true;
+
+  for (const branch of branches) {
+    const chars = getStarExtglobSequenceChars(branch);
+    if (chars) {
+      sawStarSequence = true;
+      safeChars.push(...chars);
+      continue;
+    }
+
+    const literal = normalizeSimpleBranch(branch);
+    if (literal && literal.length === 1) {
+      safeChars.push(literal);
+      continue;
+    }
+
+    combinable = false;
+
+    if (repeatedExtglobRecursion(branch) > max) {
+      return { risky: true };
+    }
+  }
+
+  if (sawStarSequence) {
+    return combinable
+      ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) }
+      : { risky: true };
+  }
+
+  return { risky: false };
+};
+
+/**
+ * Parse the given input string.
+ * @param {String} input
+ * @param {Object} options
+ * @return {Object}
+ */
+
+const parse = (input, options) => {
+  if (typeof input !== 'string') {
+    throw new TypeError('Expected a string');
+  }
+
+  input = REPLACEMENTS[input] || input;
+
+  const opts = { ...options };
+  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+
+  let len = input.length;
+  if (len > max) {
+    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+  }
+
+  const bos = { type: 'bos', value: '', output: opts.prepend || '' };
+  const tokens = [bos];
+
+  const capture = opts.capture ? '' : '?:';
+
+  // create constants based on platform, for windows or posix
+  const PLATFORM_CHARS = constants.globChars(opts.windows);
+  const EXTGLOB_CHARS = constants.extglobChars(PLATFORM_CHARS);
+
+  const {
+    DOT_LITERAL,
+    PLUS_LITERAL,
+    SLASH_LITERAL,
+    ONE_CHAR,
+    DOTS_SLASH,
+    NO_DOT,
+    NO_DOT_SLASH,
+    NO_DOTS_SLASH,
+    QMARK,
+    QMARK_NO_DOT,
+    STAR,
+    START_ANCHOR
+  } = PLATFORM_CHARS;
+
+  const globstar = opts => {
+    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+  };
+
+  const nodot = opts.dot ? '' : NO_DOT;
+  const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+  let star = opts.bash === true ? globstar(opts) : STAR;
+
+  if (opts.capture) {
+    star = `(${star})`;
+  }
+
+  // minimatch options support
+  if (typeof opts.noext === 'boolean') {
+    opts.noextglob = opts.noext;
+  }
+
+  const state = {
+    input,
+    index: -1,
+    start: 0,
+    dot: opts.dot === true,
+    consumed: '',
+    output: '',
+    prefix: '',
+    backtrack: false,
+    negated: false,
+    brackets: 0,
+    braces: 0,
+    parens: 0,
+    quotes: 0,
+    globstar: false,
+    tokens
+  };
+
+  input = utils.removePrefix(input, state);
+  len = input.length;
+
+  const extglobs = [];
+  const braces = [];
+  const stack = [];
+  let prev = bos;
+  let value;
+
+  /**
+   * Tokenizing helpers
+   */
+
+  const eos = () => state.index === len - 1;
+  const peek = state.peek = (n = 1) => input[state.index + n];
+  const advance = state.advance = () => input[++state.index] || '';
+  const remaining = () => input.slice(state.index + 1);
+  const consume = (value = '', num = 0) => {
+    state.consumed += value;
+    state.index += num;
+  };
+
+  const append = token => {
+    state.output += token.output != null ? token.output : token.value;
+    consume(token.value);
+  };
+
+  const negate = () => {
+    let count = 1;
+
+    while (peek() === '!' && (peek(2) !== '(' || peek(3) === '?')) {
+      advance();
+      state.start++;
+      count++;
+    }
+
+    if (count % 2 === 0) {
+      return false;
+    }
+
+    state.negated = true;
+    state.start++;
+    return true;
+  };
+
+  const increment = type => {
+    state[type]++;
+    stack.push(type);
+  };
+
+  const decrement = type => {
+    state[type]--;
+    stack.pop();
+  };
+
+  /**
+   * Push tokens onto the tokens array. This helper speeds up
+   * tokenizing by 1) helping us avoid backtracking as much as possible,
+   * and 2) helping us avoid creating extra tokens when consecutive
+   * characters are plain text. This improves performance and simplifies
+   * lookbehinds.
+   */
+
+  const push = tok => {
+    if (prev.type === 'globstar') {
+      const isBrace = state.braces > 0 && (tok.type === 'comma' || tok.type === 'brace');
+      const isExtglob = tok.extglob === true || (extglobs.length && (tok.type === 'pipe' || tok.type === 'paren'));
+
+      if (tok.type !== 'slash' && tok.type !== 'paren' && !isBrace && !isExtglob) {
+        state.output = state.output.slice(0, -prev.output.length);
+        prev.type = 'star';
+        prev.value = '*';
+        prev.output = star;
+        state.output += prev.output;
+      }
+    }
+
+    if (extglobs.length && tok.type !== 'paren') {
+      extglobs[extglobs.length - 1].inner += tok.value;
+    }
+
+    if (tok.value || tok.output) append(tok);
+    if (prev && prev.type === 'text' && tok.type === 'text') {
+      prev.output = (prev.output || prev.value) + tok.value;
+      prev.value += tok.value;
+      return;
+    }
+
+    tok.prev = prev;
+    tokens.push(tok);
+    prev = tok;
+  };
+
+  const extglobOpen = (type, value) => {
+    const token = { ...EXTGLOB_CHARS[value], conditions: 1, inner: '' };
+
+    token.prev = prev;
+    token.parens = state.parens;
+    token.output = state.output;
+    token.startIndex = state.index;
+    token.tokensIndex = tokens.length;
+    const output = (opts.capture ? '(' : '') + token.open;
+
+    increment('parens');
+    push({ type, value, output: state.output ? '' : ONE_CHAR });
+    push({ type: 'paren', extglob: true, value: advance(), output });
+    extglobs.push(token);
+  };
+
+  const extglobClose = token => {
+    const literal = input.slice(token.startIndex, state.index + 1);
+    const body = input.slice(token.startIndex + 2, state.index);
+    const analysis = analyzeRepeatedExtglob(body, opts);
+
+    if ((token.type === 'plus' || token.type === 'star') && analysis.risky) {
+      const safeOutput = analysis.safeOutput
+        ? (token.output ? '' : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput)
+        : undefined;
+      const open = tokens[token.tokensIndex];
+
+      open.type = 'text';
+      open.value = literal;
+      open.output = safeOutput || utils.escapeRegex(literal);
+
+      for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
+        tokens[i].value = '';
+        tokens[i].output = '';
+        delete tokens[i].suffix;
+      }
+
+      state.output = token.output + open.output;
+      state.backtrack = true;
+
+      push({ type: 'paren', extglob: true, value, output: '' });
+      decrement('parens');
+      return;
+    }
+
+    let output = token.close + (opts.capture ? ')' : '');
+    let rest;
+
+    if (token.type === 'negate') {
+      let extglobStar = star;
+
+      if (token.inner && token.inner.length > 1 && token.inner.includes('/')) {
+        extglobStar = globstar(opts);
+      }
+
+      if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+        output = token.close = `)$))${extglobStar}`;
+      }
+
+      if (token.inner.includes('*') && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+        // Any non-magical string (`.ts`) or even nested expression (`.{ts,tsx}`) can follow after the closing parenthesis.
+        // In this case, we need to parse the string and use it in the output of the original pattern.
+        // Suitable patterns: `/!(*.d).ts`, `/!(*.d).{ts,tsx}`, `**/!(*-dbg).@(js)`.
+        //
+        // Disabling the `fastpaths` option due to a problem with parsing strings as `.ts` in the pattern like `**/!(*.d).ts`.
+        const expression = parse(rest, { ...options, fastpaths: false }).output;
+
+        output = token.close = `)${expression})${extglobStar})`;
+      }
+
+      if (token.prev.type === 'bos') {
+        state.negatedExtglob = true;
+      }
+    }
+
+    push({ type: 'paren', extglob: true, value, output });
+    decrement('parens');
+  };
+
+  /**
+   * Fast paths
+   */
+
+  if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
+    let backslashes = false;
+
+    let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc, chars, first, rest, index) => {
+      if (first === '\\') {
+        backslashes = true;
+        return m;
+      }
+
+      if (first === '?') {
+        if (esc) {
+          return esc + first + (rest ? QMARK.repeat(rest.length) : '');
+        }
+        if (index === 0) {
+          return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : '');
+        }
+        return QMARK.repeat(chars.length);
+      }
+
+      if (first === '.') {
+        return DOT_LITERAL.repeat(chars.length);
+      }
+
+      if (first === '*') {
+        if (esc) {
+          return esc + first + (rest ? star : '');
+        }
+        return star;
+      }
+      return esc ? m : `\\${m}`;
+    });
+
+    if (backslashes === true) {
+      if (opts.unescape === true) {
+        output = output.replace(/\\/g, '');
+      } else {
+        output = output.replace(/\\+/g, m => {
+          return m.length % 2 === 0 ? '\\\\' : (m ? '\\' : '');
+        });
+      }
+    }
+
+    if (output === input && opts.contains === true) {
+      state.output = input;
+      return state;
+    }
+
+    state.output = utils.wrapOutput(output, state, options);
+    return state;
+  }
+
+  /**
+   * Tokenize input until we reach end-of-string
+   */
+
+  while (!eos()) {
+    value = advance();
+
+    if (value === '\u0000') {
+      continue;
+    }
+
+    /**
+     * Escaped characters
+     */
+
+    if (value === '\\') {
+      const next = peek();
+
+      if (next === '/' && opts.bash !== true) {
+        continue;
+      }
+
+      if (next === '.' || next === ';') {
+        continue;
+      }
+
+      if (!next) {
+        value += '\\';
+        push({ type: 'text', value });
+        continue;
+      }
+
+      // collapse slashes to reduce potential for exploits
+      const match = /^\\+/.exec(remaining());
+      let slashes = 0;
+
+      if (match && match[0].length > 2) {
+        slashes = match[0].length;
+        state.index += slashes;
+        if (slashes % 2 !== 0) {
+          value += '\\';
+        }
+      }
+
+      if (opts.unescape === true) {
+        value = advance();
+      } else {
+        value += advance();
+      }
+
+      if (state.brackets === 0) {
+        push({ type: 'text', value });
+        continue;
+      }
+    }
+
+    /**
+     * If we're inside a regex character class, continue
+     * until we reach the closing bracket.
+     */
+
+    if (state.brackets > 0 && (value !== ']' || prev.value === '[' || prev.value === '[^')) {
+      if (opts.posix !== false && value === ':') {
+        const inner = prev.value.slice(1);
+        if (inner.includes('[')) {
+          prev.posix = true;
+
+          if (inner.includes(':')) {
+            const idx = prev.value.lastIndexOf('[');
+            const pre = prev.value.slice(0, idx);
+            const rest = prev.value.slice(idx + 2);
+            const posix = POSIX_REGEX_SOURCE[rest];
+            if (posix) {
+              prev.value = pre + posix;
+              state.backtrack = true;
+              advance();
+
+              if (!bos.output && tokens.indexOf(prev) === 1) {
+                bos.output = ONE_CHAR;
+              }
+              continue;
+            }
+          }
+        }
+      }
+
+      if ((value === '[' && peek() !== ':') || (value === '-' && peek() === ']')) {
+        value = `\\${value}`;
+      }
+
+      if (value === ']' && (prev.value === '[' || prev.value === '[^')) {
+        value = `\\${value}`;
+      }
+
+      if (opts.posix === true && value === '!' && prev.value === '[') {
+        value = '^';
+      }
+
+      prev.value += value;
+      append({ value });
+      continue;
+    }
+
+    /**
+     * If we're inside a quoted string, continue
+     * until we reach the closing double quote.
+     */
+
+    if (state.quotes === 1 && value !== '"') {
+      value = utils.escapeRegex(value);
+      prev.value += value;
+      append({ value });
+      continue;
+    }
+
+    /**
+     * Double quotes
+     */
+
+    if (value === '"') {
+      state.quotes = state.quotes === 1 ? 0 : 1;
+      if (opts.keepQuotes === true) {
+        push({ type: 'text', value });
+      }
+      continue;
+    }
+
+    /**
+     * Parentheses
+     */
+
+    if (value === '(') {
+      increment('parens');
+      push({ type: 'paren', value });
+      continue;
+    }
+
+    if (value === ')') {
+      if (state.parens === 0 && opts.strictBrackets === true) {
+        throw new SyntaxError(syntaxError('opening', '('));
+      }
+
+      const extglob = extglobs[extglobs.length - 1];
+      if (extglob && state.parens === extglob.parens + 1) {
+        extglobClose(extglobs.pop());
+        continue;
+      }
+
+      push({ type: 'paren', value, output: state.parens ? ')' : '\\)' });
+      decrement('parens');
+      continue;
+    }
+
+    /**
+     * Square brackets
+     */
+
+    if (value === '[') {
+      if (opts.nobracket === true || !remaining().includes(']')) {
+        if (opts.nobracket !== true && opts.strictBrackets === true) {
+          throw new SyntaxError(syntaxError('closing', ']'));
+        }
+
+        value = `\\${value}`;
+      } else {
+        increment('brackets');
+      }
+
+      push({ type: 'bracket', value });
+      continue;
+    }
+
+    if (value === ']') {
+      if (opts.nobracket === true || (prev && prev.type === 'bracket' && prev.value.length === 1)) {
+        push({ type: 'text', value, output: `\\${value}` });
+        continue;
+      }
+
+      if (state.brackets === 0) {
+        if (opts.strictBrackets === true) {
+          throw new SyntaxError(syntaxError('opening', '['));
+        }
+
+        push({ type: 'text', value, output: `\\${value}` });
+        continue;
+      }
+
+      decrement('brackets');
+
+      const prevValue = prev.value.slice(1);
+      if (prev.posix !== true && prevValue[0] === '^' && !prevValue.includes('/')) {
+        value = `/${value}`;
+      }
+
+      prev.value += value;
+      append({ value });
+
+      // when literal brackets are explicitly disabled
+      // assume we should match with a regex character class
+      if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+        continue;
+      }
+
+      const escaped = utils.escapeRegex(prev.value);
+      state.output = state.output.slice(0, -prev.value.length);
+
+      // when literal brackets are explicitly enabled
+      // assume we should escape the brackets to match literal characters
+      if (opts.literalBrackets === true) {
+        state.output += escaped;
+        prev.value = escaped;
+        continue;
+      }
+
+      // when the user specifies nothing, try to match both
+      prev.value = `(${capture}${escaped}|${prev.value})`;
+      state.output += prev.value;
+      continue;
+    }
+
+    /**
+     * Braces
+     */
+
+    if (value === '{' && opts.nobrace !== true) {
+      increment('braces');
+
+      const open = {
+        type: 'brace',
+        value,
+        output: '(',
+        outputIndex: state.output.length,
+        tokensIndex: state.tokens.length
+      };
+
+      braces.push(open);
+      push(open);
+      continue;
+    }
+
+    if (value === '}') {
+      const brace = braces[braces.length - 1];
+
+      if (opts.nobrace === true || !brace) {
+        push({ type: 'text', value, output: value });
+        continue;
+      }
+
+      let output = ')';
+
+      if (brace.dots === true) {
+        const arr = tokens.slice();
+        const range = [];
+
+        for (let i = arr.length - 1; i >= 0; i--) {
+          tokens.pop();
+          if (arr[i].type === 'brace') {
+            break;
+          }
+          if (arr[i].type !== 'dots') {
+            range.unshift(arr[i].value);
+          }
+        }
+
+        output = expandRange(range, opts);
+        state.backtrack = true;
+      }
+
+      if (brace.comma !== true && brace.dots !== true) {
+        const out = state.output.slice(0, brace.outputIndex);
+        const toks = state.tokens.slice(brace.tokensIndex);
+        brace.value = brace.output = '\\{';
+        value = output = '\\}';
+        state.output = out;
+        for (const t of toks) {
+          state.output += (t.output || t.value);
+        }
+      }
+
+      push({ type: 'brace', value, output });
+      decrement('braces');
+      braces.pop();
+      continue;
+    }
+
+    /**
+     * Pipes
+     */
+
+    if (value === '|') {
+      if (extglobs.length > 0) {
+        extglobs[extglobs.length - 1].conditions++;
+      }
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Commas
+     */
+
+    if (value === ',') {
+      let output = value;
+
+      const brace = braces[braces.length - 1];
+      if (brace && stack[stack.length - 1] === 'braces') {
+        brace.comma = true;
+        output = '|';
+      }
+
+      push({ type: 'comma', value, output });
+      continue;
+    }
+
+    /**
+     * Slashes
+     */
+
+    if (value === '/') {
+      // if the beginning of the glob is "./", advance the start
+      // to the current index, and don't add the "./" characters
+      // to the state. This greatly simplifies lookbehinds when
+      // checking for BOS characters like "!" and "." (not "./")
+      if (prev.type === 'dot' && state.index === state.start + 1) {
+        state.start = state.index + 1;
+        state.consumed = '';
+        state.output = '';
+        tokens.pop();
+        prev = bos; // reset "prev" to the first token
+        continue;
+      }
+
+      push({ type: 'slash', value, output: SLASH_LITERAL });
+      continue;
+    }
+
+    /**
+     * Dots
+     */
+
+    if (value === '.') {
+      if (state.braces > 0 && prev.type === 'dot') {
+        if (prev.value === '.') prev.output = DOT_LITERAL;
+        const brace = braces[braces.length - 1];
+        prev.type = 'dots';
+        prev.output += value;
+        prev.value += value;
+        brace.dots = true;
+        continue;
+      }
+
+      if ((state.braces + state.parens) === 0 && prev.type !== 'bos' && prev.type !== 'slash') {
+        push({ type: 'text', value, output: DOT_LITERAL });
+        continue;
+      }
+
+      push({ type: 'dot', value, output: DOT_LITERAL });
+      continue;
+    }
+
+    /**
+     * Question marks
+     */
+
+    if (value === '?') {
+      const isGroup = prev && prev.value === '(';
+      if (!isGroup && opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        extglobOpen('qmark', value);
+        continue;
+      }
+
+      if (prev && prev.type === 'paren') {
+        const next = peek();
+        let output = value;
+
+        if ((prev.value === '(' && !/[!=<:]/.test(next)) || (next === '<' && !/<([!=]|\w+>)/.test(remaining()))) {
+          output = `\\${value}`;
+        }
+
+        push({ type: 'text', value, output });
+        continue;
+      }
+
+      if (opts.dot !== true && (prev.type === 'slash' || prev.type === 'bos')) {
+        push({ type: 'qmark', value, output: QMARK_NO_DOT });
+        continue;
+      }
+
+      push({ type: 'qmark', value, output: QMARK });
+      continue;
+    }
+
+    /**
+     * Exclamation
+     */
+
+    if (value === '!') {
+      if (opts.noextglob !== true && peek() === '(') {
+        if (peek(2) !== '?' || !/[!=<:]/.test(peek(3))) {
+          extglobOpen('negate', value);
+          continue;
+        }
+      }
+
+      if (opts.nonegate !== true && state.index === 0) {
+        negate();
+        continue;
+      }
+    }
+
+    /**
+     * Plus
+     */
+
+    if (value === '+') {
+      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        extglobOpen('plus', value);
+        continue;
+      }
+
+      if ((prev && prev.value === '(') || opts.regex === false) {
+        push({ type: 'plus', value, output: PLUS_LITERAL });
+        continue;
+      }
+
+      if ((prev && (prev.type === 'bracket' || prev.type === 'paren' || prev.type === 'brace')) || state.parens > 0) {
+        push({ type: 'plus', value });
+        continue;
+      }
+
+      push({ type: 'plus', value: PLUS_LITERAL });
+      continue;
+    }
+
+    /**
+     * Plain text
+     */
+
+    if (value === '@') {
+      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        push({ type: 'at', extglob: true, value, output: '' });
+        continue;
+      }
+
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Plain text
+     */
+
+    if (value !== '*') {
+      if (value === '$' || value === '^') {
+        value = `\\${value}`;
+      }
+
+      const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+      if (match) {
+        value += match[0];
+        state.index += match[0].length;
+      }
+
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Stars
+     */
+
+    if (prev && (prev.type === 'globstar' || prev.star === true)) {
+      prev.type = 'star';
+      prev.star = true;
+      prev.value += value;
+      prev.output = star;
+      state.backtrack = true;
+      state.globstar = true;
+      consume(value);
+      continue;
+    }
+
+    let rest = remaining();
+    if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+      extglobOpen('star', value);
+      continue;
+    }
+
+    if (prev.type === 'star') {
+      if (opts.noglobstar === true) {
+        consume(value);
+        continue;
+      }
+
+      const prior = prev.prev;
+      const before = prior.prev;
+      const isStart = prior.type === 'slash' || prior.type === 'bos';
+      const afterStar = before && (before.type === 'star' || before.type === 'globstar');
+
+      if (opts.bash === true && (!isStart || (rest[0] && rest[0] !== '/'))) {
+        push({ type: 'star', value, output: '' });
+        continue;
+      }
+
+      const isBrace = state.braces > 0 && (prior.type === 'comma' || prior.type === 'brace');
+      const isExtglob = extglobs.length && (prior.type === 'pipe' || prior.type === 'paren');
+      if (!isStart && prior.type !== 'paren' && !isBrace && !isExtglob) {
+        push({ type: 'star', value, output: '' });
+        continue;
+      }
+
+      // strip consecutive `/**/`
+      while (rest.slice(0, 3) === '/**') {
+        const after = input[state.index + 4];
+        if (after && after !== '/') {
+          break;
+        }
+        rest = rest.slice(3);
+        consume('/**', 3);
+      }
+
+      // A globstar followed only by balanced closing parens is at the logical end of patterns like
+      // `test(/utils/**)` and `test?(/utils/**)`. Treat it as EOS so the trailing `/**` can match its
+      // parent path, except in negated extglobs where that would change the exclusion semantics.
+      const isEnd = eos() || (
+        state.parens > 0
+        && rest === ')'.repeat(state.parens)
+        && !extglobs.some(extglob => extglob.type === 'negate')
+      );
+
+      if (prior.type === 'bos' && eos()) {
+        prev.type = 'globstar';
+        prev.value += value;
+        prev.output = globstar(opts);
+        state.output = prev.output;
+        state.globstar = true;
+        consume(value);
+        continue;
+      }
+
+      if (prior.type === 'slash' && prior.prev.type !== 'bos' && !afterStar && isEnd) {
+        state.output = state.output.slice(0, -(prior.output + prev.output).length);
+        prior.output = `(?:${prior.output}`;
+
+        prev.type = 'globstar';
+        prev.output = globstar(opts) + (opts.strictSlashes ? ')' : '|$)');
+        prev.value += value;
+        state.globstar = true;
+        state.output += prior.output + prev.output;
+        consume(value);
+        continue;
+      }
+
+      if (prior.type === 'slash' && prior.prev.type !== 'bos' && rest[0] === '/') {
+        const end = rest[1] !== void 0 ? '|$' : '';
+
+        state.output = state.output.slice(0, -(prior.output + prev.output).length);
+        prior.output = `(?:${prior.output}`;
+
+        prev.type = 'globstar';
+        prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+        prev.value += value;
+
+        state.output += prior.output + prev.output;
+        state.globstar = true;
+
+        consume(value + advance());
+
+        push({ type: 'slash', value: '/', output: '' });
+        continue;
+      }
+
+      if (prior.type === 'bos' && rest[0] === '/') {
+        prev.type = 'globstar';
+        prev.value += value;
+        prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+        state.output = prev.output;
+        state.globstar = true;
+        consume(value + advance());
+        push({ type: 'slash', value: '/', output: '' });
+        continue;
+      }
+
+      // remove single star from output
+      state.output = state.output.slice(0, -prev.output.length);
+
+      // reset previous token to globstar
+      prev.type = 'globstar';
+      prev.output = globstar(opts);
+      prev.value += value;
+
+      // reset output with globstar
+      state.output += prev.output;
+      state.globstar = true;
+      consume(value);
+      continue;
+    }
+
+    const token = { type: 'star', value, output: star };
+
+    if (opts.bash === true) {
+      token.output = '.*?';
+      if (prev.type === 'bos' || prev.type === 'slash') {
+        token.output = nodot + token.output;
+      }
+      push(token);
+      continue;
+    }
+
+    if (prev && (prev.type === 'bracket' || prev.type === 'paren') && opts.regex === true) {
+      token.output = value;
+      push(token);
+      continue;
+    }
+
+    if (state.index === state.start || prev.type === 'slash' || prev.type === 'dot') {
+      if (prev.type === 'dot') {
+        state.output += NO_DOT_SLASH;
+        prev.output += NO_DOT_SLASH;
+
+      } else if (opts.dot === true) {
+        state.output += NO_DOTS_SLASH;
+        prev.output += NO_DOTS_SLASH;
+
+      } else {
+        state.output += nodot;
+        prev.output += nodot;
+      }
+
+      if (peek() !== '*') {
+        state.output += ONE_CHAR;
+        prev.output += ONE_CHAR;
+      }
+    }
+
+    push(token);
+  }
+
+  while (state.brackets > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ']'));
+    state.output = utils.escapeLast(state.output, '[');
+    decrement('brackets');
+  }
+
+  while (state.parens > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ')'));
+    state.output = utils.escapeLast(state.output, '(');
+    decrement('parens');
+  }
+
+  while (state.braces > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', '}'));
+    state.output = utils.escapeLast(state.output, '{');
+    decrement('braces');
+  }
+
+  if (opts.strictSlashes !== true && (prev.type === 'star' || prev.type === 'bracket')) {
+    push({ type: 'maybe_slash', value: '', output: `${SLASH_LITERAL}?` });
+  }
+
+  // rebuild the output if we had to backtrack at any point
+  if (state.backtrack === true) {
+    state.output = '';
+
+    for (const token of state.tokens) {
+      state.output += token.output != null ? token.output : token.value;
+
+      if (token.suffix) {
+        state.output += token.suffix;
+      }
+    }
+  }
+
+  return state;
+};
+
+/**
+ * Fast paths for creating regular expressions for common glob patterns.
+ * This can significantly speed up processing and has very little downside
+ * impact when none of the fast paths match.
+ */
+
+parse.fastpaths = (input, options) => {
+  const opts = { ...options };
+  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+  const len = input.length;
+  if (len > max) {
+    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+  }
+
+  input = REPLACEMENTS[input] || input;
+
+  // create constants based on platform, for windows or posix
+  const {
+    DOT_LITERAL,
+    SLASH_LITERAL,
+    ONE_CHAR,
+    DOTS_SLASH,
+    NO_DOT,
+    NO_DOTS,
+    NO_DOTS_SLASH,
+    STAR,
+    START_ANCHOR
+  } = constants.globChars(opts.windows);
+
+  const nodot = opts.dot ? NO_DOTS : NO_DOT;
+  const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+  const capture = opts.capture ? '' : '?:';
+  const state = { negated: false, prefix: '' };
+  let star = opts.bash === true ? '.*?' : STAR;
+
+  if (opts.capture) {
+    star = `(${star})`;
+  }
+
+  const globstar = opts => {
+    if (opts.noglobstar === true) return star;
+    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+  };
+
+  const create = str => {
+    switch (str) {
+      case '*':
+        return `${nodot}${ONE_CHAR}${star}`;
+
+      case '.*':
+        return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '*.*':
+        return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '*/*':
+        return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+
+      case '**':
+        return nodot + globstar(opts);
+
+      case '**/*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+
+      case '**/*.*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '**/.*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      default: {
+        const match = /^(.*?)\.(\w+)$/.exec(str);
+        if (!match) return;
+
+        const source = create(match[1]);
+        if (!source) return;
+
+        return source + DOT_LITERAL + match[2];
+      }
+    }
+  };
+
+  const output = utils.removePrefix(input, state);
+  let source = create(output);
+
+  if (source && opts.strictSlashes !== true) {
+    source += `${SLASH_LITERAL}?`;
+  }
+
+  return source;
+};
+
+module.exports = parse;
+
+
+/***/ }),
+
+/***/ 8016:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const scan = __nccwpck_require__(1781);
+const parse = __nccwpck_require__(8265);
+const utils = __nccwpck_require__(4059);
+const constants = __nccwpck_require__(5595);
+const isObject = val => val && typeof val === 'object' && !Array.isArray(val);
+
+/**
+ * Creates a matcher function from one or more glob patterns. The
+ * returned function takes a string to match as its first argument,
+ * and returns true if the string is a match. The returned matcher
+ * function also takes a boolean as the second argument that, when true,
+ * returns an object with additional information.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch(glob[, options]);
+ *
+ * const isMatch = picomatch('*.!(*a)');
+ * console.log(isMatch('a.a')); //=> false
+ * console.log(isMatch('a.b')); //=> true
+ *
+ * // For environments without `node.js`, `picomatch/posix` provides you a dependency-free matcher, without automatic OS detection.
+ * const picomatch = require('picomatch/posix');
+ * // the same API, defaulting to posix paths
+ * const isMatch = picomatch('a/*');
+ * console.log(isMatch('a\\b')); //=> false
+ * console.log(isMatch('a/b')); //=> true
+ *
+ * // you can still configure the matcher function to accept windows paths
+ * const isMatch = picomatch('a/*', { options: windows });
+ * console.log(isMatch('a\\b')); //=> true
+ * console.log(isMatch('a/b')); //=> true
+ * ```
+ * @name picomatch
+ * @param {String|Array} `globs` One or more glob patterns.
+ * @param {Object=} `options`
+ * @return {Function=} Returns a matcher function.
+ * @api public
+ */
+
+const picomatch = (glob, options, returnState = false) => {
+  if (Array.isArray(glob)) {
+    const fns = glob.map(input => picomatch(input, options, returnState));
+    const arrayMatcher = str => {
+      for (const isMatch of fns) {
+        const state = isMatch(str);
+        if (state) return state;
+      }
+      return false;
+    };
+    return arrayMatcher;
+  }
+
+  const isState = isObject(glob) && glob.tokens && glob.input;
+
+  if (glob === '' || (typeof glob !== 'string' && !isState)) {
+    throw new TypeError('Expected pattern to be a non-empty string');
+  }
+
+  const opts = options || {};
+  const posix = opts.windows;
+  const regex = isState
+    ? picomatch.compileRe(glob, options)
+    : picomatch.makeRe(glob, options, false, true);
+
+  const state = regex.state;
+  delete regex.state;
+
+  let isIgnored = () => false;
+  if (opts.ignore) {
+    const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+    isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
+  }
+
+  const matcher = (input, returnObject = false) => {
+    const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix });
+    const result = { glob, state, regex, posix, input, output, match, isMatch };
+
+    if (typeof opts.onResult === 'function') {
+      opts.onResult(result);
+    }
+
+    if (isMatch === false) {
+      result.isMatch = false;
+      return returnObject ? result : false;
+    }
+
+    if (isIgnored(input)) {
+      if (typeof opts.onIgnore === 'function') {
+        opts.onIgnore(result);
+      }
+      result.isMatch = false;
+      return returnObject ? result : false;
+    }
+
+    if (typeof opts.onMatch === 'function') {
+      opts.onMatch(result);
+    }
+    return returnObject ? result : true;
+  };
+
+  if (returnState) {
+    matcher.state = state;
+  }
+
+  return matcher;
+};
+
+/**
+ * Test `input` with the given `regex`. This is used by the main
+ * `picomatch()` function to test the input string.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.test(input, regex[, options]);
+ *
+ * console.log(picomatch.test('foo/bar', /^(?:([^/]*?)\/([^/]*?))$/));
+ * // { isMatch: true, match: [ 'foo/', 'foo', 'bar' ], output: 'foo/bar' }
+ * ```
+ * @param {String} `input` String to test.
+ * @param {RegExp} `regex`
+ * @return {Object} Returns an object with matching info.
+ * @api public
+ */
+
+picomatch.test = (input, regex, options, { glob, posix } = {}) => {
+  if (typeof input !== 'string') {
+    throw new TypeError('Expected input to be a string');
+  }
+
+  if (input === '') {
+    return { isMatch: false, output: '' };
+  }
+
+  const opts = options || {};
+  const format = opts.format || (posix ? utils.toPosixSlashes : null);
+  let match = input === glob;
+  let output = (match && format) ? format(input) : input;
+
+  if (match === false) {
+    output = format ? format(input) : input;
+    match = output === glob;
+  }
+
+  if (match === false || opts.capture === true) {
+    if (opts.matchBase === true || opts.basename === true) {
+      match = picomatch.matchBase(input, regex, options, posix);
+    } else {
+      match = regex.exec(output);
+    }
+  }
+
+  return { isMatch: Boolean(match), match, output };
+};
+
+/**
+ * Match the basename of a filepath.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.matchBase(input, glob[, options]);
+ * console.log(picomatch.matchBase('foo/bar.js', '*.js'); // true
+ * ```
+ * @param {String} `input` String to test.
+ * @param {RegExp|String} `glob` Glob pattern or regex created by [.makeRe](#makeRe).
+ * @return {Boolean}
+ * @api public
+ */
+
+picomatch.matchBase = (input, glob, options, posix = options && options.windows) => {
+  const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
+  return regex.test(utils.basename(input, { windows: posix }));
+};
+
+/**
+ * Returns true if **any** of the given glob `patterns` match the specified `string`.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.isMatch(string, patterns[, options]);
+ *
+ * console.log(picomatch.isMatch('a.a', ['b.*', '*.a'])); //=> true
+ * console.log(picomatch.isMatch('a.a', 'b.*')); //=> false
+ * ```
+ * @param {String|Array} str The string to test.
+ * @param {String|Array} patterns One or more glob patterns to use for matching.
+ * @param {Object} [options] See available [options](#options).
+ * @return {Boolean} Returns true if any patterns match `str`
+ * @api public
+ */
+
+picomatch.isMatch = (str, patterns, options) => picomatch(patterns, options)(str);
+
+/**
+ * Parse a glob pattern to create the source string for a regular
+ * expression.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * const result = picomatch.parse(pattern[, options]);
+ * ```
+ * @param {String} `pattern`
+ * @param {Object} `options`
+ * @return {Object} Returns an object with useful properties and output to be used as a regex source string.
+ * @api public
+ */
+
+picomatch.parse = (pattern, options) => {
+  if (Array.isArray(pattern)) return pattern.map(p => picomatch.parse(p, options));
+  return parse(pattern, { ...options, fastpaths: false });
+};
+
+/**
+ * Scan a glob pattern to separate the pattern into segments.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.scan(input[, options]);
+ *
+ * const result = picomatch.scan('!./foo/*.js');
+ * console.log(result);
+ * { prefix: '!./',
+ *   input: '!./foo/*.js',
+ *   start: 3,
+ *   base: 'foo',
+ *   glob: '*.js',
+ *   isBrace: false,
+ *   isBracket: false,
+ *   isGlob: true,
+ *   isExtglob: false,
+ *   isGlobstar: false,
+ *   negated: true }
+ * ```
+ * @param {String} `input` Glob pattern to scan.
+ * @param {Object} `options`
+ * @return {Object} Returns an object with
+ * @api public
+ */
+
+picomatch.scan = (input, options) => scan(input, options);
+
+/**
+ * Compile a regular expression from the `state` object returned by the
+ * [parse()](#parse) method.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * const state = picomatch.parse('*.js');
+ * // picomatch.compileRe(state[, options]);
+ *
+ * console.log(picomatch.compileRe(state));
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {Object} `state`
+ * @param {Object} `options`
+ * @param {Boolean} `returnOutput` Intended for implementors, this argument allows you to return the raw output from the parser.
+ * @param {Boolean} `returnState` Adds the state to a `state` property on the returned regex. Useful for implementors and debugging.
+ * @return {RegExp}
+ * @api public
+ */
+
+picomatch.compileRe = (state, options, returnOutput = false, returnState = false) => {
+  if (returnOutput === true) {
+    return state.output;
+  }
+
+  const opts = options || {};
+  const prepend = opts.contains ? '' : '^';
+  const append = opts.contains ? '' : '$';
+
+  let source = `${prepend}(?:${state.output})${append}`;
+  if (state && state.negated === true) {
+    source = `^(?!${source}).*$`;
+  }
+
+  const regex = picomatch.toRegex(source, options);
+  if (returnState === true) {
+    regex.state = state;
+  }
+
+  return regex;
+};
+
+/**
+ * Create a regular expression from a parsed glob pattern.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.makeRe(state[, options]);
+ *
+ * const result = picomatch.makeRe('*.js');
+ * console.log(result);
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {String} `state` The object returned from the `.parse` method.
+ * @param {Object} `options`
+ * @param {Boolean} `returnOutput` Implementors may use this argument to return the compiled output, instead of a regular expression. This is not exposed on the options to prevent end-users from mutating the result.
+ * @param {Boolean} `returnState` Implementors may use this argument to return the state from the parsed glob with the returned regular expression.
+ * @return {RegExp} Returns a regex created from the given pattern.
+ * @api public
+ */
+
+picomatch.makeRe = (input, options = {}, returnOutput = false, returnState = false) => {
+  if (!input || typeof input !== 'string') {
+    throw new TypeError('Expected a non-empty string');
+  }
+
+  let parsed = { negated: false, fastpaths: true };
+
+  if (options.fastpaths !== false && (input[0] === '.' || input[0] === '*')) {
+    parsed.output = parse.fastpaths(input, options);
+  }
+
+  if (!parsed.output) {
+    parsed = parse(input, options);
+  }
+
+  return picomatch.compileRe(parsed, options, returnOutput, returnState);
+};
+
+/**
+ * Create a regular expression from the given regex source string.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.toRegex(source[, options]);
+ *
+ * const { output } = picomatch.parse('*.js');
+ * console.log(picomatch.toRegex(output));
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {String} `source` Regular expression source string.
+ * @param {Object} `options`
+ * @return {RegExp}
+ * @api public
+ */
+
+picomatch.toRegex = (source, options) => {
+  try {
+    const opts = options || {};
+    return new RegExp(source, opts.flags || (opts.nocase ? 'i' : ''));
+  } catch (err) {
+    if (options && options.debug === true) throw err;
+    return /$^/;
+  }
+};
+
+/**
+ * Picomatch constants.
+ * @return {Object}
+ */
+
+picomatch.constants = constants;
+
+/**
+ * Expose "picomatch"
+ */
+
+module.exports = picomatch;
+
+
+/***/ }),
+
+/***/ 1781:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const utils = __nccwpck_require__(4059);
+const {
+  CHAR_ASTERISK,             /* * */
+  CHAR_AT,                   /* @ */
+  CHAR_BACKWARD_SLASH,       /* \ */
+  CHAR_COMMA,                /* , */
+  CHAR_DOT,                  /* . */
+  CHAR_EXCLAMATION_MARK,     /* ! */
+  CHAR_FORWARD_SLASH,        /* / */
+  CHAR_LEFT_CURLY_BRACE,     /* { */
+  CHAR_LEFT_PARENTHESES,     /* ( */
+  CHAR_LEFT_SQUARE_BRACKET,  /* [ */
+  CHAR_PLUS,                 /* + */
+  CHAR_QUESTION_MARK,        /* ? */
+  CHAR_RIGHT_CURLY_BRACE,    /* } */
+  CHAR_RIGHT_PARENTHESES,    /* ) */
+  CHAR_RIGHT_SQUARE_BRACKET  /* ] */
+} = __nccwpck_require__(5595);
+
+const isPathSeparator = code => {
+  return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
+};
+
+const depth = token => {
+  if (token.isPrefix !== true) {
+    token.depth = token.isGlobstar ? Infinity : 1;
+  }
+};
+
+/**
+ * Quickly scans a glob pattern and returns an object with a handful of
+ * useful properties, like `isGlob`, `path` (the leading non-glob, if it exists),
+ * `glob` (the actual pattern), `negated` (true if the path starts with `!` but not
+ * with `!(`) and `negatedExtglob` (true if the path starts with `!(`).
+ *
+ * ```js
+ * const pm = require('picomatch');
+ * console.log(pm.scan('foo/bar/*.js'));
+ * { isGlob: true, input: 'foo/bar/*.js', base: 'foo/bar', glob: '*.js' }
+ * ```
+ * @param {String} `str`
+ * @param {Object} `options`
+ * @return {Object} Returns an object with tokens and regex source string.
+ * @api public
+ */
+
+const scan = (input, options) => {
+  const opts = options || {};
+
+  const length = input.length - 1;
+  const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+  const slashes = [];
+  const tokens = [];
+  const parts = [];
+
+  let str = input;
+  let index = -1;
+  let start = 0;
+  let lastIndex = 0;
+  let isBrace = false;
+  let isBracket = false;
+  let isGlob = false;
+  let isExtglob = false;
+  let isGlobstar = false;
+  let braceEscaped = false;
+  let backslashes = false;
+  let negated = false;
+  let negatedExtglob = false;
+  let finished = false;
+  let braces = 0;
+  let prev;
+  let code;
+  let token = { value: '', depth: 0, isGlob: false };
+
+  const eos = () => index >= length;
+  const peek = () => str.charCodeAt(index + 1);
+  const advance = () => {
+    prev = code;
+    return str.charCodeAt(++index);
+  };
+
+  while (index < length) {
+    code = advance();
+    let next;
+
+    if (code === CHAR_BACKWARD_SLASH) {
+      backslashes = token.backslashes = true;
+      code = advance();
+
+      if (code === CHAR_LEFT_CURLY_BRACE) {
+        braceEscaped = true;
+      }
+      continue;
+    }
+
+    if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
+      braces++;
+
+      while (eos() !== true && (code = advance())) {
+        if (code === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          advance();
+          continue;
+        }
+
+        if (code === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          continue;
+        }
+
+        if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
+          isBrace = token.isBrace = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+
+          if (scanToEnd === true) {
+            continue;
+          }
+
+          break;
+        }
+
+        if (braceEscaped !== true && code === CHAR_COMMA) {
+          isBrace = token.isBrace = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+
+          if (scanToEnd === true) {
+            continue;
+          }
+
+          break;
+        }
+
+        if (code === CHAR_RIGHT_CURLY_BRACE) {
+          braces--;
+
+          if (braces === 0) {
+            braceEscaped = false;
+            isBrace = token.isBrace = true;
+            finished = true;
+            break;
+          }
+        }
+      }
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+
+    if (code === CHAR_FORWARD_SLASH) {
+      slashes.push(index);
+      tokens.push(token);
+      token = { value: '', depth: 0, isGlob: false };
+
+      if (finished === true) continue;
+      if (prev === CHAR_DOT && index === (start + 1)) {
+        start += 2;
+        continue;
+      }
+
+      lastIndex = index + 1;
+      continue;
+    }
+
+    if (opts.noext !== true) {
+      const isExtglobChar = code === CHAR_PLUS
+        || code === CHAR_AT
+        || code === CHAR_ASTERISK
+        || code === CHAR_QUESTION_MARK
+        || code === CHAR_EXCLAMATION_MARK;
+
+      if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+        isGlob = token.isGlob = true;
+        isExtglob = token.isExtglob = true;
+        finished = true;
+        if (code === CHAR_EXCLAMATION_MARK && index === start) {
+          negatedExtglob = true;
+        }
+
+        if (scanToEnd === true) {
+          let parens = 0;
+
+          while (eos() !== true && (code = advance())) {
+            if (code === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+
+            if (code === CHAR_LEFT_PARENTHESES) {
+              parens++;
+              continue;
+            }
+
+            if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+              finished = true;
+              break;
+            }
+          }
+          continue;
+        }
+        break;
+      }
+    }
+
+    if (code === CHAR_ASTERISK) {
+      if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+      isGlob = token.isGlob = true;
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+      break;
+    }
+
+    if (code === CHAR_QUESTION_MARK) {
+      isGlob = token.isGlob = true;
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+      break;
+    }
+
+    if (code === CHAR_LEFT_SQUARE_BRACKET) {
+      while (eos() !== true && (next = advance())) {
+        if (next === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          advance();
+          continue;
+        }
+
+        if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+          isBracket = token.isBracket = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          break;
+        }
+      }
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+
+    if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
+      negated = token.negated = true;
+      start++;
+      continue;
+    }
+
+    if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
+      isGlob = token.isGlob = true;
+
+      if (scanToEnd === true) {
+        let parens = 1;
+
+        while (eos() !== true && (code = advance())) {
+          if (code === CHAR_BACKWARD_SLASH) {
+            backslashes = token.backslashes = true;
+            advance();
+            continue;
+          }
+
+          if (code === CHAR_LEFT_PARENTHESES) {
+            parens++;
+            continue;
+          }
+
+          if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+            finished = true;
+            break;
+          }
+        }
+        continue;
+      }
+      break;
+    }
+
+    if (isGlob === true) {
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+  }
+
+  if (opts.noext === true) {
+    isExtglob = false;
+    isGlob = false;
+  }
+
+  let base = str;
+  let prefix = '';
+  let glob = '';
+
+  if (start > 0) {
+    prefix = str.slice(0, start);
+    str = str.slice(start);
+    lastIndex -= start;
+  }
+
+  if (base && isGlob === true && lastIndex > 0) {
+    base = str.slice(0, lastIndex);
+    glob = str.slice(lastIndex);
+  } else if (isGlob === true) {
+    base = '';
+    glob = str;
+  } else {
+    base = str;
+  }
+
+  if (base && base !== '' && base !== '/' && base !== str) {
+    if (isPathSeparator(base.charCodeAt(base.length - 1))) {
+      base = base.slice(0, -1);
+    }
+  }
+
+  if (opts.unescape === true) {
+    if (glob) glob = utils.removeBackslashes(glob);
+
+    if (base && backslashes === true) {
+      base = utils.removeBackslashes(base);
+    }
+  }
+
+  const state = {
+    prefix,
+    input,
+    start,
+    base,
+    glob,
+    isBrace,
+    isBracket,
+    isGlob,
+    isExtglob,
+    isGlobstar,
+    negated,
+    negatedExtglob
+  };
+
+  if (opts.tokens === true) {
+    state.maxDepth = 0;
+    if (!isPathSeparator(code)) {
+      tokens.push(token);
+    }
+    state.tokens = tokens;
+  }
+
+  if (opts.parts === true || opts.tokens === true) {
+    let prevIndex;
+
+    for (let idx = 0; idx < slashes.length; idx++) {
+      const n = prevIndex !== undefined ? prevIndex + 1 : start;
+      const i = slashes[idx];
+      const value = input.slice(n, i);
+      if (opts.tokens) {
+        if (idx === 0 && start !== 0) {
+          tokens[idx].isPrefix = true;
+          tokens[idx].value = prefix;
+        } else {
+          tokens[idx].value = value;
+        }
+        depth(tokens[idx]);
+        state.maxDepth += tokens[idx].depth;
+      }
+      if (i >= start) {
+        parts.push(value);
+        prevIndex = i;
+      }
+    }
+
+    const n = prevIndex !== undefined ? prevIndex + 1 : start;
+    const value = input.slice(n);
+    parts.push(value);
+
+    if (opts.tokens && prevIndex && prevIndex + 1 < input.length) {
+      tokens[tokens.length - 1].value = value;
+      depth(tokens[tokens.length - 1]);
+      state.maxDepth += tokens[tokens.length - 1].depth;
+    }
+
+    state.slashes = slashes;
+    state.parts = parts;
+  }
+
+  return state;
+};
+
+module.exports = scan;
+
+
+/***/ }),
+
+/***/ 4059:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/*global navigator*/
+
+
+const {
+  REGEX_BACKSLASH,
+  REGEX_REMOVE_BACKSLASH,
+  REGEX_SPECIAL_CHARS,
+  REGEX_SPECIAL_CHARS_GLOBAL
+} = __nccwpck_require__(5595);
+
+exports.isObject = val => val !== null && typeof val === 'object' && !Array.isArray(val);
+exports.hasRegexChars = str => REGEX_SPECIAL_CHARS.test(str);
+exports.isRegexChar = str => str.length === 1 && exports.hasRegexChars(str);
+exports.escapeRegex = str => str.replace(REGEX_SPECIAL_CHARS_GLOBAL, '\\$1');
+exports.toPosixSlashes = str => str.replace(REGEX_BACKSLASH, '/');
+
+exports.isWindows = () => {
+  if (typeof navigator !== 'undefined' && navigator.platform) {
+    const platform = navigator.platform.toLowerCase();
+    return platform === 'win32' || platform === 'windows';
+  }
+
+  if (typeof process !== 'undefined' && process.platform) {
+    return process.platform === 'win32';
+  }
+
+  return false;
+};
+
+exports.removeBackslashes = str => {
+  return str.replace(REGEX_REMOVE_BACKSLASH, match => {
+    return match === '\\' ? '' : match;
+  });
+};
+
+exports.escapeLast = (input, char, lastIdx) => {
+  const idx = input.lastIndexOf(char, lastIdx);
+  if (idx === -1) return input;
+  if (input[idx - 1] === '\\') return exports.escapeLast(input, char, idx - 1);
+  return `${input.slice(0, idx)}\\${input.slice(idx)}`;
+};
+
+exports.removePrefix = (input, state = {}) => {
+  let output = input;
+  if (output.startsWith('./')) {
+    output = output.slice(2);
+    state.prefix = './';
+  }
+  return output;
+};
+
+exports.wrapOutput = (input, state = {}, options = {}) => {
+  const prepend = options.contains ? '' : '^';
+  const append = options.contains ? '' : '$';
+
+  let output = `${prepend}(?:${input})${append}`;
+  if (state.negated === true) {
+    output = `(?:^(?!${output}).*$)`;
+  }
+  return output;
+};
+
+exports.basename = (path, { windows } = {}) => {
+  const segs = path.split(windows ? /[\\/]/ : '/');
+  const last = segs[segs.length - 1];
+
+  if (last === '') {
+    return segs[segs.length - 2];
+  }
+
+  return last;
+};
+
+
+/***/ }),
+
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -28370,7 +30874,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7132:
+/***/ 1795:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31084,7 +33588,7 @@ function exportVariable(name, val) {
  * ```
  */
 function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
+    command_issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -31324,14 +33828,14 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/constants.ts
 // Every input and output name, in one place. action.yml, the CLI's flags and
 // its --help are checked against this table by test/unit/contract.test.ts.
-const MODES = (/* unused pure expression or super */ null && (['backup', 'restore-drill', 'restore']));
+const MODES = ['backup', 'restore-drill', 'restore'];
 const INPUTS = [
     { name: 'mode', description: 'What to do: `backup`, `restore-drill` or `restore`.', default: 'backup', modes: 'all' },
     {
@@ -31387,6 +33891,18 @@ const INPUTS = [
         modes: 'all',
     },
     { name: 's3-force-path-style', description: 'Use path-style S3 URLs (needed by MinIO and most non-AWS endpoints).', default: 'false', modes: 'all' },
+    {
+        name: 'connect-timeout',
+        description: 'Deadline for opening a connection to storage (S3) or PostgreSQL, e.g. `30s`, `2m`; a plain number is seconds. Past it the run fails (exit 4 or 5) naming the endpoint.',
+        default: '30s',
+        modes: 'all',
+    },
+    {
+        name: 'storage-timeout',
+        description: 'Deadline for one storage request that makes no progress (no bytes sent or received), e.g. `120s`. Requests are retried (up to 5 attempts) before the run fails with exit 5.',
+        default: '120s',
+        modes: 'all',
+    },
     { name: 's3-storage-class', description: 'Storage class for uploaded objects (e.g. `STANDARD_IA`).', modes: ['backup'] },
     {
         name: 'encrypt-recipients',
@@ -31395,12 +33911,22 @@ const INPUTS = [
     },
     { name: 'encrypt-passphrase', description: 'Encrypt with an age passphrase (from a secret).', modes: ['backup'], secret: true },
     {
+        name: 'encrypt-passphrase-file',
+        description: 'A file holding the age passphrase to encrypt with (one trailing newline is ignored), instead of encrypt-passphrase.',
+        modes: ['backup'],
+    },
+    {
         name: 'decrypt-identity',
         description: 'age identity (`AGE-SECRET-KEY-1…`) or a path to an identity file, to read encrypted backups.',
         modes: ['restore-drill', 'restore'],
         secret: true,
     },
     { name: 'decrypt-passphrase', description: 'Passphrase to read passphrase-encrypted backups.', modes: ['restore-drill', 'restore'], secret: true },
+    {
+        name: 'decrypt-passphrase-file',
+        description: 'A file holding the passphrase of passphrase-encrypted backups (one trailing newline is ignored), instead of decrypt-passphrase.',
+        modes: ['restore-drill', 'restore'],
+    },
     {
         name: 'redact-columns',
         description: 'Credential columns to blank in unencrypted backups, e.g. `users.password_hash, public.api_tokens.token_*`.',
@@ -31484,6 +34010,10 @@ const OUTPUTS = {
 /** Names of state values passed from the action's main step to its post step. */
 const STATE = {
     cleanup: 'cleanup-paths',
+    /** The main step's pid: its lock files carry it, so the post step can release a lock a killed run still holds. */
+    pid: 'main-pid',
+    /** Storage prefix of the backup being taken, whose partial parts the post step removes after a kill. */
+    backupPrefix: 'backup-prefix',
 };
 const BACKUP_PARTS = {
     database: 'database.dump',
@@ -31509,136 +34039,341 @@ const CLI_FLAGS = [
     { name: 'help', short: 'h', description: 'This help.' },
 ];
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/errors.ts
-// Typed errors for the engine. Only the shells (action, CLI) turn them into
-// exit codes or setFailed; every message says what failed, the value, and the fix.
-const errors_ExitCode = {
-    ok: 0,
-    failure: 1, // unexpected error
-    usage: 2, // bad input or configuration
-    checksFailed: 3, // a drill or verification ran and found a problem
-    database: 4, // database unreachable, auth, server-side error
-    storage: 5, // storage unreachable, unwritable, missing objects
-    tool: 6, // an external tool (pg_dump, pg_restore, initdb) missing or failed
-    integrity: 7, // checksum mismatch, truncated or altered backup
-    locked: 8, // another run holds the lock
-};
-class errors_BackupDrillError extends Error {
-    category;
-    hint;
-    constructor(category, message, options = {}) {
-        super(message, options.cause === undefined ? undefined : { cause: options.cause });
-        this.name = new.target.name;
-        this.category = category;
-        this.hint = options.hint;
-    }
-    get exitCode() {
-        return errors_ExitCode[this.category];
-    }
-    /** One paragraph for humans: what failed, then what to do. */
-    describe() {
-        return this.hint ? `${this.message} ${this.hint}` : this.message;
-    }
-}
-/** An input has a value we cannot use. Names the input and the value. */
-class UsageError extends errors_BackupDrillError {
-    input;
-    constructor(message, options = {}) {
-        super('usage', message, options);
-        this.input = options.input;
-    }
-}
-class DatabaseError extends errors_BackupDrillError {
-    constructor(message, options = {}) {
-        super('database', message, options);
-    }
-}
-class StorageError extends errors_BackupDrillError {
-    key;
-    constructor(message, options = {}) {
-        super('storage', message, options);
-        this.key = options.key;
-    }
-}
-/** An external program is missing, or exited non-zero. Keeps the tail of its stderr. */
-class errors_ToolError extends errors_BackupDrillError {
-    tool;
-    exitCode_;
-    stderr;
-    constructor(tool, message, options = {}) {
-        super('tool', message, options);
-        this.tool = tool;
-        this.exitCode_ = options.exitCode;
-        this.stderr = options.stderr;
-    }
-}
-class IntegrityError extends errors_BackupDrillError {
-    constructor(message, options = {}) {
-        super('integrity', message, options);
-    }
-}
-class LockedError extends errors_BackupDrillError {
-    constructor(message, options = {}) {
-        super('locked', message, options);
-    }
-}
-/** A drill or verification ran to the end and something did not match. */
-class ChecksFailedError extends errors_BackupDrillError {
-    constructor(message, options = {}) {
-        super('checksFailed', message, options);
-    }
-}
-function describeError(error) {
-    if (error instanceof errors_BackupDrillError)
-        return error.describe();
-    if (error instanceof Error)
-        return error.message;
-    return String(error);
-}
-function exitCodeOf(error) {
-    return error instanceof errors_BackupDrillError ? error.exitCode : errors_ExitCode.failure;
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/storage/port.ts
+function joinKey(...parts) {
+    return parts
+        .filter((p) => p.length > 0)
+        .map((p) => p.replace(/^\/+|\/+$/g, ''))
+        .join('/');
 }
 
-;// CONCATENATED MODULE: ./src/util/redact.ts
-// Keeps secrets out of every message: URL passwords, and any value registered as secret.
-const registered = new Set();
-/** Registers a value that must never appear in a message or log. */
-function redact_registerSecret(value) {
-    if (value && value.length >= 3)
-        registered.add(value);
+;// CONCATENATED MODULE: ./src/storage/lock.ts
+// A lock-file protocol that works on any backend, modelled on restic's locks.
+// Backends offer no compare-and-swap (the S3 test server ignores If-None-Match),
+// so each run writes its own lock file, waits, lists, and the oldest live lock
+// wins. Ordering is by (createdAt, id) read from the files, so every run agrees.
+//
+// Two kinds: exclusive locks (backup, prune, delete) exclude each other; shared
+// locks (a drill or a restore reading a backup) exclude nothing but deletion.
+// A run that is about to delete marks its exclusive lock `deletes`, waits the
+// settle time and lists again: a live shared lock makes it skip the deletion,
+// and a reader meeting an older deleting lock backs off. Either way, no backup
+// is deleted under a reader.
+
+
+
+
+
+
+
+const DEFAULT_STALE_AFTER_SECONDS = (/* unused pure expression or super */ null && (30 * 60));
+const DEFAULT_REFRESH_EVERY_SECONDS = (/* unused pure expression or super */ null && (5 * 60));
+const DEFAULT_SETTLE_MS = 500;
+function lockPrefix(name) {
+    return `${joinKey('locks', name)}/`;
 }
-function registeredSecrets() {
-    return [...registered];
-}
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi;
-const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('[^']*'|\S+)/gi;
-function redact(text) {
-    let out = text.replace(URL_PASSWORD, '$1***@').replace(KEYWORD_PASSWORD, '$1***');
-    for (const secret of registered) {
-        if (out.includes(secret))
-            out = out.split(secret).join('***');
-    }
-    return out;
-}
-/** A connection URL fit for a log line: password removed. */
-function safeUrl(url) {
+async function acquireLock(storage, name, options) {
+    const now = options.now ?? (() => new Date());
+    const staleAfterMs = (options.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS) * 1000;
+    const refreshEveryMs = (options.refreshEverySeconds ?? DEFAULT_REFRESH_EVERY_SECONDS) * 1000;
+    checkTimings(staleAfterMs, refreshEveryMs);
+    const created = now();
+    const info = {
+        id: newLockId(created),
+        operation: options.operation,
+        holder: options.holder,
+        createdAt: created.toISOString(),
+        refreshedAt: created.toISOString(),
+        host: hostname(),
+        pid: process.pid,
+        ...(options.shared ? { shared: true } : {}),
+    };
+    const key = `${lockPrefix(name)}${info.id}.json`;
+    await writeLock(storage, key, info);
     try {
-        const u = new URL(url);
-        if (u.password)
-            u.password = '***';
-        return u.toString();
+        await sleep(options.settleMs ?? DEFAULT_SETTLE_MS);
+        const others = await readOtherLocks(storage, name, key);
+        const live = await dropStaleLocks(storage, others, now(), staleAfterMs, options.logger);
+        const winner = live.filter((other) => conflicts(info, other.info) && isOlder(other.info, info)).sort((a, b) => (isOlder(a.info, b.info) ? -1 : 1))[0];
+        if (winner)
+            throw lockedError(storage, name, winner, staleAfterMs);
+    }
+    catch (error) {
+        // Whatever went wrong, we do not hold the lock: leave no file that blocks others.
+        await storage.delete([key]).catch(() => undefined);
+        throw error;
+    }
+    options.logger.debug(`Acquired ${options.shared ? 'shared ' : ''}lock ${storage.uriOf(key)}.`);
+    return holdLock(storage, name, key, info, { ...options, now, refreshEveryMs, staleAfterMs });
+}
+/** Exclusive locks exclude each other; a shared lock is excluded only by a lock that deletes. */
+function conflicts(mine, other) {
+    if (mine.shared)
+        return !other.shared && Boolean(other.deletes);
+    return !other.shared;
+}
+/** The live shared locks of a backup set, other than `ownKey` (stale ones are removed as usual). */
+async function liveSharedLocks(storage, name, ownKey, now, staleAfterMs, logger) {
+    const live = await dropStaleLocks(storage, await readOtherLocks(storage, name, ownKey), now, staleAfterMs, logger);
+    return live.filter((l) => l.info.shared).map((l) => l.info);
+}
+function checkTimings(staleAfterMs, refreshEveryMs) {
+    if (!(refreshEveryMs > 0) || !(staleAfterMs > refreshEveryMs)) {
+        // Otherwise a live run's lock would look stale to others between refreshes.
+        throw new UsageError(`Lock refresh interval (${refreshEveryMs / 1000}s) must be above 0 and below the stale-after time (${staleAfterMs / 1000}s).`);
+    }
+}
+/** Sorts by creation time, then randomly: `20261124T062000123Z-1a2b3c4d`. */
+function newLockId(created) {
+    const stamp = created.toISOString().replace(/[-:]/g, '').replace('.', '');
+    return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+async function writeLock(storage, key, info) {
+    await storage.put(key, Readable.from([Buffer.from(`${JSON.stringify(info, null, 2)}\n`)]));
+}
+async function readOtherLocks(storage, name, ownKey) {
+    const found = [];
+    for await (const object of storage.list(lockPrefix(name))) {
+        if (object.key === ownKey || !object.key.endsWith('.json'))
+            continue;
+        const info = await readLock(storage, object);
+        if (info)
+            found.push({ key: object.key, info });
+    }
+    return found;
+}
+/** undefined when the lock vanished between list and get (its run released it). */
+async function readLock(storage, object) {
+    let text;
+    try {
+        text = await readText(storage, object.key);
+    }
+    catch (error) {
+        if ((await storage.stat(object.key)) === undefined)
+            return undefined;
+        throw error;
+    }
+    return parseLock(text, object);
+}
+async function readText(storage, key) {
+    const chunks = [];
+    for await (const chunk of await storage.get(key))
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    return Buffer.concat(chunks).toString('utf8');
+}
+/**
+ * A lock file we cannot parse still counts as a lock (it may be from a newer
+ * version): it is dated by its storage time, so it expires like any other.
+ */
+function parseLock(text, object) {
+    const fallbackTime = object.modified.toISOString();
+    const fileId = object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.json$/, '');
+    let raw = {};
+    try {
+        const parsed = JSON.parse(text);
+        if (parsed && typeof parsed === 'object')
+            raw = parsed;
     }
     catch {
-        return redact(url);
+        // keep the fallbacks
     }
+    const str = (v, fallback) => (typeof v === 'string' && v.length > 0 ? v : fallback);
+    const time = (v) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : fallbackTime);
+    return {
+        id: str(raw.id, fileId),
+        operation: str(raw.operation, 'unknown operation'),
+        holder: str(raw.holder, 'an unknown holder (unreadable lock file)'),
+        ...(typeof raw.host === 'string' && typeof raw.pid === 'number' ? { host: raw.host, pid: raw.pid } : {}),
+        ...(raw.shared === true ? { shared: true } : {}),
+        ...(raw.deletes === true ? { deletes: true } : {}),
+        createdAt: time(raw.createdAt),
+        refreshedAt: time(raw.refreshedAt),
+    };
+}
+async function dropStaleLocks(storage, locks, now, staleAfterMs, logger) {
+    const live = [];
+    for (const lock of locks) {
+        const deadHere = lock.info.host === hostname() && lock.info.pid !== undefined && !processAlive(lock.info.pid);
+        if (deadHere) {
+            logger.warn(`Removing lock ${storage.uriOf(lock.key)} held by ${lock.info.holder} (${lock.info.operation}): its process ${lock.info.pid} on this host is gone.`);
+            await storage.delete([lock.key]);
+            continue;
+        }
+        if (now.getTime() - Date.parse(lock.info.refreshedAt) <= staleAfterMs) {
+            live.push(lock);
+            continue;
+        }
+        logger.warn(`Removing stale lock ${storage.uriOf(lock.key)} held by ${lock.info.holder} (${lock.info.operation}) since ${lock.info.createdAt}: ` +
+            `not refreshed since ${lock.info.refreshedAt}, more than ${formatMinutes(staleAfterMs)} ago, so that run is presumed dead.`);
+        await storage.delete([lock.key]);
+    }
+    return live;
+}
+/** The total order every run agrees on: earlier createdAt wins, then the smaller id. */
+function isOlder(a, b) {
+    const diff = Date.parse(a.createdAt) - Date.parse(b.createdAt);
+    return diff < 0 || (diff === 0 && a.id < b.id);
+}
+function lockedError(storage, name, other, staleAfterMs) {
+    const expires = new Date(Date.parse(other.info.refreshedAt) + staleAfterMs).toISOString();
+    const doing = `${other.info.operation}${other.info.deletes ? ', deleting backups' : ''}`;
+    return new LockedError(`Backup set '${name}' is locked by ${other.info.holder} (${doing}) since ${other.info.createdAt}.`, {
+        hint: `Wait for that run to finish and retry. If you are sure it is dead, delete the lock file ${storage.uriOf(other.key)}; ` +
+            `otherwise it expires ${formatMinutes(staleAfterMs)} after its last refresh (at ${expires} unless refreshed).`,
+    });
+}
+function formatMinutes(ms) {
+    const minutes = ms / 60_000;
+    return minutes >= 1 ? `${Number(minutes.toFixed(1))} minutes` : `${Number((ms / 1000).toFixed(1))} seconds`;
+}
+/** Keeps our lock fresh until release. Refresh failures are warnings: the backup itself goes on. */
+function holdLock(storage, name, key, info, options) {
+    let released = false;
+    let timer;
+    let inFlight = Promise.resolve();
+    const refresh = async () => {
+        if (released)
+            return;
+        // Someone removed our lock (they judged it stale): writing it back would hide that.
+        if ((await storage.stat(key)) === undefined) {
+            options.logger.warn(`Lock ${storage.uriOf(key)} was removed by someone else; another run may now be working on this backup set. No longer refreshing it.`);
+            released = true;
+            return;
+        }
+        if (released)
+            return;
+        info.refreshedAt = options.now().toISOString();
+        await writeLock(storage, key, info);
+    };
+    const schedule = () => {
+        if (released)
+            return;
+        // A timeout chain rather than setInterval: refreshes never overlap.
+        timer = setTimeout(() => {
+            inFlight = refresh()
+                .catch((error) => {
+                options.logger.warn(`Could not refresh lock ${storage.uriOf(key)}: ${error instanceof Error ? error.message : String(error)}`);
+            })
+                .finally(schedule);
+        }, options.refreshEveryMs);
+        // Never keep the process alive just to refresh a lock.
+        timer.unref();
+    };
+    schedule();
+    return {
+        info,
+        async startDeleting() {
+            if (!info.deletes) {
+                info.deletes = true;
+                await inFlight;
+                await writeLock(storage, key, info);
+                await sleep(options.settleMs ?? DEFAULT_SETTLE_MS);
+            }
+            return liveSharedLocks(storage, name, key, options.now(), options.staleAfterMs, options.logger);
+        },
+        async release() {
+            if (released && timer === undefined)
+                return;
+            released = true;
+            clearTimeout(timer);
+            timer = undefined;
+            // A refresh already writing must finish first, or it would re-create the file after our delete.
+            await inFlight;
+            try {
+                await storage.delete([key]);
+                options.logger.debug(`Released lock ${storage.uriOf(key)}.`);
+            }
+            catch (error) {
+                options.logger.warn(`Could not remove lock ${storage.uriOf(key)}: ${error instanceof Error ? error.message : String(error)}. ` +
+                    'Delete it by hand, or other runs wait until it goes stale.');
+            }
+        },
+    };
 }
 
+;// CONCATENATED MODULE: ./src/modes/leftovers.ts
+// What a run killed mid-way leaves behind, and how a later step removes it: the
+// action's post step (after the runner's SIGINT → SIGTERM → SIGKILL) releases the
+// lock the main step still held and deletes its backup's partial parts.
+
+
+
+
+
+
+async function readJson(storage, key) {
+    try {
+        const chunks = [];
+        for await (const chunk of await storage.get(key))
+            chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        return parsed && typeof parsed === 'object' ? parsed : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Deletes the locks of backup set `name` written by process `pid` on this host. Returns their keys. */
+async function releaseLocksOf(storage, name, pid, logger) {
+    const mine = [];
+    for await (const object of storage.list(lockPrefix(name))) {
+        if (!object.key.endsWith('.json'))
+            continue;
+        const info = await readJson(storage, object.key);
+        if (info?.pid === pid && info.host === (0,external_node_os_.hostname)())
+            mine.push(object.key);
+    }
+    if (mine.length) {
+        await storage.delete(mine);
+        for (const key of mine)
+            logger.info(`Released lock ${storage.uriOf(key)} left by the interrupted run.`);
+    }
+    return mine;
+}
+/** Deletes the objects of a backup that never got its manifest (a run stopped mid-way). */
+async function removeIncompleteBackup(storage, prefix, logger) {
+    // A local folder also holds hidden temp files of writes in flight, which list() does not show.
+    const folder = storage.localPath?.(prefix);
+    if (folder) {
+        const complete = await (0,promises_.stat)((0,external_node_path_.join)(folder, BACKUP_PARTS.manifest)).then(() => true, () => false);
+        const exists = await (0,promises_.stat)(folder).then(() => true, () => false);
+        if (complete || !exists)
+            return 0;
+        await (0,promises_.rm)(folder, { recursive: true, force: true });
+        logger.info(`Removed the partial backup ${storage.uriOf(prefix)} of the interrupted run.`);
+        return 1;
+    }
+    const keys = [];
+    for await (const object of storage.list(`${prefix}/`))
+        keys.push(object.key);
+    if (keys.length === 0 || keys.includes(`${prefix}/${BACKUP_PARTS.manifest}`))
+        return 0;
+    try {
+        await storage.delete(keys);
+        logger.info(`Removed ${keys.length} partial object(s) of the interrupted backup ${storage.uriOf(prefix)}.`);
+    }
+    catch (error) {
+        logger.warn(`Could not remove the partial backup ${storage.uriOf(prefix)}: ${(0,errors/* describeError */.Uc)(error)}`);
+    }
+    return keys.length;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: ./src/util/redact.ts
+var redact = __nccwpck_require__(767);
 ;// CONCATENATED MODULE: ./src/util/exec.ts
 // Runs external programs with errors that name the tool, its exit code and the
 // tail of its stderr (never its environment, which may hold a password).
@@ -31661,12 +34396,25 @@ class TailBuffer {
             this.size -= this.chunks.shift().length;
     }
     toString() {
-        return redact(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
+        return (0,redact/* redact */.E$)(Buffer.concat(this.chunks).toString('utf8').slice(-this.limit)).trim();
     }
+}
+let pdeathsigWorks;
+/**
+ * The command line that makes the kernel SIGKILL the child when this process dies, even by
+ * SIGKILL (which no handler sees): util-linux `setpriv --pdeathsig KILL` (prctl PR_SET_PDEATHSIG),
+ * which then execs the command in place (same pid, so kill() and exit codes are unchanged).
+ * Without it a killed CLI left pg_dump running (4 of 20 kills). Where setpriv is missing, as is.
+ */
+function dieWithParent(command, args) {
+    pdeathsigWorks ??=
+        process.platform === 'linux' && (0,external_node_child_process_.spawnSync)('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+    return pdeathsigWorks ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
 }
 /** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
 async function exec_runTool(path, args, options = {}) {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(path, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, commandArgs] = dieWithParent(path, args);
+    const child = (0,external_node_child_process_.spawn)(command, commandArgs, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];
     const err = new TailBuffer(64 * 1024);
     child.stdout.on('data', (c) => out.push(c));
@@ -31682,7 +34430,7 @@ async function exec_runTool(path, args, options = {}) {
 function waitForExit(child, path) {
     return new Promise((resolve, reject) => {
         child.once('error', (error) => {
-            reject(new errors_ToolError((0,external_node_path_namespaceObject.basename)(path), `Cannot run ${path}: ${error.message}.`, {
+            reject(new errors/* ToolError */.v4((0,external_node_path_.basename)(path), `Cannot run ${path}: ${error.message}.`, {
                 hint: error.code === 'ENOENT' ? 'Install it or set postgres-bin-dir.' : undefined,
                 cause: error,
             }));
@@ -31691,16 +34439,19 @@ function waitForExit(child, path) {
     });
 }
 function toolFailed(path, code, stderr) {
-    const tool = (0,external_node_path_namespaceObject.basename)(path);
-    return new errors_ToolError(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
+    const tool = (0,external_node_path_.basename)(path);
+    // setpriv (dieWithParent) reports a tool it cannot start with exit 127.
+    const missing = code === 127 && /failed to execute/.test(stderr);
+    return new errors/* ToolError */.v4(tool, `${tool} exited with code ${code}${stderr ? `: ${stderr.split('\n').slice(-12).join('\n')}` : ''}`, {
         exitCode: code,
         stderr,
+        hint: missing ? 'Install it or set postgres-bin-dir.' : undefined,
     });
 }
 
 ;// CONCATENATED MODULE: ./src/util/process.ts
 /** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
-function processAlive(pid) {
+function process_processAlive(pid) {
     try {
         process.kill(pid, 0);
         return true;
@@ -31710,10 +34461,8 @@ function processAlive(pid) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/util/temp-root.ts
 // Where a run keeps its throwaway clusters and default reports: $RUNNER_TEMP in
 // Actions (per job, emptied by the runner), otherwise a folder of this user's
@@ -31731,19 +34480,19 @@ function runTempRoot(env = process.env) {
     if (env.RUNNER_TEMP)
         return env.RUNNER_TEMP;
     const uid = currentUid();
-    const root = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
-    (0,external_node_fs_namespaceObject.mkdirSync)(root, { recursive: true, mode: 0o755 });
+    const root = (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true, mode: 0o755 });
     assertOwnedFolder(root, uid);
     return root;
 }
 /** Refuses a folder that is a symlink, not a folder, or owned by someone else: files put there could be read or replaced. */
 function assertOwnedFolder(path, uid = currentUid()) {
-    const stat = (0,external_node_fs_namespaceObject.lstatSync)(path);
+    const stat = (0,external_node_fs_.lstatSync)(path);
     if (!stat.isDirectory() || stat.isSymbolicLink()) {
-        throw new UsageError(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
+        throw new errors/* UsageError */.eb(`The temp folder ${path} is not a plain folder.`, { hint: 'Remove it, or point TMPDIR at a folder of your own.' });
     }
     if (uid !== undefined && stat.uid !== uid) {
-        throw new UsageError(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
+        throw new errors/* UsageError */.eb(`The temp folder ${path} belongs to another user (uid ${stat.uid}, we are ${uid}).`, {
             hint: 'Remove it, or point TMPDIR at a folder of your own.',
         });
     }
@@ -31778,7 +34527,7 @@ const THROWAWAY_TUNING = {
 };
 /** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 function clustersRoot(parentDir) {
-    return parentDir ?? (0,external_node_path_namespaceObject.join)(runTempRoot(), 'backup-drill-clusters');
+    return parentDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-clusters');
 }
 /** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
 const KEPT_CLUSTER_MAX_AGE_HOURS = 24;
@@ -31814,15 +34563,15 @@ function lookUpUnprivilegedUser() {
         return undefined;
     for (const user of ['postgres', 'nobody']) {
         try {
-            const uid = Number((0,external_node_child_process_namespaceObject.execFileSync)('id', ['-u', user]).toString().trim());
-            const gid = Number((0,external_node_child_process_namespaceObject.execFileSync)('id', ['-g', user]).toString().trim());
+            const uid = Number((0,external_node_child_process_.execFileSync)('id', ['-u', user]).toString().trim());
+            const gid = Number((0,external_node_child_process_.execFileSync)('id', ['-g', user]).toString().trim());
             return { uid, gid };
         }
         catch {
             /* try next */
         }
     }
-    throw new errors_BackupDrillError('tool', 'Running as root, and there is no postgres or nobody user to run the throwaway PostgreSQL server as.', {
+    throw new errors/* BackupDrillError */.G$('tool', 'Running as root, and there is no postgres or nobody user to run the throwaway PostgreSQL server as.', {
         hint: 'Create one (useradd --system postgres) or run as a normal user: initdb and postgres refuse to run as root.',
     });
 }
@@ -31931,7 +34680,7 @@ class EphemeralCluster {
     }
 }
 async function stopAndRemove(binDir, dataDir, root, user) {
-    await exec_runTool((0,external_node_path_namespaceObject.join)(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'], {
+    await exec_runTool((0,external_node_path_.join)(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'], {
         ...(user ?? {}),
         cwd: root,
         allowFailure: true,
@@ -31939,7 +34688,7 @@ async function stopAndRemove(binDir, dataDir, root, user) {
     // A run killed during initdb leaves initdb and its single-user postgres
     // running, which pg_ctl cannot stop and which keep writing into the folder.
     await killProcessesWorkingIn(root);
-    await (0,promises_namespaceObject.rm)(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    await (0,promises_.rm)(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 /**
  * SIGKILLs every process whose working directory is inside `root` (initdb and
@@ -31950,15 +34699,15 @@ async function killProcessesWorkingIn(folder) {
     let pids;
     let root;
     try {
-        root = await (0,promises_namespaceObject.realpath)(folder); // /proc shows resolved paths
-        pids = (await (0,promises_namespaceObject.readdir)('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
+        root = await (0,promises_.realpath)(folder); // /proc shows resolved paths
+        pids = (await (0,promises_.readdir)('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
     }
     catch {
         return 0;
     }
     const killed = [];
     for (const pid of pids) {
-        const cwd = await (0,promises_namespaceObject.readlink)(`/proc/${pid}/cwd`).catch(() => '');
+        const cwd = await (0,promises_.readlink)(`/proc/${pid}/cwd`).catch(() => '');
         if (cwd !== root && !cwd.startsWith(`${root}/`))
             continue;
         try {
@@ -31969,13 +34718,13 @@ async function killProcessesWorkingIn(folder) {
             /* already gone */
         }
     }
-    for (let i = 0; i < 50 && killed.some(processAlive); i++)
+    for (let i = 0; i < 50 && killed.some(process_processAlive); i++)
         await new Promise((r) => setTimeout(r, 20));
     return killed.length;
 }
 /** When a kept cluster was kept, or undefined when it was not kept on purpose. */
 async function keptAt(root) {
-    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(root, KEPT_MARKER), 'utf8').catch(() => undefined);
+    const text = await (0,promises_.readFile)((0,external_node_path_.join)(root, KEPT_MARKER), 'utf8').catch(() => undefined);
     if (text === undefined)
         return undefined;
     const at = new Date(JSON.parse(text).keptAt ?? 0);
@@ -31991,16 +34740,16 @@ async function cleanupStaleClusters(logger, parentDir, options = {}) {
     let removed = 0;
     let entries;
     try {
-        entries = await (0,promises_namespaceObject.readdir)(parent);
+        entries = await (0,promises_.readdir)(parent);
     }
     catch {
         return 0;
     }
     for (const entry of entries) {
-        const root = (0,external_node_path_namespaceObject.join)(parent, entry);
+        const root = (0,external_node_path_.join)(parent, entry);
         try {
-            const owner = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(root, 'owner.json'), 'utf8'));
-            if (processAlive(owner.pid))
+            const owner = JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'owner.json'), 'utf8'));
+            if (process_processAlive(owner.pid))
                 continue;
             const kept = await keptAt(root);
             const now = options.now ?? new Date();
@@ -32024,8 +34773,357 @@ async function cleanupStaleClusters(logger, parentDir, options = {}) {
 }
 /** Stops a cluster recorded by path (the action's post step uses this). */
 async function removeClusterAt(root) {
-    const owner = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(root, 'owner.json'), 'utf8'));
+    const owner = JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'owner.json'), 'utf8'));
     await stopAndRemove(owner.binDir, owner.dataDir, root, unprivilegedUser());
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/util/fs-errors.ts
+// File-system errors (ENOSPC, EACCES, EROFS, ...) as messages that name the path and
+// say what to do. Where the path is decides the blame: the storage folder is a storage
+// problem (exit 5); a temp or work folder means the run cannot happen here (exit 9).
+
+const ADVICE = {
+    ENOSPC: (role) => role === 'temp'
+        ? 'The disk holding the temp folder is full: free space, or point TMPDIR (RUNNER_TEMP in Actions) at a bigger disk.'
+        : 'The disk is full: free space, prune old backups, or use another storage location.',
+    EDQUOT: () => 'The disk quota is exhausted: free space or raise the quota.',
+    EACCES: () => 'This user may not write there: fix the folder permissions (owner, mode) or use another folder.',
+    EPERM: () => 'The operation is not permitted there: fix the permissions or use another folder.',
+    EROFS: () => 'The file system is mounted read-only: use a writable folder.',
+    ENOTDIR: () => 'A file stands where a folder is needed: remove it or choose another path.',
+    EISDIR: () => 'A folder stands where a file is needed: remove it or choose another path.',
+    ENAMETOOLONG: () => 'The path is too long: use a shorter folder.',
+    EMFILE: () => 'Too many open files: raise the limit (ulimit -n).',
+    EIO: () => 'The disk reported an I/O error: check the device.',
+};
+/** A typed error for a failed file-system call; errors that are already ours pass through. */
+function fileSystemError(error, path, role, what, key) {
+    if (error instanceof errors/* BackupDrillError */.G$)
+        return error;
+    const e = error;
+    const advice = e?.code ? ADVICE[e.code] : undefined;
+    if (!advice && !e?.code)
+        return error;
+    const reason = e.code === 'ENOSPC' ? 'no space left on the device' : (e.message ?? String(error)).replace(/^[A-Z]+: /, '');
+    const message = `${what}: ${reason} (${e.code}, ${path}).`;
+    const hint = advice?.(role) ?? 'Check the path and its permissions.';
+    return role === 'temp' ? new errors/* EnvironmentError */.eG(message, { path, hint, cause: error }) : new errors/* StorageError */.aq(message, { key, hint, cause: error });
+}
+const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EIO']);
+/** What servers and tools print when this machine, not their input, is the problem. */
+const ENVIRONMENT_TEXT = /No space left on device|could not extend file|Disk quota exceeded|Read-only file system|Too many open files|could not create shared memory|out of memory/i;
+function errnoCode(error) {
+    for (let e = error, depth = 0; e && depth < 5; e = e.cause, depth++) {
+        if (typeof e.code === 'string' && ENVIRONMENT_CODES.has(e.code))
+            return e.code;
+    }
+    return undefined;
+}
+/**
+ * When `error` means "this machine cannot do it" (a full or read-only temp disk, a server that
+ * ran out of space), an EnvironmentError saying so, so a drill does not blame the backup.
+ * `where` names the folder the work happened in.
+ */
+function environmentProblem(error, where, doing) {
+    if (error instanceof EnvironmentError)
+        return error;
+    if (error instanceof BackupDrillError && error.category !== 'tool' && error.category !== 'failure')
+        return undefined;
+    const code = errnoCode(error);
+    const text = error instanceof Error ? `${error.message} ${error.stderr ?? ''}` : String(error);
+    if (!code && !ENVIRONMENT_TEXT.test(text))
+        return undefined;
+    const reason = code === 'ENOSPC' || /No space left|could not extend file/i.test(text) ? 'no space left on the device' : error.message;
+    return new EnvironmentError(`Could not ${doing} on this machine: ${reason} (in ${where}). This says nothing about the backup itself.`, {
+        path: where,
+        hint: 'Free space (or permissions) there, or point TMPDIR (RUNNER_TEMP in Actions) at a bigger, writable disk, then run again.',
+        cause: error,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/storage/local.ts
+// Local-folder adapter. Writes go to a hidden temp name in the same folder and
+// are renamed into place, so a reader never sees half an object.
+
+
+
+
+
+
+
+
+
+const TEMP_MARK = '.partial-';
+async function syncPath(path) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        await handle.sync();
+    }
+    catch (error) {
+        // Some filesystems refuse fsync on directories; the file's own fsync is what matters most.
+        if (error.code !== 'EINVAL' && error.code !== 'EISDIR')
+            throw error;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Kernel pseudo file systems (statfs f_type): nothing written there is kept, and Node's
+ * recursive mkdir loops forever at 100% CPU on them (/proc answers ENOENT for every parent).
+ */
+const PSEUDO_FILE_SYSTEMS = {
+    0x9fa0: 'proc',
+    0x62656572: 'sysfs',
+    0x64626720: 'debugfs',
+    0x74726163: 'tracefs',
+    0x73636673: 'securityfs',
+    0x27e0eb: 'cgroup',
+    0x63677270: 'cgroup2',
+    0x1cd1: 'devpts',
+    0x6165676c: 'pstore',
+    0xcafe4a11: 'bpf',
+    0x62656570: 'configfs',
+    0x65735543: 'fusectl',
+    0x19800202: 'mqueue',
+    0x42494e4d: 'binfmt_misc',
+};
+/** The nearest folder of `path` (itself or a parent) that exists. */
+async function nearestExisting(path) {
+    let dir = path;
+    for (;;) {
+        try {
+            await (0,promises_.stat)(dir);
+            return dir;
+        }
+        catch {
+            const parent = (0,external_node_path_.dirname)(dir);
+            if (parent === dir)
+                return dir;
+            dir = parent;
+        }
+    }
+}
+/** Refuses a storage folder on a kernel pseudo file system (/proc, /sys, ...). */
+async function refusePseudoFileSystem(root) {
+    const existing = await nearestExisting(root);
+    let type;
+    try {
+        type = Number((await (0,promises_.statfs)(existing)).type);
+    }
+    catch {
+        return; // statfs unsupported here: the write probe decides
+    }
+    const name = PSEUDO_FILE_SYSTEMS[type];
+    if (name) {
+        throw new errors/* UsageError */.eb(`Input 'storage' points at ${root}, on the kernel's ${name} file system (${existing}), which cannot keep files.`, {
+            input: 'storage',
+            hint: 'Give a folder on a real disk (e.g. ./backups or /srv/backups) or an s3:// URL.',
+        });
+    }
+}
+/**
+ * mkdir -p one level at a time. Node's `mkdir(..., { recursive: true })` spins forever
+ * on /proc; this fails with the first real error instead.
+ */
+async function makeDirs(path) {
+    const missing = [];
+    let dir = path;
+    for (;;) {
+        try {
+            const info = await (0,promises_.stat)(dir);
+            if (!info.isDirectory()) {
+                throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path: dir });
+            }
+            break;
+        }
+        catch (error) {
+            const code = error.code;
+            if (code !== 'ENOENT')
+                throw error;
+            const parent = (0,external_node_path_.dirname)(dir);
+            if (parent === dir)
+                break;
+            missing.unshift(dir);
+            dir = parent;
+        }
+    }
+    for (const level of missing) {
+        try {
+            await (0,promises_.mkdir)(level);
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+        }
+    }
+}
+class LocalStorage {
+    root;
+    constructor(location) {
+        this.root = (0,external_node_path_.resolve)(location.startsWith('file://') ? (0,external_node_url_.fileURLToPath)(location) : location);
+    }
+    get location() {
+        return (0,external_node_url_.pathToFileURL)(this.root).toString();
+    }
+    uriOf(key) {
+        return (0,external_node_url_.pathToFileURL)(this.pathOf(key)).toString();
+    }
+    localPath(key) {
+        return this.pathOf(key);
+    }
+    pathOf(key) {
+        const full = (0,external_node_path_.resolve)(this.root, ...key.split('/'));
+        if (full !== this.root && !full.startsWith(this.root + external_node_path_.sep)) {
+            throw new errors/* StorageError */.aq(`Key '${key}' escapes the storage folder ${this.root}.`, { key });
+        }
+        return full;
+    }
+    async checkWritable() {
+        await refusePseudoFileSystem(this.root);
+        try {
+            await makeDirs(this.root);
+            await (0,promises_.access)(this.root, promises_.constants.W_OK);
+            const probe = (0,external_node_path_.join)(this.root, `.write-test-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+            await (0,promises_.writeFile)(probe, '');
+            await (0,promises_.rm)(probe, { force: true });
+        }
+        catch (error) {
+            throw fileSystemError(error, this.root, 'storage', `Storage folder ${this.root} is not writable`);
+        }
+    }
+    /** Reading from a folder that does not exist is a mistake in 'storage', not an empty set. */
+    async requireRoot() {
+        try {
+            const info = await (0,promises_.stat)(this.root);
+            if (info.isDirectory())
+                return;
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT' && error.code !== 'ENOTDIR') {
+                throw fileSystemError(error, this.root, 'storage', `Cannot read storage folder ${this.root}`);
+            }
+        }
+        throw new errors/* UsageError */.eb(`Input 'storage' points at ${this.root}, which does not exist (or is not a folder).`, {
+            input: 'storage',
+            hint: 'Check the path (relative paths start at the working directory), or take a backup there first.',
+        });
+    }
+    async put(key, body, options = {}) {
+        const target = this.pathOf(key);
+        const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(target), `.${target.slice((0,external_node_path_.dirname)(target).length + 1)}${TEMP_MARK}${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+        let size = 0;
+        const counter = new external_node_stream_.Transform({
+            transform(chunk, _enc, cb) {
+                size += chunk.length;
+                options.onProgress?.(chunk.length);
+                cb(null, chunk);
+            },
+        });
+        try {
+            await makeDirs((0,external_node_path_.dirname)(target));
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, counter, (0,external_node_fs_.createWriteStream)(temp, { flags: 'wx' }), { signal: options.signal });
+            // Durable before visible: a crash must never leave a manifest pointing at parts that never reached the disk.
+            await syncPath(temp);
+            await (0,promises_.rename)(temp, target);
+            await syncPath((0,external_node_path_.dirname)(target));
+            return { size };
+        }
+        catch (error) {
+            await (0,promises_.rm)(temp, { force: true }).catch(() => undefined);
+            if (error instanceof errors/* StorageError */.aq)
+                throw error;
+            if (error.code && error.syscall)
+                throw fileSystemError(error, target, 'storage', `Cannot write ${target}`, key);
+            throw error;
+        }
+    }
+    async get(key, range) {
+        const path = this.pathOf(key);
+        const info = await this.stat(key);
+        if (!info)
+            throw new errors/* StorageError */.aq(`Object ${this.uriOf(key)} does not exist.`, { key });
+        return (0,external_node_fs_.createReadStream)(path, { start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+    }
+    async stat(key) {
+        try {
+            const s = await (0,promises_.stat)(this.pathOf(key));
+            return s.isFile() ? { key, size: s.size, modified: s.mtime } : undefined;
+        }
+        catch (error) {
+            if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+                return undefined;
+            throw error;
+        }
+    }
+    async *list(prefix) {
+        await this.requireRoot();
+        const keys = [];
+        const walk = async (dir, keyPrefix) => {
+            let entries;
+            try {
+                entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
+            }
+            catch (error) {
+                if (error.code === 'ENOENT')
+                    return;
+                throw fileSystemError(error, dir, 'storage', `Cannot list ${dir}`);
+            }
+            for (const entry of entries) {
+                const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
+                if (entry.isDirectory()) {
+                    if (prefix.startsWith(key + '/') || key.startsWith(prefix) || prefix === '')
+                        await walk((0,external_node_path_.join)(dir, entry.name), key);
+                }
+                else if (entry.isFile() && !entry.name.includes(TEMP_MARK) && key.startsWith(prefix)) {
+                    const s = await (0,promises_.stat)((0,external_node_path_.join)(dir, entry.name));
+                    keys.push({ key, size: s.size, modified: s.mtime });
+                }
+            }
+        };
+        await walk(this.root, '');
+        keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        yield* keys;
+    }
+    async delete(keys) {
+        const dirs = new Set();
+        for (const key of keys) {
+            const path = this.pathOf(key);
+            await (0,promises_.rm)(path, { force: true });
+            dirs.add((0,external_node_path_.dirname)(path));
+        }
+        // Remove folders left empty, up to the root, so deleted backups leave no trace.
+        for (let dir of dirs) {
+            while (dir.startsWith(this.root + external_node_path_.sep)) {
+                try {
+                    await (0,promises_.rmdir)(dir);
+                }
+                catch {
+                    break;
+                }
+                dir = (0,external_node_path_.dirname)(dir);
+            }
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/storage/registry.ts
+
+
+async function openStorage(config) {
+    const url = config.storage;
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+    if (!scheme || scheme === 'file')
+        return new LocalStorage(url);
+    if (scheme === 's3') {
+        const { S3Storage } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(279)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9279));
+        return S3Storage.fromUrl(url, config.s3);
+    }
+    throw new errors/* UsageError */.eb(`Input 'storage' has an unsupported scheme '${scheme}://'.`, { input: 'storage' });
 }
 
 ;// CONCATENATED MODULE: ./src/action/core-logger.ts
@@ -32034,12 +35132,469 @@ async function removeClusterAt(root) {
 
 
 const actionsLogger = {
-    info: (m) => info(redact(m)),
-    warn: (m) => warning(redact(m)),
-    error: (m) => error(redact(m)),
-    debug: (m) => core_debug(redact(m)),
+    info: (m) => info((0,redact/* redact */.E$)(m)),
+    warn: (m) => warning((0,redact/* redact */.E$)(m)),
+    error: (m) => error((0,redact/* redact */.E$)(m)),
+    debug: (m) => core_debug((0,redact/* redact */.E$)(m)),
     group: (title, fn) => group(title, fn),
 };
+
+// EXTERNAL MODULE: ./src/util/deadlines.ts
+var deadlines = __nccwpck_require__(4389);
+// EXTERNAL MODULE: ./src/util/format.ts
+var format = __nccwpck_require__(2693);
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/config.ts
+// The single place where raw inputs (action inputs, CLI flags, env) become a
+// typed, validated Config. Every error names the input, the value and the fix.
+
+
+
+
+
+
+
+
+
+
+const KNOWN = new Set(INPUTS.map((i) => i.name));
+/** Wraps a reader with defaults and env fallbacks from the INPUTS table. */
+function withFallbacks(read, env) {
+    return (name) => {
+        if (!KNOWN.has(name))
+            throw new Error(`internal: unknown input ${name}`);
+        const spec = INPUTS.find((i) => i.name === name);
+        const raw = read(name)?.trim();
+        if (raw)
+            return raw;
+        for (const variable of spec.env ?? []) {
+            const value = env[variable]?.trim();
+            if (value)
+                return value;
+        }
+        return spec.default;
+    };
+}
+function parseBoolean(name, value) {
+    if (value === undefined || value === '')
+        return false;
+    const v = value.toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new errors/* UsageError */.eb(`Input '${name}' must be true or false, got '${value}'.`, { input: name, hint: `Use ${name}: true or ${name}: false.` });
+}
+function parseInteger(name, value, min, max) {
+    if (value === undefined || value === '')
+        return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new errors/* UsageError */.eb(`Input '${name}' must be a whole number from ${min} to ${max}, got '${value}'.`, { input: name });
+    }
+    return Number(value);
+}
+/** Splits a list given one per line and/or comma-separated. */
+function parseList(value) {
+    if (!value)
+        return [];
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0 && !s.startsWith('#'));
+}
+const STORAGE_HINT = 'Give a local folder (e.g. ./backups or file:///srv/backups) or an S3 URL (s3://bucket/prefix); in a terminal, --storage or BACKUP_DRILL_STORAGE.';
+function validateStorage(value) {
+    if (!value) {
+        throw new errors/* UsageError */.eb("Input 'storage' is required: where backups are kept.", { input: 'storage', hint: STORAGE_HINT });
+    }
+    if (/[\n\r\0]/.test(value)) {
+        throw new errors/* UsageError */.eb(`Input 'storage' must be one location on one line, got '${(0,redact/* safeUrl */.Pl)(value)}'.`, { input: 'storage', hint: STORAGE_HINT });
+    }
+    // 's3:/bucket' or 's3:bucket' would silently become a local folder named 's3:' (lost on a runner).
+    const nearMiss = /^([a-z][a-z0-9+.-]+):(?!\/\/)/i.exec(value);
+    if (nearMiss) {
+        const scheme = nearMiss[1].toLowerCase();
+        throw new errors/* UsageError */.eb(`Input 'storage' looks like a URL without '//': '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+            input: 'storage',
+            hint: scheme === 's3'
+                ? `Write it as s3://${value.slice(3).replace(/^\/+/, '')}. For a local folder whose name has a colon, write ./${value}.`
+                : `Use s3://bucket/prefix, file:///absolute/path, or ./${value} for a local folder whose name has a colon.`,
+        });
+    }
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+    if (scheme && scheme !== 'file' && scheme !== 's3') {
+        throw new errors/* UsageError */.eb(`Input 'storage' has an unsupported scheme '${scheme}://' in '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+            input: 'storage',
+            hint: 'Supported: a local path, file:///path, or s3://bucket/prefix (use s3-endpoint for R2, B2, MinIO, Wasabi, GCS interoperability).',
+        });
+    }
+    if (scheme === 's3' && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/i.test(value)) {
+        throw new errors/* UsageError */.eb(`Input 'storage' is not a valid S3 URL: '${value}'.`, {
+            input: 'storage',
+            hint: 'Use s3://bucket-name/optional/prefix (bucket names: 3–63 lowercase letters, digits, dots and hyphens).',
+        });
+    }
+    if (scheme === 's3' && /[A-Z]/.test(value.slice(5).split('/')[0])) {
+        throw new errors/* UsageError */.eb(`Input 'storage' has an invalid bucket name in '${value}': S3 bucket names are lowercase.`, {
+            input: 'storage',
+            hint: 'Use the bucket name exactly as the provider shows it (lowercase letters, digits, dots and hyphens).',
+        });
+    }
+    if (scheme === 'file') {
+        try {
+            (0,external_node_url_.fileURLToPath)(value);
+        }
+        catch (error) {
+            throw new errors/* UsageError */.eb(`Input 'storage' is not a usable file URL: '${value}' (${error.message}).`, {
+                input: 'storage',
+                hint: 'Use file:///absolute/path (three slashes), or give the folder as a plain path.',
+            });
+        }
+    }
+    return value;
+}
+/** The local folder a storage value names, or undefined for S3. */
+function localStoragePath(storage) {
+    if (/^s3:\/\//i.test(storage))
+        return undefined;
+    return (0,external_node_path_.resolve)(/^file:\/\//i.test(storage) ? (0,external_node_url_.fileURLToPath)(storage) : storage);
+}
+function isInside(child, parent) {
+    const rel = (0,external_node_path_.relative)(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+/** A backup whose storage lies inside files-path would pack its own partial parts and lock. */
+function refuseStorageInsideFiles(storage, filesPath) {
+    const local = localStoragePath(storage);
+    if (!local || !filesPath)
+        return;
+    const files = (0,external_node_path_.resolve)(filesPath);
+    if (isInside(local, files)) {
+        throw new errors/* UsageError */.eb(`Input 'storage' (${local}) is inside 'files-path' (${files}): each backup would contain the partial parts and lock of itself.`, {
+            input: 'storage',
+            hint: `Keep backups outside the uploads directory, e.g. ${(0,external_node_path_.resolve)(files, '..', 'backups')}, or add it to files-exclude and move it out.`,
+        });
+    }
+}
+const PG_TOOLS = ['pg_dump', 'pg_restore', 'psql', 'initdb', 'pg_ctl', 'postgres'];
+/** A postgres-bin-dir that is missing or holds none of the tools is an error, not a silent fallback to PATH. */
+function validateBinDir(value) {
+    if (!value)
+        return undefined;
+    let info;
+    try {
+        info = (0,external_node_fs_.statSync)(value);
+    }
+    catch {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' points at '${value}', which does not exist.`, {
+            input: 'postgres-bin-dir',
+            hint: 'Give the folder holding pg_dump/pg_restore/initdb (e.g. /usr/lib/postgresql/16/bin), or leave it empty to search PATH and /usr/lib/postgresql/*/bin.',
+        });
+    }
+    if (!info.isDirectory()) {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' must be a folder; '${value}' is a file.`, {
+            input: 'postgres-bin-dir',
+            hint: 'Give the folder that holds the tools, not a tool itself (e.g. /usr/lib/postgresql/16/bin).',
+        });
+    }
+    let names = [];
+    try {
+        names = (0,external_node_fs_.readdirSync)(value);
+    }
+    catch (error) {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' folder '${value}' cannot be read: ${error.message}.`, {
+            input: 'postgres-bin-dir',
+            hint: 'Give a folder this user can read.',
+        });
+    }
+    if (!PG_TOOLS.some((tool) => names.includes(tool))) {
+        throw new errors/* UsageError */.eb(`Input 'postgres-bin-dir' folder '${value}' holds none of ${PG_TOOLS.join(', ')}.`, {
+            input: 'postgres-bin-dir',
+            hint: "Point it at PostgreSQL's bin folder (e.g. /usr/lib/postgresql/16/bin; 'pg_config --bindir' prints it).",
+        });
+    }
+    return value;
+}
+/** Exclude globs are relative to files-path; an invalid or absolute one would exclude nothing. */
+function validateExcludes(patterns) {
+    for (const pattern of patterns) {
+        if ((0,external_node_path_.isAbsolute)(pattern) || /^[a-z]:[\\/]/i.test(pattern)) {
+            throw new errors/* UsageError */.eb(`Input 'files-exclude' has an absolute pattern '${pattern}'; patterns are relative to files-path, so it would match nothing.`, {
+                input: 'files-exclude',
+                hint: `Write it relative to files-path, e.g. '${pattern.replace(/^([a-z]:)?[\\/]+/i, '')}' or '**/${pattern.split(/[\\/]/).pop() || '*'}'.`,
+            });
+        }
+        if (pattern.split(/[\\/]/).includes('..')) {
+            throw new errors/* UsageError */.eb(`Input 'files-exclude' pattern '${pattern}' reaches outside files-path with '..'; it would match nothing.`, {
+                input: 'files-exclude',
+                hint: 'Write patterns relative to files-path, without ..',
+            });
+        }
+        try {
+            picomatch_default().makeRe(pattern, { dot: true, strictBrackets: true });
+        }
+        catch (error) {
+            throw new errors/* UsageError */.eb(`Input 'files-exclude' has an invalid glob '${pattern}': ${error.message}.`, {
+                input: 'files-exclude',
+                hint: 'Close every [ ], { } and ( ); escape a literal bracket with a backslash (\\[).',
+            });
+        }
+    }
+    return patterns;
+}
+/** An entry that is clearly a path, not a key: it must name an existing file. */
+function looksLikePath(value) {
+    return !/^(age1|AGE-SECRET-KEY-1)/i.test(value) && !/\s/.test(value) && /[\\/~]|^\.|\.[a-z0-9]{1,5}$/i.test(value);
+}
+function validateKeyFiles(input, values) {
+    for (const value of values) {
+        if (!looksLikePath(value))
+            continue;
+        let info;
+        try {
+            info = (0,external_node_fs_.statSync)(value);
+        }
+        catch {
+            throw new errors/* UsageError */.eb(`Input '${input}' names the file '${value}', which does not exist.`, {
+                input,
+                hint: value.startsWith('~')
+                    ? "'~' is not expanded here: give the full path (e.g. $HOME/...)."
+                    : `Check the path (relative paths start at ${process.cwd()}), or give the key itself.`,
+            });
+        }
+        if (!info.isFile())
+            throw new errors/* UsageError */.eb(`Input '${input}' names '${value}', which is not a file.`, { input, hint: 'Give the path of the key file.' });
+    }
+}
+/** Seconds from '30', '30s', '2m'. */
+function parseTimeout(name, value, fallbackSeconds) {
+    if (!value)
+        return fallbackSeconds * 1000;
+    const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : (0,format/* parseDuration */.E9)(value);
+    if (seconds === undefined || !(seconds >= 1) || seconds > 86400) {
+        throw new errors/* UsageError */.eb(`Input '${name}' must be a duration from 1s to 24h (e.g. 30s, 2m; a plain number is seconds), got '${value}'.`, {
+            input: name,
+            hint: `Leave it empty for the default, or give e.g. ${name}: ${fallbackSeconds}s.`,
+        });
+    }
+    return Math.round(seconds * 1000);
+}
+/** The values of a secret input to mask: a URL's password (not the whole URL, which the user must be able to read), a path as is never. */
+function secretsOf(name, value) {
+    if (!value)
+        return [];
+    if (name === 'database-url' || name === 'drill-database-url') {
+        const password = (0,redact/* urlPassword */.Ds)(value);
+        const keyword = /\bpassword\s*=\s*('[^']*'|\S+)/i.exec(value)?.[1]?.replace(/^'|'$/g, '');
+        return [password, keyword].filter((v) => Boolean(v));
+    }
+    if (name === 'decrypt-identity' && looksLikePath(value))
+        return [];
+    return [value];
+}
+function validateDatabaseUrl(name, value) {
+    if (!value)
+        return undefined;
+    for (const secret of secretsOf(name, value))
+        (0,redact/* registerSecret */.cl)(secret);
+    if (/^postgres(ql)?:\/\//i.test(value)) {
+        try {
+            new URL(value);
+        }
+        catch {
+            throw new errors/* UsageError */.eb(`Input '${name}' is not a valid URL: '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+                input: name,
+                hint: 'Use postgres://user:password@host:5432/database (percent-encode special characters in the password: @ as %40, / as %2F, # as %23; a port is 1–65535).',
+            });
+        }
+        return value;
+    }
+    if (/=/.test(value))
+        return value; // libpq keyword/value string: host=... dbname=...
+    throw new errors/* UsageError */.eb(`Input '${name}' must be a postgres:// URL or a libpq connection string, got '${(0,redact/* safeUrl */.Pl)(value)}'.`, {
+        input: name,
+        hint: 'Example: postgres://app:secret@db.example.com:5432/app',
+    });
+}
+function validateName(value) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
+        throw new errors/* UsageError */.eb(`Input 'name' must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${value}'.`, { input: 'name' });
+    }
+    if (value === 'locks') {
+        throw new errors/* UsageError */.eb("Input 'name' cannot be 'locks': that folder holds the lock files.", {
+            input: 'name',
+            hint: "Use another name, e.g. 'app' or 'locks-db'.",
+        });
+    }
+    return value;
+}
+function parseMode(value) {
+    const mode = (value ?? 'backup').toLowerCase();
+    if (mode === 'drill')
+        return 'restore-drill';
+    if (!MODES.includes(mode)) {
+        throw new errors/* UsageError */.eb(`Unknown mode '${value}'.`, { input: 'mode', hint: `Use one of: ${MODES.join(', ')}.` });
+    }
+    return mode;
+}
+function parseParts(value) {
+    const list = parseList(value ?? 'database,files');
+    for (const p of list) {
+        if (p !== 'database' && p !== 'files') {
+            throw new errors/* UsageError */.eb(`Input 'parts' has an unknown part '${p}'.`, { input: 'parts', hint: 'Use database, files, or database,files.' });
+        }
+    }
+    if (list.length === 0)
+        throw new errors/* UsageError */.eb("Input 'parts' is empty.", { input: 'parts', hint: 'Use database, files, or database,files.' });
+    return { database: list.includes('database'), files: list.includes('files') };
+}
+function triggerFromEnv(env) {
+    if (env.GITHUB_ACTIONS === 'true') {
+        const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+        return {
+            kind: 'github',
+            runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+            actor: env.GITHUB_ACTOR,
+            event: env.GITHUB_EVENT_NAME,
+            repository: env.GITHUB_REPOSITORY,
+            workflow: env.GITHUB_WORKFLOW,
+        };
+    }
+    return { kind: 'cli' };
+}
+/**
+ * A passphrase from `<name>` or from the file named by `<name>-file` (one trailing newline, as
+ * `echo` and editors leave it, is not part of the passphrase). Both at once is ambiguous.
+ */
+function passphraseInput(get, name) {
+    const inline = get(name) || undefined;
+    const fileInput = `${name}-file`;
+    const path = get(fileInput) || undefined;
+    if (!path)
+        return inline;
+    if (inline)
+        throw new errors/* UsageError */.eb(`Give '${name}' or '${fileInput}', not both.`, { input: fileInput });
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (error) {
+        const reason = error.code === 'ENOENT' ? 'no such file' : (error.code ?? String(error));
+        throw new errors/* UsageError */.eb(`Input '${fileInput}': cannot read the passphrase file '${path}' (${reason}).`, {
+            input: fileInput,
+            hint: `Give the path of a file that holds only the passphrase, or use '${name}'.`,
+        });
+    }
+    const passphrase = text.replace(/\r?\n$/, '');
+    if (!passphrase)
+        throw new errors/* UsageError */.eb(`Input '${fileInput}': the passphrase file '${path}' is empty.`, { input: fileInput });
+    (0,redact/* registerSecret */.cl)(passphrase);
+    return passphrase;
+}
+/** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
+function buildConfig(read, env = process.env) {
+    const get = withFallbacks(read, env);
+    for (const spec of INPUTS)
+        if (spec.secret)
+            for (const secret of secretsOf(spec.name, read(spec.name)?.trim()))
+                (0,redact/* registerSecret */.cl)(secret);
+    const mode = parseMode(get('mode'));
+    const maxAgeRaw = get('max-age');
+    const maxAgeSeconds = maxAgeRaw ? (0,format/* parseDuration */.E9)(maxAgeRaw) : undefined;
+    if (maxAgeRaw && maxAgeSeconds === undefined) {
+        throw new errors/* UsageError */.eb(`Input 'max-age' must be a duration such as 26h, 90m, 2d or 1w; got '${maxAgeRaw}'.`, { input: 'max-age' });
+    }
+    const postgresVersion = parseInteger('postgres-version', get('postgres-version'), 9, 99);
+    const tables = parseList(get('tables'));
+    const intoSchema = get('into-schema') || undefined;
+    if (intoSchema && tables.length === 0) {
+        throw new errors/* UsageError */.eb("Input 'into-schema' needs 'tables': it names where copies of those tables go.", { input: 'into-schema' });
+    }
+    const connectTimeoutMs = parseTimeout('connect-timeout', get('connect-timeout'), 30);
+    const idleTimeoutMs = parseTimeout('storage-timeout', get('storage-timeout'), 120);
+    (0,deadlines/* setDeadlines */.kp)({ connectMs: connectTimeoutMs, idleMs: idleTimeoutMs });
+    const config = {
+        mode,
+        storage: validateStorage(get('storage')),
+        name: validateName(get('name') ?? 'default'),
+        s3: {
+            endpoint: get('s3-endpoint') || undefined,
+            region: get('s3-region') || undefined,
+            forcePathStyle: parseBoolean('s3-force-path-style', get('s3-force-path-style')),
+            storageClass: get('s3-storage-class') || undefined,
+            connectTimeoutMs,
+            idleTimeoutMs,
+        },
+        databaseUrl: validateDatabaseUrl('database-url', get('database-url')),
+        filesPath: get('files-path') || undefined,
+        filesExclude: validateExcludes(parseList(get('files-exclude'))),
+        postgresBinDir: validateBinDir(get('postgres-bin-dir') || undefined),
+        compression: parseInteger('compression', get('compression'), 0, 9) ?? 1,
+        retention: {
+            keepLast: parseInteger('keep-last', get('keep-last'), 0, 100000),
+            keepDaily: parseInteger('keep-daily', get('keep-daily'), 0, 100000),
+            keepWeekly: parseInteger('keep-weekly', get('keep-weekly'), 0, 100000),
+            keepMonthly: parseInteger('keep-monthly', get('keep-monthly'), 0, 100000),
+        },
+        encryption: {
+            recipients: parseList(get('encrypt-recipients')),
+            passphrase: passphraseInput(get, 'encrypt-passphrase'),
+            identity: get('decrypt-identity') || undefined,
+            decryptPassphrase: passphraseInput(get, 'decrypt-passphrase'),
+        },
+        redactColumns: parseList(get('redact-columns')),
+        sensitiveColumns: parseList(get('sensitive-columns')),
+        backupId: get('backup-id') ?? 'latest',
+        postgresVersion,
+        drillDatabaseUrl: validateDatabaseUrl('drill-database-url', get('drill-database-url')),
+        checksPath: get('checks') || undefined,
+        maxAgeSeconds,
+        keepDatabase: parseBoolean('keep-database', get('keep-database')),
+        jobs: parseInteger('jobs', get('jobs'), 1, 64) ?? Math.max(1, Math.min((0,external_node_os_.availableParallelism)(), 8)),
+        reportDir: get('report-dir') || undefined,
+        force: parseBoolean('force', get('force')),
+        ignoreSchemaMismatch: parseBoolean('ignore-schema-mismatch', get('ignore-schema-mismatch')),
+        dryRun: parseBoolean('dry-run', get('dry-run')),
+        parts: parseParts(get('parts')),
+        tables,
+        intoSchema,
+        discardPreviousFiles: parseBoolean('discard-previous-files', get('discard-previous-files')),
+        createRoles: parseBoolean('create-roles', get('create-roles')),
+        trigger: triggerFromEnv(env),
+    };
+    validateKeyFiles('encrypt-recipients', config.encryption.recipients);
+    if (config.encryption.identity && !/\n/.test(config.encryption.identity))
+        validateKeyFiles('decrypt-identity', [config.encryption.identity]);
+    if (mode === 'backup')
+        refuseStorageInsideFiles(config.storage, config.filesPath);
+    if (config.ignoreSchemaMismatch && !config.force) {
+        throw new errors/* UsageError */.eb("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
+    }
+    return config;
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+// Action inputs → Config, masking every secret before anything can log it.
+
+
+
+
+function readActionConfig() {
+    for (const spec of INPUTS) {
+        if (!spec.secret)
+            continue;
+        // A URL's password, not the whole URL: the user must be able to read which part is wrong.
+        for (const secret of secretsOf(spec.name, getInput(spec.name)))
+            core_setSecret(secret);
+    }
+    const config = buildConfig((name) => getInput(name), process.env);
+    // buildConfig registered URL passwords and other secrets it found: mask them too.
+    for (const secret of (0,redact/* registeredSecrets */.wW)())
+        core_setSecret(secret);
+    return config;
+}
 
 ;// CONCATENATED MODULE: ./src/action/post.ts
 // The action's post step: removes throwaway clusters and temp files recorded
@@ -32050,18 +35605,46 @@ const actionsLogger = {
 
 
 
+
+
+
+
+/** A main step killed mid-run (cancel, timeout) may leave its lock and partial parts: remove them. */
+async function releaseLeftovers() {
+    const pid = Number(getState(STATE.pid));
+    if (!pid)
+        return;
+    const prefix = getState(STATE.backupPrefix);
+    let config;
+    try {
+        config = readActionConfig();
+    }
+    catch {
+        return; // bad inputs: the main step failed before it could lock anything
+    }
+    try {
+        const storage = await openStorage(config);
+        if (prefix)
+            await removeIncompleteBackup(storage, prefix, actionsLogger);
+        await releaseLocksOf(storage, config.name, pid, actionsLogger);
+    }
+    catch (error) {
+        warning(`Could not check for a lock or partial backup left by the main step: ${(0,errors/* describeError */.Uc)(error)}`);
+    }
+}
 async function runPost() {
+    await releaseLeftovers();
     const recorded = getState(STATE.cleanup);
     const paths = recorded ? JSON.parse(recorded) : [];
     for (const item of paths) {
         try {
-            const exists = await (0,promises_namespaceObject.access)(item.path).then(() => true, () => false);
+            const exists = await (0,promises_.access)(item.path).then(() => true, () => false);
             if (!exists)
                 continue; // the main step already removed it
-            const hasOwner = await (0,promises_namespaceObject.access)((0,external_node_path_namespaceObject.join)(item.path, 'owner.json')).then(() => true, () => false);
+            const hasOwner = await (0,promises_.access)((0,external_node_path_.join)(item.path, 'owner.json')).then(() => true, () => false);
             if (item.kind === 'cluster' && hasOwner)
                 await removeClusterAt(item.path);
-            await (0,promises_namespaceObject.rm)(item.path, { recursive: true, force: true });
+            await (0,promises_.rm)(item.path, { recursive: true, force: true });
             info(`Cleaned up ${item.path}`);
         }
         catch (error) {
@@ -32075,11 +35658,158 @@ async function runPost() {
 
 /***/ }),
 
+/***/ 3916:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G$: () => (/* binding */ BackupDrillError),
+/* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   aq: () => (/* binding */ StorageError),
+/* harmony export */   eG: () => (/* binding */ EnvironmentError),
+/* harmony export */   eb: () => (/* binding */ UsageError),
+/* harmony export */   v4: () => (/* binding */ ToolError)
+/* harmony export */ });
+/* unused harmony exports ExitCode, EXIT_CODE_MEANINGS, DatabaseError, IntegrityError, LockedError, InterruptedError, ChecksFailedError, exitCodeOf */
+// Typed errors for the engine. Only the shells (action, CLI) turn them into
+// exit codes or setFailed; every message says what failed, the value, and the fix.
+/**
+ * Every outcome's exit code, old and new, in one table (README "Exit codes" and `--help` render it).
+ * Codes are never renumbered; later features take new codes from here.
+ */
+const ExitCode = {
+    ok: 0,
+    failure: 1,
+    usage: 2,
+    checksFailed: 3,
+    database: 4,
+    storage: 5,
+    tool: 6,
+    integrity: 7,
+    locked: 8,
+    environment: 9,
+    timedOut: 10,
+    suspect: 11,
+    notVerifiable: 12,
+    interrupted: 130,
+};
+/** What each exit code means, for `--help` and the README table. */
+const EXIT_CODE_MEANINGS = {
+    ok: 'success',
+    failure: 'unexpected error (a bug: please report it with BACKUP_DRILL_DEBUG=1 output)',
+    usage: 'bad input or configuration: the message names the input, the value and the fix',
+    checksFailed: 'a drill or verification ran to the end and found a problem',
+    database: 'database unreachable, login refused, or a server-side error',
+    storage: 'storage unreachable, timed out, unwritable, or an object missing',
+    tool: 'an external tool (pg_dump, pg_restore, psql) failed',
+    integrity: 'checksum mismatch, truncated or altered backup',
+    locked: "another run holds the backup set's lock",
+    environment: 'could not run here: disk full or unwritable temp folder, no PostgreSQL binaries, initdb or the throwaway server failed (the backup is not to blame)',
+    timedOut: 'the run exceeded its deadline',
+    suspect: 'reserved: the backup looks wrong next to its history (trend guard)',
+    notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
+    interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
+};
+class BackupDrillError extends Error {
+    category;
+    hint;
+    constructor(category, message, options = {}) {
+        super(message, options.cause === undefined ? undefined : { cause: options.cause });
+        this.name = new.target.name;
+        this.category = category;
+        this.hint = options.hint;
+    }
+    get exitCode() {
+        return ExitCode[this.category];
+    }
+    /** One paragraph for humans: what failed, then what to do. */
+    describe() {
+        return this.hint ? `${this.message} ${this.hint}` : this.message;
+    }
+}
+/** An input has a value we cannot use. Names the input and the value. */
+class UsageError extends BackupDrillError {
+    input;
+    constructor(message, options = {}) {
+        super('usage', message, options);
+        this.input = options.input;
+    }
+}
+class DatabaseError extends BackupDrillError {
+    constructor(message, options = {}) {
+        super('database', message, options);
+    }
+}
+class StorageError extends BackupDrillError {
+    key;
+    constructor(message, options = {}) {
+        super('storage', message, options);
+        this.key = options.key;
+    }
+}
+/** An external program is missing, or exited non-zero. Keeps the tail of its stderr. */
+class ToolError extends BackupDrillError {
+    tool;
+    exitCode_;
+    stderr;
+    constructor(tool, message, options = {}) {
+        super('tool', message, options);
+        this.tool = tool;
+        this.exitCode_ = options.exitCode;
+        this.stderr = options.stderr;
+    }
+}
+class IntegrityError extends BackupDrillError {
+    constructor(message, options = {}) {
+        super('integrity', message, options);
+    }
+}
+class LockedError extends BackupDrillError {
+    constructor(message, options = {}) {
+        super('locked', message, options);
+    }
+}
+/**
+ * The run could not happen on this machine: disk full or read-only temp folder, missing
+ * PostgreSQL binaries, a throwaway server that would not start. Not the backup's fault.
+ */
+class EnvironmentError extends BackupDrillError {
+    path;
+    constructor(message, options = {}) {
+        super('environment', message, options);
+        this.path = options.path;
+    }
+}
+/** SIGINT/SIGTERM: the run stopped on request (after cleaning up). */
+class InterruptedError extends BackupDrillError {
+    constructor(signal) {
+        super('interrupted', `Interrupted by ${signal}.`, { hint: 'Partial parts and the lock were removed; run again when ready.' });
+    }
+}
+/** A drill or verification ran to the end and something did not match. */
+class ChecksFailedError extends BackupDrillError {
+    constructor(message, options = {}) {
+        super('checksFailed', message, options);
+    }
+}
+function describeError(error) {
+    if (error instanceof BackupDrillError)
+        return error.describe();
+    if (error instanceof Error)
+        return error.message;
+    return String(error);
+}
+function exitCodeOf(error) {
+    return error instanceof BackupDrillError ? error.exitCode : ExitCode.failure;
+}
+
+
+/***/ }),
+
 /***/ 5230:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7132);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1795);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
 
@@ -32088,10 +35818,151 @@ __webpack_async_result__();
 
 /***/ }),
 
+/***/ 4389:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   QA: () => (/* binding */ deadlines),
+/* harmony export */   kp: () => (/* binding */ setDeadlines)
+/* harmony export */ });
+/* unused harmony export DEFAULT_DEADLINES */
+// Deadlines for every network operation, set once from the inputs `connect-timeout`
+// and `storage-timeout` (config.ts) and read by the S3 client and the PostgreSQL
+// connections. A module setting rather than a parameter: connections are opened
+// in many places, and the values are the same for the whole run.
+const DEFAULT_DEADLINES = { connectMs: 30_000, idleMs: 120_000 };
+let current = { ...DEFAULT_DEADLINES };
+function setDeadlines(next) {
+    current = { ...current, ...next };
+}
+function deadlines() {
+    return current;
+}
+
+
+/***/ }),
+
+/***/ 2693:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E9: () => (/* binding */ parseDuration),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export formatDuration */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = n;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+function formatDuration(seconds) {
+    if (seconds < 60)
+        return `${seconds.toFixed(1)}s`;
+    const m = Math.floor(seconds / 60);
+    const s = Math.round(seconds % 60);
+    if (m < 60)
+        return `${m}m${String(s).padStart(2, '0')}s`;
+    const h = Math.floor(m / 60);
+    return `${h}h${String(m % 60).padStart(2, '0')}m`;
+}
+/** Parses durations such as `26h`, `90m`, `7d`, `3600s` or `1d12h` into seconds. */
+function parseDuration(text) {
+    const trimmed = text.trim();
+    if (!/^(\d+(\.\d+)?[smhdw])+$/i.test(trimmed))
+        return undefined;
+    const factor = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+    let total = 0;
+    for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)([smhdw])/gi)) {
+        total += Number(match[1]) * factor[match[2].toLowerCase()];
+    }
+    return total;
+}
+
+
+/***/ }),
+
+/***/ 767:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ds: () => (/* binding */ urlPassword),
+/* harmony export */   E$: () => (/* binding */ redact),
+/* harmony export */   Pl: () => (/* binding */ safeUrl),
+/* harmony export */   cl: () => (/* binding */ registerSecret),
+/* harmony export */   wW: () => (/* binding */ registeredSecrets)
+/* harmony export */ });
+// Keeps secrets out of every message: URL passwords, and any value registered as secret.
+const registered = new Set();
+/** Registers a value that must never appear in a message or log. */
+function registerSecret(value) {
+    if (value && value.length >= 3)
+        registered.add(value);
+}
+function registeredSecrets() {
+    return [...registered];
+}
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi;
+const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('[^']*'|\S+)/gi;
+function redact(text) {
+    let out = text.replace(URL_PASSWORD, '$1***@').replace(KEYWORD_PASSWORD, '$1***');
+    for (const secret of registered) {
+        if (out.includes(secret))
+            out = out.split(secret).join('***');
+    }
+    return out;
+}
+/** A connection URL fit for a log line: password removed. */
+function safeUrl(url) {
+    try {
+        const u = new URL(url);
+        if (u.password)
+            u.password = '***';
+        return u.toString();
+    }
+    catch {
+        return redact(url);
+    }
+}
+/** The password of a URL-like string, also when it does not parse as a URL (so an invalid URL can be shown with only it masked). */
+function urlPassword(url) {
+    try {
+        const u = new URL(url);
+        if (u.password)
+            return decodeURIComponent(u.password);
+    }
+    catch {
+        /* fall back to the pattern */
+    }
+    const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@\s]*)@/i.exec(url);
+    if (!match?.[1])
+        return undefined;
+    try {
+        return decodeURIComponent(match[1]);
+    }
+    catch {
+        return match[1];
+    }
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
@@ -32144,6 +36015,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -32179,6 +36057,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -32193,6 +36085,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
 /***/ 7030:
 /***/ ((module) => {
 
@@ -32200,10 +36099,31 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
 
 /***/ }),
 
@@ -32263,6 +36183,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -32306,7 +36233,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -32315,6 +36242,9 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -32389,6 +36319,48 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -32401,9 +36373,105 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
