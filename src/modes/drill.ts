@@ -24,6 +24,7 @@ import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { compareTables } from '../postgres/compare.js';
+import { rolesToCreate } from '../postgres/roles.js';
 import { objectsVerification } from '../postgres/objects/index.js';
 import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
@@ -122,6 +123,32 @@ async function serverTarget(url: string, id: string, deps: DrillDeps): Promise<D
     };
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * Creates the roles captured at backup time (roles.sql, safe attributes only, no passwords) in a
+ * throwaway server, so that objects naming them (row-level security policies, `GRANT … TO`) restore
+ * as they would on the real server. A missing or unreadable roles part only warns: the part
+ * check reports damage, and what then fails to restore fails by name.
+ */
+async function createCapturedRoles(storage: Storage, prefix: string, manifest: Manifest, url: string, decrypt: Decryptor, logger: Logger): Promise<void> {
+  const part = partByRole(manifest, 'roles');
+  if (!part) return;
+  let roles: { sql: string; roles: string[] };
+  try {
+    roles = rolesToCreate(await readPartText(storage, prefix, part, decrypt));
+  } catch (error) {
+    logger.warn(`The backup's roles could not be read, so none were created in the throwaway server: ${describeError(error)}`);
+    return;
+  }
+  if (!roles.roles.length) return;
+  const client = await connect(url);
+  try {
+    await client.query(roles.sql);
+    logger.info(`Created the backup's ${roles.roles.length} role(s) in the throwaway server (no passwords).`);
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -272,6 +299,8 @@ async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult
       config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps),
     );
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+    // Policies, grants' roles and ownerless objects name the app's roles: a throwaway server has none of them.
+    if (!config.drillDatabaseUrl) await createCapturedRoles(storage, prefix, manifest, target.url, decrypt, logger);
     let environment: EnvironmentError | undefined; // the first "could not run here" problem: it outranks any failure it caused
     const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
       environment ??= environmentProblem(error, workDir, 'unpack the files for the drill');

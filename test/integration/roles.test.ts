@@ -7,6 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { buildConfig } from '../../src/config.js';
 import { runBackup } from '../../src/modes/backup.js';
 import { runRestore } from '../../src/modes/restore.js';
+import { runDrill } from '../../src/modes/drill.js';
 import { MemoryLogger } from '../../src/util/logger.js';
 import { connect } from '../../src/postgres/connect.js';
 import { rolesToCreate } from '../../src/postgres/roles.js';
@@ -82,5 +83,32 @@ describe('roles', () => {
       const { rows: m } = await c.query(`SELECT pg_has_role('app_user', 'Read Only', 'MEMBER') AS member`);
       assert.equal(m[0].member, true);
     });
+  });
+
+  test('a drill creates the captured roles in its throwaway server, so policies naming them restore (no false failure)', async () => {
+    const admin = await connect(source.url());
+    await admin.query('CREATE DATABASE rls');
+    await admin.end();
+    const url = source.url('rls');
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE notes (id int PRIMARY KEY, owner text); INSERT INTO notes VALUES (1, 'a'), (2, 'b');
+               ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+               CREATE POLICY own_notes ON notes FOR SELECT TO app_user, "Read Only" USING (owner = current_user);`),
+    );
+    const rlsStorage = join(work.path, 'rls-backups');
+    await runBackup(
+      buildConfig((n) => ({ 'database-url': url, storage: rlsStorage })[n], {}),
+      { logger: new MemoryLogger() },
+    );
+    const logger = new MemoryLogger();
+    const drill = await runDrill(
+      buildConfig((n) => ({ mode: 'restore-drill', storage: rlsStorage, 'report-dir': join(work.path, 'rls-reports') })[n], {}),
+      { logger },
+    );
+    assert.equal(drill.report.status, 'passed', drill.report.failures.join('\n'));
+    assert.ok(
+      logger.lines.some((l) => /Created the backup's \d+ role\(s\) in the throwaway server/.test(l)),
+      logger.lines.join('\n'),
+    );
   });
 });
