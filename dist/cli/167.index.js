@@ -6080,9 +6080,13 @@ var external_node_net_ = __webpack_require__(7030);
 function currentUid() {
     return typeof process.getuid === 'function' ? process.getuid() : undefined;
 }
-/** The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours. */
-function runTempRoot(env = process.env) {
-    if (env.RUNNER_TEMP)
+/**
+ * The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours.
+ * `forOtherUser`: files there must be reachable by another user (root runs the throwaway server as
+ * `postgres`), which RUNNER_TEMP, made 0700 by some runners, may not be.
+ */
+function runTempRoot(env = process.env, options = {}) {
+    if (env.RUNNER_TEMP && !options.forOtherUser)
         return env.RUNNER_TEMP;
     const uid = currentUid();
     const root = (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
@@ -6132,7 +6136,9 @@ const THROWAWAY_TUNING = {
 };
 /** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 function clustersRoot(parentDir) {
-    return parentDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-clusters');
+    // As root the server runs as another user, who must reach its folder: not under a private RUNNER_TEMP.
+    const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    return parentDir ?? (0,external_node_path_.join)(runTempRoot(process.env, { forOtherUser: asRoot }), 'backup-drill-clusters');
 }
 /** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
 const KEPT_CLUSTER_MAX_AGE_HOURS = 24;
@@ -7967,6 +7973,7 @@ function reportTotals(tables, checks) {
 
 
 
+
 async function throwawayTarget(config, manifest, deps) {
     const wanted = config.postgresVersion ?? manifest.source.major;
     const bins = await findBinDir({
@@ -8021,6 +8028,35 @@ async function serverTarget(url, id, deps) {
     }
     finally {
         await admin.end();
+    }
+}
+/**
+ * Creates the roles captured at backup time (roles.sql, safe attributes only, no passwords) in a
+ * throwaway server, so that objects naming them (row-level security policies, `GRANT … TO`) restore
+ * as they would on the real server. A missing or unreadable roles part only warns: the part
+ * check reports damage, and what then fails to restore fails by name.
+ */
+async function createCapturedRoles(storage, prefix, manifest, url, decrypt, logger) {
+    const part = partByRole(manifest, 'roles');
+    if (!part)
+        return;
+    let roles;
+    try {
+        roles = rolesToCreate(await readPartText(storage, prefix, part, decrypt));
+    }
+    catch (error) {
+        logger.warn(`The backup's roles could not be read, so none were created in the throwaway server: ${(0,errors/* describeError */.Uc)(error)}`);
+        return;
+    }
+    if (!roles.roles.length)
+        return;
+    const client = await connect(url);
+    try {
+        await client.query(roles.sql);
+        logger.info(`Created the backup's ${roles.roles.length} role(s) in the throwaway server (no passwords).`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
     }
 }
 async function restoreDatabase(storage, prefix, manifest, targetUrl, config, logger, decrypt, workDir, signal) {
@@ -8160,6 +8196,9 @@ async function drillBackup(config, deps) {
         logger.debug(`drill: backup resolved after ${((external_node_perf_hooks_.performance.now() - t0) / 1000).toFixed(2)}s`);
         target = await phase(logger, 'cluster start', () => config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps));
         logger.debug(`drill: target ready after ${((external_node_perf_hooks_.performance.now() - t0) / 1000).toFixed(2)}s`);
+        // Policies, grants' roles and ownerless objects name the app's roles: a throwaway server has none of them.
+        if (!config.drillDatabaseUrl)
+            await createCapturedRoles(storage, prefix, manifest, target.url, decrypt, logger);
         let environment; // the first "could not run here" problem: it outranks any failure it caused
         const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error) => {
             environment ??= environmentProblem(error, workDir, 'unpack the files for the drill');

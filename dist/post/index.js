@@ -34475,9 +34475,13 @@ var external_node_fs_ = __nccwpck_require__(3024);
 function currentUid() {
     return typeof process.getuid === 'function' ? process.getuid() : undefined;
 }
-/** The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours. */
-function runTempRoot(env = process.env) {
-    if (env.RUNNER_TEMP)
+/**
+ * The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours.
+ * `forOtherUser`: files there must be reachable by another user (root runs the throwaway server as
+ * `postgres`), which RUNNER_TEMP, made 0700 by some runners, may not be.
+ */
+function runTempRoot(env = process.env, options = {}) {
+    if (env.RUNNER_TEMP && !options.forOtherUser)
         return env.RUNNER_TEMP;
     const uid = currentUid();
     const root = (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
@@ -34527,7 +34531,9 @@ const THROWAWAY_TUNING = {
 };
 /** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 function clustersRoot(parentDir) {
-    return parentDir ?? (0,external_node_path_.join)(runTempRoot(), 'backup-drill-clusters');
+    // As root the server runs as another user, who must reach its folder: not under a private RUNNER_TEMP.
+    const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    return parentDir ?? (0,external_node_path_.join)(runTempRoot(process.env, { forOtherUser: asRoot }), 'backup-drill-clusters');
 }
 /** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */
 const KEPT_CLUSTER_MAX_AGE_HOURS = 24;

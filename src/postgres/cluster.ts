@@ -46,7 +46,9 @@ interface Owner {
 
 /** Where throwaway clusters live: $RUNNER_TEMP or this user's own temp folder (see util/temp-root). */
 export function clustersRoot(parentDir?: string): string {
-  return parentDir ?? join(runTempRoot(), 'backup-drill-clusters');
+  // As root the server runs as another user, who must reach its folder: not under a private RUNNER_TEMP.
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  return parentDir ?? join(runTempRoot(process.env, { forOtherUser: asRoot }), 'backup-drill-clusters');
 }
 
 /** A kept drill database (keep-database) survives later drills' cleanup for this long, or until `drill --cleanup`. */

@@ -11,9 +11,13 @@ function currentUid(): number | undefined {
   return typeof process.getuid === 'function' ? process.getuid() : undefined;
 }
 
-/** The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours. */
-export function runTempRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.RUNNER_TEMP) return env.RUNNER_TEMP;
+/**
+ * The base folder; created (mode 0755: a throwaway server's own user must traverse it) and checked to be ours.
+ * `forOtherUser`: files there must be reachable by another user (root runs the throwaway server as
+ * `postgres`), which RUNNER_TEMP, made 0700 by some runners, may not be.
+ */
+export function runTempRoot(env: NodeJS.ProcessEnv = process.env, options: { forOtherUser?: boolean } = {}): string {
+  if (env.RUNNER_TEMP && !options.forOtherUser) return env.RUNNER_TEMP;
   const uid = currentUid();
   const root = join(tmpdir(), uid === undefined ? 'backup-drill' : `backup-drill-${uid}`);
   mkdirSync(root, { recursive: true, mode: 0o755 });
