@@ -2,12 +2,12 @@
 // uploads folder, age keys, and backups taken by the CLI under test.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EphemeralCluster } from '../../../src/postgres/cluster.js';
 import { createSeededDatabase, startCluster, withClient } from '../../helpers/postgres.js';
 import { makeUploads, tempDir } from '../../helpers/fs.js';
-import { describeRun, runCli, type CliRun } from './cli.js';
+import { describeRun, runCli } from './cli.js';
 
 export interface World {
   cluster: EphemeralCluster;
@@ -30,6 +30,8 @@ export interface WorldOptions {
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dir = await tempDir('bd-faults-');
+  // Throwaway servers run as the postgres user: it must reach temp dirs made below this one.
+  await chmod(dir.path, 0o755);
   const cluster = await startCluster();
   const sourceUrl = await createSeededDatabase(cluster, 'app', options.scale ?? 20);
   if (options.bulkRows) {
@@ -102,25 +104,6 @@ export async function sizeOfTree(root: string): Promise<number> {
   let total = 0;
   for (const f of await filesUnder(root)) total += (await stat(join(root, f))).size;
   return total;
-}
-
-/**
- * Every complete-looking backup (manifest.json present) in a local storage must pass
- * `verify`: a complete-looking backup that does not verify is the worst outcome.
- * Returns the problems found (none: []).
- */
-export async function completeButDamaged(storage: string, extraArgs: string[] = []): Promise<string[]> {
-  const problems: string[] = [];
-  for (const id of await listIds(storage)) {
-    const hasManifest = await stat(join(storage, 'default', id, 'manifest.json')).then(
-      () => true,
-      () => false,
-    );
-    if (!hasManifest) continue;
-    const run: CliRun = await runCli(['verify', id, '--storage', storage, ...extraArgs], { timeoutMs: 120_000 });
-    if (run.status !== 0) problems.push(`backup ${id} has a manifest.json (looks complete) but verify says: ${describeRun(run)}`);
-  }
-  return problems;
 }
 
 export async function readJson<T>(path: string): Promise<T> {
