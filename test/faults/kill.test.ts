@@ -11,7 +11,7 @@ import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { actionDefaults, readCommandFile, runnerFiles } from '../helpers/action-runner.js';
 import { createSeededDatabase, withClient } from '../helpers/postgres.js';
 import { collect, describeRun, REPO, runCli, spawnCli } from './helpers/cli.js';
-import { fingerprint } from './helpers/fingerprint.js';
+import { fingerprintDiff, takeFingerprint } from './helpers/fingerprint.js';
 import { startWorld, takeBackup, type World } from './helpers/fixture.js';
 import { postgresUnder, sleep, TreeWatcher, waitFor } from './helpers/procs.js';
 import { completeButDamaged, leftoverLocks, leftoverPartials, type StorageRef } from './helpers/storage-check.js';
@@ -180,7 +180,7 @@ describe('class 1: kill -9 at many points', () => {
       await chmod(tmp, 0o1777);
       const { args, ref } = argsFor(point, storage);
       const env = { TMPDIR: tmp, ...(point.command === 'backup-s3' ? s3Env : {}) };
-      const before = point.command === 'restore' ? await fingerprint(targetUrl) : undefined;
+      const before = point.command === 'restore' ? await takeFingerprint(targetUrl) : undefined;
 
       const child = spawnCli(args, { env });
       const done = collect(child, 300_000);
@@ -205,8 +205,8 @@ describe('class 1: kill -9 at many points', () => {
       for (const p of tools) process.kill(p.pid, 'SIGKILL');
 
       if (before !== undefined) {
-        const now = await fingerprint(targetUrl);
-        if (now !== before) problems.push(`the restore target changed (fingerprint differs; tools alive at the kill: ${atKill.join(', ') || 'none'})`);
+        const diff = fingerprintDiff(before, await takeFingerprint(targetUrl));
+        if (diff) problems.push(`the restore target changed (${diff}; tools alive at the kill: ${atKill.join(', ') || 'none'})`);
       }
       problems.push(...(await completeButDamaged(ref)));
 

@@ -9,14 +9,44 @@ import { serverBinDir, withClient } from '../../helpers/postgres.js';
 
 const run = promisify(execFile);
 
-export async function fingerprint(url: string): Promise<string> {
+export interface Fingerprint {
+  dumpSha256: string;
+  sequences: string;
+  /** The dump's lines, to say what differs. */
+  lines: string[];
+}
+
+export async function takeFingerprint(url: string): Promise<Fingerprint> {
   const bin = await serverBinDir();
   const { stdout } = await run(join(bin, 'pg_dump'), ['--serializable-deferrable', '--no-password', '-d', url], { maxBuffer: 1 << 30, encoding: 'buffer' });
   const sequences = await withClient(url, async (c) => {
     const r = await c.query<{ s: string }>(
-      `SELECT coalesce(string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value::text, 'null'), ',' ORDER BY 1), '') AS s FROM pg_sequences`,
+      `SELECT coalesce(string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value::text, 'null'), ',' ORDER BY schemaname, sequencename), '') AS s FROM pg_sequences`,
     );
     return r.rows[0]!.s;
   });
-  return createHash('sha256').update(stdout).update('\0').update(sequences).digest('hex');
+  // pg_dump (since 15.14) wraps its script in \restrict <random key> … \unrestrict <key>: not state.
+  const lines = stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => !/^\\(un)?restrict /.test(l));
+  return { dumpSha256: createHash('sha256').update(lines.join('\n')).digest('hex'), sequences, lines };
+}
+
+/** undefined when equal; else what differs (the first differing dump lines, or the sequences). */
+export function fingerprintDiff(a: Fingerprint, b: Fingerprint): string | undefined {
+  const out: string[] = [];
+  if (a.sequences !== b.sequences) out.push(`sequences ${a.sequences} → ${b.sequences}`);
+  if (a.dumpSha256 !== b.dumpSha256) {
+    const removed = a.lines.filter((l) => !new Set(b.lines).has(l));
+    const added = b.lines.filter((l) => !new Set(a.lines).has(l));
+    out.push(`dump differs: -${removed.length} +${added.length} lines, e.g. -'${(removed[0] ?? '').slice(0, 120)}' +'${(added[0] ?? '').slice(0, 120)}'`);
+  }
+  return out.length ? out.join('; ') : undefined;
+}
+
+/** Kept for simple equality checks: one string per state. */
+export async function fingerprint(url: string): Promise<string> {
+  const f = await takeFingerprint(url);
+  return `${f.dumpSha256}|${f.sequences}`;
 }
