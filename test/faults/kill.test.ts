@@ -88,7 +88,7 @@ const POINTS: KillPoint[] = [
     command: 'backup',
     reached: (p) => waitFor(() => anyFile(p.storage, (n) => n === 'checksums.sha256' || n.startsWith('.manifest.json')), WAIT, 5),
   },
-  { what: 'drill, during initdb', command: 'drill', quick: true, reached: (p) => waitFor(() => p.watcher.running('initdb'), WAIT, 10) },
+  { what: 'drill, during initdb', command: 'drill', reached: (p) => waitFor(() => p.watcher.running('initdb'), WAIT, 10) },
   { what: 'drill, during the download', command: 'drill', reached: (p) => waitFor(() => anyFile(p.tmp, (n) => n === 'database.dump'), WAIT, 10) },
   {
     what: 'drill, during pg_restore',
