@@ -36,7 +36,7 @@ interface Ctx {
 }
 
 const SAYS_WHAT_TO_DO =
-  /\b(use|set|give|check|create|pass|add|remove|choose|point|run|must|should|example|e\.g\.|write|install|expected|try|fix|leave|wait|delete|needs?|allowed|supported|list|print)\b/i;
+  /\b(use|set|give|check|create|pass|add|remove|choose|point|run|must|should|example|e\.g\.|write|install|expected|try|fix|leave|wait|delete|needs?|allowed|supported|list|print|provide)\b/i;
 
 const backup = (c: Ctx, ...more: string[]) => ['backup', '--storage', c.storage, '--database-url', c.db, ...more];
 const drill = (c: Ctx, ...more: string[]) => ['drill', '--storage', c.storage, ...more];

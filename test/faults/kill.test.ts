@@ -48,6 +48,14 @@ async function anyFile(dir: string, match: (name: string) => boolean): Promise<b
   return walk(dir);
 }
 
+/** Something inside the drill's own temp folder (tmp/backup-drill-XXXX), not its cluster. */
+async function drillTempHasFiles(tmp: string): Promise<boolean> {
+  for (const d of await readdir(tmp).catch(() => [] as string[])) {
+    if (d.startsWith('backup-drill-') && d !== 'backup-drill-clusters' && (await anyFile(join(tmp, d), () => true))) return true;
+  }
+  return false;
+}
+
 const WAIT = 120_000;
 const POINTS: KillPoint[] = [
   {
@@ -89,7 +97,8 @@ const POINTS: KillPoint[] = [
     reached: (p) => waitFor(() => anyFile(p.storage, (n) => n === 'checksums.sha256' || n.startsWith('.manifest.json')), WAIT, 5),
   },
   { what: 'drill, during initdb', command: 'drill', reached: (p) => waitFor(() => p.watcher.running('initdb'), WAIT, 10) },
-  { what: 'drill, during the download', command: 'drill', reached: (p) => waitFor(() => anyFile(p.tmp, (n) => n === 'database.dump'), WAIT, 10) },
+  // A local, unencrypted dump is restored in place; what the drill downloads into its temp folder is the files part.
+  { what: 'drill, while it downloads and extracts the files', command: 'drill', reached: (p) => waitFor(() => drillTempHasFiles(p.tmp), WAIT, 10) },
   {
     what: 'drill, during pg_restore',
     command: 'drill',

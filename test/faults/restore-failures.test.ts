@@ -65,7 +65,8 @@ function onCreateOf(table: string, addition: (t: string) => string): Injection['
 async function setDatabase(target: string, setting: string, value: string): Promise<() => Promise<void>> {
   const db = new URL(target).pathname.slice(1);
   await withClient(target, (c) => c.query(`ALTER DATABASE "${db}" SET ${setting} = '${value}'`));
-  return () => withClient(target, (c) => c.query(`ALTER DATABASE "${db}" RESET ${setting}`).then(() => undefined));
+  // SET first: with default_transaction_read_only on, even the RESET would be refused.
+  return () => withClient(target, (c) => c.query(`SET default_transaction_read_only = off; ALTER DATABASE "${db}" RESET ${setting}`).then(() => undefined));
 }
 
 /** Waits until another session on the target copies data, then runs `act` on it. */
