@@ -132,7 +132,8 @@ describe('class 4: a misbehaving S3 endpoint', () => {
         if (run.timedOut) problems.push(`hung: killed after ${(stall ? STALL_TIMEOUT_MS : 240_000) / 1000} s`);
         else if (!c.exit.includes(run.status ?? -1)) problems.push(`exit ${run.status}, expected ${c.exit.join(' or ')}`);
         if (hasStackTrace(run)) problems.push('stack trace in the output');
-        if (run.status !== 0 && !/s3|storage|endpoint|bucket|request|connect/i.test(run.stderr)) problems.push('the message does not say the storage failed');
+        if (run.status !== 0 && !/s3|storage|endpoint|bucket|request|connect/i.test(`${run.stderr}\n${run.stdout}`))
+          problems.push('the message does not say the storage failed');
         if (c.command === 'backup') problems.push(...(await completeButDamaged({ storage, args: via(s3.endpoint), env })));
         return problems.length ? `${problems.join('; ')} — ${describeRun(run)}` : undefined;
       },
