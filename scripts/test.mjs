@@ -8,11 +8,14 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { envWith, nodeFor, takeNodeOption } from './node.mjs';
 
+// The adversarial suites have their own scripts (npm run test:torture, npm run test:faults).
+const OWN_SUITES = new Set([join('test', 'torture'), join('test', 'faults')]);
+
 function collect(path) {
   if (statSync(path).isFile()) return [path];
   return readdirSync(path, { withFileTypes: true }).flatMap((e) => {
     const p = join(path, e.name);
-    if (e.isDirectory()) return collect(p);
+    if (e.isDirectory()) return OWN_SUITES.has(p) ? [] : collect(p);
     return e.name.endsWith('.test.ts') ? [p] : [];
   });
 }
