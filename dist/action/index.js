@@ -51250,6 +51250,10 @@ async function withLock(storage, config, operation, logger, fn) {
  */
 async function withSharedLock(storage, config, operation, logger, fn) {
     let lock;
+    // Read first: writing the lock would create a storage folder that does not exist (a typo in 'storage'),
+    // and the reader would then say "no backups" instead of naming the missing folder.
+    for await (const _ of storage.list(`${config.name}/`))
+        break;
     try {
         lock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger, shared: true });
     }
@@ -53665,16 +53669,16 @@ function freshnessCheck(config, newestFinishedAt, now) {
 }
 /** A drill holds a shared lock, so no prune deletes the backup it reads. */
 async function runDrill(config, deps) {
+    // The inputs first: a bad checks file is named before any storage is touched.
+    const checksFile = config.checksPath ? await loadChecksFile((0,external_node_path_.resolve)(config.checksPath)) : undefined;
     const storage = deps.storage ?? (await registry_openStorage(config));
-    return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }));
+    return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }, checksFile));
 }
-async function drillBackup(config, deps) {
+async function drillBackup(config, deps, checksFile) {
     const { logger } = deps;
     const startedAt = new Date();
     const t0 = external_node_perf_hooks_.performance.now();
     await cleanupStaleClusters(logger).catch(() => undefined);
-    // Fail fast on a bad checks file, before any slow work.
-    const checksFile = config.checksPath ? await loadChecksFile((0,external_node_path_.resolve)(config.checksPath)) : undefined;
     const storage = deps.storage ?? (await registry_openStorage(config));
     const unseal = unsealingFor(config);
     const { entry, manifest, stored, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);

@@ -5634,6 +5634,10 @@ async function withLock(storage, config, operation, logger, fn) {
  */
 async function withSharedLock(storage, config, operation, logger, fn) {
     let lock;
+    // Read first: writing the lock would create a storage folder that does not exist (a typo in 'storage'),
+    // and the reader would then say "no backups" instead of naming the missing folder.
+    for await (const _ of storage.list(`${config.name}/`))
+        break;
     try {
         lock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger, shared: true });
     }
@@ -8152,16 +8156,16 @@ function freshnessCheck(config, newestFinishedAt, now) {
 }
 /** A drill holds a shared lock, so no prune deletes the backup it reads. */
 async function runDrill(config, deps) {
+    // The inputs first: a bad checks file is named before any storage is touched.
+    const checksFile = config.checksPath ? await loadChecksFile((0,external_node_path_.resolve)(config.checksPath)) : undefined;
     const storage = deps.storage ?? (await openStorage(config));
-    return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }));
+    return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }, checksFile));
 }
-async function drillBackup(config, deps) {
+async function drillBackup(config, deps, checksFile) {
     const { logger } = deps;
     const startedAt = new Date();
     const t0 = external_node_perf_hooks_.performance.now();
     await cleanupStaleClusters(logger).catch(() => undefined);
-    // Fail fast on a bad checks file, before any slow work.
-    const checksFile = config.checksPath ? await loadChecksFile((0,external_node_path_.resolve)(config.checksPath)) : undefined;
     const storage = deps.storage ?? (await openStorage(config));
     const unseal = unsealingFor(config);
     const { entry, manifest, stored, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);
@@ -10950,6 +10954,7 @@ function configFor(ctx, mode, overrides = {}) {
 }
 const backup = {
     name: 'backup',
+    maxArguments: 0,
     usage: 'backup-drill backup --storage <dir|s3://…> [--database-url <url>] [--files-path <dir>] [options]',
     summary: 'Back up the database (pg_dump in an exported snapshot, with per-table row counts and checksums) and the uploads directory, then apply retention.',
     mode: 'backup',
@@ -10978,6 +10983,7 @@ const backup = {
 };
 const drill = {
     name: 'drill',
+    maxArguments: 0,
     usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
     summary: "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
     mode: 'restore-drill',
@@ -11000,6 +11006,7 @@ const drill = {
 };
 const demo = {
     name: 'demo',
+    maxArguments: 0,
     usage: 'backup-drill demo [--storage ./backup-drill-demo]',
     summary: 'Run the whole thing on embedded defaults: a throwaway PostgreSQL with a sample helpdesk and uploads, a backup to a local folder, and a restore drill with checks. Needs only PostgreSQL server binaries on this machine.',
     inputs: ['storage'],
@@ -11043,6 +11050,7 @@ const restore = {
 };
 const inspectDb = {
     name: 'inspect-db',
+    maxArguments: 0,
     usage: 'backup-drill inspect-db --database-url <url> [--json]',
     summary: 'List likely credential columns (password hashes, MFA secrets, tokens) by name and by the shape of their values, with a redact-columns line to copy. Reads a sample of values; writes nothing.',
     inputs: ['database-url'],
@@ -11672,6 +11680,12 @@ async function runCli(argv, env = process.env) {
         const command = COMMANDS.find((c) => c.name === parsed.command);
         if (!command) {
             throw new errors/* BackupDrillError */.G$('usage', `Unknown command '${parsed.command}'.`, { hint: `Commands: ${COMMANDS.map((c) => c.name).join(', ')}.` });
+        }
+        const extra = parsed.positionals.slice(command.maxArguments ?? 1);
+        if (extra.length && !parsed.help) {
+            throw new errors/* UsageError */.eb(`'${command.name}' does not take the argument '${extra[0]}'.`, {
+                hint: "Options are written '--name value'; yes/no options take no value ('--keep-database', '--no-keep-database').",
+            });
         }
         if (parsed.help) {
             process.stdout.write(commandHelp(command) + '\n');

@@ -34,6 +34,8 @@ export interface CommandOutcome {
 }
 
 export interface Command extends CommandHelp {
+  /** How many plain arguments it takes (a backup id, a shell name); default 1. */
+  maxArguments?: number;
   run(ctx: CommandContext): Promise<CommandOutcome>;
 }
 
@@ -44,6 +46,7 @@ export function configFor(ctx: CommandContext, mode: Mode, overrides: Record<str
 
 const backup: Command = {
   name: 'backup',
+  maxArguments: 0,
   usage: 'backup-drill backup --storage <dir|s3://…> [--database-url <url>] [--files-path <dir>] [options]',
   summary: 'Back up the database (pg_dump in an exported snapshot, with per-table row counts and checksums) and the uploads directory, then apply retention.',
   mode: 'backup',
@@ -73,6 +76,7 @@ const backup: Command = {
 
 const drill: Command = {
   name: 'drill',
+  maxArguments: 0,
   usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
   summary:
     "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
@@ -98,6 +102,7 @@ const drill: Command = {
 
 const demo: Command = {
   name: 'demo',
+  maxArguments: 0,
   usage: 'backup-drill demo [--storage ./backup-drill-demo]',
   summary:
     'Run the whole thing on embedded defaults: a throwaway PostgreSQL with a sample helpdesk and uploads, a backup to a local folder, and a restore drill with checks. Needs only PostgreSQL server binaries on this machine.',
@@ -141,6 +146,7 @@ const restore: Command = {
 
 const inspectDb: Command = {
   name: 'inspect-db',
+  maxArguments: 0,
   usage: 'backup-drill inspect-db --database-url <url> [--json]',
   summary:
     'List likely credential columns (password hashes, MFA secrets, tokens) by name and by the shape of their values, with a redact-columns line to copy. Reads a sample of values; writes nothing.',

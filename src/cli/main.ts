@@ -1,7 +1,7 @@
 // The terminal shell: argv/env → command → engine → exit code. Logs go to
 // stderr; results to stdout (JSON with --json).
 import { createInterface } from 'node:readline/promises';
-import { BackupDrillError, ExitCode, InterruptedError, describeError, exitCodeOf } from '../errors.js';
+import { BackupDrillError, UsageError, ExitCode, InterruptedError, describeError, exitCodeOf } from '../errors.js';
 import { ConsoleLogger } from '../util/logger.js';
 import { redact } from '../util/redact.js';
 import { parseArgs } from './args.js';
@@ -74,6 +74,12 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     const command = COMMANDS.find((c) => c.name === parsed.command);
     if (!command) {
       throw new BackupDrillError('usage', `Unknown command '${parsed.command}'.`, { hint: `Commands: ${COMMANDS.map((c) => c.name).join(', ')}.` });
+    }
+    const extra = parsed.positionals.slice(command.maxArguments ?? 1);
+    if (extra.length && !parsed.help) {
+      throw new UsageError(`'${command.name}' does not take the argument '${extra[0]}'.`, {
+        hint: "Options are written '--name value'; yes/no options take no value ('--keep-database', '--no-keep-database').",
+      });
     }
     if (parsed.help) {
       process.stdout.write(commandHelp(command) + '\n');

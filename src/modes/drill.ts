@@ -251,18 +251,17 @@ function freshnessCheck(config: Config, newestFinishedAt: Date, now: Date): Chec
 
 /** A drill holds a shared lock, so no prune deletes the backup it reads. */
 export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillResult> {
+  // The inputs first: a bad checks file is named before any storage is touched.
+  const checksFile: ChecksFile | undefined = config.checksPath ? await loadChecksFile(resolve(config.checksPath)) : undefined;
   const storage = deps.storage ?? (await openStorage(config));
-  return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }));
+  return withSharedLock(storage, config, 'restore-drill', deps.logger, () => drillBackup(config, { ...deps, storage }, checksFile));
 }
 
-async function drillBackup(config: Config, deps: DrillDeps): Promise<DrillResult> {
+async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFile | undefined): Promise<DrillResult> {
   const { logger } = deps;
   const startedAt = new Date();
   const t0 = performance.now();
   await cleanupStaleClusters(logger).catch(() => undefined);
-  // Fail fast on a bad checks file, before any slow work.
-  const checksFile: ChecksFile | undefined = config.checksPath ? await loadChecksFile(resolve(config.checksPath)) : undefined;
-
   const storage = deps.storage ?? (await openStorage(config));
   const unseal = unsealingFor(config);
   const { entry, manifest, stored, damagedNewer } = await resolveBackup(storage, config.name, config.backupId, unseal);

@@ -70,6 +70,9 @@ export async function withSharedLock<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   let lock: HeldLock | undefined;
+  // Read first: writing the lock would create a storage folder that does not exist (a typo in 'storage'),
+  // and the reader would then say "no backups" instead of naming the missing folder.
+  for await (const _ of storage.list(`${config.name}/`)) break;
   try {
     lock = await acquireLock(storage, config.name, { operation, holder: lockHolder(config), logger, shared: true });
   } catch (error) {

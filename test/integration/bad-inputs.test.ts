@@ -79,7 +79,8 @@ const rows: Row[] = [
   { label: 'jobs 100', args: d('--jobs', '100'), code: 2, names: [/'jobs'/, /'100'/] },
   { label: 'max-age tomorrow', args: d('--max-age', 'tomorrow'), code: 2, names: [/'max-age'/, /'tomorrow'/] },
   { label: 'postgres-version latest', args: d('--postgres-version', 'latest'), code: 2, names: [/'postgres-version'/, /'latest'/] },
-  { label: 'keep-database maybe', args: d('--keep-database=maybe'), code: 2, names: [/'keep-database'/, /'maybe'/] },
+  { label: 'keep-database maybe', args: d('--keep-database=maybe'), code: 2, names: [/'--keep-database'/, /'maybe'/] },
+  { label: 'keep-database maybe (a value after a yes/no flag)', args: d('--keep-database', 'maybe'), code: 2, names: [/'maybe'/, /--no-keep-database/] },
   { label: 'database-url mysql', args: b('--database-url', 'mysql://u:pw1@h/d'), code: 2, names: [/'database-url'/, /mysql:\/\/u:\*\*\*@h\/d/] },
   {
     label: 'database-url invalid host: shown with only the password masked',
@@ -143,7 +144,7 @@ const rows: Row[] = [
     code: 2,
     names: [/'s3-endpoint'/, /ends with the bucket name/],
   },
-  { label: 's3-force-path-style maybe', args: b('--s3-force-path-style=maybe'), code: 2, names: [/'s3-force-path-style'/, /'maybe'/] },
+  { label: 's3-force-path-style maybe', args: b('--s3-force-path-style=maybe'), code: 2, names: [/'--s3-force-path-style'/, /'maybe'/] },
   { label: 'connect-timeout soon', args: b('--connect-timeout', 'soon'), code: 2, names: [/'connect-timeout'/, /'soon'/] },
   { label: 'storage-timeout 0', args: b('--storage-timeout', '0'), code: 2, names: [/'storage-timeout'/, /'0'/] },
   { label: 'storage-timeout 2d', args: b('--storage-timeout', '2d'), code: 2, names: [/'storage-timeout'/, /'2d'/] },

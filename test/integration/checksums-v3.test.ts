@@ -17,7 +17,7 @@ import { runRestore } from '../../src/modes/restore.js';
 import { MemoryLogger } from '../../src/util/logger.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { LEGACY_CHECKSUM_SETTINGS, pinChecksumSettings, tableStats } from '../../src/postgres/stats.js';
-import type { Manifest } from '../../src/archive/manifest.js';
+import { withDigest, type Manifest } from '../../src/archive/manifest.js';
 import { startCluster, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
 
@@ -173,7 +173,7 @@ describe('format-3 checksums', () => {
     // The first backup's dump with the changed data's record: the drill fails on that table alone.
     const m = JSON.parse(await readFile(manifestPath(storage, before), 'utf8')) as Manifest;
     m.tables.find((t) => t.name === 'measures')!.checksum = recorded(changed).checksum;
-    await writeFile(manifestPath(storage, before), JSON.stringify(m, null, 2));
+    await writeFile(manifestPath(storage, before), JSON.stringify(withDigest(m), null, 2));
     const report = await drill(storage);
     assert.equal(report.status, 'failed');
     assert.deepEqual(
@@ -233,7 +233,7 @@ describe('format-3 checksums', () => {
       for (const { columns: _, unverifiableColumns: __, ...t } of m.tables) out.push({ ...t, checksum: (await tableStats(c, t)).checksum });
       return out;
     });
-    await writeFile(manifestPath(storage, m3), JSON.stringify(m, null, 2));
+    await writeFile(manifestPath(storage, m3), JSON.stringify(withDigest(m), null, 2));
     const report = await drill(storage);
     assert.equal(report.status, 'passed', report.failures.join('\n'));
     const status = statusOf(report);
@@ -253,7 +253,7 @@ describe('format-3 checksums', () => {
     assert.deepEqual([statusOf(restored).child, statusOf(restored).refs, statusOf(restored).plain], ['not-verified', 'not-verified', 'passed']);
     // A real difference in a format-2 table still fails.
     m.tables.find((t) => t.name === 'plain')!.checksum = '12345';
-    await writeFile(manifestPath(storage, m3), JSON.stringify(m, null, 2));
+    await writeFile(manifestPath(storage, m3), JSON.stringify(withDigest(m), null, 2));
     const bad = await drill(storage);
     assert.equal(bad.status, 'failed');
     assert.equal(statusOf(bad).plain, 'failed');
@@ -269,7 +269,7 @@ describe('format-3 checksums', () => {
       await cp(source, storage, { recursive: true });
       const copy = JSON.parse(await readFile(manifestPath(storage, m), 'utf8')) as Manifest;
       change(copy);
-      await writeFile(manifestPath(storage, m), JSON.stringify(copy, null, 2));
+      await writeFile(manifestPath(storage, m), JSON.stringify(withDigest(copy), null, 2));
       await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${name}`));
       return restore(storage, name);
     };
