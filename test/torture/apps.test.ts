@@ -1,5 +1,6 @@
 // Real applications' schemas from Debian packages, filled with generated data,
 // through backup → drill (with login checks) → restore, against a plain round trip.
+import { verdictTests } from './verdicts.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -60,24 +61,7 @@ describe('torture: real applications from Debian packages', { skip }, () => {
           `${fill.filled}/${fill.tables} filled; empty: ${fill.unfilled.map((u) => `${u.table} (${u.reason})`).join('; ')}`,
         );
       });
-      test('zero false failures', () => {
-        assert.deepEqual(outcome.falseFailures, []);
-      });
-      test('a failed restore leaves its target exactly as before', () => {
-        assert.deepEqual(outcome.atomicity, []);
-      });
-      test('the restore is as faithful as pg_dump | pg_restore', () => {
-        assert.deepEqual(
-          outcome.fidelity.map((d) => `${d.kind} ${d.object}: ${d.detail}`),
-          [],
-        );
-      });
-      test('every difference of the plain round trip is listed with its reason', () => {
-        assert.deepEqual(
-          outcome.plainUnexplained.map((d) => `${d.kind} ${d.object}: ${d.detail}`),
-          [],
-        );
-      });
+      verdictTests(() => outcome, 'zero false failures');
       if (app.logins.length) {
         test('the login checks pass on the restored data', () => {
           for (const login of app.logins) {

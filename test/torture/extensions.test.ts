@@ -1,5 +1,6 @@
 // The server's Debian-packaged extensions, a table per extension type, through
 // backup → drill → restore, against a plain round trip.
+import { verdictTests } from './verdicts.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -59,24 +60,7 @@ describe('torture: Debian-packaged extensions', { skip }, () => {
   test('every extension installs and gets a table with data', () => {
     assert.deepEqual(setupErrors, []);
   });
-  test('zero false failures', () => {
-    assert.deepEqual(outcome.falseFailures, []);
-  });
-  test('a failed restore leaves its target exactly as before', () => {
-    assert.deepEqual(outcome.atomicity, []);
-  });
-  test('the restore is as faithful as pg_dump | pg_restore', () => {
-    assert.deepEqual(
-      outcome.fidelity.map((d) => `${d.kind} ${d.object}: ${d.detail}`),
-      [],
-    );
-  });
-  test('every difference of the plain round trip is listed with its reason', () => {
-    assert.deepEqual(
-      outcome.plainUnexplained.map((d) => `${d.kind} ${d.object}: ${d.detail}`),
-      [],
-    );
-  });
+  verdictTests(() => outcome, 'zero false failures');
   test("rows a user added to an extension's configuration table are verified (PostGIS spatial_ref_sys)", async () => {
     // Verified as a table, or in a section of its own: the drill's report must name it.
     const report = outcome.drillReportPath ? await readFile(outcome.drillReportPath, 'utf8') : '';
