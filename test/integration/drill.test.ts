@@ -117,9 +117,9 @@ describe('restore drill', () => {
   });
 
   test('no backup, or only incomplete ones: a clear error', async () => {
-    await assert.rejects(runDrill(drillConfig({ storage: join(work.path, 'missing') }), { logger: new MemoryLogger() }), (e: unknown) => {
+    await assert.rejects(runDrill(drillConfig({ storage: join(work.path, 'no-such-folder') }), { logger: new MemoryLogger() }), (e: unknown) => {
       assert.ok(e instanceof UsageError);
-      assert.match(e.describe(), /'storage' points at .*missing, which does not exist/);
+      assert.match(e.describe(), /'storage' points at .*no-such-folder, which does not exist/);
       return true;
     });
     await mkdir(join(work.path, 'empty'), { recursive: true });
