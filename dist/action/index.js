@@ -51545,11 +51545,24 @@ async function takeBackup(config, deps, filesRoot) {
         })();
         // On SIGINT/SIGTERM stop the database work at once (a stats query may wait on a table lock for long):
         // the failure path then deletes the parts and the lock is released within the runner's window.
-        deps.signal?.addEventListener('abort', () => [dump.kill(), ...statsClients.map((c) => c.end().catch(() => undefined))], { once: true });
+        const objectsSessions = [];
+        const stopDatabaseWork = () => {
+            dump.kill();
+            for (const c of [...statsClients, ...objectsSessions])
+                c.end().catch(() => undefined);
+        };
+        deps.signal?.addEventListener('abort', stopDatabaseWork, { once: true });
         const statsWork = phase(logger, 'stats', () => collectStats(statsClients, tables, (t) => statsSource(t, redacted), { settings: CHECKSUM_SETTINGS, plan: true }));
         // Large objects, sequences, materialized views, structure: in the same snapshot, on a session of their own.
         const snapshotNow = snapshot;
-        const objectsWork = phase(logger, 'objects', () => captureObjectsInSnapshot(() => snapshotNow.join(config.databaseUrl), server.versionNum));
+        const joinForObjects = async () => {
+            const session = await snapshotNow.join(config.databaseUrl);
+            objectsSessions.push(session);
+            if (deps.signal?.aborted)
+                stopDatabaseWork();
+            return session;
+        };
+        const objectsWork = phase(logger, 'objects', () => captureObjectsInSnapshot(joinForObjects, server.versionNum));
         let redactedWork;
         if (redacted.length) {
             const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
