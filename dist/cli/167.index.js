@@ -11000,8 +11000,12 @@ const drill = {
     usage: 'backup-drill drill --storage <dir|s3://…> [--backup-id <id|latest>] [--checks checks.yml] [--max-age 26h] [options]',
     summary: "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
     mode: 'restore-drill',
-    notes: `  --cleanup                 Stop and remove the drill databases kept with --keep-database, then exit.
-                            (Later drills leave kept ones running for ${KEPT_CLUSTER_MAX_AGE_HOURS} h.)`,
+    extraOptions: [
+        {
+            name: 'cleanup',
+            description: `Stop and remove the drill databases kept with --keep-database, then exit (later drills leave kept ones running for ${KEPT_CLUSTER_MAX_AGE_HOURS} h).`,
+        },
+    ],
     async run(ctx) {
         if (ctx.parsed.inputs.get('cleanup') === 'true') {
             const removed = await cleanupStaleClusters(ctx.logger, undefined, { includeKept: true });
@@ -11336,8 +11340,9 @@ function optionsOf(cmd) {
         takesValue: i.default !== 'false',
         path: isPathInput(i.name),
     }));
-    const flags = CLI_FLAGS.map((f) => ({ name: f.name, short: f.short, description: f.description, takesValue: false, path: false }));
-    return [...inputs, ...flags];
+    const extras = (cmd.extraOptions ?? []).map((o) => ({ name: o.name, description: o.description, takesValue: Boolean(o.value), path: false }));
+    const flags = CLI_FLAGS.map((f) => ({ name: f.name, short: f.short, description: f.description, takesValue: Boolean(f.value), path: false }));
+    return [...inputs, ...extras, ...flags];
 }
 /** First sentence, without markdown backticks: the one-line description shells show. */
 function brief(text) {
@@ -11532,6 +11537,7 @@ function commandHelp(cmd) {
         '',
         rows.length ? 'Options:' : '',
         ...rows,
+        ...(cmd.extraOptions ?? []).map((o) => optionRow(`--${o.name}${o.value ? ` <${o.value}>` : ''}`, o.description)),
         ...flagRows,
         cmd.notes ? `\n${cmd.notes}` : '',
         '',

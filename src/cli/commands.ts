@@ -81,8 +81,12 @@ const drill: Command = {
   summary:
     "Restore a backup (default: the newest complete one) into a throwaway PostgreSQL and prove it: every table's rows and checksum, every file, your checks, freshness. Exit code 3 when anything failed.",
   mode: 'restore-drill',
-  notes: `  --cleanup                 Stop and remove the drill databases kept with --keep-database, then exit.
-                            (Later drills leave kept ones running for ${KEPT_CLUSTER_MAX_AGE_HOURS} h.)`,
+  extraOptions: [
+    {
+      name: 'cleanup',
+      description: `Stop and remove the drill databases kept with --keep-database, then exit (later drills leave kept ones running for ${KEPT_CLUSTER_MAX_AGE_HOURS} h).`,
+    },
+  ],
   async run(ctx) {
     if (ctx.parsed.inputs.get('cleanup') === 'true') {
       const removed = await cleanupStaleClusters(ctx.logger, undefined, { includeKept: true });

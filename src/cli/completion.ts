@@ -29,8 +29,9 @@ export function optionsOf(cmd: Command): OptionInfo[] {
     takesValue: i.default !== 'false',
     path: isPathInput(i.name),
   }));
-  const flags = CLI_FLAGS.map((f) => ({ name: f.name, short: f.short, description: f.description, takesValue: false, path: false }));
-  return [...inputs, ...flags];
+  const extras = (cmd.extraOptions ?? []).map((o) => ({ name: o.name, description: o.description, takesValue: Boolean(o.value), path: false }));
+  const flags = CLI_FLAGS.map((f) => ({ name: f.name, short: f.short, description: f.description, takesValue: Boolean(f.value), path: false }));
+  return [...inputs, ...extras, ...flags];
 }
 
 /** First sentence, without markdown backticks: the one-line description shells show. */

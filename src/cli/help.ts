@@ -10,6 +10,8 @@ export interface CommandHelp {
   /** Input names the command takes, besides the mode's. */
   inputs?: string[];
   notes?: string;
+  /** Options of this command alone (not action inputs), e.g. `drill --cleanup`. */
+  extraOptions?: Array<{ name: string; description: string; value?: string }>;
 }
 
 function wrap(text: string, indent: number, width = 100): string {
@@ -52,6 +54,7 @@ export function commandHelp(cmd: CommandHelp): string {
     '',
     rows.length ? 'Options:' : '',
     ...rows,
+    ...(cmd.extraOptions ?? []).map((o) => optionRow(`--${o.name}${o.value ? ` <${o.value}>` : ''}`, o.description)),
     ...flagRows,
     cmd.notes ? `\n${cmd.notes}` : '',
     '',

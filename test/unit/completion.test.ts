@@ -56,7 +56,7 @@ describe('completion scripts', () => {
     assert.equal(spawnSync('bash', ['-n', file('bash')]).status, 0);
     assert.deepEqual(bashComplete('backup-drill', 'dr'), ['drill']);
     assert.deepEqual(bashComplete('backup-drill', 'comp'), ['completion']);
-    assert.deepEqual(bashComplete('backup-drill', 'backup', '--sto'), ['--storage']);
+    assert.deepEqual(bashComplete('backup-drill', 'backup', '--sto'), ['--storage', '--storage-timeout']);
     assert.deepEqual(bashComplete('backup-drill', 'drill', '--che'), ['--checks']);
     assert.deepEqual(bashComplete('backup-drill', 'backup', '--che'), [], 'checks is not a backup option');
     assert.deepEqual(bashComplete('backup-drill', 'backup', '--storage', 'backups-'), ['backups-here']);
@@ -108,7 +108,7 @@ describe('completion scripts', () => {
         .map((l) => l.split('\t')[0]);
     };
     assert.deepEqual(complete('backup-drill dr'), ['drill']);
-    assert.deepEqual(complete('backup-drill backup --sto'), ['--storage']);
+    assert.deepEqual(complete('backup-drill backup --sto'), ['--storage', '--storage-timeout']);
     assert.deepEqual(complete('backup-drill backup --che'), []);
     assert.deepEqual(complete('backup-drill completion ').sort(), ['bash', 'fish', 'zsh']);
     assert.ok(complete('backup-drill list -').includes('-q'), 'short flags');

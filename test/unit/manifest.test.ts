@@ -41,13 +41,13 @@ describe('parseManifest', () => {
     const t = parseManifest(withTable({ columns: ['a', 'b'], unverifiableColumns: lost }), 'm').tables[0]!;
     assert.deepEqual([t.columns, t.unverifiableColumns], [['a', 'b'], lost]);
     const settings = { search_path: '', extra_float_digits: '3' };
-    assert.deepEqual(parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), checksumSettings: settings }), 'm').checksumSettings, settings);
+    assert.deepEqual(parseManifest(JSON.stringify(withDigest({ ...JSON.parse(withTable({})), checksumSettings: settings })), 'm').checksumSettings, settings);
     assert.throws(() => parseManifest(withTable({ columns: 'a' }), 'm'), /public\.t has malformed columns/);
     assert.throws(() => parseManifest(withTable({ unverifiableColumns: [{ column: 'v' }] }), 'm'), /malformed unverifiableColumns/);
     // A setting name becomes a SET statement: only known ones.
     for (const bad of [{ 'search_path; DROP TABLE x': '' }, { work_mem: '1GB' }, { search_path: 1 }]) {
       assert.throws(
-        () => parseManifest(JSON.stringify({ ...JSON.parse(withTable({})), checksumSettings: bad }), 'm'),
+        () => parseManifest(JSON.stringify(withDigest({ ...JSON.parse(withTable({})), checksumSettings: bad })), 'm'),
         (e: unknown) => e instanceof IntegrityError && /checksum settings this tool does not know/.test(e.message),
       );
     }
