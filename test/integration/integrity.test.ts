@@ -368,6 +368,10 @@ describe('integrity (issue 11)', () => {
           onCleanup: (item) => {
             if (item.kind === 'cluster') prune ??= runPrune(config({ storage: dir, 'keep-last': '1' }), { logger: new MemoryLogger() });
           },
+          // Hold the drill (and its lock) until that prune has finished: a fast drill must not end first.
+          afterRestore: async () => {
+            await prune;
+          },
         },
       );
       assert.ok(prune, 'the prune ran during the drill');
