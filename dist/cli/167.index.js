@@ -11743,15 +11743,17 @@ async function runCli(argv, env = process.env) {
         return outcome.exitCode ?? errors/* ExitCode */.yU.ok;
     }
     catch (thrown) {
-        // Whatever the engine threw while stopping (an AbortError, a killed pg_dump), the cause is the signal.
-        const error = controller.signal.aborted ? controller.signal.reason : thrown;
+        // Whatever the engine threw while stopping (an AbortError, a killed pg_dump), the cause is the signal,
+        // unless the engine's own message already says so and adds what it confirmed (a restore's rollback).
+        const interruption = controller.signal.aborted ? controller.signal.reason : undefined;
+        const error = interruption && !(thrown instanceof errors/* BackupDrillError */.G$ && thrown.message.includes(interruption.message.split('.')[0])) ? interruption : thrown;
         const message = (0,util_redact/* redact */.E$)((0,errors/* describeError */.Uc)(error));
         if (json)
             process.stdout.write(JSON.stringify({ error: { category: error instanceof errors/* BackupDrillError */.G$ ? error.category : 'failure', message } }, null, 2) + '\n');
         process.stderr.write(`${paint('error:', 'red', colour)} ${message}\n`);
         if (!(error instanceof errors/* BackupDrillError */.G$) && error instanceof Error && env.BACKUP_DRILL_DEBUG)
             process.stderr.write(`${error.stack}\n`);
-        return (0,errors/* exitCodeOf */.FO)(error);
+        return interruption ? errors/* ExitCode */.yU.interrupted : (0,errors/* exitCodeOf */.FO)(error);
     }
     finally {
         process.off('SIGINT', onSignal);

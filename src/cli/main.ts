@@ -116,14 +116,16 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     );
     return outcome.exitCode ?? ExitCode.ok;
   } catch (thrown) {
-    // Whatever the engine threw while stopping (an AbortError, a killed pg_dump), the cause is the signal.
-    const error = controller.signal.aborted ? controller.signal.reason : thrown;
+    // Whatever the engine threw while stopping (an AbortError, a killed pg_dump), the cause is the signal,
+    // unless the engine's own message already says so and adds what it confirmed (a restore's rollback).
+    const interruption = controller.signal.aborted ? (controller.signal.reason as Error) : undefined;
+    const error = interruption && !(thrown instanceof BackupDrillError && thrown.message.includes(interruption.message.split('.')[0]!)) ? interruption : thrown;
     const message = redact(describeError(error));
     if (json)
       process.stdout.write(JSON.stringify({ error: { category: error instanceof BackupDrillError ? error.category : 'failure', message } }, null, 2) + '\n');
     process.stderr.write(`${paint('error:', 'red', colour)} ${message}\n`);
     if (!(error instanceof BackupDrillError) && error instanceof Error && env.BACKUP_DRILL_DEBUG) process.stderr.write(`${error.stack}\n`);
-    return exitCodeOf(error);
+    return interruption ? ExitCode.interrupted : exitCodeOf(error);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
