@@ -3,7 +3,7 @@
 //   BEGIN (psql.ts: only this session's own COMMIT can end it)
 //   drop every schema the dump restores (CASCADE: objects newer than the
 //   backup go too), recreate the ones the dump does not create itself
-//   (public) with their previous owner and privileges
+//   (public) with their previous owner, privileges and comment
 //   ← pg_restore --single-transaction -f - (the dump as a SQL script;
 //     --no-owner --no-acl), through script-guard.ts (no statement that
 //     could end the transaction reaches psql)
@@ -64,10 +64,12 @@ DECLARE
   s text;
   previous_owner text;
   previous_acl aclitem[];
+  previous_comment text;
   a record;
 BEGIN
   FOREACH s IN ARRAY ${array(drop)} LOOP
-    SELECT pg_catalog.pg_get_userbyid(nspowner), nspacl INTO previous_owner, previous_acl FROM pg_catalog.pg_namespace WHERE nspname = s;
+    SELECT pg_catalog.pg_get_userbyid(nspowner), nspacl, pg_catalog.obj_description(oid, 'pg_namespace')
+      INTO previous_owner, previous_acl, previous_comment FROM pg_catalog.pg_namespace WHERE nspname = s;
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', s);
     IF s = ANY (${array(recreate)}) THEN
       EXECUTE format('CREATE SCHEMA %I', s);
@@ -77,6 +79,10 @@ BEGIN
         EXCEPTION WHEN insufficient_privilege THEN
           RAISE WARNING 'backup-drill: schema % now belongs to %, not %', s, current_user, previous_owner;
         END;
+      END IF;
+      -- The comment too ('standard public schema'): pg_dump does not carry it, a plain pg_restore keeps it.
+      IF previous_comment IS NOT NULL THEN
+        EXECUTE format('COMMENT ON SCHEMA %I IS %L', s, previous_comment);
       END IF;
       IF previous_acl IS NOT NULL THEN
         EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', s);

@@ -40,7 +40,7 @@ export function buildPlan(p: PlanInput): string[] {
   if (mode === 'full') {
     steps.push(
       `In ONE transaction on ${on}: drop schema(s) ${p.replacedSchemas.join(', ')} with everything in them (CASCADE, so nothing newer than the backup survives), ` +
-        `recreate public with its previous owner and privileges, run the dump as SQL (pg_restore --single-transaction -f - | psql, --no-owner --no-acl, stop at the first error; nothing in it may end the transaction), ` +
+        `recreate public with its previous owner, privileges and comment, run the dump as SQL (pg_restore --single-transaction -f - | psql, --no-owner --no-acl, stop at the first error; nothing in it may end the transaction), ` +
         `then check every table's row count and checksum against the manifest inside the transaction. Wait at most ${LOCK_TIMEOUT} for other sessions' locks.`,
     );
   } else if (mode === 'tables') {
