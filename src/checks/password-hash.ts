@@ -95,6 +95,16 @@ const SCHEMES: Scheme[] = [
     match: /^\$pbkdf2(?:-(sha1|sha256|sha512))?\$(\d+)\$([A-Za-z0-9./]*)\$([A-Za-z0-9./]+)$/,
     verify: (pw, m) => pbkdf2Check(pw, decodeB64(m[3]!), Number(m[2]), m[1] ?? 'sha1', decodeB64(m[4]!)),
   },
+  {
+    // MediaWiki: :pbkdf2:<digest>:<iterations>:<key length>:<b64 salt>:<b64 digest>.
+    scheme: (m) => `pbkdf2-${m[1]} (MediaWiki)`,
+    match: /^:pbkdf2:([a-z0-9]+):(\d+):(\d+):([A-Za-z0-9+/]*={0,2}):([A-Za-z0-9+/]+={0,2})$/,
+    verify: (pw, m) => {
+      const stored = decodeB64(m[5]!);
+      if (stored.length !== Number(m[3])) throw new Unverifiable(`the MediaWiki hash says ${m[3]} bytes but holds ${stored.length}`);
+      return pbkdf2Check(pw, decodeB64(m[4]!), Number(m[2]), m[1]!, stored);
+    },
+  },
 ];
 
 export async function verifyPassword(password: string, stored: string): Promise<HashVerdict> {
@@ -125,7 +135,7 @@ function describeUnknown(text: string): string {
   const prefix = text.match(/^(\$?[A-Za-z0-9_-]{1,24}[$:])/)?.[1];
   return prefix
     ? `unrecognised or malformed hash format (starts with "${prefix}")`
-    : 'unrecognised hash format (not bcrypt, argon2, scrypt or pbkdf2 as Django, Werkzeug or passlib store them)';
+    : 'unrecognised hash format (not bcrypt, argon2, scrypt or pbkdf2 as Django, Werkzeug, passlib or MediaWiki store them)';
 }
 
 async function bcryptCheck(password: string, hash: string): Promise<boolean> {

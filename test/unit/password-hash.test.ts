@@ -70,6 +70,15 @@ describe('verifyPassword: hashes generated here in each stored format', () => {
     await assertVerifies(`scrypt:32768:8:1$${text}$${key.toString('hex')}`);
   });
 
+  it('pbkdf2 as MediaWiki stores it (:pbkdf2:sha512:iterations:length:salt:hash)', async () => {
+    const salt = randomBytes(16);
+    const dk = pbkdf2Sync(PASSWORD, salt, 1000, 64, 'sha512');
+    const stored = `:pbkdf2:sha512:1000:64:${salt.toString('base64')}:${dk.toString('base64')}`;
+    await assertVerifies(stored, PASSWORD, 'pbkdf2-sha512 (MediaWiki)');
+    assert.equal((await verifyPassword('wrong password', stored)).status, 'failed');
+    assert.equal((await verifyPassword(PASSWORD, stored.replace(':64:', ':32:'))).status, 'not-verified');
+  });
+
   it('pbkdf2 as Django, Werkzeug and passlib store it (node:crypto)', async () => {
     const text = 'seasaltseasalt';
     for (const digest of ['sha256', 'sha1'] as const) {
