@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envWith, nodeFor } from '../../scripts/node.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLASSES = ['kill', 'corruption', 'restore-failure', 's3', 'disk-full', 'retention', 'input', 'concurrency'];
@@ -21,9 +22,11 @@ const files = args.length
 const tally = join(mkdtempSync(join(tmpdir(), 'bd-faults-tally-')), 'tally.jsonl');
 const seed = process.env.FAULTS_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
 console.log(`fault suite: ${files.length} file(s), FAULTS_SEED=${seed}${process.env.FAULTS_QUICK === '1' ? ', quick subset' : ''}`);
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+// The CLI needs Node >= 22: run the suite (and the CLI it spawns) as npm test does.
+const { node, binDir } = nodeFor();
+const result = spawnSync(node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, NODE_OPTIONS: '', FAULTS_TALLY: tally, FAULTS_SEED: seed },
+  env: { ...envWith(binDir), NODE_OPTIONS: '', FAULTS_TALLY: tally, FAULTS_SEED: seed },
 });
 
 const lines = existsSync(tally)
