@@ -3,7 +3,7 @@
 // about half the needed space: an ENOSPC stack trace, exit 1, partial files and
 // the lock left behind; a drill whose temp folder fills up blames the backup").
 import { after, before, describe } from 'node:test';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSeededDatabase } from '../helpers/postgres.js';
 import { describeRun, EXIT, hasStackTrace, runCli, type CliRun } from './helpers/cli.js';
