@@ -50916,6 +50916,11 @@ class Progress {
     emit(state) {
         const counts = this.options.counts !== false;
         const event = progressEvent(this.label, state, this.started, counts ? this.bytes : undefined, this.options.totalBytes);
+        const total = this.options.totalBytes;
+        if (state === 'running' && this.options.whenAllRead && total && this.bytes >= total) {
+            event.note = this.options.whenAllRead;
+            delete event.bytesPerSecond;
+        }
         if (state === 'running')
             this.ticks++;
         if (this.logger.progress)
@@ -50952,6 +50957,8 @@ function describeProgress(e) {
         if (e.bytesPerSecond)
             parts.push(`${(0,format/* formatBytes */.z3)(e.bytesPerSecond)}/s`);
     }
+    if (e.note)
+        parts.push(e.note);
     if (e.state === 'end')
         parts.push(`done in ${(0,format/* formatDuration */.a3)(e.elapsedSeconds)}`);
     else {
@@ -53624,7 +53631,10 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         preferDir: config.postgresBinDir,
         purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
     });
-    const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
+    const progress = new Progress('database', logger, {
+        totalBytes: dump.bytes,
+        whenAllRead: 'all read; pg_restore is building indexes and constraints',
+    }).start();
     try {
         const t0 = external_node_perf_hooks_.performance.now();
         let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
