@@ -11291,6 +11291,7 @@ const verify = {
 const download = {
     name: 'download',
     usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…> [--decrypt-identity <key>]',
+    maxArguments: 2,
     summary: "Download a backup's stored objects into a folder, verifying each as it arrives; an object that fails verification is not kept. Encrypted backups download without a key (as stored); with a key, each part is also checked to decrypt.",
     inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
     async run(ctx) {
