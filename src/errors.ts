@@ -78,10 +78,21 @@ export class DatabaseError extends BackupDrillError {
 
 export class StorageError extends BackupDrillError {
   readonly key?: string;
-  constructor(message: string, options: { key?: string; hint?: string; cause?: unknown } = {}) {
+  /** The object does not exist (the backup lacks it), as opposed to a storage that could not be read. */
+  readonly missing: boolean;
+  constructor(message: string, options: { key?: string; hint?: string; cause?: unknown; missing?: boolean } = {}) {
     super('storage', message, options);
     this.key = options.key;
+    this.missing = options.missing ?? false;
   }
+}
+
+/**
+ * The storage failed (unreachable, throttled, timed out), so nothing about the backup was learnt:
+ * "could not verify" (exit 5), never "damaged" (exit 7) or "drill failed" (exit 3).
+ */
+export function isStorageOutage(error: unknown): error is StorageError {
+  return error instanceof StorageError && !error.missing;
 }
 
 /** An external program is missing, or exited non-zero. Keeps the tail of its stderr. */

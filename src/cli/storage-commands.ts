@@ -6,7 +6,7 @@ import type { Storage } from '../storage/port.js';
 import { unsealingFor } from '../archive/seal.js';
 import { openStorage } from '../storage/registry.js';
 import { runPrune, withLock } from '../modes/prune.js';
-import { parseSubset, subsetSelector, verifyAll, verifyBackup, type VerifyOptions, type VerifyResult } from '../modes/verify.js';
+import { parseSubset, subsetSelector, verdictExitCode, verifyAll, verifyBackup, type VerifyOptions, type VerifyResult } from '../modes/verify.js';
 import { randomBytes } from 'node:crypto';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { configFor, type Command, type CommandContext } from './commands.js';
@@ -67,6 +67,14 @@ export const list: Command = {
     return { result: rows, text };
   },
 };
+
+/** Damage found, or only a storage that could not be read (then nothing is known about the backup). */
+function verdictWord(r: VerifyResult): string {
+  if (r.ok) return 'verified';
+  return verdictExitCode(r.parts) === ExitCode.storage
+    ? 'NOT VERIFIED: the storage could not be read (nothing wrong was found with the backup itself)'
+    : 'VERIFICATION FAILED';
+}
 
 function describeManifest(m: Manifest): string {
   const lines = [
@@ -151,7 +159,7 @@ export const verify: Command = {
     if (flagOn(ctx, 'all')) {
       const all = await verifyAll(storage, config.name, options);
       const text = [
-        ...all.results.flatMap((r) => [`Backup ${r.id}: ${r.ok ? 'verified' : 'VERIFICATION FAILED'}`, ...partLines(r).map((l) => `  ${l}`)]),
+        ...all.results.flatMap((r) => [`Backup ${r.id}: ${verdictWord(r)}`, ...partLines(r).map((l) => `  ${l}`)]),
         ...all.failed.map((f) => `Backup ${f.id}: DAMAGED: ${f.message}`),
         ...subset,
         all.ok
@@ -161,12 +169,12 @@ export const verify: Command = {
       return {
         result: { ok: all.ok, backups: all.results.map((r) => ({ id: r.id, ok: r.ok, parts: r.parts })), damaged: all.failed },
         text,
-        exitCode: all.ok ? ExitCode.ok : ExitCode.integrity,
+        exitCode: all.failed.length ? ExitCode.integrity : verdictExitCode(all.results.flatMap((r) => r.parts)),
       };
     }
     const r = await verifyBackup(storage, config.name, backupArg(ctx, 'verify'), options);
-    const text = [...partLines(r), ...subset, r.ok ? `Backup ${r.id}: every object verified.` : `Backup ${r.id}: VERIFICATION FAILED.`].join('\n');
-    return { result: { id: r.id, ok: r.ok, parts: r.parts }, text, exitCode: r.ok ? ExitCode.ok : ExitCode.integrity };
+    const text = [...partLines(r), ...subset, r.ok ? `Backup ${r.id}: every object verified.` : `Backup ${r.id}: ${verdictWord(r)}.`].join('\n');
+    return { result: { id: r.id, ok: r.ok, parts: r.parts }, text, exitCode: verdictExitCode(r.parts) };
   },
 };
 
@@ -187,7 +195,7 @@ export const download: Command = {
       ...partLines(r),
       r.ok ? `Backup ${r.id} downloaded to ${dir}; check it with: (cd ${dir} && sha256sum -c checksums.sha256)` : 'DOWNLOAD FAILED verification.',
     ].join('\n');
-    return { result: { id: r.id, ok: r.ok, dir, parts: r.parts }, text, exitCode: r.ok ? ExitCode.ok : ExitCode.integrity };
+    return { result: { id: r.id, ok: r.ok, dir, parts: r.parts }, text, exitCode: verdictExitCode(r.parts) };
   },
 };
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
-import { EnvironmentError, describeError } from '../errors.js';
+import { EnvironmentError, StorageError, describeError, isStorageOutage } from '../errors.js';
 import { environmentProblem } from '../util/fs-errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
@@ -279,6 +279,7 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
   for (const d of damagedNewer) failures.push(`backup ${d.id} is damaged (drilled ${entry.id}, the newest that verifies): ${d.reason}`);
   // Every object not read by the restore below (checksums.sha256, roles.sql) is checked too, naming the object.
   const otherParts = verifyOtherParts(storage, prefix, manifest, decrypt);
+  otherParts.catch(() => undefined); // awaited below; a storage outage rejects it before then
   // Freshness is about the newest complete backup, whichever one is drilled.
   const newest = config.backupId === 'latest' ? manifest : (await resolveBackup(storage, config.name, 'latest', unseal)).manifest; // the newest whose manifest verifies
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
@@ -304,8 +305,10 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     // Policies, grants' roles and ownerless objects name the app's roles: a throwaway server has none of them.
     if (!config.drillDatabaseUrl) await createCapturedRoles(storage, prefix, manifest, target.url, decrypt, logger);
     let environment: EnvironmentError | undefined; // the first "could not run here" problem: it outranks any failure it caused
+    let outage: StorageError | undefined; // the storage could not be read: nothing is known about the backup (exit 5)
     const filesWork = verifyFiles(storage, prefix, manifest, workDir, decrypt).catch((error): FilesResult => {
       environment ??= environmentProblem(error, workDir, 'unpack the files for the drill');
+      if (isStorageOutage(error)) outage ??= error;
       failures.push(`files: ${describeError(error)}`);
       return {
         status: 'failed',
@@ -331,9 +334,10 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
       });
     } catch (error) {
       environment ??= environmentProblem(error, workDir, 'restore the backup for the drill');
-      if (environment) {
+      if (isStorageOutage(error)) outage ??= error;
+      if (environment || outage) {
         await filesWork;
-        throw environment;
+        throw environment ?? outage;
       }
       failures.push(`restore: ${describeError(error)}`);
       checks.push({ name: 'pg_restore', kind: 'restore', status: 'failed', message: describeError(error), durationMs: 0 });
@@ -374,7 +378,7 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     }
     files = await filesWork;
     failures.push(...(await otherParts));
-    if (environment) throw environment;
+    if (environment ?? outage) throw environment ?? outage;
     if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
     timings.verifySeconds = (performance.now() - tv) / 1000;
     if (fresh?.status === 'failed') failures.unshift(`freshness: ${fresh.message}`);

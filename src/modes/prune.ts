@@ -7,7 +7,7 @@
 // (drills, restores) make it skip deleting.
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
-import { IntegrityError, LockedError, UsageError, describeError } from '../errors.js';
+import { IntegrityError, LockedError, StorageError, UsageError, describeError } from '../errors.js';
 import { assessBackup, deleteBackup, listBackups, readIndex, type BackupState, type CatalogEntry } from '../storage/catalog.js';
 import { acquireLock, type HeldLock } from '../storage/lock.js';
 import type { Storage } from '../storage/port.js';
@@ -170,6 +170,14 @@ async function ensureNewestReadInFull(
       return;
     }
     const bad = result.parts.filter((p) => !p.ok);
+    // A storage that could not be read says nothing about the backup: stop, rather than judge it damaged.
+    if (bad.every((p) => p.unreadable))
+      throw new StorageError(
+        `Prune stopped: backup ${entry.id} could not be read in full, so nothing was deleted: ${bad.map((p) => `${p.name}: ${p.message}`).join('; ')}`,
+        {
+          hint: 'Check the storage (endpoint, credentials, throttling) and run prune again.',
+        },
+      );
     states.set(entry.id, { state: 'damaged', reason: bad.map((p) => `${p.name}: ${p.message}`).join('; ') });
   }
 }

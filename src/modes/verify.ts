@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BACKUP_PARTS } from '../constants.js';
-import { IntegrityError, UsageError, describeError } from '../errors.js';
+import { ExitCode, IntegrityError, StorageError, UsageError, describeError, isStorageOutage } from '../errors.js';
 import { parseChecksums } from '../archive/checksums.js';
 import type { Manifest, PartInfo } from '../archive/manifest.js';
 import { openPart, storedBytes, type Decryptor } from '../archive/open-part.js';
@@ -36,6 +36,23 @@ export interface PartCheck {
   name: string;
   ok: boolean;
   message: string;
+  /** Not read: the storage failed (unreachable, throttled, timed out). Says nothing about the backup. */
+  unreadable?: boolean;
+}
+
+/** A failed check from the error that caused it; a storage outage is marked unreadable, not damage. */
+function failedCheck(name: string, error: unknown, prefix = ''): PartCheck {
+  return { name, ok: false, message: `${prefix}${describeError(error)}`, ...(isStorageOutage(error) ? { unreadable: true } : {}) };
+}
+
+/**
+ * The exit code of a verification: damage found (7) outranks a storage that could not be read (5),
+ * which is "not verified", never "damaged".
+ */
+export function verdictExitCode(parts: readonly PartCheck[]): number {
+  const failed = parts.filter((p) => !p.ok);
+  if (failed.length === 0) return ExitCode.ok;
+  return failed.every((p) => p.unreadable) ? ExitCode.storage : ExitCode.integrity;
 }
 
 export interface VerifyResult {
@@ -97,7 +114,7 @@ async function verifyResolved(storage: Storage, name: string, id: string, stored
       manifest = await readManifest(storage, name, id, unseal, stored);
       checks.push({ name: 'sealed manifest', ok: true, message: 'decrypts, matches its own digest and records this index' });
     } catch (error) {
-      checks.push({ name: 'sealed manifest', ok: false, message: describeError(error) });
+      checks.push(failedCheck('sealed manifest', error));
     }
   }
   if (options.into) await writeFile(join(options.into, BACKUP_PARTS.manifest), await readText(storage, `${prefix}/${BACKUP_PARTS.manifest}`, 64 * 1024 * 1024));
@@ -126,7 +143,7 @@ async function checkPart(storage: Storage, prefix: string, part: PartInfo, decry
     const decrypted = part.encrypted && decrypt !== storedBytes && options.unseal ? '; decrypts' : '';
     return { name: part.name, ok: true, message: `${part.bytes} bytes, sha256 ${part.sha256.slice(0, 16)}… OK${decrypted}` };
   } catch (error) {
-    return { name: part.name, ok: false, message: describeError(error) };
+    return failedCheck(part.name, error);
   } finally {
     progress.stop();
   }
@@ -159,7 +176,7 @@ async function checkChecksumsFile(storage: Storage, prefix: string, parts: PartI
   try {
     listed = parseChecksums(await readText(storage, `${prefix}/${sums.name}`));
   } catch (error) {
-    return [{ name: sums.name, ok: false, message: `unreadable: ${describeError(error)}` }];
+    return [failedCheck(sums.name, error, 'unreadable: ')];
   }
   const out: PartCheck[] = [];
   for (const line of listed) {
@@ -189,14 +206,18 @@ export async function verifyOtherParts(storage: Storage, prefix: string, manifes
       await pipeline(await openPart(storage, prefix, part, decrypt), discard());
       checks.push({ name: part.name, ok: true, message: 'OK' });
     } catch (error) {
-      checks.push({ name: part.name, ok: false, message: describeError(error) });
+      if (isStorageOutage(error)) throw error; // the storage failed, not the backup: the drill says "could not verify" (exit 5)
+      checks.push(failedCheck(part.name, error));
     }
   }
   try {
     checks.push(...(await checkChecksumsFile(storage, prefix, manifest.parts, checks)));
   } catch (error) {
-    checks.push({ name: BACKUP_PARTS.checksums, ok: false, message: describeError(error) });
+    if (isStorageOutage(error)) throw error;
+    checks.push(failedCheck(BACKUP_PARTS.checksums, error));
   }
+  const unread = checks.find((c) => c.unreadable);
+  if (unread) throw new StorageError(`Could not read ${unread.name}: ${unread.message}`);
   return checks.filter((c) => !c.ok).map((c) => `part ${c.name}: ${c.message}`);
 }
 

@@ -193,7 +193,7 @@ export class LocalStorage implements Storage {
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const path = this.pathOf(key);
     const info = await this.stat(key);
-    if (!info) throw new StorageError(`Object ${this.uriOf(key)} does not exist.`, { key });
+    if (!info) throw new StorageError(`Object ${this.uriOf(key)} does not exist.`, { key, missing: true });
     return createReadStream(path, { start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
   }
 

@@ -24,7 +24,7 @@ export class MemoryStorage implements Storage {
   }
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const object = this.objects.get(key);
-    if (!object) throw new StorageError(`Object ${this.uriOf(key)} does not exist.`, { key });
+    if (!object) throw new StorageError(`Object ${this.uriOf(key)} does not exist.`, { key, missing: true });
     const data = range ? object.data.subarray(range.start, range.end === undefined ? undefined : range.end + 1) : object.data;
     return Readable.from([data]);
   }

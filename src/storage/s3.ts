@@ -423,7 +423,11 @@ export function translateS3Error(error: unknown, ctx: S3ErrorContext): unknown {
   const prefix = ctx.key.slice(0, ctx.key.lastIndexOf('/') + 1);
 
   if (code === 'NoSuchKey' || (ctx.op === 'get' && status === 404 && code !== 'NoSuchBucket')) {
-    return new StorageError(redact(`Object ${ctx.uri} does not exist (bucket '${ctx.bucket}', ${what}).`), { key: ctx.relativeKey, cause: error });
+    return new StorageError(redact(`Object ${ctx.uri} does not exist (bucket '${ctx.bucket}', ${what}).`), {
+      key: ctx.relativeKey,
+      cause: error,
+      missing: true,
+    });
   }
   let hint: string | undefined;
   if (code === 'NoSuchBucket') {

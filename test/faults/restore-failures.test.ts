@@ -65,8 +65,11 @@ function onCreateOf(table: string, addition: (t: string) => string): Injection['
 async function setDatabase(target: string, setting: string, value: string): Promise<() => Promise<void>> {
   const db = new URL(target).pathname.slice(1);
   await withClient(target, (c) => c.query(`ALTER DATABASE "${db}" SET ${setting} = '${value}'`));
-  // SET first: with default_transaction_read_only on, even the RESET would be refused.
-  return () => withClient(target, (c) => c.query(`SET default_transaction_read_only = off; ALTER DATABASE "${db}" RESET ${setting}`).then(() => undefined));
+  // From another database: with default_transaction_read_only on, a session in the target itself (even one that
+  // SETs it off in the same multi-statement query, one implicit read-only transaction) cannot RESET it.
+  const maintenance = new URL(target);
+  maintenance.pathname = '/postgres';
+  return () => withClient(maintenance.toString(), (c) => c.query(`ALTER DATABASE "${db}" RESET ${setting}`).then(() => undefined));
 }
 
 /** Waits until another session on the target copies data, then runs `act` on it. */

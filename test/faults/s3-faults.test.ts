@@ -12,6 +12,11 @@ import { startS3Proxy, type Rule, type S3Proxy } from './helpers/s3-proxy.js';
 import { completeButDamaged } from './helpers/storage-check.js';
 import { faultTest, QUICK } from './helpers/tally.js';
 
+/**
+ * Stalls run with a short request deadline (the documented 'storage-timeout' input): what is tested is
+ * that a deadline ends the run, not how long the default one is (120 s per request, up to 5 attempts).
+ */
+const STALL_DEADLINE_S = 15;
 const STALL_TIMEOUT_MS = Number(process.env.FAULTS_STALL_TIMEOUT_S ?? 300) * 1000;
 
 interface S3Case {
@@ -78,6 +83,7 @@ const CASES: S3Case[] = [
     command: 'drill',
     rule: { match: (l) => /^GET .*database\.dump/.test(l), action: 'reset', times: 'always' },
     exit: [EXIT.storage],
+    quick: true,
   },
   {
     what: 'verify: 503 on every read of the dump',
@@ -124,7 +130,8 @@ describe('class 4: a misbehaving S3 endpoint', () => {
               ? ['drill', '--storage', storage, '--report-dir', join(world.work, 'reports')]
               : ['verify', 'latest', '--storage', storage];
         proxy.setRule(c.rule);
-        const run = await runCli([...args, ...via(proxy.endpoint)], { env, timeoutMs: stall ? STALL_TIMEOUT_MS : 240_000 });
+        const deadline = stall ? ['--storage-timeout', `${STALL_DEADLINE_S}s`] : [];
+        const run = await runCli([...args, ...deadline, ...via(proxy.endpoint)], { env, timeoutMs: stall ? STALL_TIMEOUT_MS : 240_000 });
         const faulted = proxy.faulted;
         proxy.setRule(undefined);
         const problems: string[] = [];
