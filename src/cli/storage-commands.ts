@@ -11,6 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { configFor, type Command, type CommandContext } from './commands.js';
 import type { Manifest } from '../archive/manifest.js';
+import { loadHistory } from '../history/load.js';
+import { lastDrills } from '../history/view.js';
+import { isSuspect } from '../history/markers.js';
 
 function backupArg(ctx: CommandContext, command: string): string {
   const id = ctx.parsed.positionals[0] ?? ctx.parsed.inputs.get('backup-id');
@@ -32,12 +35,14 @@ const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase', 'decrypt-passphras
 export const list: Command = {
   name: 'list',
   usage: 'backup-drill list --storage <dir|s3://…> [--name <set>] [--json]',
-  summary: 'List the backups in storage, newest first: id, time, age, size, complete or not, encrypted or not.',
+  summary:
+    'List the backups in storage, newest first: id, time, age, size, complete or not, encrypted or not, the last drill of each (passed / failed / never, from the run history), and SUSPECT when the trend guard flagged it.',
   inputs: STORAGE_INPUTS,
   async run(ctx) {
     const config = configFor(ctx, 'backup');
     const storage = await openStorage(config);
     const entries = await listBackups(storage, config.name);
+    const drills = lastDrills(await loadHistory(storage, config, 500).catch(() => []));
     const rows = entries.map((e) => ({
       id: e.id,
       time: e.time.toISOString(),
@@ -45,13 +50,15 @@ export const list: Command = {
       sizeBytes: e.sizeBytes,
       complete: e.complete,
       encrypted: e.objects.some((k) => k.endsWith('.age')),
+      lastDrill: drills.get(e.id) ?? 'never',
+      suspect: isSuspect(e, config.name),
     }));
     const text = rows.length
       ? [
-          `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED`,
+          `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED  LAST DRILL`,
           ...entries.map(
             (e, i) =>
-              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${(e.complete ? 'yes' : 'NO').padEnd(8)}  ${rows[i]!.encrypted ? 'yes' : 'no'}`,
+              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${(e.complete ? 'yes' : 'NO').padEnd(8)}  ${(rows[i]!.encrypted ? 'yes' : 'no').padEnd(9)}  ${rows[i]!.lastDrill}${rows[i]!.suspect ? '  SUSPECT' : ''}`,
           ),
         ].join('\n')
       : `No backups under ${storage.uriOf(config.name)}.`;
