@@ -106,7 +106,9 @@ export async function run(): Promise<void> {
         for (const failure of rep.failures) core.error(failure, { title: 'Restore drill' });
         for (const warning of rep.warnings) core.warning(warning, { title: 'Restore drill' });
         if (drillExitCode(r) === ExitCode.suspect) {
-          core.setFailed(`Backup ${rep.backupId} is suspect (trend guard): ${rep.trend?.reasons.join('; ')}. Accept it with 'backup-drill accept ${rep.backupId}' or accept-shrink if the drop was deliberate.`);
+          core.setFailed(
+            `Backup ${rep.backupId} is suspect (trend guard): ${rep.trend?.reasons.join('; ')}. Accept it with 'backup-drill accept ${rep.backupId}' or accept-shrink if the drop was deliberate.`,
+          );
           process.exitCode = ExitCode.suspect;
         } else if (rep.status !== 'passed')
           core.setFailed(`Restore drill of ${rep.backupId} failed: ${rep.failures.length} problem(s). See the job summary and ${r.jsonPath}.`);

@@ -37,7 +37,10 @@ describe('trend guard', () => {
 
   it('the first backup has no baseline; max-shrink off never flags', () => {
     assert.deepEqual(assessTrend(sample('b1', 10, { 'public.t': 1 }), [], OPTIONS), { verdict: 'ok', reasons: [], warnings: [], deltas: [], baseline: [] });
-    assert.equal(assessTrend(sample('b2', 1, { 'public.t': 1 }), [sample('b1', 1000, { 'public.t': 1000 })], { ...OPTIONS, maxShrink: undefined }).verdict, 'ok');
+    assert.equal(
+      assessTrend(sample('b2', 1, { 'public.t': 1 }), [sample('b1', 1000, { 'public.t': 1000 })], { ...OPTIONS, maxShrink: undefined }).verdict,
+      'ok',
+    );
   });
 
   it('per-table drops and growth warn without making the backup suspect; trend-ignore leaves busy tables out', () => {
@@ -68,7 +71,12 @@ describe('retention with a suspect backup', () => {
   const ref = (id: string, iso: string, suspect = false): BackupRef => ({ id, time: new Date(iso), complete: true, ...(suspect ? { suspect } : {}) });
 
   it('keeps the last good backup from before the first suspect one, whatever keep-last says', () => {
-    const backups = [ref('good1', '2026-11-01T00:00:00Z'), ref('good2', '2026-11-02T00:00:00Z'), ref('bad1', '2026-11-03T00:00:00Z', true), ref('bad2', '2026-11-04T00:00:00Z', true)];
+    const backups = [
+      ref('good1', '2026-11-01T00:00:00Z'),
+      ref('good2', '2026-11-02T00:00:00Z'),
+      ref('bad1', '2026-11-03T00:00:00Z', true),
+      ref('bad2', '2026-11-04T00:00:00Z', true),
+    ];
     const decisions = planRetention(backups, { keepLast: 1 }, { now: new Date('2026-11-05T00:00:00Z') });
     const keep = Object.fromEntries(decisions.map((d) => [d.id, d.keep]));
     assert.deepEqual(keep, { bad2: true, bad1: false, good2: true, good1: false });
@@ -76,7 +84,11 @@ describe('retention with a suspect backup', () => {
   });
 
   it('without suspect backups the rule adds nothing', () => {
-    const decisions = planRetention([ref('a', '2026-11-01T00:00:00Z'), ref('b', '2026-11-02T00:00:00Z')], { keepLast: 1 }, { now: new Date('2026-11-05T00:00:00Z') });
+    const decisions = planRetention(
+      [ref('a', '2026-11-01T00:00:00Z'), ref('b', '2026-11-02T00:00:00Z')],
+      { keepLast: 1 },
+      { now: new Date('2026-11-05T00:00:00Z') },
+    );
     assert.deepEqual(
       decisions.filter((d) => d.keep).map((d) => d.id),
       ['b'],
@@ -86,7 +98,11 @@ describe('retention with a suspect backup', () => {
 
 describe('notify targets', () => {
   it('picks the service by scheme, then by well-known host, else a generic webhook', () => {
-    assert.deepEqual(parseTarget('slack://hooks.slack.com/services/T0/B0/X'), { kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/X', label: 'slack (hooks.slack.com)' });
+    assert.deepEqual(parseTarget('slack://hooks.slack.com/services/T0/B0/X'), {
+      kind: 'slack',
+      url: 'https://hooks.slack.com/services/T0/B0/X',
+      label: 'slack (hooks.slack.com)',
+    });
     assert.equal(parseTarget('https://hooks.slack.com/services/T0/B0/X').kind, 'slack');
     assert.equal(parseTarget('https://discord.com/api/webhooks/1/abc').kind, 'discord');
     assert.equal(parseTarget('https://prod-12.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=x').kind, 'teams');
@@ -169,7 +185,14 @@ describe('records and views', () => {
     assert.equal(effectiveStatus({ ...record, status: 'failed' }, started), 'failed');
   });
 
-  const row = (mode: HistoryRow['mode'], startedAt: string, extra: Partial<HistoryRow>): HistoryRow => ({ id: startedAt, mode, status: 'succeeded', startedAt, sealed: false, ...extra });
+  const row = (mode: HistoryRow['mode'], startedAt: string, extra: Partial<HistoryRow>): HistoryRow => ({
+    id: startedAt,
+    mode,
+    status: 'succeeded',
+    startedAt,
+    sealed: false,
+    ...extra,
+  });
   const rows: HistoryRow[] = [
     row('restore-drill', '2026-11-03T06:00:00Z', { backupId: 'b2', timeToRestoreSeconds: 40, status: 'failed' }),
     row('backup', '2026-11-03T02:00:00Z', { backupId: 'b2', sizeBytes: 2 * 2 ** 20, details: { rows: 200 } }),
@@ -179,10 +202,13 @@ describe('records and views', () => {
   ];
 
   it('the last drill of each backup', () => {
-    assert.deepEqual([...lastDrills(rows)], [
-      ['b2', 'failed'],
-      ['b1', 'passed'],
-    ]);
+    assert.deepEqual(
+      [...lastDrills(rows)],
+      [
+        ['b2', 'failed'],
+        ['b1', 'passed'],
+      ],
+    );
   });
 
   it('Mermaid xychart-beta charts for the job summary, with the table beside them; text bars for the terminal', () => {
