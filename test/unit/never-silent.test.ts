@@ -10,7 +10,7 @@ import { planRetention, type BackupRef } from '../../src/storage/retention.js';
 import { parseTarget } from '../../src/notify/targets.js';
 import { shouldNotify } from '../../src/notify/index.js';
 import { pingUrl } from '../../src/notify/ping.js';
-import { mermaidCharts, textCharts, lastDrills, type HistoryRow } from '../../src/history/view.js';
+import { mermaidCharts, renderHistory, textCharts, lastDrills, type HistoryRow } from '../../src/history/view.js';
 import { effectiveStatus, newRecord, timeOfRunId } from '../../src/history/record.js';
 
 const OPTIONS = { maxShrink: 0.2, maxGrowth: 3, ignore: [] as string[] };
@@ -220,5 +220,17 @@ describe('records and views', () => {
     const text = textCharts(rows);
     assert.match(text, /Stored size \(backups\)\n {2}11-02 B {2}█{20} +1\.0 MiB\n {2}11-03 B {2}█{40} 2\.0 MiB/);
     assert.match(text, /Time to restore \(drills\)/);
+  });
+
+  it('the history table names who ran a good run and why a failed one failed; sealed details say so', () => {
+    const table = renderHistory([
+      { ...rows[4]!, errorCategory: 'database', details: { errorMessage: 'Could not connect to 127.0.0.1:5432' } },
+      { ...rows[3]!, details: { rows: 100, trigger: { kind: 'github', actor: 'octocat', event: 'schedule' } } },
+      { ...rows[2]!, sealed: true, details: undefined },
+    ]).split('\n');
+    assert.match(table[0]!, /^STARTED \(UTC\) +MODE +STATUS/);
+    assert.match(table[1]!, /^2026-11-01 02:00:00 +backup +FAILED .*database: Could not connect to 127\.0\.0\.1:5432$/);
+    assert.match(table[2]!, /backup +ok .* b1 +1\.0 MiB .*octocat \(schedule\)$/);
+    assert.match(table[3]!, /restore-drill .*30\.0s +\(sealed\)$/);
   });
 });
