@@ -275,6 +275,37 @@ describe('never silent (issue 14)', () => {
     assert.equal(effectiveStatus(elsewhere, new Date(Date.parse(record!.record.refreshedAt) + 6 * 60_000)), 'interrupted');
   });
 
+  test('a run stopped with SIGINT cleans up, exits 130, records "interrupted" and pings /fail', async () => {
+    const url = await database(500);
+    const storage = storageDir();
+    await withClient(url, async (blocker) => {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', CLI, 'backup', '--storage', storage, '--database-url', url, '--ping-url', `${receiver.url}/int-ping`],
+        {
+          stdio: 'ignore',
+        },
+      );
+      try {
+        await receiver.waitFor('/int-ping/start', 60_000);
+        await sleep(1000); // the dump is under way, blocked on the table lock
+        child.kill('SIGINT');
+        const code = await new Promise<number | null>((done) => child.once('exit', done));
+        assert.equal(code, ExitCode.interrupted);
+      } finally {
+        child.kill('SIGKILL');
+        await blocker.query('ROLLBACK');
+      }
+    });
+    assert.ok(receiver.requests.some((r) => r.path === '/int-ping/fail'));
+    const [record] = await listRecords(await openStorage(config({ storage })), 'default');
+    assert.equal(record!.record.status, 'interrupted');
+    assert.equal(record!.record.error?.category, 'interrupted');
+    assert.deepEqual((await readdir(join(storage, 'default'))).sort(), ['runs']);
+  });
+
   test('a 50% shrink: the backup is suspect, the drill fails with the suspect outcome, prune --keep-last 1 keeps the older good backup; accept-shrink releases it', async () => {
     const url = await database(20_000);
     const storage = storageDir();
@@ -330,6 +361,35 @@ describe('never silent (issue 14)', () => {
       rows.map((r) => [r.id, r.lastDrill, r.suspect]),
       [[shrunk.id, 'passed', false]],
     );
+  });
+
+  test('read-only storage credentials: the drill passes; the run record and markers are skipped with a warning', async () => {
+    const url = await database(300);
+    const storage = storageDir();
+    const c = config({ storage, 'database-url': url });
+    const logger = new MemoryLogger();
+    await runTracked(c, { logger }, (signal) => runBackup(c, { logger, signal }), backupOutcome);
+    const recordsBefore = await readdir(join(storage, 'default', 'runs'));
+    const readOnly = (on: boolean) => {
+      // root ignores permission bits; the immutable attribute stops it too.
+      const r = process.getuid?.() === 0 ? spawnSync('chattr', ['-R', on ? '+i' : '-i', storage]) : spawnSync('chmod', ['-R', on ? 'a-w' : 'u+w', storage]);
+      assert.equal(r.status, 0, String(r.stderr));
+    };
+    readOnly(true);
+    try {
+      const drillConfig = config({ mode: 'restore-drill', storage, 'accept-shrink': 'true' });
+      const drillLogger = new MemoryLogger();
+      const drill = await runTracked(drillConfig, { logger: drillLogger }, (signal) => runDrill(drillConfig, { logger: drillLogger, signal }), drillOutcome);
+      assert.equal(drill.report.status, 'passed', drill.report.failures.join('; '));
+      const warnings = drillLogger.lines.filter((l) => l.startsWith('warning: '));
+      assert.ok(
+        warnings.some((w) => /Could not write the run record .* \(read-only storage credentials\?\)/.test(w)),
+        warnings.join('\n'),
+      );
+      assert.deepEqual(await readdir(join(storage, 'default', 'runs')), recordsBefore);
+    } finally {
+      readOnly(false);
+    }
   });
 
   test('an encrypted set: records keep status, times, sizes and error category public and seal who ran it; history reads them with the key', async () => {
