@@ -42,7 +42,8 @@ export const list: Command = {
     const config = configFor(ctx, 'backup');
     const storage = await openStorage(config);
     const entries = await listBackups(storage, config.name);
-    const drills = lastDrills(await loadHistory(storage, config, 500).catch(() => []));
+    // The last 200 runs: enough for the drills of the backups a set keeps, read 16 at a time.
+    const drills = lastDrills(await loadHistory(storage, config, 200).catch(() => []));
     const rows = entries.map((e) => ({
       id: e.id,
       time: e.time.toISOString(),

@@ -85,6 +85,8 @@ export async function runTracked<T>(
   let failure: unknown;
   try {
     result = await withGrace(run(signal), timeout.signal);
+    // A mode that finished anyway after the deadline (its last step took no signal) still timed out.
+    if (timeout.signal.aborted) throw timeout.signal.reason;
     outcome = outcomeOf(result);
     status = outcome.status;
   } catch (error) {

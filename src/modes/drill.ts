@@ -345,6 +345,11 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
       config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps),
     );
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+    // On a timeout or a signal, remove the drill database at once: a comparison or a check running in it
+    // (which takes no signal) then fails fast instead of running on.
+    const stopTarget = () => void target?.dispose().catch(() => undefined);
+    if (deps.signal?.aborted) stopTarget();
+    deps.signal?.addEventListener('abort', stopTarget, { once: true });
     // Policies, grants' roles and ownerless objects name the app's roles: a throwaway server has none of them.
     if (!config.drillDatabaseUrl) await createCapturedRoles(storage, prefix, manifest, target.url, decrypt, logger);
     let environment: EnvironmentError | undefined; // the first "could not run here" problem: it outranks any failure it caused
@@ -418,6 +423,8 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     }
     files = await filesWork;
     failures.push(...(await otherParts));
+    // Stopped (timeout, signal): what failed after that is the stop's doing, not the backup's.
+    if (deps.signal?.aborted) throw deps.signal.reason;
     if (environment) throw environment;
     if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
     timings.verifySeconds = (performance.now() - tv) / 1000;

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildConfig, type Config } from '../../src/config.js';
@@ -228,6 +229,29 @@ describe('never silent (issue 14)', () => {
     assert.deepEqual((await readdir(join(storage, 'default'))).sort(), ['runs']); // partial parts deleted
     assert.deepEqual(await readdir(join(storage, 'locks', 'default')).catch(() => []), []); // lock released
     assert.ok(receiver.requests.some((r) => r.path === '/timeout-ping/fail'));
+  });
+
+  test('a timeout stops a drill whose check runs too long: the drill database is removed, exit code timedOut, record "timed-out"', async () => {
+    const url = await database(500);
+    const storage = storageDir();
+    const logger = new MemoryLogger();
+    const b = config({ storage, 'database-url': url });
+    await runTracked(b, { logger }, (signal) => runBackup(b, { logger, signal }), backupOutcome);
+    const checks = join(work.path, `slow-checks-${n}.yml`);
+    await writeFile(checks, 'checks:\n  - name: a check that never ends\n    sql: select count(*) from pg_sleep(600)\n    expect: { min: 1 }\n');
+    const d = config({ mode: 'restore-drill', storage, checks, timeout: '15s' });
+    const started = Date.now();
+    const made: string[] = [];
+    await assert.rejects(
+      runTracked(d, { logger }, (signal) => runDrill(d, { logger, signal, onCleanup: (item) => made.push(item.path) }), drillOutcome),
+      (e: unknown) => e instanceof TimedOutError,
+    );
+    assert.ok(Date.now() - started < 45_000, `took ${Date.now() - started} ms`);
+    assert.ok(made.length >= 2, made.join(', ')); // the work folder and the throwaway cluster
+    for (const path of made) assert.ok(!existsSync(path), `${path} removed`);
+    const [record] = await listRecords(await openStorage(d), 'default');
+    assert.equal(record!.record.mode, 'restore-drill');
+    assert.equal(record!.record.status, 'timed-out');
   });
 
   test('a run killed with SIGKILL: its record shows interrupted, and the ping receiver got only /start', async () => {
