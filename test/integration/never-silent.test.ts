@@ -25,6 +25,8 @@ import { MemoryLogger } from '../../src/util/logger.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { startCluster, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
+import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { listBackups } from '../../src/storage/catalog.js';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver } from '../helpers/receivers.js';
 
 const CLI = resolve('src/cli/index.ts');
@@ -413,6 +415,38 @@ describe('never silent (issue 14)', () => {
       assert.deepEqual(await readdir(join(storage, 'default', 'runs')), recordsBefore);
     } finally {
       readOnly(false);
+    }
+  });
+
+  test('through S3 (s3rver): records of a failed and a good backup, history newest first, the record never listed as a backup', async () => {
+    let s3: S3TestServer | undefined;
+    const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_REGION: '' };
+    try {
+      s3 = await startS3Server();
+      Object.assign(env, { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: s3.region });
+      Object.assign(process.env, env); // the S3 adapter reads the standard AWS chain
+      const s3Inputs = { storage: `s3://${s3.bucket}/silent`, 's3-endpoint': s3.endpoint, 's3-force-path-style': 'true' };
+      const logger = new MemoryLogger();
+      const bad = config({ ...s3Inputs, 'database-url': 'postgres://app@127.0.0.1:1/app', 'connect-timeout': '2s' });
+      await assert.rejects(runTracked(bad, { logger }, (signal) => runBackup(bad, { logger, signal }), backupOutcome));
+      const good = config({ ...s3Inputs, 'database-url': await database(200) });
+      const r = await runTracked(good, { logger }, (signal) => runBackup(good, { logger, signal }), backupOutcome);
+      const storage = await openStorage(good);
+      const history = await loadHistory(storage, good, 50);
+      assert.deepEqual(
+        history.map((h) => [h.status, h.backupId ?? null, h.errorCategory ?? null]),
+        [
+          ['succeeded', r.id, null],
+          ['failed', null, 'database'],
+        ],
+      );
+      assert.deepEqual(
+        (await listBackups(storage, 'default')).map((e) => e.id),
+        [r.id],
+      );
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+      await s3?.stop();
     }
   });
 
