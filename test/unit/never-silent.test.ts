@@ -60,6 +60,14 @@ describe('trend guard', () => {
     assert.match(grown.warnings[0]!, /grew more than max-growth 300%/);
   });
 
+  it('stored sizes compare only between backups of the same compression level', () => {
+    const previous = [{ ...sample('b1', 1000, { 'public.t': 100 }), compression: 0 }];
+    const recompressed = assessTrend({ ...sample('b2', 300, { 'public.t': 100 }), compression: 1 }, previous, OPTIONS);
+    assert.equal(recompressed.verdict, 'ok');
+    assert.match(recompressed.deltas[0]!, /stored size not compared: the compression level changed to 1/);
+    assert.equal(assessTrend({ ...sample('b2', 300, { 'public.t': 100 }), compression: 0 }, previous, OPTIONS).verdict, 'suspect');
+  });
+
   it('an encrypted baseline (sizes only) compares stored size alone', () => {
     const verdict = assessTrend({ id: 'b2', sizeBytes: 100 }, [{ id: 'b1', sizeBytes: 1000 }], OPTIONS);
     assert.equal(verdict.verdict, 'suspect');
