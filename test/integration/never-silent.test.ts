@@ -389,6 +389,41 @@ describe('never silent (issue 14)', () => {
     );
   });
 
+  test('backup-drill accept <id>: the suspect backup joins the baseline again and retention lets the older one go', async () => {
+    const url = await database(4000);
+    const storage = storageDir();
+    const c = config({ storage, 'database-url': url });
+    const logger = new MemoryLogger();
+    const good = await runTracked(c, { logger }, (signal) => runBackup(c, { logger, signal }), backupOutcome);
+    await sleep(1100);
+    await withClient(url, (client) => client.query('DELETE FROM events WHERE id > 1000'));
+    const purged = await runTracked(c, { logger }, (signal) => runBackup(c, { logger, signal }), backupOutcome);
+    assert.equal(purged.trend?.verdict, 'suspect');
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args, '--storage', storage, '--json'], { encoding: 'utf8' });
+    const listed = JSON.parse(cli('list').stdout) as Array<{ id: string; suspect: boolean }>;
+    assert.deepEqual(
+      listed.map((r) => [r.id, r.suspect]),
+      [
+        [purged.id, true],
+        [good.id, false],
+      ],
+    );
+    const accepted = cli('accept', purged.id);
+    assert.equal(accepted.status, 0, accepted.stderr);
+    assert.equal((JSON.parse(accepted.stdout) as { wasSuspect: boolean }).wasSuspect, true);
+    const marker = JSON.parse(await readFile(join(storage, 'default', purged.id, ACCEPTED_MARKER), 'utf8')) as { by: string; holder: string };
+    assert.equal(marker.by, 'accept');
+    assert.equal((JSON.parse(cli('list').stdout) as Array<{ suspect: boolean }>)[0]!.suspect, false);
+    const pruned = await runPrune(config({ storage, 'keep-last': '1' }), { logger });
+    assert.deepEqual(pruned.deleted, [good.id]);
+    // The next backup compares with the accepted one: no longer suspect.
+    await sleep(1100);
+    const next = await runTracked(c, { logger }, (signal) => runBackup(c, { logger, signal }), backupOutcome);
+    assert.equal(next.trend?.verdict, 'ok');
+    assert.deepEqual(next.trend?.baseline, [purged.id]);
+    assert.equal(cli('accept', 'nonexistent').status, ExitCode.usage);
+  });
+
   test('read-only storage credentials: the drill passes; the run record and markers are skipped with a warning', async () => {
     const url = await database(300);
     const storage = storageDir();
