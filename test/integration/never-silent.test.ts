@@ -485,7 +485,7 @@ describe('never silent (issue 14)', () => {
     }
   });
 
-  test('an encrypted set: records keep status, times, sizes and error category public and seal who ran it; history reads them with the key', async () => {
+  test('an encrypted set: records keep status, times, sizes and error category public and seal who ran it; history reads them with the key; the drill, which has the key, catches a row drop the backup could not see', async () => {
     const url = await database(300);
     const storage = storageDir();
     const identity = generateIdentity();
@@ -506,5 +506,22 @@ describe('never silent (issue 14)', () => {
     assert.equal(withKey[0]!.details?.rows, 350);
     assert.equal(withKey[0]!.details?.trigger?.kind, 'cli');
     assert.equal(withKey[0]!.details?.tableRows?.['public.events'], 300);
+
+    // The rows are sealed, so the backup guards on stored size only; the drill, with the key, compares rows per table.
+    await sleep(1100);
+    await withClient(url, (client) => client.query('DELETE FROM events WHERE id > 100'));
+    const shrunk = await runTracked(c, { logger }, (signal) => runBackup(c, { logger, signal }), backupOutcome);
+    assert.ok(
+      shrunk.trend!.deltas.every((d) => d.startsWith('stored size')),
+      shrunk.trend!.deltas.join('; '),
+    );
+    const d = config({ mode: 'restore-drill', storage, 'decrypt-identity': identity });
+    const drill = await runTracked(d, { logger }, (signal) => runDrill(d, { logger, signal }), drillOutcome);
+    assert.equal(drillExitCode(drill), ExitCode.suspect, drill.report.failures.join('; '));
+    assert.ok(
+      drill.report.trend!.reasons.some((r) => /^rows 150 vs 350/.test(r)),
+      drill.report.trend!.reasons.join('; '),
+    );
+    assert.ok(drill.report.trend!.warnings.some((w) => /^table public\.events: 100 rows vs 300/.test(w)));
   });
 });
