@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,6 +105,23 @@ describe('never silent (issue 14)', () => {
     assert.equal(message.status, 'failed');
     assert.equal(message.mode, 'backup');
     assert.doesNotMatch(JSON.stringify(message), /Sup3rSecretPw/);
+  });
+
+  test('run records have their own retention (history-keep-months): older ones go at the end of a run', async () => {
+    const storage = storageDir();
+    const runs = join(storage, 'default', 'runs');
+    await mkdir(runs, { recursive: true });
+    const old = new Date(Date.now() - 40 * 86400_000);
+    const recent = new Date(Date.now() - 10 * 86400_000);
+    const stamp = (d: Date) => `${d.toISOString().replace(/[-:]/g, '').replace('.', '')}-0000aaaa.json`;
+    for (const d of [old, recent]) await writeFile(join(runs, stamp(d)), '{}');
+    const c = config({ storage, 'database-url': 'postgres://app@127.0.0.1:1/app', 'connect-timeout': '2s', 'history-keep-months': '1' });
+    const logger = new MemoryLogger();
+    await assert.rejects(runTracked(c, { logger }, (signal) => runBackup(c, { logger, signal }), backupOutcome));
+    const left = (await readdir(runs)).sort();
+    assert.equal(left.length, 2);
+    assert.equal(left[0], stamp(recent));
+    assert.ok(logger.lines.some((l) => /Removed 1 run record\(s\) older than 1 month/.test(l)));
   });
 
   test('notifications arrive in the format each service documents (Slack, Teams Adaptive Card, Discord embed, JSON webhook, e-mail over SMTP); a success pings the bare URL', async () => {
