@@ -16,6 +16,7 @@ import { STATE } from '../constants.js';
 import { redact } from '../util/redact.js';
 import { actionsLogger } from './core-logger.js';
 import { readActionConfig } from './inputs.js';
+import type { Config } from '../config.js';
 import { writeBackupSummary, writeHistorySummary } from './summary.js';
 
 /**
@@ -46,8 +47,10 @@ export async function run(): Promise<void> {
   const signal = controller.signal;
   const stopHandling = handleCancellation(controller);
   core.saveState(STATE.pid, String(process.pid));
+  let tracked: Config | undefined;
   try {
     const config = readActionConfig();
+    tracked = config.mode === 'backup' || config.mode === 'restore-drill' ? config : undefined;
     switch (config.mode) {
       case 'backup': {
         const r = await runTracked(
@@ -161,6 +164,8 @@ export async function run(): Promise<void> {
     } else {
       core.setFailed(redact(describeError(error)));
       if (error instanceof TimedOutError) process.exitCode = ExitCode.timedOut;
+      // A failed backup or drill shows the history too: is this the first failure or the fifth?
+      if (tracked) await writeHistorySummary(tracked, []);
     }
   } finally {
     stopHandling();
