@@ -80,6 +80,27 @@ export interface Config {
   discardPreviousFiles: boolean;
   createRoles: boolean;
   trigger: TriggerInfo;
+  /** Deadline for the whole run (input timeout). */
+  timeoutSeconds: number;
+  notify: NotifyOptions;
+  historyKeepMonths: number;
+  trend: TrendOptions;
+}
+
+export type NotifyOn = 'failure' | 'warning' | 'always';
+
+export interface NotifyOptions {
+  targets: string[];
+  on: NotifyOn;
+  pingUrl?: string;
+}
+
+export interface TrendOptions {
+  /** Fraction (0.2 = 20%); undefined = off. */
+  maxShrink?: number;
+  maxGrowth?: number;
+  ignore: string[];
+  acceptShrink: boolean;
 }
 
 const KNOWN = new Set(INPUTS.map((i) => i.name));
@@ -312,6 +333,11 @@ export function secretsOf(name: string, value: string | undefined): string[] {
     return [password, keyword].filter((v): v is string => Boolean(v));
   }
   if (name === 'decrypt-identity' && looksLikePath(value)) return [];
+  if (name === 'notify')
+    return value
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
   return [value];
 }
 
@@ -410,6 +436,81 @@ function passphraseInput(get: InputReader, name: 'encrypt-passphrase' | 'decrypt
   return passphrase;
 }
 
+/** A percentage (`20%`, `20`) as a fraction, or undefined for `off`. */
+function parsePercent(name: string, value: string | undefined): number | undefined {
+  if (!value || /^(off|none|false|0%?)$/i.test(value)) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(value);
+  if (!m || !(Number(m[1]) > 0) || Number(m[1]) > 10000) {
+    throw new UsageError(`Input '${name}' must be a percentage such as 20% (or off), got '${value}'.`, { input: name });
+  }
+  return Number(m[1]) / 100;
+}
+
+function parseNotifyOn(value: string | undefined): NotifyOn {
+  const v = (value ?? 'failure').toLowerCase();
+  if (v === 'failure' || v === 'warning' || v === 'always') return v;
+  throw new UsageError(`Input 'notify-on' must be failure, warning or always, got '${value}'.`, { input: 'notify-on' });
+}
+
+function parseNotifyTargets(value: string | undefined): string[] {
+  const targets = (value ?? '')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s && !s.startsWith('#'));
+  for (const target of targets) {
+    registerSecret(target);
+    if (!/^(https?|(slack|teams|discord)(\+https?)?|smtps?):\/\/\S+$/i.test(target)) {
+      throw new UsageError(`Input 'notify' has an entry that is not a URL this tool can send to (${redactedScheme(target)}).`, {
+        input: 'notify',
+        hint: 'One URL per line: https://… (webhook, Slack, Teams Workflows, Discord), slack://, teams://, discord:// (slack+http:// etc. for a plain-HTTP relay), smtp:// or smtps://. See docs/NOTIFICATIONS.md.',
+      });
+    }
+  }
+  return targets;
+}
+
+function redactedScheme(target: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(target)?.[1];
+  return scheme ? `scheme '${scheme}:'` : 'no scheme';
+}
+
+function neverSilentOptions(get: InputReader): Pick<Config, 'timeoutSeconds' | 'notify' | 'historyKeepMonths' | 'trend'> {
+  const timeoutRaw = get('timeout') ?? '5h30m';
+  const timeoutSeconds = /^\d+$/.test(timeoutRaw) ? Number(timeoutRaw) : parseDuration(timeoutRaw);
+  if (timeoutSeconds === undefined || !(timeoutSeconds >= 1) || timeoutSeconds > 7 * 86400) {
+    throw new UsageError(`Input 'timeout' must be a duration from 1s to 7d such as 45m or 5h30m (a plain number is seconds), got '${timeoutRaw}'.`, {
+      input: 'timeout',
+      hint: "GitHub stops a job after 6 h; keep 'timeout' below that so the run can clean up and record why.",
+    });
+  }
+  const pingUrl = get('ping-url') || undefined;
+  if (pingUrl) {
+    registerSecret(pingUrl);
+    if (!/^https?:\/\/\S+$/i.test(pingUrl)) {
+      throw new UsageError(`Input 'ping-url' must be an http(s) URL (e.g. https://hc-ping.com/<uuid>), got ${redactedScheme(pingUrl)}.`, { input: 'ping-url' });
+    }
+  }
+  const trendIgnore = parseList(get('trend-ignore'));
+  for (const pattern of trendIgnore) {
+    try {
+      picomatch.makeRe(pattern, { strictBrackets: true });
+    } catch (error) {
+      throw new UsageError(`Input 'trend-ignore' has an invalid glob '${pattern}': ${(error as Error).message}.`, { input: 'trend-ignore' });
+    }
+  }
+  return {
+    timeoutSeconds,
+    notify: { targets: parseNotifyTargets(get('notify')), on: parseNotifyOn(get('notify-on')), ...(pingUrl ? { pingUrl } : {}) },
+    historyKeepMonths: parseInteger('history-keep-months', get('history-keep-months'), 1, 1200) ?? 12,
+    trend: {
+      maxShrink: parsePercent('max-shrink', get('max-shrink')),
+      maxGrowth: parsePercent('max-growth', get('max-growth')),
+      ignore: trendIgnore,
+      acceptShrink: parseBoolean('accept-shrink', get('accept-shrink')),
+    },
+  };
+}
+
 /** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
 export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
   const get = withFallbacks(read, env);
@@ -480,6 +581,7 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     discardPreviousFiles: parseBoolean('discard-previous-files', get('discard-previous-files')),
     createRoles: parseBoolean('create-roles', get('create-roles')),
     trigger: triggerFromEnv(env),
+    ...neverSilentOptions(get),
   };
   validateKeyFiles('encrypt-recipients', config.encryption.recipients);
   if (config.encryption.identity && !/\n/.test(config.encryption.identity)) validateKeyFiles('decrypt-identity', [config.encryption.identity]);

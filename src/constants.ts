@@ -176,6 +176,65 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'false',
     modes: ['restore'],
   },
+  // Never silent (issue 14): run history, timeout, notifications, pings, trend guard.
+  {
+    name: 'timeout',
+    description:
+      'Deadline for the whole run, e.g. `45m`, `2h`. Past it the run stops its children, deletes its partial parts, releases its lock, records "timed out" and exits 10. Default below GitHub\'s 6 h job limit.',
+    default: '5h30m',
+    modes: 'all',
+  },
+  {
+    name: 'notify',
+    description:
+      'Where to send a message when a run ends: URLs, one per line. `slack://…`/`teams://…`/`discord://…` (or their https webhook URLs), `smtp://user:pass@host:587/?to=ops@example.com` / `smtps://…` for e-mail, any other https URL gets a JSON webhook. Undeliverable messages only warn.',
+    modes: 'all',
+    secret: true,
+  },
+  {
+    name: 'notify-on',
+    description: 'When to send `notify` messages: `failure` (failed, timed out, interrupted, suspect), `warning` (also runs with warnings) or `always`.',
+    default: 'failure',
+    modes: 'all',
+  },
+  {
+    name: 'ping-url',
+    description:
+      "Dead-man's switch (healthchecks.io style): `<url>/start` when the run starts, `<url>` on success, `<url>/fail` on failure, so a service outside GitHub notices when runs stop.",
+    modes: 'all',
+    secret: true,
+  },
+  {
+    name: 'history-keep-months',
+    description: 'Run records (`<name>/runs/`, shown by `backup-drill history`) older than this many months are removed at the end of each run.',
+    default: '12',
+    modes: 'all',
+  },
+  {
+    name: 'max-shrink',
+    description:
+      'Trend guard: a backup whose total rows or stored size is this much below the trailing median of the previous good backups is suspect (the drill fails with exit 11; retention keeps the last good backup). `off` disables it.',
+    default: '20%',
+    modes: ['backup', 'restore-drill'],
+  },
+  {
+    name: 'max-growth',
+    description:
+      'Trend guard: warn when total rows or stored size grows more than this above the trailing median (a warning, never a failure). `off` disables it.',
+    default: '300%',
+    modes: ['backup', 'restore-drill'],
+  },
+  {
+    name: 'trend-ignore',
+    description: 'Tables (`schema.table` globs, one per line or comma-separated, e.g. `public.sessions`, `*.cache_*`) left out of the per-table and row trend.',
+    modes: ['backup', 'restore-drill'],
+  },
+  {
+    name: 'accept-shrink',
+    description: "Drill: accept the drilled backup's suspect shrink as deliberate (a purge); a drill that otherwise passes records the acceptance.",
+    default: 'false',
+    modes: ['restore-drill'],
+  },
 ] as const;
 
 export const OUTPUTS: Record<string, string> = {

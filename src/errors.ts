@@ -36,7 +36,8 @@ export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   environment:
     'could not run here: disk full or unwritable temp folder, no PostgreSQL binaries, initdb or the throwaway server failed (the backup is not to blame)',
   timedOut: 'the run exceeded its deadline',
-  suspect: 'reserved: the backup looks wrong next to its history (trend guard)',
+  suspect:
+    'the backup looks wrong next to its history (trend guard: rows or stored size shrank past max-shrink); accept it with `backup-drill accept <id>` if the drop was deliberate',
   notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
   interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
 };
@@ -136,6 +137,29 @@ export class EnvironmentError extends BackupDrillError {
 export class InterruptedError extends BackupDrillError {
   constructor(signal: string) {
     super('interrupted', `Interrupted by ${signal}.`, { hint: 'Partial parts and the lock were removed; run again when ready.' });
+  }
+}
+
+/** The run passed its `timeout`: children stopped, partial parts deleted, lock released. */
+export class TimedOutError extends BackupDrillError {
+  constructor(seconds: number, mode: string) {
+    super('timedOut', `The ${mode} run exceeded its timeout of ${formatSeconds(seconds)} and was stopped.`, {
+      hint: "Partial parts and the lock were removed. Raise 'timeout' if the run needs longer, or find what made it slow (the log's last phase).",
+    });
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round(seconds % 60);
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].join('');
+}
+
+/** The trend guard flagged the backup (a drop past max-shrink against the trailing median) and nobody accepted it. */
+export class SuspectError extends BackupDrillError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super('suspect', message, options);
   }
 }
 

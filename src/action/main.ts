@@ -1,7 +1,9 @@
 // The action's main step: inputs → Config → mode → outputs and summary.
 // The only code (with post.ts) that talks to the Actions runtime.
 import * as core from '@actions/core';
-import { describeError, BackupDrillError, ExitCode, InterruptedError } from '../errors.js';
+import { describeError, BackupDrillError, ExitCode, InterruptedError, TimedOutError } from '../errors.js';
+import { runTracked } from '../history/tracker.js';
+import { backupOutcome, drillExitCode, drillOutcome, restoreOutcome } from '../history/outcomes.js';
 import { runBackup } from '../modes/backup.js';
 import { runDrill, type CleanupItem } from '../modes/drill.js';
 import { renderPreview, runRestore, type RestorePreview } from '../modes/restore.js';
@@ -14,7 +16,8 @@ import { STATE } from '../constants.js';
 import { redact } from '../util/redact.js';
 import { actionsLogger } from './core-logger.js';
 import { readActionConfig } from './inputs.js';
-import { writeBackupSummary } from './summary.js';
+import type { Config } from '../config.js';
+import { writeBackupSummary, writeHistorySummary } from './summary.js';
 
 /**
  * The runner cancels a step with SIGINT, then SIGTERM about 7.5 s later, then SIGKILL 2.5 s
@@ -44,11 +47,18 @@ export async function run(): Promise<void> {
   const signal = controller.signal;
   const stopHandling = handleCancellation(controller);
   core.saveState(STATE.pid, String(process.pid));
+  let tracked: Config | undefined;
   try {
     const config = readActionConfig();
+    tracked = config.mode === 'backup' || config.mode === 'restore-drill' ? config : undefined;
     switch (config.mode) {
       case 'backup': {
-        const r = await runBackup(config, { logger: actionsLogger, signal, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) });
+        const r = await runTracked(
+          config,
+          { logger: actionsLogger, signal },
+          (tracked) => runBackup(config, { logger: actionsLogger, signal: tracked, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) }),
+          backupOutcome,
+        );
         core.setOutput('backup-id', r.id);
         core.setOutput('backup-uri', r.uri);
         core.setOutput('size-bytes', String(r.sizeBytes));
@@ -57,19 +67,27 @@ export async function run(): Promise<void> {
         core.setOutput('rows', String(r.manifest.totals.rows));
         core.setOutput('files', String(r.manifest.files?.count ?? 0));
         await writeBackupSummary(r);
+        await writeHistorySummary(config, r.trend?.deltas ?? []);
+        if (r.trend?.verdict === 'suspect') core.warning(`Backup ${r.id} is suspect: ${r.trend.reasons.join('; ')}`, { title: 'Trend guard' });
         break;
       }
       case 'restore-drill': {
         // Recorded as they appear, so the post step can clean up even after a crash or cancel.
         const cleanup: CleanupItem[] = [];
-        const r = await runDrill(config, {
-          logger: actionsLogger,
-          signal,
-          onCleanup: (item) => {
-            cleanup.push(item);
-            core.saveState(STATE.cleanup, JSON.stringify(cleanup));
-          },
-        });
+        const r = await runTracked(
+          config,
+          { logger: actionsLogger, signal },
+          (tracked) =>
+            runDrill(config, {
+              logger: actionsLogger,
+              signal: tracked,
+              onCleanup: (item) => {
+                cleanup.push(item);
+                core.saveState(STATE.cleanup, JSON.stringify(cleanup));
+              },
+            }),
+          drillOutcome,
+        );
         const rep = r.report;
         core.setOutput('status', rep.status);
         core.setOutput('backup-id', rep.backupId);
@@ -87,9 +105,15 @@ export async function run(): Promise<void> {
           core.setOutput('database-url', r.databaseUrl);
         }
         await core.summary.addRaw(renderMarkdown(rep)).write();
+        await writeHistorySummary(config, rep.trend?.deltas ?? []);
         for (const failure of rep.failures) core.error(failure, { title: 'Restore drill' });
         for (const warning of rep.warnings) core.warning(warning, { title: 'Restore drill' });
-        if (rep.status !== 'passed')
+        if (drillExitCode(r) === ExitCode.suspect) {
+          core.setFailed(
+            `Backup ${rep.backupId} is suspect (trend guard): ${rep.trend?.reasons.join('; ')}. Accept it with 'backup-drill accept ${rep.backupId}' or accept-shrink if the drop was deliberate.`,
+          );
+          process.exitCode = ExitCode.suspect;
+        } else if (rep.status !== 'passed')
           core.setFailed(`Restore drill of ${rep.backupId} failed: ${rep.failures.length} problem(s). See the job summary and ${r.jsonPath}.`);
         break;
       }
@@ -97,7 +121,12 @@ export async function run(): Promise<void> {
         // No prompt here: the calling workflow's environment approval and confirm input are the confirmation.
         let preview: RestorePreview | undefined;
         try {
-          const r = await runRestore(config, { logger: actionsLogger, signal, onPreview: (p) => (preview = p) });
+          const r = await runTracked(
+            config,
+            { logger: actionsLogger, signal },
+            (tracked) => runRestore(config, { logger: actionsLogger, signal: tracked, onPreview: (p) => (preview = p) }),
+            restoreOutcome,
+          );
           await writePreview(preview ?? r.preview);
           core.setOutput('backup-id', r.preview.backup.id);
           core.setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));
@@ -132,7 +161,12 @@ export async function run(): Promise<void> {
       // Whatever the engine threw while stopping, the cause is the cancel.
       core.setFailed(redact(describeError(signal.reason)));
       process.exitCode = ExitCode.interrupted;
-    } else core.setFailed(redact(describeError(error)));
+    } else {
+      core.setFailed(redact(describeError(error)));
+      if (error instanceof TimedOutError) process.exitCode = ExitCode.timedOut;
+      // A failed backup or drill shows the history too: is this the first failure or the fifth?
+      if (tracked) await writeHistorySummary(tracked, []);
+    }
   } finally {
     stopHandling();
   }

@@ -2,6 +2,11 @@
 import * as core from '@actions/core';
 import type { BackupResult } from '../modes/backup.js';
 import { formatBytes, formatDuration } from '../util/format.js';
+import type { Config } from '../config.js';
+import { describeError } from '../errors.js';
+import { loadHistory } from '../history/load.js';
+import { mermaidCharts } from '../history/view.js';
+import { openStorage } from '../storage/registry.js';
 
 export async function writeBackupSummary(r: BackupResult): Promise<void> {
   const m = r.manifest;
@@ -30,4 +35,15 @@ export async function writeBackupSummary(r: BackupResult): Promise<void> {
       ...parts,
     ])
     .write();
+}
+
+/** The trend deltas and the last ~30 runs as Mermaid charts with a table beside them. Never fails the run. */
+export async function writeHistorySummary(config: Config, deltas: string[]): Promise<void> {
+  try {
+    const rows = await loadHistory(await openStorage(config), config, 30);
+    const trend = deltas.length ? ['### Against the previous backups', '', '| Measure |', '|---|', ...deltas.map((d) => `| ${d} |`), ''].join('\n') : '';
+    await core.summary.addRaw(`${trend}\n### Last runs of '${config.name}'\n\n${mermaidCharts(rows)}`).write();
+  } catch (error) {
+    core.warning(`Could not add the run history to the job summary: ${describeError(error)}`);
+  }
 }

@@ -15,6 +15,8 @@ import type { Logger } from '../util/logger.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { cliReader, type ParsedArgs } from './args.js';
 import type { CommandHelp } from './help.js';
+import { runTracked } from '../history/tracker.js';
+import { backupOutcome, drillExitCode, drillOutcome, restoreOutcome } from '../history/outcomes.js';
 
 export interface CommandContext {
   parsed: ParsedArgs;
@@ -52,7 +54,7 @@ const backup: Command = {
   mode: 'backup',
   async run(ctx) {
     const config = configFor(ctx, 'backup');
-    const r = await runBackup(config, { logger: ctx.logger, signal: ctx.signal });
+    const r = await runTracked(config, ctx, (signal) => runBackup(config, { logger: ctx.logger, signal }), backupOutcome);
     return {
       result: {
         backupId: r.id,
@@ -62,6 +64,7 @@ const backup: Command = {
         tables: r.manifest.totals.tables,
         rows: r.manifest.totals.rows,
         files: r.manifest.files?.count ?? 0,
+        ...(r.trend ? { trend: r.trend } : {}),
       },
       text: [
         `backup-id: ${r.id}`,
@@ -69,6 +72,8 @@ const backup: Command = {
         `database:  ${r.manifest.source.database} (PostgreSQL ${r.manifest.source.serverVersion}), ${r.manifest.totals.tables} tables, ${r.manifest.totals.rows} rows`,
         r.manifest.files ? `files:     ${r.manifest.files.count} files, ${formatBytes(r.manifest.files.bytes)}` : 'files:     (none)',
         `stored:    ${formatBytes(r.sizeBytes)} in ${formatDuration(r.durationSeconds)}`,
+        ...(r.trend?.deltas.length ? [`trend:     ${r.trend.deltas.join('\n           ')}`] : []),
+        ...(r.trend?.verdict === 'suspect' ? [`SUSPECT:   ${r.trend.reasons.join('; ')} (accept with: backup-drill accept ${r.id})`] : []),
       ].join('\n'),
     };
   },
@@ -93,13 +98,13 @@ const drill: Command = {
       return { result: { removed }, text: removed ? `Removed ${removed} kept or stale drill database(s).` : 'No kept or stale drill databases here.' };
     }
     const config = configFor(ctx, 'restore-drill');
-    const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
+    const r = await runTracked(config, ctx, (signal) => runDrill(config, { logger: ctx.logger, signal }), drillOutcome);
     const text =
       renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
     return {
       result: { ...r.report, reportPath: r.jsonPath, junitPath: r.junitPath, databaseUrl: r.databaseUrl },
       text,
-      exitCode: r.report.status === 'passed' ? ExitCode.ok : ExitCode.checksFailed,
+      exitCode: drillExitCode(r),
     };
   },
 };
@@ -132,7 +137,7 @@ const restore: Command = {
   async run(ctx) {
     const id = ctx.parsed.positionals[0];
     const config = configFor(ctx, 'restore', id ? { 'backup-id': id } : {});
-    const r = await runRestore(config, { logger: ctx.logger, signal: ctx.signal, confirm: (q) => ctx.confirm(q) });
+    const r = await runTracked(config, ctx, (signal) => runRestore(config, { logger: ctx.logger, signal, confirm: (q) => ctx.confirm(q) }), restoreOutcome);
     const lines = [...(r.dryRun ? ['Dry run: nothing was written. Plan:', ...r.plan.map((p) => `  ${p}`)] : [])];
     if (r.report) lines.push(renderText(r.report));
     if (r.previousFilesPath) lines.push(`Previous files kept at ${r.previousFilesPath}`);

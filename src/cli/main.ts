@@ -8,9 +8,11 @@ import { parseArgs } from './args.js';
 import { COMMANDS, registerCommands, type Command, type CommandContext, type CommandOutcome } from './commands.js';
 import { STORAGE_COMMANDS } from './storage-commands.js';
 import { COMPLETION_COMMANDS } from './completion.js';
+import { HISTORY_COMMANDS } from './history-commands.js';
 
 registerCommands(STORAGE_COMMANDS);
 registerCommands(COMPLETION_COMMANDS);
+registerCommands(HISTORY_COMMANDS);
 import { commandHelp, mainHelp } from './help.js';
 import { KeyNeededError } from '../archive/seal.js';
 import { registerSecret } from '../util/redact.js';
@@ -58,7 +60,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const parsed = parseArgs(argv, ['into', 'older-than', 'read-data-subset'], ['cleanup', 'all', 'damaged']);
+    const parsed = parseArgs(argv, ['into', 'older-than', 'read-data-subset', 'limit'], ['cleanup', 'all', 'damaged', 'chart']);
     json = parsed.json;
     if (parsed.version || parsed.command === 'version') {
       const { TOOL_VERSION } = await import('../version.js');

@@ -11,6 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { configFor, type Command, type CommandContext } from './commands.js';
 import type { Manifest } from '../archive/manifest.js';
+import { loadHistory } from '../history/load.js';
+import { lastDrills } from '../history/view.js';
+import { isSuspect } from '../history/markers.js';
 
 function backupArg(ctx: CommandContext, command: string): string {
   const id = ctx.parsed.positionals[0] ?? ctx.parsed.inputs.get('backup-id');
@@ -32,7 +35,8 @@ const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase', 'decrypt-passphras
 export const list: Command = {
   name: 'list',
   usage: 'backup-drill list --storage <dir|s3://…> [--name <set>] [--json]',
-  summary: 'List the backups in storage, newest first: id, time, age, size, complete, incomplete or damaged (a stat per part, no download), encrypted or not.',
+  summary:
+    'List the backups in storage, newest first: id, time, age, size, complete, incomplete or damaged (a stat per part, no download), encrypted or not, the last drill of each (passed / failed / never, from the run history), and SUSPECT when the trend guard flagged it.',
   inputs: STORAGE_INPUTS,
   async run(ctx) {
     const config = configFor(ctx, 'backup');
@@ -40,6 +44,8 @@ export const list: Command = {
     const entries = await listBackups(storage, config.name);
     // A stat per part, no download: a damaged backup must not look complete (as retention sees it).
     const states = await Promise.all(entries.map((e) => assessBackup(storage, config.name, e)));
+    // The last 200 runs: enough for the drills of the backups a set keeps, read 16 at a time.
+    const drills = lastDrills(await loadHistory(storage, config, 200).catch(() => []));
     const rows = entries.map((e, i) => ({
       id: e.id,
       time: e.time.toISOString(),
@@ -49,15 +55,17 @@ export const list: Command = {
       state: (states[i]!.state === 'verified' ? 'complete' : states[i]!.state) as 'complete' | 'incomplete' | 'damaged',
       ...(states[i]!.state === 'damaged' ? { damaged: (states[i] as { reason: string }).reason } : {}),
       encrypted: e.objects.some((k) => k.endsWith('.age')),
+      lastDrill: drills.get(e.id) ?? 'never',
+      suspect: isSuspect(e, config.name),
     }));
     const shownState = { complete: 'yes', incomplete: 'NO', damaged: 'DAMAGED' } as const;
     const damaged = rows.filter((r) => r.damaged);
     const text = rows.length
       ? [
-          `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED`,
+          `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED  LAST DRILL`,
           ...entries.map(
             (e, i) =>
-              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${shownState[rows[i]!.state].padEnd(8)}  ${rows[i]!.encrypted ? 'yes' : 'no'}`,
+              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${shownState[rows[i]!.state].padEnd(8)}  ${(rows[i]!.encrypted ? 'yes' : 'no').padEnd(9)}  ${rows[i]!.lastDrill}${rows[i]!.suspect ? '  SUSPECT' : ''}`,
           ),
           ...(damaged.length
             ? ['', 'Damaged (retention counts them toward no rule; `verify <id>` for details):', ...damaged.map((r) => `  ${r.id}: ${r.damaged}`)]

@@ -53,6 +53,8 @@ import type { Storage } from '../storage/port.js';
 import { hasRetention, validatePolicy } from '../storage/retention.js';
 import { pruneUnlocked, withLock, type PruneResult } from './prune.js';
 import type { Logger } from '../util/logger.js';
+import { guardBackup } from '../history/guard.js';
+import type { TrendVerdict } from '../history/trend.js';
 import { Progress, phase } from '../util/progress.js';
 import { allSettledOrThrow, mostTellingFailure } from '../util/settle.js';
 import { formatBytes, formatDuration } from '../util/format.js';
@@ -99,6 +101,8 @@ async function checkFilesPath(path: string): Promise<string> {
 export interface BackupOutcome extends BackupResult {
   /** Retention applied after the backup (undefined when no keep-* input is set). */
   pruned?: PruneResult;
+  /** The trend guard's verdict against the previous good backups (undefined when it could not run). */
+  trend?: TrendVerdict;
 }
 
 /**
@@ -112,7 +116,10 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupO
   const storage = deps.storage ?? (await openStorage(config));
   await storage.checkWritable();
   return withLock(storage, config, 'backup', deps.logger, async (lock) => {
-    const result = await takeBackup(config, { ...deps, storage }, filesRoot);
+    const taken = await takeBackup(config, { ...deps, storage }, filesRoot);
+    // Before retention: a suspect backup makes retention keep the last good one.
+    const trend = await guardBackup(storage, config, taken, deps.logger);
+    const result: BackupOutcome = { ...taken, ...(trend ? { trend } : {}) };
     if (!hasRetention(config.retention)) return result;
     try {
       // The backup just written was hashed as it was stored: it counts as read in full.

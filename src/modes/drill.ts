@@ -29,7 +29,9 @@ import { objectsVerification } from '../postgres/objects/index.js';
 import { writeReports } from '../report/write.js';
 import { reportTotals } from '../report/totals.js';
 import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from '../report/types.js';
-import { resolveBackup } from '../storage/catalog.js';
+import { listedParts, resolveBackup, type CatalogEntry, type StoredIndex, type Unseal } from '../storage/catalog.js';
+import { guardDrilledBackup, type DrillTrend } from '../history/guard.js';
+import { writeAcceptedMarker } from '../history/markers.js';
 import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import type { Logger } from '../util/logger.js';
@@ -37,7 +39,7 @@ import { formatDuration } from '../util/format.js';
 import { Progress, phase } from '../util/progress.js';
 import { runTempRoot } from '../util/temp-root.js';
 import type { ModeDeps } from './backup.js';
-import { withSharedLock } from './prune.js';
+import { lockHolder, withSharedLock } from './prune.js';
 import { recordMarker, verifyOtherParts } from './verify.js';
 
 export interface CleanupItem {
@@ -252,6 +254,45 @@ function freshnessCheck(config: Config, newestFinishedAt: Date, now: Date): Chec
   };
 }
 
+/** The trend guard's check for the drilled backup: failed (suspect) unless accepted. Never fails the drill by itself erroring. */
+async function drillTrend(
+  storage: Storage,
+  config: Config,
+  entry: CatalogEntry,
+  manifest: Manifest,
+  stored: StoredIndex,
+  unseal: Unseal | undefined,
+  logger: Logger,
+): Promise<{ trend: NonNullable<DrillReport['trend']>; check: CheckResult; failure?: string } | undefined> {
+  if (config.trend.maxShrink === undefined && config.trend.maxGrowth === undefined) return undefined;
+  let trend: DrillTrend;
+  try {
+    const sizeBytes = listedParts(stored).reduce((sum, p) => sum + p.bytes, 0);
+    trend = await guardDrilledBackup(storage, config, entry, manifest, sizeBytes, unseal);
+  } catch (error) {
+    logger.warn(`The trend guard could not run: ${describeError(error)}`);
+    return undefined;
+  }
+  for (const delta of trend.deltas) logger.info(`Trend: ${delta}`);
+  const suspect = trend.verdict === 'suspect';
+  const message = suspect
+    ? `${trend.accepted ? 'accepted shrink: ' : 'SUSPECT: '}${trend.reasons.join('; ')}`
+    : trend.baseline.length
+      ? trend.deltas.join('; ')
+      : 'no previous good backup to compare with';
+  const check: CheckResult = { name: 'trend', kind: 'trend', status: suspect && !trend.accepted ? 'failed' : 'passed', message, durationMs: 0 };
+  const failure =
+    suspect && !trend.accepted
+      ? `trend: backup ${entry.id} is suspect: ${trend.reasons.join('; ')}. If the drop was deliberate, run 'backup-drill accept ${entry.id}' or drill with accept-shrink.`
+      : undefined;
+  return { trend, check, ...(failure ? { failure } : {}) };
+}
+
+/** A drill that failed only on the trend guard is its own outcome (exit 11), not "drill failed". */
+export function isSuspectOnly(report: DrillReport): boolean {
+  return report.status === 'failed' && report.failures.length > 0 && report.failures.every((f) => f.startsWith('trend: '));
+}
+
 /** A drill holds a shared lock, so no prune deletes the backup it reads. */
 export async function runDrill(config: Config, deps: DrillDeps): Promise<DrillResult> {
   // The inputs first: a bad checks file is named before any storage is touched.
@@ -284,6 +325,12 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
   const newest = config.backupId === 'latest' ? manifest : (await resolveBackup(storage, config.name, 'latest', unseal)).manifest; // the newest whose manifest verifies
   const fresh = freshnessCheck(config, new Date(newest.finishedAt), startedAt);
   if (fresh) checks.push(fresh);
+  const trend = await drillTrend(storage, config, entry, manifest, stored, unseal, logger);
+  if (trend) {
+    checks.push(trend.check);
+    if (trend.failure) failures.push(trend.failure);
+    warnings.push(...trend.trend.warnings.map((w) => `trend: ${w}`));
+  }
 
   const workDir = await mkdtemp(join(runTempRoot(), 'work-')).catch((error: unknown) => {
     throw environmentProblem(error, runTempRoot(), "create the drill's temp folder") ?? error;
@@ -302,6 +349,11 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
       config.drillDatabaseUrl ? serverTarget(config.drillDatabaseUrl, entry.id, deps) : throwawayTarget(config, manifest, deps),
     );
     logger.debug(`drill: target ready after ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+    // On a timeout or a signal, remove the drill database at once: a comparison or a check running in it
+    // (which takes no signal) then fails fast instead of running on.
+    const stopTarget = () => void target?.dispose().catch(() => undefined);
+    if (deps.signal?.aborted) stopTarget();
+    deps.signal?.addEventListener('abort', stopTarget, { once: true });
     // Policies, grants' roles and ownerless objects name the app's roles: a throwaway server has none of them.
     if (!config.drillDatabaseUrl) await createCapturedRoles(storage, prefix, manifest, target.url, decrypt, logger);
     let environment: EnvironmentError | undefined; // the first "could not run here" problem: it outranks any failure it caused
@@ -378,6 +430,8 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     }
     files = await filesWork;
     failures.push(...(await otherParts));
+    // Stopped (timeout, signal): what failed after that is the stop's doing, not the backup's.
+    if (deps.signal?.aborted) throw deps.signal.reason;
     if (environment ?? outage) throw environment ?? outage;
     if (files.status === 'failed' && !failures.some((f) => f.startsWith('files:'))) failures.push(`files: ${files.problems.slice(0, 3).join('; ')}`);
     timings.verifySeconds = (performance.now() - tv) / 1000;
@@ -415,9 +469,16 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     totals: reportTotals(tables, checks),
     failures,
     warnings,
+    ...(trend ? { trend: trend.trend } : {}),
   };
   const { jsonPath, junitPath } = await writeReports(config, 'drill', entry.id, report);
   if (report.status === 'passed') await recordMarker(storage, config.name, entry.id, stored, 'drill', logger);
+  // A drill that passes with accept-shrink records the acceptance: the shrink was deliberate.
+  if (report.status === 'passed' && trend?.trend.verdict === 'suspect' && config.trend.acceptShrink) {
+    await writeAcceptedMarker(storage, config.name, entry.id, 'drill', lockHolder(config))
+      .then(() => logger.info(`Recorded the acceptance of backup ${entry.id}'s shrink (accept-shrink).`))
+      .catch((error: unknown) => logger.warn(`Could not record the acceptance of ${entry.id}: ${describeError(error)}`));
+  }
   logger.info(
     `Drill ${report.status}: ${report.totals.tables} tables, ${report.totals.rows} rows; time to restore ${formatDuration(timings.totalSeconds)}. Reports: ${jsonPath}, ${junitPath}`,
   );

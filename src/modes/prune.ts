@@ -15,6 +15,7 @@ import { hasRetention, planRetention, validatePolicy, type RetentionDecision } f
 import { openStorage } from '../storage/registry.js';
 import type { Logger } from '../util/logger.js';
 import { recordMarker, verifyBackup } from './verify.js';
+import { isSuspect } from '../history/markers.js';
 
 export interface PruneResult {
   decisions: RetentionDecision[];
@@ -115,7 +116,13 @@ export async function pruneUnlocked(storage: Storage, config: Pick<Config, 'name
   const decisions = planRetention(
     entries.map((e) => {
       const s = states.get(e.id)!;
-      return { id: e.id, time: e.time, complete: e.complete, ...(s.state === 'damaged' ? { damaged: s.reason } : {}) };
+      return {
+        id: e.id,
+        time: e.time,
+        complete: e.complete,
+        ...(s.state === 'damaged' ? { damaged: s.reason } : {}),
+        ...(isSuspect(e, config.name) ? { suspect: true } : {}),
+      };
     }),
     config.retention,
     { now: options.now ?? new Date(), pruneDamaged: options.pruneDamaged },

@@ -101,7 +101,8 @@ function lookUpUnprivilegedUser(): { uid: number; gid: number } | undefined {
 }
 
 export class EphemeralCluster {
-  private stopped = false;
+  /** The one stop in progress or done: a second caller (a timeout's early stop, then the drill's finally) waits for it. */
+  private stopping?: Promise<void>;
   private constructor(
     readonly root: string,
     readonly dataDir: string,
@@ -194,10 +195,10 @@ export class EphemeralCluster {
 
   /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await stopAndRemove(this.binDir, this.dataDir, this.root, this.user);
-    this.logger?.debug(`throwaway PostgreSQL on port ${this.port} stopped and removed`);
+    this.stopping ??= stopAndRemove(this.binDir, this.dataDir, this.root, this.user).then(() =>
+      this.logger?.debug(`throwaway PostgreSQL on port ${this.port} stopped and removed`),
+    );
+    await this.stopping;
   }
 }
 

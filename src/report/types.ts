@@ -28,7 +28,7 @@ export interface FilesResult {
 
 export interface CheckResult {
   name: string;
-  kind: 'sql' | 'login' | 'freshness' | 'integrity' | 'restore';
+  kind: 'sql' | 'login' | 'freshness' | 'integrity' | 'restore' | 'trend';
   status: Status;
   message: string;
   durationMs: number;
@@ -50,6 +50,8 @@ export interface ObjectResult {
 export interface DrillReport {
   kind: 'restore-drill' | 'restore';
   status: 'passed' | 'failed';
+  /** Trend guard (drills): the backup against the previous good ones. `suspect` with no other failure → exit 11. */
+  trend?: { verdict: 'ok' | 'suspect'; accepted: boolean; reasons: string[]; warnings: string[]; deltas: string[]; baseline: string[] };
   backupId: string;
   backupName: string;
   backupUri: string;

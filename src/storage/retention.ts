@@ -18,6 +18,8 @@ export interface BackupRef {
   complete: boolean;
   /** Set when the backup is complete but damaged (manifest does not verify, a part missing or of the wrong size): why. */
   damaged?: string;
+  /** The trend guard flagged it (suspect.json) and nobody accepted it. */
+  suspect?: boolean;
 }
 
 export interface RetentionOptions {
@@ -78,6 +80,9 @@ export function planRetention(backups: BackupRef[], policy: RetentionPolicy, opt
   const verifiedReasons = hasRetention(policy) ? policyReasons(verified, policy) : keepAll(verified);
   // Whatever the policy says, never leave the set without a restorable backup.
   if (verified.length > 0) verifiedReasons.get(verified[0]!.id)!.unshift('newest verified');
+  // A suspect backup (a mass delete, ransomware) must not rotate away the last good one before it.
+  const lastGood = lastGoodBeforeSuspect(verified);
+  if (lastGood) verifiedReasons.get(lastGood.backup.id)!.push(`last good before suspect ${lastGood.suspectId}`);
 
   const decisions = dated.map((b): RetentionDecision => {
     if (!b.complete) return incompleteDecision(b, options.now, graceMs);
@@ -88,6 +93,14 @@ export function planRetention(backups: BackupRef[], policy: RetentionPolicy, opt
   // A backup whose time we cannot read is never deleted: we cannot tell how old it is.
   const undated = backups.filter((b) => !isValidDate(b.time)).map((b) => ({ id: b.id, keep: true, reasons: ['time unknown'] }));
   return [...decisions, ...undated];
+}
+
+/** The newest non-suspect backup older than the oldest unaccepted suspect one (`verified` is newest first). */
+function lastGoodBeforeSuspect(verified: BackupRef[]): { backup: BackupRef; suspectId: string } | undefined {
+  const firstSuspect = verified.findLastIndex((b) => b.suspect);
+  if (firstSuspect === -1) return undefined;
+  const good = verified.slice(firstSuspect + 1).find((b) => !b.suspect);
+  return good ? { backup: good, suspectId: verified[firstSuspect]!.id } : undefined;
 }
 
 function isValidDate(d: Date): boolean {

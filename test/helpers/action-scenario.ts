@@ -10,7 +10,8 @@ import { connect } from '../../src/postgres/connect.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { createSeededDatabase, startCluster, TEST_PASSWORDS } from './postgres.js';
 import { makeUploads, tempDir } from './fs.js';
-import { readCommandFile, runBundle, runnerFiles } from './action-runner.js';
+import { readCommandFile, runBundle, runBundleAsync, runnerFiles } from './action-runner.js';
+import { startHttpReceiver } from './receivers.js';
 
 /**
  * Registers the scenario for one runtime. `node` gives the binary (undefined:
@@ -135,6 +136,57 @@ export function actionScenario(label: string, node: () => string | undefined, ru
       const refused = runBundle('dist/action/index.js', { mode: 'restore', storage, 'database-url': target, parts: 'database' }, again, { node: node() });
       assert.notEqual(refused.status, 0);
       assert.match(refused.stdout, /::error::.*force/);
+    });
+
+    test('never silent: a backup pings /start and success; a failing drill pings /fail and posts a Teams card linking the run; summaries chart the run history', async () => {
+      const receiver = await startHttpReceiver();
+      try {
+        const storage = join(work.path, 'backups');
+        const github = { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'acme/app', GITHUB_RUN_ID: '42', GITHUB_ACTOR: 'octocat', GITHUB_EVENT_NAME: 'schedule' };
+        // The same inputs as the first test's backup, so the trend guard compares like with like (and has a baseline when run alone).
+        const inputs = { mode: 'backup', 'database-url': url, storage, 'files-path': join(work.path, 'uploads'), 'files-exclude': 'cache/**' };
+        const first = await runBundleAsync('dist/action/index.js', inputs, runnerFiles(await mkdirp(join(work.path, 'step-ns-first'))), { node: node() });
+        assert.equal(first.status, 0, first.stdout.slice(-3000));
+        await new Promise((r) => setTimeout(r, 1100)); // backup ids have one-second resolution
+        const b = runnerFiles(await mkdirp(join(work.path, 'step-ns-backup')));
+        const backup = await runBundleAsync('dist/action/index.js', { ...inputs, 'ping-url': `${receiver.url}/ping` }, b, { node: node(), env: github });
+        assert.equal(backup.status, 0, backup.stdout.slice(-3000));
+        assert.deepEqual(
+          receiver.requests.map((r) => r.path),
+          ['/ping/start', '/ping'],
+          backup.stdout.slice(-3000),
+        );
+        const summary = readFileSync(b.summary, 'utf8');
+        assert.match(summary, /### Against the previous backups[\s\S]*stored size/);
+        assert.match(summary, /### Last runs of 'default'[\s\S]*```mermaid\nxychart-beta\n {2}title "Stored size/);
+
+        const d = runnerFiles(await mkdirp(join(work.path, 'step-ns-drill')));
+        const teams = `teams+http://127.0.0.1:${new URL(receiver.url).port}/teams`;
+        const drill = await runBundleAsync(
+          'dist/action/index.js',
+          { mode: 'restore-drill', storage, 'max-age': '1s', notify: teams, 'ping-url': `${receiver.url}/ping` },
+          d,
+          { node: node(), env: github },
+        );
+        assert.notEqual(drill.status, 0);
+        assert.ok(drill.stdout.includes(`::add-mask::${teams}`), 'the notify URL is masked');
+        assert.deepEqual(
+          receiver.requests.map((r) => r.path),
+          ['/ping/start', '/ping', '/ping/start', '/ping/fail', '/teams'],
+        );
+        const card = JSON.parse(receiver.requests.find((r) => r.path === '/teams')!.body) as {
+          attachments: Array<{ content: { type: string; actions: Array<{ type: string; url: string }> } }>;
+        };
+        assert.equal(card.attachments[0]!.content.type, 'AdaptiveCard');
+        assert.deepEqual(card.attachments[0]!.content.actions[0], {
+          type: 'Action.OpenUrl',
+          title: 'Open the run',
+          url: 'https://github.com/acme/app/actions/runs/42',
+        });
+        assert.match(readFileSync(d.summary, 'utf8'), /\| restore-drill \| FAILED \|/);
+      } finally {
+        await receiver.close();
+      }
     });
 
     test('bad input: a clear failure naming the input', async () => {
