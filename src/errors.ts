@@ -19,6 +19,7 @@ export const ExitCode = {
   timedOut: 10,
   suspect: 11,
   notVerifiable: 12,
+  remote: 13,
   interrupted: 130,
 } as const;
 
@@ -38,6 +39,7 @@ export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   timedOut: 'the run exceeded its deadline',
   suspect: 'reserved: the backup looks wrong next to its history (trend guard)',
   notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
+  remote: 'the SSH server is unreachable, its host key is not the pinned one, it refused the login, or the SSH connection dropped',
   interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
 };
 
@@ -118,6 +120,13 @@ export class EnvironmentError extends BackupDrillError {
   constructor(message: string, options: { path?: string; hint?: string; cause?: unknown } = {}) {
     super('environment', message, options);
     this.path = options.path;
+  }
+}
+
+/** Reaching the server over SSH failed: connect, host key, login, tunnel, or a remote command. */
+export class RemoteError extends BackupDrillError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('remote', message, options);
   }
 }
 

@@ -39,6 +39,7 @@ import { Progress } from '../util/progress.js';
 import { runTool } from '../util/exec.js';
 import { prepareRestore, schemasToReplace, type RestoreKind } from '../restore/database.js';
 import { rolesToCreate } from '../postgres/roles.js';
+import { withReach } from '../reach/index.js';
 import { inspectFilesTarget, previousName, stageFiles, swapIn, verifyFilesOnly, type StagedFiles, type Swap } from '../restore/files.js';
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
@@ -109,6 +110,17 @@ function confirmQuestion(
 
 /** A restore holds a shared lock, so no prune deletes the backup while it is read. */
 export async function runRestore(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
+  // Over SSH: the same restore, with database-url pointing at a tunnel to the database as the server sees it.
+  if (config.ssh) {
+    return withReach(config, config.ssh, deps.logger, (reached) => restoreUnderLock(reached.config, deps), {
+      database: config.parts.database,
+      verb: 'restore',
+    });
+  }
+  return restoreUnderLock(config, deps);
+}
+
+async function restoreUnderLock(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
   const storage = deps.storage ?? (await openStorage(config));
   return withSharedLock(storage, config, 'restore', deps.logger, () => restoreBackup(config, { ...deps, storage }));
 }
