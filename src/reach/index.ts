@@ -13,6 +13,7 @@ import { safeUrl } from '../util/redact.js';
 import { resolveServiceAddress } from './docker.js';
 import { describeEndpoint, type ReachOptions } from './options.js';
 import { remoteFilesSource } from './remote-files.js';
+import { RemoteFilesTarget } from './remote-restore.js';
 import { SshSession } from './ssh-session.js';
 import { openTunnel } from './tunnel.js';
 
@@ -25,6 +26,8 @@ export interface Reached {
   session: SshSession;
   /** The uploads folder on the server (backup), when files-path is set. */
   files?: FilesSource;
+  /** The uploads folder on the server (restore), when files-path is set. */
+  filesTarget?: RemoteFilesTarget;
   /** How the database is reached, for messages: `app on 127.0.0.1:5432 via backup@host`. */
   description: string;
 }
@@ -90,7 +93,9 @@ export async function withReach<T>(
       config: reachedConfig,
       session,
       description,
-      ...(config.filesPath ? { files: remoteFilesSource(session, config.filesPath) } : {}),
+      ...(config.filesPath
+        ? { files: remoteFilesSource(session, config.filesPath), filesTarget: new RemoteFilesTarget(session, config.filesPath, logger) }
+        : {}),
     };
     try {
       return await work(reached);

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
-import { readdir, readFile, writeFile, mkdir, chmod, symlink } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir, chmod, symlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config.js';
 import { runBackup } from '../../src/modes/backup.js';
@@ -140,20 +140,33 @@ describe('backup and restore over SSH (sshd + PostgreSQL in a network namespace)
     assert.equal(drill.report.status, 'passed', drill.report.failures.join('; '));
     assert.equal(drill.report.files.status, 'passed');
 
+    // Restore into another database and another uploads folder on the server; that folder exists with other content.
     server.psql('CREATE DATABASE restored');
+    const into = await server.serverDir('uploads-restored');
+    await writeFile(join(into, 'old.txt'), 'previous content');
+    server.chownTree(into);
+    const restoreLogger = new MemoryLogger();
     const restored = await runRestore(
       config({
         ...sshInputs(),
         mode: 'restore',
         storage,
         'database-url': server.dbUrl('restored'),
-        parts: 'database',
+        'files-path': into,
         'report-dir': join(work.path, 'reports'),
       }),
-      { logger: new MemoryLogger() },
+      { logger: restoreLogger },
     );
     assert.equal(restored.report?.status, 'passed', restored.report?.failures.join('; '));
     assert.equal(server.psql('SELECT count(*) FROM users', 'restored').trim(), sourceRows);
+    assert.equal(restored.files?.status, 'passed');
+    const expected = await tree(uploads);
+    delete expected['cache/thumb.jpg'];
+    assert.deepEqual(await tree(into), expected, 'the restored folder holds exactly the backed-up files');
+    assert.equal((await stat(join(into, 'tickets/1/notes.txt'))).mode & 0o777, 0o640, 'modes restored');
+    assert.ok(restored.previousFilesPath, 'the previous folder is kept');
+    assert.equal(await readFile(join(restored.previousFilesPath!, 'old.txt'), 'utf8'), 'previous content');
+    assert.match(restoreLogger.lines.join('\n'), /owners not/);
   });
 
   test('a wrong host key is refused before logging in: nothing is sent, nothing stored', async () => {
