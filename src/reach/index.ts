@@ -6,7 +6,7 @@
 //   ssh (pinned host key) ─► tunnel 127.0.0.1:<local> ─► host:port on the server ─► pg / pg_dump / psql
 //                         └► exec `tar` ─► files packing (digests, excludes)
 import type { Config } from '../config.js';
-import { RemoteError, UsageError, describeError } from '../errors.js';
+import { BackupDrillError, RemoteError, UsageError, describeError } from '../errors.js';
 import type { FilesSource } from '../archive/files-source.js';
 import type { Logger } from '../util/logger.js';
 import { safeUrl } from '../util/redact.js';
@@ -100,7 +100,8 @@ export async function withReach<T>(
     try {
       return await work(reached);
     } catch (error) {
-      if (!session.lost || error instanceof RemoteError) throw error;
+      // Errors that already speak of the SSH side (a refused command, files not swapped in) keep their own words.
+      if (!session.lost || (error instanceof BackupDrillError && error.category === 'remote')) throw error;
       throw new RemoteError(`The SSH connection to ${server} dropped during the ${what.verb} (${session.lost.message}): ${describeError(error)}`, {
         hint:
           what.verb === 'backup'

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { serverBinDir } from './postgres.js';
 
 export const SSH_USER = 'bdssh';
+/** The address a stand-in `docker inspect` reports for the database container; PostgreSQL listens there too. */
+export const CONTAINER_ADDRESS = '172.28.0.5';
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,6 +61,10 @@ async function waitFor(what: string, probe: () => boolean | Promise<boolean>, lo
 }
 
 export interface SshdOptions {
+  /** Port to listen on (default 2222). */
+  port?: number;
+  /** Reuse this client key pair instead of making one (e.g. the same key for a bastion and the server behind it). */
+  clientKey?: { privateKey: string; publicKey: string };
   /** Extra lines for sshd_config. */
   config?: string[];
   /** The authorized_keys line options (e.g. `restrict,port-forwarding,permitopen="127.0.0.1:5432"`). */
@@ -79,8 +85,8 @@ export class Sshd {
   static async start(ns: string, address: string, dir: string, user: { uid: number; gid: number }, options: SshdOptions = {}): Promise<Sshd> {
     await mkdir(dir, { recursive: true });
     const host = await keygen(join(dir, 'host_ed25519'), 'host');
-    const client = await keygen(join(dir, 'client_ed25519'), 'client');
-    const port = 2222;
+    const client = options.clientKey ?? (await keygen(join(dir, 'client_ed25519'), 'client'));
+    const port = options.port ?? 2222;
     const authorized = `${options.keyOptions ? `${options.keyOptions} ` : ''}${client.publicKey}\n`;
     await writeFile(join(dir, 'authorized_keys'), authorized);
     await writeFile(
@@ -209,6 +215,8 @@ export class IsolatedServer {
       sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${nsAddress}/30`, 'dev', `bdn${tag}`]);
       sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', `bdn${tag}`, 'up']);
       sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+      // A "container" address inside the server (as a Compose network gives one), for docker-service tests.
+      sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${CONTAINER_ADDRESS}/32`, 'dev', 'lo']);
     } catch (error) {
       sh('ip', ['netns', 'del', ns]);
       throw error;
@@ -245,8 +253,9 @@ export class IsolatedServer {
       // The namespace's own loopback only, and no Unix socket: nothing outside the namespace can connect.
       await writeFile(
         join(pgData, 'postgresql.auto.conf'),
-        "listen_addresses = '127.0.0.1'\nport = 5432\nunix_socket_directories = ''\nfsync = off\nmax_connections = 40\n",
+        `listen_addresses = '127.0.0.1,${CONTAINER_ADDRESS}'\nport = 5432\nunix_socket_directories = ''\nfsync = off\nmax_connections = 40\n`,
       );
+      await writeFile(join(pgData, 'pg_hba.conf'), `host all all ${CONTAINER_ADDRESS}/32 scram-sha-256\n`, { flag: 'a' });
       spawn('ip', ['netns', 'exec', ns, 'runuser', '-u', 'postgres', '--', join(pgBin, 'postgres'), '-D', pgData], {
         stdio: 'ignore',
         detached: true,
@@ -269,6 +278,22 @@ export class IsolatedServer {
       throw error;
     }
     return server;
+  }
+
+  /** Another sshd in the same namespace (a bastion, or one with a restricted key). */
+  async addSshd(name: string, options: SshdOptions & { address?: string }): Promise<Sshd> {
+    const sshd = await Sshd.start(this.ns, options.address ?? this.nsAddress, join(this.root, name), this.sshUser, options);
+    this.sshds.push(sshd);
+    return sshd;
+  }
+
+  /** An executable script on the server (for forced commands and stand-ins), readable by the SSH user. */
+  async serverScript(name: string, body: string): Promise<string> {
+    const dir = join(this.root, 'bin');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const path = join(dir, name);
+    await writeFile(path, `#!/bin/sh\n${body}`, { mode: 0o755 });
+    return path;
   }
 
   get sshd(): Sshd {

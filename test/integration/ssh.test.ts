@@ -13,7 +13,7 @@ import { runBackup } from '../../src/modes/backup.js';
 import { runDrill } from '../../src/modes/drill.js';
 import { runRestore } from '../../src/modes/restore.js';
 import { MemoryLogger } from '../../src/util/logger.js';
-import { RemoteError, UsageError, ExitCode, exitCodeOf } from '../../src/errors.js';
+import { BackupDrillError, RemoteError, UsageError, ExitCode, exitCodeOf } from '../../src/errors.js';
 import { SshSession } from '../../src/reach/ssh-session.js';
 import { openTunnel } from '../../src/reach/tunnel.js';
 import { parseKnownHosts } from '../../src/reach/known-hosts.js';
@@ -22,7 +22,7 @@ import { connect } from '../../src/postgres/connect.js';
 import { sampleUsers, seedSample } from '../../src/postgres/sample.js';
 import { TEST_PASSWORDS } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
-import { IsolatedServer, sshUnavailable } from '../helpers/ssh-server.js';
+import { CONTAINER_ADDRESS, IsolatedServer, sshUnavailable } from '../helpers/ssh-server.js';
 
 const skip = sshUnavailable();
 
@@ -301,5 +301,257 @@ describe('backup and restore over SSH (sshd + PostgreSQL in a network namespace)
     assert.match(error.message, /SSH connection to bdssh@.* dropped/);
     const names = await readdir(join(storage, 'default')).catch(() => [] as string[]);
     for (const id of names) assert.deepEqual(await readdir(join(storage, 'default', id)), [], `no part of ${id} was left`);
+  });
+});
+
+describe('over SSH: unreadable files, restore interrupted at each step, Compose services, a bastion, a restricted key', { skip }, () => {
+  let server: IsolatedServer;
+  let work: { path: string; remove(): Promise<void> };
+  let uploads: string;
+  let backupStorage: string;
+
+  const sshInputs = (sshd = server.sshd, overrides: Record<string, string> = {}): Record<string, string> => ({
+    ssh: sshd.target,
+    'ssh-private-key': sshd.clientKey.privateKey,
+    'ssh-known-hosts': sshd.knownHostsLine,
+    ...overrides,
+  });
+  const config = (values: Record<string, string>) => buildConfig((n) => values[n], {});
+  /** A logger that drops every SSH connection when a line matching `when` is logged. */
+  const dropOn = (when: RegExp) => {
+    const logger = new MemoryLogger();
+    const info = logger.info.bind(logger);
+    let dropped = false;
+    logger.info = (message: string) => {
+      info(message);
+      if (!dropped && when.test(message)) {
+        dropped = true;
+        server.sshd.dropConnections();
+      }
+    };
+    return { logger, dropped: () => dropped };
+  };
+  const failureOf = async (run: Promise<unknown>): Promise<unknown> =>
+    run.then(
+      () => assert.fail('must fail'),
+      (e: unknown) => e,
+    );
+
+  before(async () => {
+    server = await IsolatedServer.start();
+    work = await tempDir('bd-ssh-work2-');
+    server.psql('CREATE DATABASE app');
+    await onServer(server, server.dbUrl('app'), async (c) => seedSample(c, { scale: 2, users: await sampleUsers(TEST_PASSWORDS) }));
+    // What a least-privilege backup role must still read: a table under row-level security, and a large object.
+    server.psql(
+      `CREATE TABLE private_notes (id int, body text); INSERT INTO private_notes SELECT g, 'n' || g FROM generate_series(1, 7) g;
+       ALTER TABLE private_notes ENABLE ROW LEVEL SECURITY; SELECT lo_from_bytea(0, 'large object bytes');`,
+      'app',
+    );
+    uploads = await server.serverDir('uploads');
+    await mkdir(join(uploads, 'a'), { recursive: true });
+    await writeFile(join(uploads, 'a/one.bin'), Buffer.alloc(100_000, 1));
+    await writeFile(join(uploads, 'two.txt'), 'two');
+    server.chownTree(uploads);
+    backupStorage = join(work.path, 'backups');
+    await runBackup(config({ ...sshInputs(), 'database-url': server.dbUrl('app'), storage: backupStorage, 'files-path': uploads }), {
+      logger: new MemoryLogger(),
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    await work?.remove();
+  });
+
+  test('files the SSH user cannot read: a clear error naming them, nothing stored', async () => {
+    const locked = await server.serverDir('locked');
+    await writeFile(join(locked, 'ok.txt'), 'ok');
+    server.chownTree(locked);
+    await writeFile(join(locked, 'secret.key'), 'root only');
+    await chmod(join(locked, 'secret.key'), 0o600); // owned by root: the SSH user cannot open it
+    const storage = join(work.path, 'unreadable');
+    const error = await failureOf(
+      runBackup(config({ ...sshInputs(), 'database-url': server.dbUrl('app'), storage, 'files-path': locked }), { logger: new MemoryLogger() }),
+    );
+    assert.ok(error instanceof RemoteError, String(error));
+    assert.match(error.message, /cannot be read by the SSH user: secret\.key/);
+    for (const id of await readdir(join(storage, 'default')).catch(() => [] as string[])) assert.deepEqual(await readdir(join(storage, 'default', id)), []);
+  });
+
+  test('restore: the connection drops while the files are staged: database and live folder untouched', async () => {
+    server.psql('CREATE DATABASE r_staging');
+    const live = await server.serverDir('live-staging');
+    await writeFile(join(live, 'current.txt'), 'current');
+    server.chownTree(live);
+    const { logger, dropped } = dropOn(/^Downloading and verifying/);
+    const error = await failureOf(
+      runRestore(
+        config({
+          ...sshInputs(),
+          mode: 'restore',
+          storage: backupStorage,
+          'database-url': server.dbUrl('r_staging'),
+          'files-path': live,
+          'report-dir': join(work.path, 'reports'),
+        }),
+        { logger },
+      ),
+    );
+    assert.ok(dropped());
+    assert.ok(error instanceof RemoteError, String(error));
+    assert.match(error.message, /dropped/);
+    assert.equal(server.psql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`, 'r_staging').trim(), '0', 'nothing restored into the database');
+    assert.deepEqual(await readdir(live), ['current.txt'], 'the live folder is as it was');
+  });
+
+  test('restore: the connection drops after the database COMMIT: the error says the database is restored and where the verified files wait', async () => {
+    server.psql('CREATE DATABASE r_commit');
+    const live = await server.serverDir('live-commit');
+    await writeFile(join(live, 'current.txt'), 'current');
+    server.chownTree(live);
+    const { logger, dropped } = dropOn(/^Committed:/);
+    const error = await failureOf(
+      runRestore(
+        config({
+          ...sshInputs(),
+          mode: 'restore',
+          storage: backupStorage,
+          'database-url': server.dbUrl('r_commit'),
+          'files-path': live,
+          'report-dir': join(work.path, 'reports'),
+        }),
+        { logger },
+      ),
+    );
+    assert.ok(dropped());
+    assert.ok(error instanceof BackupDrillError && error.category === 'remote', String(error));
+    assert.match(error.message, /now holds backup .* \(committed\), but its files were not swapped in/);
+    const staged = /The verified files wait at (\S+);/.exec(error.message)?.[1];
+    assert.ok(staged, error.message);
+    assert.ok(Number(server.psql('SELECT count(*) FROM users', 'r_commit')) > 0, 'the database restore is committed');
+    assert.deepEqual(await readdir(live), ['current.txt'], 'the live folder is unchanged');
+    assert.deepEqual((await readdir(staged)).sort(), ['a', 'two.txt'], 'the staged folder holds the backup’s files');
+  });
+
+  test('docker-service: the container address is looked up on the server and tunnelled to; not running and no permission are clear errors', async () => {
+    const calls = join(await server.serverDir('docker-log'), 'calls.log'); // writable by the SSH user
+    const inspect = JSON.stringify([
+      {
+        Id: 'c0ffee',
+        Name: '/shop-db-1',
+        State: { Running: true, Status: 'running' },
+        Config: { Labels: { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'db' } },
+        NetworkSettings: { IPAddress: '', Networks: { shop_default: { IPAddress: CONTAINER_ADDRESS } } },
+      },
+    ]);
+    const docker = await server.serverScript(
+      'docker',
+      `echo "$*" >> ${calls}
+case "$1" in
+  ps) case "$*" in *label=com.docker.compose.service=db*label=com.docker.compose.project=shop*) echo c0ffee ;; esac ;;
+  inspect) echo '${inspect}' ;;
+esac\n`,
+    );
+    const denied = await server.serverScript(
+      'docker-denied',
+      `echo 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.24/containers/json": dial unix /var/run/docker.sock: connect: permission denied' >&2; exit 1\n`,
+    );
+    // "db" resolves nowhere: only the lookup on the server can find the container.
+    const dbUrl = `postgres://postgres:${server.pgPassword}@db:5432/app`;
+    const logger = new MemoryLogger();
+    const backup = await runBackup(
+      config({
+        ...sshInputs(),
+        'database-url': dbUrl,
+        storage: join(work.path, 'docker'),
+        'docker-service': 'db',
+        'compose-project': 'shop',
+        'ssh-docker-command': docker,
+      }),
+      { logger },
+    );
+    assert.ok(backup.manifest.totals.rows > 0);
+    assert.match(logger.lines.join('\n'), new RegExp(`container shop-db-1 at ${CONTAINER_ADDRESS.replace(/\./g, '\\.')}`));
+    assert.match(await readFile(calls, 'utf8'), /^ps .*\ninspect c0ffee$/m);
+
+    const notRunning = await failureOf(
+      runBackup(
+        config({ ...sshInputs(), 'database-url': dbUrl, storage: join(work.path, 'docker2'), 'docker-service': 'worker', 'ssh-docker-command': docker }),
+        { logger: new MemoryLogger() },
+      ),
+    );
+    assert.ok(notRunning instanceof RemoteError && /No running container of Compose service 'worker'/.test(notRunning.message), String(notRunning));
+    const noPermission = await failureOf(
+      runBackup(config({ ...sshInputs(), 'database-url': dbUrl, storage: join(work.path, 'docker3'), 'docker-service': 'db', 'ssh-docker-command': denied }), {
+        logger: new MemoryLogger(),
+      }),
+    );
+    assert.ok(noPermission instanceof RemoteError && /may not use Docker/.test(noPermission.message), String(noPermission));
+    assert.match(noPermission.hint ?? '', /sudo -n docker/);
+  });
+
+  test('ssh-jump: a server reachable only from the bastion is backed up through it', async () => {
+    // The second sshd listens on the namespace's own loopback: only the first one (the bastion) can reach it.
+    const inner = await server.addSshd('sshd-inner', { port: 2223, address: '127.0.0.1', clientKey: server.sshd.clientKey });
+    const logger = new MemoryLogger();
+    const backup = await runBackup(
+      config({
+        ...sshInputs(inner, { 'ssh-known-hosts': `${server.sshd.knownHostsLine}\n${inner.knownHostsLine}` }),
+        'ssh-jump': server.sshd.target,
+        'database-url': server.dbUrl('app'),
+        storage: join(work.path, 'jump'),
+        'files-path': uploads,
+      }),
+      { logger },
+    );
+    assert.equal(backup.manifest.files?.count, 2);
+    assert.match(logger.lines.join('\n'), /Connecting to bdssh@127\.0\.0\.1:2223 through bdssh@/);
+    // The bastion's key is checked too: without its line, nothing goes through.
+    const error = await failureOf(
+      runBackup(config({ ...sshInputs(inner), 'ssh-jump': server.sshd.target, 'database-url': server.dbUrl('app'), storage: join(work.path, 'jump2') }), {
+        logger: new MemoryLogger(),
+      }),
+    );
+    assert.ok(error instanceof RemoteError && /has no key for \[/.test(error.message), String(error));
+  });
+
+  test('least privilege: a restricted key (forced dispatcher, permitopen) and a read-only role with BYPASSRLS back up everything; nothing else is allowed', async () => {
+    server.psql(`CREATE ROLE backup LOGIN PASSWORD 'backup-pw' BYPASSRLS IN ROLE pg_read_all_data; ALTER ROLE backup SET lo_compat_privileges = on;`);
+    const dispatcher = await server.serverScript(
+      'backup-drill-dispatch',
+      (await readFile(join(import.meta.dirname, '../../docs/ssh/backup-drill-dispatch'), 'utf8'))
+        .replace(/^#!.*\n/, '')
+        .replace("UPLOADS='/srv/app/uploads'", `UPLOADS='${uploads}'`),
+    );
+    const restricted = await server.addSshd('sshd-restricted', {
+      port: 2224,
+      clientKey: server.sshd.clientKey,
+      keyOptions: `restrict,port-forwarding,permitopen="127.0.0.1:5432",command="${dispatcher}"`,
+    });
+    const storage = join(work.path, 'least');
+    const backup = await runBackup(
+      config({ ...sshInputs(restricted), 'database-url': server.dbUrl('app', 'backup', 'backup-pw'), storage, 'files-path': uploads }),
+      { logger: new MemoryLogger() },
+    );
+    assert.equal(backup.manifest.tables.find((t) => t.name === 'private_notes')?.rows, 7, 'row-level security did not hide rows');
+    const drill = await runDrill(config({ mode: 'restore-drill', storage, 'report-dir': join(work.path, 'reports') }), { logger: new MemoryLogger() });
+    assert.equal(drill.report.status, 'passed', drill.report.failures.join('; '));
+
+    // The same key can neither run another command nor open a tunnel to another address.
+    const session = await SshSession.open({
+      target: parseEndpoint('ssh', restricted.target),
+      privateKey: restricted.clientKey.privateKey,
+      knownHosts: parseKnownHosts(restricted.knownHostsLine),
+      acceptNewHostKey: false,
+      logger: new MemoryLogger(),
+    });
+    try {
+      const r = await session.run('id');
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /refused/);
+      await assert.rejects(session.forward(CONTAINER_ADDRESS, 5432), /could not open a tunnel/);
+    } finally {
+      session.close();
+    }
   });
 });
