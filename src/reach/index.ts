@@ -106,7 +106,7 @@ export async function withReach<T>(
         hint:
           what.verb === 'backup'
             ? 'Nothing complete was stored (the partial parts were removed). Check the network path and sshd on the server, then run again.'
-            : 'See the messages above for the state of the database and the files. Check the network path and sshd on the server, then run again.',
+            : "The COMMIT and the files swap come last: unless the log says 'Committed', the database is as it was and the live files folder unchanged (a staging folder beside it is named above if it could not be removed). Check the network path and sshd on the server, then run again.",
         cause: error,
       });
     }

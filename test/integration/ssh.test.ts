@@ -404,6 +404,33 @@ describe('over SSH: unreadable files, restore interrupted at each step, Compose 
     assert.deepEqual(await readdir(live), ['current.txt'], 'the live folder is as it was');
   });
 
+  test('restore: the connection drops while the database is restored: the transaction rolls back, the live folder is untouched, the leftover staging folder is named', async () => {
+    server.psql('CREATE DATABASE r_during');
+    const live = await server.serverDir('live-during');
+    await writeFile(join(live, 'current.txt'), 'current');
+    server.chownTree(live);
+    const { logger, dropped } = dropOn(/^Restoring into/);
+    const error = await failureOf(
+      runRestore(
+        config({
+          ...sshInputs(),
+          mode: 'restore',
+          storage: backupStorage,
+          'database-url': server.dbUrl('r_during'),
+          'files-path': live,
+          'report-dir': join(work.path, 'reports'),
+        }),
+        { logger },
+      ),
+    );
+    assert.ok(dropped());
+    assert.ok(error instanceof RemoteError, String(error));
+    assert.match(error.message, /dropped during the restore/);
+    assert.equal(server.psql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`, 'r_during').trim(), '0', 'rolled back');
+    assert.deepEqual(await readdir(live), ['current.txt']);
+    assert.match(logger.lines.join('\n'), /staged files at \S+\.live-during\.restore-\S+ could not be removed/);
+  });
+
   test('restore: the connection drops after the database COMMIT: the error says the database is restored and where the verified files wait', async () => {
     server.psql('CREATE DATABASE r_commit');
     const live = await server.serverDir('live-commit');
