@@ -186,6 +186,7 @@ export class Sshd {
 
 /** A namespace with sshd and PostgreSQL in it. */
 export class IsolatedServer {
+  private static started = 0;
   readonly sshds: Sshd[] = [];
   private constructor(
     readonly root: string,
@@ -201,9 +202,11 @@ export class IsolatedServer {
   static async start(options: SshdOptions = {}): Promise<IsolatedServer> {
     const root = await mkdtemp(join(tmpdir(), 'bd-ssh-'));
     await chmod(root, 0o755);
-    const tag = `${process.pid % 100000}`;
+    // Unique per server in this process (a namespace's veth pair goes away asynchronously after ip netns del).
+    const serial = ++IsolatedServer.started;
+    const tag = `${process.pid % 100000}${serial}`;
     const ns = `bdssh${tag}`;
-    const net = `10.${200 + (process.pid % 50)}.${Math.floor(process.pid / 50) % 250}`;
+    const net = `10.${200 + (process.pid % 50)}.${(Math.floor(process.pid / 50) * 7 + serial) % 250}`;
     const hostAddress = `${net}.1`;
     const nsAddress = `${net}.2`;
     sh('ip', ['netns', 'add', ns]);
