@@ -170,6 +170,8 @@ async function restoreBackup(config: Config, deps: RestoreDeps, destination: Fil
     const client = await connectReadOnly(config.databaseUrl);
     try {
       target = await inspectTarget(client, config.databaseUrl);
+      // Through an SSH tunnel the URL says 127.0.0.1:<local port>; the preview and the question name the real place.
+      if (config.ssh?.tunnelledTo) target.host = config.ssh.tunnelledTo;
     } finally {
       await client.end().catch(() => undefined);
     }

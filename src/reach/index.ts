@@ -85,8 +85,8 @@ export async function withReach<T>(
         ? await resolveServiceAddress(session, { service: options.dockerService, project: options.composeProject, command: options.dockerCommand }, logger)
         : destination.host;
       tunnel = await openTunnel(session, host, destination.port, logger);
-      reachedConfig = { ...config, databaseUrl: throughTunnel(config.databaseUrl!, tunnel.port) };
       description = `${host}:${destination.port} via ${server}`;
+      reachedConfig = { ...config, databaseUrl: throughTunnel(config.databaseUrl!, tunnel.port), ssh: { ...options, tunnelledTo: description } };
       logger.info(`Database ${safeUrl(config.databaseUrl!)} reached through an SSH tunnel: 127.0.0.1:${tunnel.port} → ${description}`);
     }
     const reached: Reached = {

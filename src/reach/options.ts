@@ -23,6 +23,8 @@ export interface ReachOptions {
   composeProject?: string;
   /** How to run docker on the server: `docker`, or e.g. `sudo -n docker` with a sudoers rule. */
   dockerCommand: string;
+  /** Set once the tunnel is open: the database as the server reaches it, for messages (`127.0.0.1:5432 via backup@host`). */
+  tunnelledTo?: string;
 }
 
 /** `user@host[:port]`, `user@[v6addr]:port`. */

@@ -63,7 +63,7 @@ export class RemoteFilesTarget implements FilesDestination {
         }),
     );
     this.remoteUid = Number(lines.find((l) => /^\d+$/.test(l)));
-    const target: FilesTarget = { path: full, parent, exists: false, existingAncestor: parent };
+    const target: FilesTarget = { path: full, parent, exists: false, existingAncestor: parent, server: describeEndpoint(this.session.endpoint) };
     const problems: string[] = [];
     const live = stats.get(full);
     const up = stats.get(parent);

@@ -21,6 +21,8 @@ export interface FilesTarget {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** The SSH server the path is on (user@host[:port]); undefined = this machine. */
+  server?: string;
 }
 
 /** Looks at files-path without changing it; returns the problems that make a swap impossible. */

@@ -167,6 +167,8 @@ describe('backup and restore over SSH (sshd + PostgreSQL in a network namespace)
     assert.ok(restored.previousFilesPath, 'the previous folder is kept');
     assert.equal(await readFile(join(restored.previousFilesPath!, 'old.txt'), 'utf8'), 'previous content');
     assert.match(restoreLogger.lines.join('\n'), /owners not/);
+    assert.match(restoreLogger.lines.join('\n'), new RegExp(`Files into: +${into.replace(/[/.-]/g, '\\$&')} on bdssh@`), 'the preview names the server');
+    assert.match(restoreLogger.lines.join('\n'), /restored.* on 127\.0\.0\.1:5432 via bdssh@/, 'the target is named as the server sees it, not as the tunnel');
   });
 
   test('a wrong host key is refused before logging in: nothing is sent, nothing stored', async () => {
