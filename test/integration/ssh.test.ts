@@ -545,7 +545,15 @@ esac\n`,
   });
 
   test('least privilege: a restricted key (forced dispatcher, permitopen) and a read-only role with BYPASSRLS back up everything; nothing else is allowed', async () => {
-    server.psql(`CREATE ROLE backup LOGIN PASSWORD 'backup-pw' BYPASSRLS IN ROLE pg_read_all_data; ALTER ROLE backup SET lo_compat_privileges = on;`);
+    // Without BYPASSRLS (and large-object access) pg_read_all_data is not enough: each line of the recipe is needed.
+    server.psql(`CREATE ROLE backup LOGIN PASSWORD 'backup-pw' IN ROLE pg_read_all_data`);
+    const refused = await failureOf(
+      runBackup(config({ ...sshInputs(), 'database-url': server.dbUrl('app', 'backup', 'backup-pw'), storage: join(work.path, 'least-refused') }), {
+        logger: new MemoryLogger(),
+      }),
+    );
+    assert.match(String((refused as Error).message), /row-level security/);
+    server.psql(`ALTER ROLE backup BYPASSRLS; ALTER ROLE backup SET lo_compat_privileges = on;`);
     const dispatcher = await server.serverScript(
       'backup-drill-dispatch',
       (await readFile(join(import.meta.dirname, '../../docs/ssh/backup-drill-dispatch'), 'utf8'))
@@ -582,5 +590,34 @@ esac\n`,
     } finally {
       session.close();
     }
+  });
+
+  test('restore with the documented restore key (restrict, port-forwarding, permitopen): database and files, previous folder discarded', async () => {
+    const restoreKey = await server.addSshd('sshd-restore', {
+      port: 2225,
+      clientKey: server.sshd.clientKey,
+      keyOptions: 'restrict,port-forwarding,permitopen="127.0.0.1:5432"',
+    });
+    server.psql('CREATE DATABASE r_key');
+    const live = await server.serverDir('live-key');
+    await writeFile(join(live, 'current.txt'), 'current');
+    server.chownTree(live);
+    const restored = await runRestore(
+      config({
+        ...sshInputs(restoreKey),
+        mode: 'restore',
+        storage: backupStorage,
+        'database-url': server.dbUrl('r_key'),
+        'files-path': live,
+        'discard-previous-files': 'true',
+        'report-dir': join(work.path, 'reports'),
+      }),
+      { logger: new MemoryLogger() },
+    );
+    assert.equal(restored.report?.status, 'passed', restored.report?.failures.join('; '));
+    assert.deepEqual((await readdir(live)).sort(), ['a', 'two.txt']);
+    assert.equal(restored.previousFilesPath, undefined);
+    const siblings = (await readdir(join(live, '..'))).filter((n) => n.startsWith('live-key') || n.startsWith('.live-key'));
+    assert.deepEqual(siblings, ['live-key'], 'no previous folder and no staging folder left');
   });
 });
