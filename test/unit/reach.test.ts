@@ -124,3 +124,29 @@ test('database-url over SSH: the host as the server sees it, rewritten to the tu
     );
   }
 });
+
+test('ssh inputs from files: ssh-private-key-file and a known_hosts file path; both key inputs at once is refused', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'bd-reach-'));
+  try {
+    await writeFile(join(dir, 'key'), KEY);
+    await writeFile(join(dir, 'known_hosts'), `# pinned\n[h]:2222 ssh-ed25519 ${A.toString('base64')}\n`);
+    const get = (values: Record<string, string>) => (n: string) => values[n];
+    const options = parseReachOptions(get({ ssh: 'b@h:2222', 'ssh-private-key-file': join(dir, 'key'), 'ssh-known-hosts': join(dir, 'known_hosts') }))!;
+    assert.equal(options.privateKey, KEY);
+    assert.deepEqual(judgeHostKey(keysFor(options.knownHosts, 'h', 2222), A), { trusted: true });
+    assert.throws(
+      () =>
+        parseReachOptions(get({ ssh: 'b@h', 'ssh-private-key': KEY, 'ssh-private-key-file': join(dir, 'key'), 'ssh-known-hosts': join(dir, 'known_hosts') })),
+      (e: unknown) => e instanceof UsageError && e.input === 'ssh-private-key-file',
+    );
+    assert.throws(
+      () => parseReachOptions(get({ ssh: 'b@h', 'ssh-private-key-file': join(dir, 'missing'), 'ssh-known-hosts': join(dir, 'known_hosts') })),
+      (e: unknown) => e instanceof UsageError && e.input === 'ssh-private-key-file' && /missing/.test(e.message),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
