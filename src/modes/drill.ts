@@ -171,7 +171,10 @@ async function restoreDatabase(
     preferDir: config.postgresBinDir,
     purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
   });
-  const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
+  const progress = new Progress('database', logger, {
+    totalBytes: dump.bytes,
+    whenAllRead: 'all read; pg_restore is building indexes and constraints',
+  }).start();
   try {
     const t0 = performance.now();
     let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
