@@ -13,6 +13,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v age >/dev/null 2>&1 || need+=(age)
 command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
 command -v tar >/dev/null 2>&1 || need+=(tar)
+# openssh-server: the SSH suite (test/integration/ssh.test.ts) starts a real sshd; ssh-keygen makes its keys.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 # zsh and fish: the completion scripts are tested in them (test/unit/completion.test.ts).

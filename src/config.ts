@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import picomatch from 'picomatch';
+import { parseReachOptions, type ReachOptions } from './reach/options.js';
 
 /** Reads one raw input by its kebab-case name; '' or undefined when unset. */
 export type InputReader = (name: string) => string | undefined;
@@ -78,6 +79,8 @@ export interface Config {
   tables: string[];
   intoSchema?: string;
   discardPreviousFiles: boolean;
+  /** The server reached over SSH (input ssh and the ssh-* inputs); undefined = this machine reaches everything itself. */
+  ssh?: ReachOptions;
   createRoles: boolean;
   trigger: TriggerInfo;
   /** Deadline for the whole run (input timeout). */
@@ -338,6 +341,15 @@ export function secretsOf(name: string, value: string | undefined): string[] {
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean);
+  // A multi-line key is masked whole and line by line (a log may show one line of it).
+  if (name === 'ssh-private-key')
+    return [
+      value.trim(),
+      ...value
+        .split(/\r?\n/)
+        .filter((l) => l.trim().length >= 16 && !l.startsWith('-----'))
+        .map((l) => l.trim()),
+    ];
   return [value];
 }
 
@@ -582,10 +594,12 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     createRoles: parseBoolean('create-roles', get('create-roles')),
     trigger: triggerFromEnv(env),
     ...neverSilentOptions(get),
+    ssh: mode === 'restore-drill' ? undefined : parseReachOptions(get),
   };
   validateKeyFiles('encrypt-recipients', config.encryption.recipients);
   if (config.encryption.identity && !/\n/.test(config.encryption.identity)) validateKeyFiles('decrypt-identity', [config.encryption.identity]);
-  if (mode === 'backup') refuseStorageInsideFiles(config.storage, config.filesPath);
+  // With ssh, files-path is a folder on the server: local storage cannot lie inside it.
+  if (mode === 'backup' && !config.ssh) refuseStorageInsideFiles(config.storage, config.filesPath);
   if (config.ignoreSchemaMismatch && !config.force) {
     throw new UsageError("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
   }

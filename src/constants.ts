@@ -235,6 +235,49 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'false',
     modes: ['restore-drill'],
   },
+  // ── Reach: the server over SSH (src/reach, docs/SSH.md).
+  {
+    name: 'ssh',
+    description:
+      'Reach the server over SSH: `user@host[:port]`. `database-url` then names the database as the server sees it (e.g. `127.0.0.1:5432`, tunnelled) and `files-path` is a folder on the server.',
+    modes: ['backup', 'restore'],
+  },
+  {
+    name: 'ssh-private-key',
+    description: "Private key (OpenSSH format, no passphrase) of the server's backup user, from a secret. Masked in logs.",
+    modes: ['backup', 'restore'],
+    secret: true,
+  },
+  { name: 'ssh-private-key-file', description: 'A file holding the SSH private key, instead of ssh-private-key.', modes: ['backup', 'restore'] },
+  {
+    name: 'ssh-known-hosts',
+    description:
+      "Required with `ssh`: the server's (and the bastion's) host key lines as `ssh-keyscan` prints them, or a known_hosts file. Any other key is refused before logging in.",
+    modes: ['backup', 'restore'],
+  },
+  {
+    name: 'ssh-accept-new-host-key',
+    description: 'Trust a host with no line in ssh-known-hosts on first use and print the line to pin. Never overrides a pinned key.',
+    default: 'false',
+    modes: ['backup', 'restore'],
+  },
+  { name: 'ssh-jump', description: 'A bastion to reach the server through (`user@host[:port]`, like `ssh -J`); same key.', modes: ['backup', 'restore'] },
+  {
+    name: 'docker-service',
+    description: "With `ssh`: the Compose service running PostgreSQL; its container's address is looked up on the server (`docker inspect`) and tunnelled to.",
+    modes: ['backup', 'restore'],
+  },
+  {
+    name: 'compose-project',
+    description: 'With `docker-service`: the Compose project it belongs to, when several run on the server.',
+    modes: ['backup', 'restore'],
+  },
+  {
+    name: 'ssh-docker-command',
+    description: 'How to run docker on the server for `docker-service`, e.g. `sudo -n docker` with a sudoers rule (docs/SSH.md).',
+    default: 'docker',
+    modes: ['backup', 'restore'],
+  },
 ] as const;
 
 export const OUTPUTS: Record<string, string> = {

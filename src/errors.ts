@@ -19,6 +19,7 @@ export const ExitCode = {
   timedOut: 10,
   suspect: 11,
   notVerifiable: 12,
+  remote: 13,
   interrupted: 130,
 } as const;
 
@@ -39,6 +40,7 @@ export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   suspect:
     'the backup looks wrong next to its history (trend guard: rows or stored size shrank past max-shrink); accept it with `backup-drill accept <id>` if the drop was deliberate',
   notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
+  remote: 'the SSH server is unreachable, its host key is not the pinned one, it refused the login, or the SSH connection dropped',
   interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
 };
 
@@ -130,6 +132,13 @@ export class EnvironmentError extends BackupDrillError {
   constructor(message: string, options: { path?: string; hint?: string; cause?: unknown } = {}) {
     super('environment', message, options);
     this.path = options.path;
+  }
+}
+
+/** Reaching the server over SSH failed: connect, host key, login, tunnel, or a remote command. */
+export class RemoteError extends BackupDrillError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('remote', message, options);
   }
 }
 

@@ -387,7 +387,11 @@ function translateS3Error(error, ctx) {
     const where = ctx.endpoint ? ` at ${(0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .safeUrl */ .Pl)(ctx.endpoint)}` : '';
     const prefix = ctx.key.slice(0, ctx.key.lastIndexOf('/') + 1);
     if (code === 'NoSuchKey' || (ctx.op === 'get' && status === 404 && code !== 'NoSuchBucket')) {
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .redact */ .E$)(`Object ${ctx.uri} does not exist (bucket '${ctx.bucket}', ${what}).`), { key: ctx.relativeKey, cause: error });
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StorageError */ .aq((0,_util_redact_js__WEBPACK_IMPORTED_MODULE_5__/* .redact */ .E$)(`Object ${ctx.uri} does not exist (bucket '${ctx.bucket}', ${what}).`), {
+            key: ctx.relativeKey,
+            cause: error,
+            missing: true,
+        });
     }
     let hint;
     if (code === 'NoSuchBucket') {

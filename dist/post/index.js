@@ -30874,7 +30874,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1795:
+/***/ 4126:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33991,6 +33991,101 @@ const INPUTS = [
         default: 'false',
         modes: ['restore'],
     },
+    // Never silent (issue 14): run history, timeout, notifications, pings, trend guard.
+    {
+        name: 'timeout',
+        description: 'Deadline for the whole run, e.g. `45m`, `2h`. Past it the run stops its children, deletes its partial parts, releases its lock, records "timed out" and exits 10. Default below GitHub\'s 6 h job limit.',
+        default: '5h30m',
+        modes: 'all',
+    },
+    {
+        name: 'notify',
+        description: 'Where to send a message when a run ends: URLs, one per line. `slack://…`/`teams://…`/`discord://…` (or their https webhook URLs), `smtp://user:pass@host:587/?to=ops@example.com` / `smtps://…` for e-mail, any other https URL gets a JSON webhook. Undeliverable messages only warn.',
+        modes: 'all',
+        secret: true,
+    },
+    {
+        name: 'notify-on',
+        description: 'When to send `notify` messages: `failure` (failed, timed out, interrupted, suspect), `warning` (also runs with warnings) or `always`.',
+        default: 'failure',
+        modes: 'all',
+    },
+    {
+        name: 'ping-url',
+        description: "Dead-man's switch (healthchecks.io style): `<url>/start` when the run starts, `<url>` on success, `<url>/fail` on failure, so a service outside GitHub notices when runs stop.",
+        modes: 'all',
+        secret: true,
+    },
+    {
+        name: 'history-keep-months',
+        description: 'Run records (`<name>/runs/`, shown by `backup-drill history`) older than this many months are removed at the end of each run.',
+        default: '12',
+        modes: 'all',
+    },
+    {
+        name: 'max-shrink',
+        description: 'Trend guard: a backup whose total rows or stored size is this much below the trailing median of the previous good backups is suspect (the drill fails with exit 11; retention keeps the last good backup). `off` disables it.',
+        default: '20%',
+        modes: ['backup', 'restore-drill'],
+    },
+    {
+        name: 'max-growth',
+        description: 'Trend guard: warn when total rows or stored size grows more than this above the trailing median (a warning, never a failure). `off` disables it.',
+        default: '300%',
+        modes: ['backup', 'restore-drill'],
+    },
+    {
+        name: 'trend-ignore',
+        description: 'Tables (`schema.table` globs, one per line or comma-separated, e.g. `public.sessions`, `*.cache_*`) left out of the per-table and row trend.',
+        modes: ['backup', 'restore-drill'],
+    },
+    {
+        name: 'accept-shrink',
+        description: "Drill: accept the drilled backup's suspect shrink as deliberate (a purge); a drill that otherwise passes records the acceptance.",
+        default: 'false',
+        modes: ['restore-drill'],
+    },
+    // ── Reach: the server over SSH (src/reach, docs/SSH.md).
+    {
+        name: 'ssh',
+        description: 'Reach the server over SSH: `user@host[:port]`. `database-url` then names the database as the server sees it (e.g. `127.0.0.1:5432`, tunnelled) and `files-path` is a folder on the server.',
+        modes: ['backup', 'restore'],
+    },
+    {
+        name: 'ssh-private-key',
+        description: "Private key (OpenSSH format, no passphrase) of the server's backup user, from a secret. Masked in logs.",
+        modes: ['backup', 'restore'],
+        secret: true,
+    },
+    { name: 'ssh-private-key-file', description: 'A file holding the SSH private key, instead of ssh-private-key.', modes: ['backup', 'restore'] },
+    {
+        name: 'ssh-known-hosts',
+        description: "Required with `ssh`: the server's (and the bastion's) host key lines as `ssh-keyscan` prints them, or a known_hosts file. Any other key is refused before logging in.",
+        modes: ['backup', 'restore'],
+    },
+    {
+        name: 'ssh-accept-new-host-key',
+        description: 'Trust a host with no line in ssh-known-hosts on first use and print the line to pin. Never overrides a pinned key.',
+        default: 'false',
+        modes: ['backup', 'restore'],
+    },
+    { name: 'ssh-jump', description: 'A bastion to reach the server through (`user@host[:port]`, like `ssh -J`); same key.', modes: ['backup', 'restore'] },
+    {
+        name: 'docker-service',
+        description: "With `ssh`: the Compose service running PostgreSQL; its container's address is looked up on the server (`docker inspect`) and tunnelled to.",
+        modes: ['backup', 'restore'],
+    },
+    {
+        name: 'compose-project',
+        description: 'With `docker-service`: the Compose project it belongs to, when several run on the server.',
+        modes: ['backup', 'restore'],
+    },
+    {
+        name: 'ssh-docker-command',
+        description: 'How to run docker on the server for `docker-service`, e.g. `sudo -n docker` with a sudoers rule (docs/SSH.md).',
+        default: 'docker',
+        modes: ['backup', 'restore'],
+    },
 ];
 const OUTPUTS = {
     'backup-id': 'Id of the backup taken, drilled or restored.',
@@ -34584,17 +34679,16 @@ function lookUpUnprivilegedUser() {
 class EphemeralCluster {
     root;
     dataDir;
-    socketDir;
     port;
     password;
     binDir;
     user;
     logger;
-    stopped = false;
-    constructor(root, dataDir, socketDir, port, password, binDir, user, logger) {
+    /** The one stop in progress or done: a second caller (a timeout's early stop, then the drill's finally) waits for it. */
+    stopping;
+    constructor(root, dataDir, port, password, binDir, user, logger) {
         this.root = root;
         this.dataDir = dataDir;
-        this.socketDir = socketDir;
         this.port = port;
         this.password = password;
         this.binDir = binDir;
@@ -34611,15 +34705,13 @@ class EphemeralCluster {
         const root = await mkdtemp(join(parent, 'pg-'));
         const user = unprivilegedUser();
         const dataDir = join(root, 'data');
-        const socketDir = join(root, 'sock');
         const password = randomBytes(18).toString('base64url');
         registerSecret(password);
         const owner = { pid: process.pid, binDir: options.binDir, dataDir, startedAt: new Date().toISOString() };
         await writeFile(join(root, 'owner.json'), JSON.stringify(owner));
-        await mkdir(socketDir);
         await writeFile(join(root, 'pwfile'), password, { mode: 0o600 });
         if (user) {
-            for (const p of [root, socketDir, join(root, 'pwfile')])
+            for (const p of [root, join(root, 'pwfile')])
                 await chown(p, user.uid, user.gid);
         }
         const spawnAs = user ? { uid: user.uid, gid: user.gid } : {};
@@ -34634,7 +34726,9 @@ class EphemeralCluster {
         await rm(join(root, 'pwfile'), { force: true });
         const settings = {
             listen_addresses: '127.0.0.1',
-            unix_socket_directories: socketDir,
+            // TCP on 127.0.0.1 only: every client connects by URL, and a Unix socket under a deep temp folder
+            // exceeds the 107-byte socket path limit (the server then refuses to start).
+            unix_socket_directories: '',
             max_connections: '50',
             ...(options.tuneForRestore ? THROWAWAY_TUNING : {}),
         };
@@ -34660,7 +34754,7 @@ class EphemeralCluster {
             });
             if (result.code === 0) {
                 options.logger?.debug(`throwaway PostgreSQL started on 127.0.0.1:${port} (${root})`);
-                return new EphemeralCluster(root, dataDir, socketDir, port, password, options.binDir, user, options.logger);
+                return new EphemeralCluster(root, dataDir, port, password, options.binDir, user, options.logger);
             }
             const log = await readFile(join(root, 'server.log'), 'utf8').catch(() => '');
             // Another process may have taken the port between our probe and the start: try another.
@@ -34678,11 +34772,8 @@ class EphemeralCluster {
     }
     /** Stops the server at once (nothing in it needs to survive) and deletes its files. */
     async stop() {
-        if (this.stopped)
-            return;
-        this.stopped = true;
-        await stopAndRemove(this.binDir, this.dataDir, this.root, this.user);
-        this.logger?.debug(`throwaway PostgreSQL on port ${this.port} stopped and removed`);
+        this.stopping ??= stopAndRemove(this.binDir, this.dataDir, this.root, this.user).then(() => this.logger?.debug(`throwaway PostgreSQL on port ${this.port} stopped and removed`));
+        await this.stopping;
     }
 }
 async function stopAndRemove(binDir, dataDir, root, user) {
@@ -35052,7 +35143,7 @@ class LocalStorage {
         const path = this.pathOf(key);
         const info = await this.stat(key);
         if (!info)
-            throw new errors/* StorageError */.aq(`Object ${this.uriOf(key)} does not exist.`, { key });
+            throw new errors/* StorageError */.aq(`Object ${this.uriOf(key)} does not exist.`, { key, missing: true });
         return (0,external_node_fs_.createReadStream)(path, { start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
     }
     async stat(key) {
@@ -35152,9 +35243,281 @@ var format = __nccwpck_require__(2693);
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/reach/known-hosts.ts
+// known_hosts lines: which keys a host may present. The SSH connection
+// accepts a host only when its key is listed for it (OpenSSH's
+// StrictHostKeyChecking=yes); trust on first use is a separate, explicit choice.
+//
+// Understood: plain and `[host]:port` patterns, comma lists, `*`/`?` wildcards,
+// `!negation`, hashed names (`|1|salt|hash`, as `ssh-keyscan -H` writes them),
+// `@revoked`; a line that is only `type base64 [comment]` (a host's .pub file)
+// applies to any host. `@cert-authority` lines are refused: certificates are
+// not verified here, and silently ignoring the line would hide that.
+
+
+const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
+function parseKnownHosts(text, input = 'ssh-known-hosts') {
+    const keys = [];
+    for (const [index, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        let revoked = false;
+        if (fields[0].startsWith('@')) {
+            const marker = fields.shift();
+            if (marker === '@revoked')
+                revoked = true;
+            else
+                throw new errors/* UsageError */.eb(`Input '${input}' line ${index + 1} has the marker '${marker}', which is not supported.`, {
+                    input,
+                    hint: "Pin the host's own key (ssh-keyscan -t ed25519 -p PORT HOST prints it), not a certificate authority.",
+                });
+        }
+        let patterns;
+        if (!KEY_TYPE.test(fields[0] ?? ''))
+            patterns = fields.shift().split(',');
+        const [type, base64] = fields;
+        if (!type || !KEY_TYPE.test(type) || !base64) {
+            throw new errors/* UsageError */.eb(`Input '${input}' line ${index + 1} is not a known_hosts line: '${line.slice(0, 60)}'.`, {
+                input,
+                hint: "Give lines as 'ssh-keyscan -p PORT HOST' prints them ('[host]:port ssh-ed25519 AAAA…'), or the server's /etc/ssh/ssh_host_ed25519_key.pub.",
+            });
+        }
+        const blob = Buffer.from(base64, 'base64');
+        if (blob.length < 4 || blobType(blob) !== type) {
+            throw new errors/* UsageError */.eb(`Input '${input}' line ${index + 1}: the key data does not hold a ${type} key.`, {
+                input,
+                hint: 'Copy the line again without changes; it may be cut short.',
+            });
+        }
+        keys.push({ patterns, type, blob, revoked });
+    }
+    return keys;
+}
+/** The key type written at the start of an SSH public key blob. */
+function blobType(blob) {
+    if (blob.length < 4)
+        return undefined;
+    const length = blob.readUInt32BE(0);
+    if (length > 64 || 4 + length > blob.length)
+        return undefined;
+    return blob.subarray(4, 4 + length).toString('latin1');
+}
+/** The name known_hosts uses for a host: `host`, or `[host]:port` off port 22. */
+function hostEntryName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function wildcardMatch(pattern, name) {
+    const re = new RegExp(`^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return re.test(name);
+}
+function hashedMatch(pattern, name) {
+    const [, , salt, hash] = pattern.split('|');
+    if (!salt || !hash)
+        return false;
+    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
+    const want = Buffer.from(hash, 'base64');
+    return want.length === mac.length && timingSafeEqual(want, mac);
+}
+function patternsMatch(patterns, name) {
+    let matched = false;
+    for (const p of patterns) {
+        if (p.startsWith('|1|')) {
+            if (hashedMatch(p, name))
+                matched = true;
+        }
+        else if (p.startsWith('!')) {
+            if (wildcardMatch(p.slice(1), name))
+                return false;
+        }
+        else if (wildcardMatch(p, name)) {
+            matched = true;
+        }
+    }
+    return matched;
+}
+/** The keys listed for host:port (revoked ones included, marked). */
+function keysFor(keys, host, port) {
+    const name = hostEntryName(host, port);
+    return keys.filter((k) => !k.patterns || patternsMatch(k.patterns, name));
+}
+/** Host key algorithms to offer, so the server presents a key of a type we can check (OpenSSH does the same). */
+function hostKeyAlgorithms(keys) {
+    const algorithms = [];
+    for (const k of keys) {
+        if (k.revoked)
+            continue;
+        const names = k.type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [k.type];
+        for (const n of names)
+            if (!algorithms.includes(n))
+                algorithms.push(n);
+    }
+    return algorithms;
+}
+/** Compares the key a host presented with those pinned for it. */
+function judgeHostKey(pinned, presented) {
+    if (pinned.some((k) => k.revoked && k.blob.equals(presented)))
+        return { trusted: false, reason: 'revoked' };
+    const live = pinned.filter((k) => !k.revoked);
+    if (live.some((k) => k.blob.equals(presented)))
+        return { trusted: true };
+    return { trusted: false, reason: live.length ? 'mismatch' : 'unknown' };
+}
+/** The line to pin a presented key with. */
+function knownHostsLine(host, port, presented) {
+    return `${hostEntryName(host, port)} ${blobType(presented) ?? 'unknown'} ${presented.toString('base64')}`;
+}
+/** SHA256 fingerprint as OpenSSH prints it (`SHA256:…`, unpadded base64). */
+function fingerprint(blob) {
+    return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+;// CONCATENATED MODULE: ./src/reach/options.ts
+// The SSH inputs (ssh, ssh-private-key[-file], ssh-known-hosts, ssh-accept-new-host-key,
+// ssh-jump, docker-service, compose-project, ssh-docker-command) → one validated ReachOptions.
+
+
+
+
+/** `user@host[:port]`, `user@[v6addr]:port`. */
+function parseEndpoint(input, value) {
+    const m = /^([^@\s]+)@(\[[0-9a-f:.]+\]|[^@\s:[\]]+)(?::(\d{1,5}))?$/i.exec(value.trim());
+    const port = m?.[3] ? Number(m[3]) : 22;
+    if (!m || port < 1 || port > 65535) {
+        throw new errors/* UsageError */.eb(`Input '${input}' must be user@host or user@host:port, got '${value}'.`, {
+            input,
+            hint: `Example: ${input}: backup@app.example.com:22 (an IPv6 address in brackets: backup@[2001:db8::1]:22).`,
+        });
+    }
+    return { user: m[1], host: m[2].replace(/^\[|\]$/g, ''), port };
+}
+function describeEndpoint(e) {
+    return `${e.user}@${e.host.includes(':') ? `[${e.host}]` : e.host}${e.port === 22 ? '' : `:${e.port}`}`;
+}
+/** Reads the inputs; undefined when `ssh` is not set (and then no other ssh-* input may be). */
+function parseReachOptions(get) {
+    const ssh = get('ssh') || undefined;
+    const others = ['ssh-private-key', 'ssh-private-key-file', 'ssh-known-hosts', 'ssh-jump', 'docker-service', 'compose-project'].filter((n) => get(n));
+    if (!ssh) {
+        if (others.length)
+            throw new errors/* UsageError */.eb(`Input '${others[0]}' needs 'ssh': it only applies when the server is reached over SSH.`, {
+                input: others[0],
+                hint: 'Set ssh: user@host[:port], or remove the ssh-* inputs.',
+            });
+        return undefined;
+    }
+    const target = parseEndpoint('ssh', ssh);
+    const jumpValue = get('ssh-jump') || undefined;
+    const acceptNewHostKey = parseBool(get('ssh-accept-new-host-key'));
+    const knownHostsText = knownHostsInput(get('ssh-known-hosts') || undefined);
+    if (!knownHostsText && !acceptNewHostKey) {
+        throw new errors/* UsageError */.eb("Input 'ssh-known-hosts' is required with 'ssh': the server's host key must be pinned, or anyone on the path could pose as it.", {
+            input: 'ssh-known-hosts',
+            hint: `Run 'ssh-keyscan -p ${target.port} ${target.host}' from a machine you trust (or read /etc/ssh/ssh_host_ed25519_key.pub on the server) and store the line as a secret or variable. To see it from here once, set ssh-accept-new-host-key: true (trust on first use).`,
+        });
+    }
+    const dockerService = get('docker-service') || undefined;
+    const composeProject = get('compose-project') || undefined;
+    if (composeProject && !dockerService) {
+        throw new errors/* UsageError */.eb("Input 'compose-project' needs 'docker-service': it narrows which Compose project's service is meant.", { input: 'compose-project' });
+    }
+    for (const [input, value] of [
+        ['docker-service', dockerService],
+        ['compose-project', composeProject],
+    ]) {
+        if (value && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value))
+            throw new errors/* UsageError */.eb(`Input '${input}' must be a Compose name (letters, digits, '.', '_', '-'), got '${value}'.`, { input });
+    }
+    const dockerCommand = (get('ssh-docker-command') || 'docker').trim();
+    if (!/^[A-Za-z0-9_./ -]+$/.test(dockerCommand))
+        throw new errors/* UsageError */.eb(`Input 'ssh-docker-command' may hold only a command and plain words (e.g. 'sudo -n docker'), got '${dockerCommand}'.`, {
+            input: 'ssh-docker-command',
+        });
+    return {
+        target,
+        jump: jumpValue ? parseEndpoint('ssh-jump', jumpValue) : undefined,
+        privateKey: privateKeyInput(get),
+        knownHosts: knownHostsText ? parseKnownHosts(knownHostsText) : [],
+        acceptNewHostKey,
+        dockerService,
+        composeProject,
+        dockerCommand,
+    };
+}
+function parseBool(value) {
+    const v = (value ?? '').trim().toLowerCase();
+    if (v === '' || v === 'false')
+        return false;
+    if (v === 'true')
+        return true;
+    throw new errors/* UsageError */.eb(`Input 'ssh-accept-new-host-key' must be true or false, got '${value}'.`, { input: 'ssh-accept-new-host-key' });
+}
+/** Lines, or the path of a known_hosts file. */
+function knownHostsInput(value) {
+    if (!value)
+        return undefined;
+    if (/\s/.test(value.trim()) || !isFile(value.trim()))
+        return value;
+    return (0,external_node_fs_.readFileSync)(value.trim(), 'utf8');
+}
+function isFile(path) {
+    try {
+        return (0,external_node_fs_.statSync)(path).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+function privateKeyInput(get) {
+    const inline = get('ssh-private-key') || undefined;
+    const path = get('ssh-private-key-file') || undefined;
+    if (inline && path)
+        throw new errors/* UsageError */.eb("Give 'ssh-private-key' or 'ssh-private-key-file', not both.", { input: 'ssh-private-key-file' });
+    let key = inline;
+    if (path) {
+        try {
+            key = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        }
+        catch (error) {
+            throw new errors/* UsageError */.eb(`Input 'ssh-private-key-file': cannot read '${path}' (${error.code ?? String(error)}).`, {
+                input: 'ssh-private-key-file',
+                hint: 'Give the path of an OpenSSH private key file readable by this user, or the key itself in ssh-private-key.',
+            });
+        }
+    }
+    if (!key) {
+        throw new errors/* UsageError */.eb("Input 'ssh-private-key' is required with 'ssh'.", {
+            input: 'ssh-private-key',
+            hint: "Store the private key of the server's backup user as a secret (ssh-keygen -t ed25519 -N '' -f backup_key), or give its path in ssh-private-key-file.",
+        });
+    }
+    // Secrets pasted into a YAML block often lose the final newline or gain indentation.
+    key = key.replace(/^\s+|\s+$/g, '') + '\n';
+    if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+        throw new errors/* UsageError */.eb(`Input '${path ? 'ssh-private-key-file' : 'ssh-private-key'}' does not hold a private key (no '-----BEGIN … PRIVATE KEY-----' line).`, {
+            input: path ? 'ssh-private-key-file' : 'ssh-private-key',
+            hint: 'Give the whole private key file, from the BEGIN line to the END line, not the .pub file.',
+        });
+    }
+    maskKey(key);
+    return key;
+}
+/** Masks the key and each of its lines (a log may print one line of it). */
+function maskKey(key) {
+    (0,redact/* registerSecret */.cl)(key.trim());
+    for (const line of key.split(/\r?\n/))
+        if (line.length >= 16 && !line.startsWith('-----'))
+            (0,redact/* registerSecret */.cl)(line.trim());
+}
+
 ;// CONCATENATED MODULE: ./src/config.ts
 // The single place where raw inputs (action inputs, CLI flags, env) become a
 // typed, validated Config. Every error names the input, the value and the fix.
+
 
 
 
@@ -35398,6 +35761,20 @@ function secretsOf(name, value) {
     }
     if (name === 'decrypt-identity' && looksLikePath(value))
         return [];
+    if (name === 'notify')
+        return value
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean);
+    // A multi-line key is masked whole and line by line (a log may show one line of it).
+    if (name === 'ssh-private-key')
+        return [
+            value.trim(),
+            ...value
+                .split(/\r?\n/)
+                .filter((l) => l.trim().length >= 16 && !l.startsWith('-----'))
+                .map((l) => l.trim()),
+        ];
     return [value];
 }
 function validateDatabaseUrl(name, value) {
@@ -35499,6 +35876,79 @@ function passphraseInput(get, name) {
     (0,redact/* registerSecret */.cl)(passphrase);
     return passphrase;
 }
+/** A percentage (`20%`, `20`) as a fraction, or undefined for `off`. */
+function parsePercent(name, value) {
+    if (!value || /^(off|none|false|0%?)$/i.test(value))
+        return undefined;
+    const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(value);
+    if (!m || !(Number(m[1]) > 0) || Number(m[1]) > 10000) {
+        throw new errors/* UsageError */.eb(`Input '${name}' must be a percentage such as 20% (or off), got '${value}'.`, { input: name });
+    }
+    return Number(m[1]) / 100;
+}
+function parseNotifyOn(value) {
+    const v = (value ?? 'failure').toLowerCase();
+    if (v === 'failure' || v === 'warning' || v === 'always')
+        return v;
+    throw new errors/* UsageError */.eb(`Input 'notify-on' must be failure, warning or always, got '${value}'.`, { input: 'notify-on' });
+}
+function parseNotifyTargets(value) {
+    const targets = (value ?? '')
+        .split('\n')
+        .map((s) => s.trim())
+        .filter((s) => s && !s.startsWith('#'));
+    for (const target of targets) {
+        (0,redact/* registerSecret */.cl)(target);
+        if (!/^(https?|(slack|teams|discord)(\+https?)?|smtps?):\/\/\S+$/i.test(target)) {
+            throw new errors/* UsageError */.eb(`Input 'notify' has an entry that is not a URL this tool can send to (${redactedScheme(target)}).`, {
+                input: 'notify',
+                hint: 'One URL per line: https://… (webhook, Slack, Teams Workflows, Discord), slack://, teams://, discord:// (slack+http:// etc. for a plain-HTTP relay), smtp:// or smtps://. See docs/NOTIFICATIONS.md.',
+            });
+        }
+    }
+    return targets;
+}
+function redactedScheme(target) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(target)?.[1];
+    return scheme ? `scheme '${scheme}:'` : 'no scheme';
+}
+function neverSilentOptions(get) {
+    const timeoutRaw = get('timeout') ?? '5h30m';
+    const timeoutSeconds = /^\d+$/.test(timeoutRaw) ? Number(timeoutRaw) : (0,format/* parseDuration */.E9)(timeoutRaw);
+    if (timeoutSeconds === undefined || !(timeoutSeconds >= 1) || timeoutSeconds > 7 * 86400) {
+        throw new errors/* UsageError */.eb(`Input 'timeout' must be a duration from 1s to 7d such as 45m or 5h30m (a plain number is seconds), got '${timeoutRaw}'.`, {
+            input: 'timeout',
+            hint: "GitHub stops a job after 6 h; keep 'timeout' below that so the run can clean up and record why.",
+        });
+    }
+    const pingUrl = get('ping-url') || undefined;
+    if (pingUrl) {
+        (0,redact/* registerSecret */.cl)(pingUrl);
+        if (!/^https?:\/\/\S+$/i.test(pingUrl)) {
+            throw new errors/* UsageError */.eb(`Input 'ping-url' must be an http(s) URL (e.g. https://hc-ping.com/<uuid>), got ${redactedScheme(pingUrl)}.`, { input: 'ping-url' });
+        }
+    }
+    const trendIgnore = parseList(get('trend-ignore'));
+    for (const pattern of trendIgnore) {
+        try {
+            picomatch_default().makeRe(pattern, { strictBrackets: true });
+        }
+        catch (error) {
+            throw new errors/* UsageError */.eb(`Input 'trend-ignore' has an invalid glob '${pattern}': ${error.message}.`, { input: 'trend-ignore' });
+        }
+    }
+    return {
+        timeoutSeconds,
+        notify: { targets: parseNotifyTargets(get('notify')), on: parseNotifyOn(get('notify-on')), ...(pingUrl ? { pingUrl } : {}) },
+        historyKeepMonths: parseInteger('history-keep-months', get('history-keep-months'), 1, 1200) ?? 12,
+        trend: {
+            maxShrink: parsePercent('max-shrink', get('max-shrink')),
+            maxGrowth: parsePercent('max-growth', get('max-growth')),
+            ignore: trendIgnore,
+            acceptShrink: parseBoolean('accept-shrink', get('accept-shrink')),
+        },
+    };
+}
 /** Builds and validates the Config. `read` gives raw values; env supplies fallbacks. */
 function buildConfig(read, env = process.env) {
     const get = withFallbacks(read, env);
@@ -35569,11 +36019,14 @@ function buildConfig(read, env = process.env) {
         discardPreviousFiles: parseBoolean('discard-previous-files', get('discard-previous-files')),
         createRoles: parseBoolean('create-roles', get('create-roles')),
         trigger: triggerFromEnv(env),
+        ...neverSilentOptions(get),
+        ssh: mode === 'restore-drill' ? undefined : parseReachOptions(get),
     };
     validateKeyFiles('encrypt-recipients', config.encryption.recipients);
     if (config.encryption.identity && !/\n/.test(config.encryption.identity))
         validateKeyFiles('decrypt-identity', [config.encryption.identity]);
-    if (mode === 'backup')
+    // With ssh, files-path is a folder on the server: local storage cannot lie inside it.
+    if (mode === 'backup' && !config.ssh)
         refuseStorageInsideFiles(config.storage, config.filesPath);
     if (config.ignoreSchemaMismatch && !config.force) {
         throw new errors/* UsageError */.eb("Input 'ignore-schema-mismatch' only makes sense with 'force: true'.", { input: 'ignore-schema-mismatch' });
@@ -35675,7 +36128,7 @@ async function runPost() {
 /* harmony export */   eb: () => (/* binding */ UsageError),
 /* harmony export */   v4: () => (/* binding */ ToolError)
 /* harmony export */ });
-/* unused harmony exports ExitCode, EXIT_CODE_MEANINGS, DatabaseError, IntegrityError, LockedError, InterruptedError, ChecksFailedError, exitCodeOf */
+/* unused harmony exports ExitCode, EXIT_CODE_MEANINGS, DatabaseError, isStorageOutage, IntegrityError, LockedError, RemoteError, InterruptedError, TimedOutError, SuspectError, ChecksFailedError, exitCodeOf */
 // Typed errors for the engine. Only the shells (action, CLI) turn them into
 // exit codes or setFailed; every message says what failed, the value, and the fix.
 /**
@@ -35696,6 +36149,7 @@ const ExitCode = {
     timedOut: 10,
     suspect: 11,
     notVerifiable: 12,
+    remote: 13,
     interrupted: 130,
 };
 /** What each exit code means, for `--help` and the README table. */
@@ -35711,8 +36165,9 @@ const EXIT_CODE_MEANINGS = {
     locked: "another run holds the backup set's lock",
     environment: 'could not run here: disk full or unwritable temp folder, no PostgreSQL binaries, initdb or the throwaway server failed (the backup is not to blame)',
     timedOut: 'the run exceeded its deadline',
-    suspect: 'reserved: the backup looks wrong next to its history (trend guard)',
+    suspect: 'the backup looks wrong next to its history (trend guard: rows or stored size shrank past max-shrink); accept it with `backup-drill accept <id>` if the drop was deliberate',
     notVerifiable: 'the backup cannot be verified (e.g. encrypted and no key given where content must be read)',
+    remote: 'the SSH server is unreachable, its host key is not the pinned one, it refused the login, or the SSH connection dropped',
     interrupted: 'stopped by SIGINT/SIGTERM after cleaning up',
 };
 class BackupDrillError extends Error {
@@ -35747,10 +36202,20 @@ class DatabaseError extends BackupDrillError {
 }
 class StorageError extends BackupDrillError {
     key;
+    /** The object does not exist (the backup lacks it), as opposed to a storage that could not be read. */
+    missing;
     constructor(message, options = {}) {
         super('storage', message, options);
         this.key = options.key;
+        this.missing = options.missing ?? false;
     }
+}
+/**
+ * The storage failed (unreachable, throttled, timed out), so nothing about the backup was learnt:
+ * "could not verify" (exit 5), never "damaged" (exit 7) or "drill failed" (exit 3).
+ */
+function isStorageOutage(error) {
+    return error instanceof StorageError && !error.missing;
 }
 /** An external program is missing, or exited non-zero. Keeps the tail of its stderr. */
 class ToolError extends BackupDrillError {
@@ -35785,10 +36250,36 @@ class EnvironmentError extends BackupDrillError {
         this.path = options.path;
     }
 }
+/** Reaching the server over SSH failed: connect, host key, login, tunnel, or a remote command. */
+class RemoteError extends BackupDrillError {
+    constructor(message, options = {}) {
+        super('remote', message, options);
+    }
+}
 /** SIGINT/SIGTERM: the run stopped on request (after cleaning up). */
 class InterruptedError extends BackupDrillError {
     constructor(signal) {
         super('interrupted', `Interrupted by ${signal}.`, { hint: 'Partial parts and the lock were removed; run again when ready.' });
+    }
+}
+/** The run passed its `timeout`: children stopped, partial parts deleted, lock released. */
+class TimedOutError extends BackupDrillError {
+    constructor(seconds, mode) {
+        super('timedOut', `The ${mode} run exceeded its timeout of ${formatSeconds(seconds)} and was stopped.`, {
+            hint: "Partial parts and the lock were removed. Raise 'timeout' if the run needs longer, or find what made it slow (the log's last phase).",
+        });
+    }
+}
+function formatSeconds(seconds) {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = Math.round(seconds % 60);
+    return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].join('');
+}
+/** The trend guard flagged the backup (a drop past max-shrink against the trailing median) and nobody accepted it. */
+class SuspectError extends BackupDrillError {
+    constructor(message, options = {}) {
+        super('suspect', message, options);
     }
 }
 /** A drill or verification ran to the end and something did not match. */
@@ -35815,7 +36306,7 @@ function exitCodeOf(error) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1795);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4126);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
 

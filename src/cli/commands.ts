@@ -49,7 +49,8 @@ export function configFor(ctx: CommandContext, mode: Mode, overrides: Record<str
 const backup: Command = {
   name: 'backup',
   maxArguments: 0,
-  usage: 'backup-drill backup --storage <dir|s3://…> [--database-url <url>] [--files-path <dir>] [options]',
+  usage:
+    'backup-drill backup --storage <dir|s3://…> [--database-url <url>] [--files-path <dir>] [--ssh <user@host> --ssh-known-hosts <line> --ssh-private-key-file <key>] [options]',
   summary: 'Back up the database (pg_dump in an exported snapshot, with per-table row counts and checksums) and the uploads directory, then apply retention.',
   mode: 'backup',
   async run(ctx) {
@@ -130,7 +131,8 @@ const demo: Command = {
 
 const restore: Command = {
   name: 'restore',
-  usage: 'backup-drill restore <id|latest> --storage <dir|s3://…> --database-url <target> [--files-path <dir>] [--dry-run] [--force] [--yes] [options]',
+  usage:
+    'backup-drill restore <id|latest> --storage <dir|s3://…> --database-url <target> [--files-path <dir>] [--ssh <user@host> …] [--dry-run] [--force] [--yes] [options]',
   summary:
     'Restore a backup into a database (and uploads into files-path): preview first, every part verified before anything is written, refuses a non-empty target without --force, one transaction (a failure leaves the target as it was), then verified table by table.',
   mode: 'restore',

@@ -8,7 +8,18 @@ export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 type Shell = (typeof SHELLS)[number];
 
 /** Inputs whose value is a file or folder: the shell completes paths for them. */
-const PATH_INPUTS = new Set(['storage', 'files-path', 'checks', 'report-dir', 'postgres-bin-dir', 'encrypt-recipients', 'decrypt-identity', 'into']);
+const PATH_INPUTS = new Set([
+  'storage',
+  'files-path',
+  'checks',
+  'report-dir',
+  'postgres-bin-dir',
+  'encrypt-recipients',
+  'decrypt-identity',
+  'into',
+  'ssh-private-key-file',
+  'ssh-known-hosts',
+]);
 const isPathInput = (name: string) => PATH_INPUTS.has(name) || name.endsWith('-file');
 
 export interface OptionInfo {

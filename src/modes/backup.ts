@@ -6,15 +6,14 @@
 //                                                  files.sha256 ─┘
 // A backup is complete only once manifest.json exists; on any failure the
 // parts written so far are deleted and no manifest is written.
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import { BACKUP_PARTS } from '../constants.js';
-import { UsageError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { newBackupId } from '../archive/backup-id.js';
 import { formatChecksums } from '../archive/checksums.js';
-import { estimateTreeBytes, packFiles } from '../archive/files-tar.js';
+import { localFilesSource, type FilesSource } from '../archive/files-source.js';
+import { withReach } from '../reach/index.js';
 import {
   FORMAT_NAME,
   FORMAT_VERSION,
@@ -81,23 +80,6 @@ export interface ModeDeps {
 /** Parallel connections computing table stats while the dump streams. */
 const STATS_CONNECTIONS = 2;
 
-async function checkFilesPath(path: string): Promise<string> {
-  const full = resolve(path);
-  let info;
-  try {
-    info = await stat(full);
-  } catch {
-    throw new UsageError(`Input 'files-path' points at '${path}', which does not exist.`, {
-      input: 'files-path',
-      hint: 'Give the uploads directory of the app, or leave files-path empty to back up the database only.',
-    });
-  }
-  if (!info.isDirectory()) {
-    throw new UsageError(`Input 'files-path' must be a directory; '${path}' is not.`, { input: 'files-path' });
-  }
-  return full;
-}
-
 export interface BackupOutcome extends BackupResult {
   /** Retention applied after the backup (undefined when no keep-* input is set). */
   pruned?: PruneResult;
@@ -110,13 +92,19 @@ export interface BackupOutcome extends BackupResult {
  * runs only after a successful backup: a failed one never deletes anything.
  */
 export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupOutcome> {
-  const filesRoot = config.filesPath ? await checkFilesPath(config.filesPath) : undefined;
+  // Over SSH: the same backup, with database-url pointing at a tunnel and the uploads read on the server.
+  if (config.ssh) return withReach(config, config.ssh, deps.logger, (reached) => backupUnderLock(reached.config, deps, reached.files));
+  return backupUnderLock(config, deps, config.filesPath ? localFilesSource(config.filesPath) : undefined);
+}
+
+async function backupUnderLock(config: Config, deps: ModeDeps, files: FilesSource | undefined): Promise<BackupOutcome> {
+  await files?.check();
   if (hasRetention(config.retention)) validatePolicy(config.retention);
   sealingFor(config); // bad recipients or key combinations fail before anything starts
   const storage = deps.storage ?? (await openStorage(config));
   await storage.checkWritable();
   return withLock(storage, config, 'backup', deps.logger, async (lock) => {
-    const taken = await takeBackup(config, { ...deps, storage }, filesRoot);
+    const taken = await takeBackup(config, { ...deps, storage }, files);
     // Before retention: a suspect backup makes retention keep the last good one.
     const trend = await guardBackup(storage, config, taken, deps.logger);
     const result: BackupOutcome = { ...taken, ...(trend ? { trend } : {}) };
@@ -136,7 +124,7 @@ export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupO
 /** How long a failed backup waits for its other part writers to stop before it removes their objects. */
 const PART_STOP_GRACE_MS = 10_000;
 
-async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage }, filesRoot: string | undefined): Promise<BackupResult> {
+async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage }, filesSource: FilesSource | undefined): Promise<BackupResult> {
   const { logger, storage } = deps;
   const started = new Date();
   const sealing = sealingFor(config);
@@ -195,7 +183,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
 
     // Size hint for S3 part sizing; computed before the parallel work starts, because no
     // await may come between creating those promises and awaiting them (unhandled rejections).
-    const treeBytes = filesRoot ? await estimateTreeBytes(filesRoot) : 0;
+    const treeBytes = filesSource ? await filesSource.estimateBytes() : 0;
     const writer: PartWriterOptions = { storage, prefix, signal: partsSignal, seal: sealing?.seal };
     if (sealing) logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
     // pg_database_size includes indexes that pg_dump does not write: an upper estimate, shown as "of ~".
@@ -260,9 +248,9 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     }
 
     let filesWork: Promise<{ summary: FilesSummary; parts: PartInfo[] }> | undefined;
-    if (filesRoot) {
+    if (filesSource) {
       const filesProgress = new Progress('files', logger, { totalBytes: treeBytes }).start();
-      const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
+      const packed = filesSource.pack(config.filesExclude, logger, (n) => filesProgress.add(n));
       partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
       filesWork = allSettledOrThrow<[PartInfo, PartInfo, FilesSummary]>([
         writeTracked(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),

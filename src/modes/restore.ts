@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
 import { BACKUP_PARTS } from '../constants.js';
-import { IntegrityError, UsageError, describeError } from '../errors.js';
+import { BackupDrillError, IntegrityError, UsageError, describeError } from '../errors.js';
 import { partByRole, type Manifest, type PartInfo, type TableStats } from '../archive/manifest.js';
 import { unsealingFor } from '../archive/seal.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
@@ -39,7 +39,8 @@ import { Progress } from '../util/progress.js';
 import { runTool } from '../util/exec.js';
 import { prepareRestore, schemasToReplace, type RestoreKind } from '../restore/database.js';
 import { rolesToCreate } from '../postgres/roles.js';
-import { inspectFilesTarget, previousName, stageFiles, swapIn, verifyFilesOnly, type StagedFiles, type Swap } from '../restore/files.js';
+import { withReach } from '../reach/index.js';
+import { localFilesDestination, previousName, verifyFilesOnly, type FilesDestination, type StagedFiles, type Swap } from '../restore/files.js';
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
 import { buildPreview, renderPreview, type RestorePreview } from '../restore/preview.js';
@@ -109,11 +110,22 @@ function confirmQuestion(
 
 /** A restore holds a shared lock, so no prune deletes the backup while it is read. */
 export async function runRestore(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
-  const storage = deps.storage ?? (await openStorage(config));
-  return withSharedLock(storage, config, 'restore', deps.logger, () => restoreBackup(config, { ...deps, storage }));
+  // Over SSH: the same restore, with database-url pointing at a tunnel to the database as the server sees it.
+  if (config.ssh) {
+    return withReach(config, config.ssh, deps.logger, (reached) => restoreUnderLock(reached.config, deps, reached.filesTarget), {
+      database: config.parts.database,
+      verb: 'restore',
+    });
+  }
+  return restoreUnderLock(config, deps, config.filesPath ? localFilesDestination(config.filesPath) : undefined);
 }
 
-async function restoreBackup(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
+async function restoreUnderLock(config: Config, deps: RestoreDeps, destination: FilesDestination | undefined): Promise<RestoreResult> {
+  const storage = deps.storage ?? (await openStorage(config));
+  return withSharedLock(storage, config, 'restore', deps.logger, () => restoreBackup(config, { ...deps, storage }, destination));
+}
+
+async function restoreBackup(config: Config, deps: RestoreDeps, destination: FilesDestination | undefined): Promise<RestoreResult> {
   const { logger } = deps;
   const startedAt = new Date();
   const t0 = performance.now();
@@ -158,6 +170,8 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
     const client = await connectReadOnly(config.databaseUrl);
     try {
       target = await inspectTarget(client, config.databaseUrl);
+      // Through an SSH tunnel the URL says 127.0.0.1:<local port>; the preview and the question name the real place.
+      if (config.ssh?.tunnelledTo) target.host = config.ssh.tunnelledTo;
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -173,7 +187,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
   }
   const { selected, problems: tableProblems } =
     mode === 'tables' || mode === 'into-schema' ? resolveTables(config.tables, manifest) : { selected: [] as TableStats[], problems: [] as string[] };
-  const filesInfo = restoreFiles ? await inspectFilesTarget(config.filesPath!) : undefined;
+  const filesInfo = restoreFiles && destination ? await destination.inspect() : undefined;
   const replacedSchemas = toc && mode === 'full' ? schemasToReplace(toc, manifest).drop : [];
   const extensions = toc && target ? { used: toc.extensions, missing: toc.extensions.filter((e) => !target!.availableExtensions.includes(e)) } : null;
   const preview = buildPreview({
@@ -240,7 +254,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
     // ── Verify before touching anything: every needed part, fetched and checked.
     const needs: SpaceNeed[] = [];
     if (dumpPart) needs.push({ dir: work, bytes: dumpPart.bytes, what: 'the database dump', hint: 'Point TMPDIR at a folder on a bigger disk.' });
-    if (filesInfo && manifest.files && !config.dryRun) {
+    if (filesInfo && manifest.files && !config.dryRun && destination?.local) {
       const f = manifest.files;
       needs.push({
         dir: filesInfo.target.existingAncestor,
@@ -274,7 +288,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
                   hint: 'Use another backup.',
                 });
             } else {
-              staged = await stageFiles(filesInfo.target, entry.id, tar, list, summary);
+              staged = await destination!.stage(filesInfo.target, entry.id, tar, list, summary);
               files = staged.result;
             }
           })(),
@@ -325,7 +339,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
     let swap: Swap | undefined;
     const swapFiles = async (): Promise<void> => {
       if (!staged || !filesInfo) return;
-      swap = await swapIn(filesInfo.target, staged, previousPath ?? previousName(filesInfo.target, entry.id));
+      swap = await destination!.swap(filesInfo.target, staged, previousPath ?? previousName(filesInfo.target, entry.id));
       staged = undefined;
     };
     const targetName = target ? `database '${target.database}' on ${target.host}` : 'the target';
@@ -361,7 +375,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
       });
       try {
         deps.signal?.throwIfAborted();
-        await swapFiles();
+        if (!destination?.swapAfterCommit) await swapFiles();
       } catch (error) {
         throw await prepared.abandon(error);
       }
@@ -373,6 +387,16 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
         throw error;
       }
       logger.info(`Committed: ${targetName} now holds backup ${entry.id}${mode === 'full' ? '' : ` (${selected.length} table(s))`}.`);
+      if (destination?.swapAfterCommit && staged) {
+        const waiting = (staged as StagedFiles).dir;
+        try {
+          await swapFiles();
+        } catch (error) {
+          // The database is final; the files are whole and verified beside the live folder: keep them, say exactly that.
+          staged = undefined;
+          throw new FilesNotSwapped(error, { database: targetName, staged: waiting, live: filesInfo!.target.path, backupId: entry.id });
+        }
+      }
     } else {
       await swapFiles();
     }
@@ -407,8 +431,28 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
     );
     return { preview, plan, report, dryRun: false, files, reportPath, junitPath, ...(previousFilesPath ? { previousFilesPath } : {}) };
   } finally {
-    if (staged) await rm((staged as StagedFiles).dir, { recursive: true, force: true }).catch(() => undefined);
+    if (staged) {
+      const left = staged as StagedFiles;
+      await destination
+        ?.removeStaged(left)
+        .catch((e) => logger.warn(`The staged files at ${left.dir} could not be removed (${describeError(e)}); delete that folder.`));
+    }
     await rm(work, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** The database restore committed, but the staged files could not be swapped in (e.g. the SSH link dropped). */
+class FilesNotSwapped extends BackupDrillError {
+  constructor(cause: unknown, at: { database: string; staged: string; live: string; backupId: string }) {
+    super(
+      cause instanceof BackupDrillError ? cause.category : 'failure',
+      `${at.database} now holds backup ${at.backupId} (committed), but its files were not swapped in: ${describeError(cause)} ` +
+        `The verified files wait at ${at.staged}; ${at.live} is unchanged.`,
+      {
+        hint: `On the server, finish by hand: mv ${at.live} ${at.live}.before-${at.backupId} && mv ${at.staged} ${at.live} (or delete ${at.staged} to keep the current files).`,
+        cause,
+      },
+    );
   }
 }
 

@@ -21,6 +21,8 @@ export interface FilesTarget {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** The SSH server the path is on (user@host[:port]); undefined = this machine. */
+  server?: string;
 }
 
 /** Looks at files-path without changing it; returns the problems that make a swap impossible. */
@@ -187,5 +189,34 @@ export async function swapIn(target: FilesTarget, staged: StagedFiles, previousP
     discardPrevious: async () => {
       if (previous) await rm(previous, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Where restored files go: this machine's files-path, or a folder on a server reached
+ * over SSH (src/reach/remote-restore.ts). The restore mode drives either the same way.
+ */
+export interface FilesDestination {
+  inspect(): Promise<{ target: FilesTarget; problems: string[] }>;
+  stage(target: FilesTarget, backupId: string, tar: Readable, listText: string, summary: FilesSummary): Promise<StagedFiles>;
+  swap(target: FilesTarget, staged: StagedFiles, previousPath: string): Promise<Swap>;
+  removeStaged(staged: StagedFiles): Promise<void>;
+  /** Staging needs free space on this machine's disk (checked before downloading). */
+  readonly local: boolean;
+  /**
+   * Swap only after the database COMMIT. Over SSH an undo after a failed COMMIT could be cut
+   * off by the same broken link, so the swap waits until the database is final.
+   */
+  readonly swapAfterCommit: boolean;
+}
+
+export function localFilesDestination(path: string): FilesDestination {
+  return {
+    inspect: () => inspectFilesTarget(path),
+    stage: stageFiles,
+    swap: swapIn,
+    removeStaged: (staged) => rm(staged.dir, { recursive: true, force: true }),
+    local: true,
+    swapAfterCommit: false,
   };
 }

@@ -55,7 +55,7 @@ export interface RestorePreview {
     /** Schemas on the target that the backup does not have: a full restore leaves them as they are. */
     otherSchemas: string[];
   } | null;
-  filesTarget: { path: string; exists: boolean } | null;
+  filesTarget: { path: string; exists: boolean; server?: string } | null;
   /** Extensions the dump creates, and those the target server cannot provide (null: the TOC could not be read). */
   extensions: { used: string[]; missing: string[] } | null;
   warnings: string[];
@@ -119,7 +119,7 @@ export function buildPreview(input: {
           otherSchemas: target.schemas.filter((s) => !backupSchemas.has(s)),
         }
       : null,
-    filesTarget: input.files ? { path: input.files.path, exists: input.files.exists } : null,
+    filesTarget: input.files ? { path: input.files.path, exists: input.files.exists, ...(input.files.server ? { server: input.files.server } : {}) } : null,
     extensions: input.extensions,
     warnings,
     refusals: [],
@@ -204,7 +204,9 @@ export function renderPreview(p: RestorePreview): string {
       lines.push(`  Replaces schemas: ${p.restore.replacesSchemas.join(', ')} (dropped with everything in them, then restored)`);
   }
   if (p.filesTarget)
-    lines.push(`  Files into:       ${p.filesTarget.path}${p.filesTarget.exists ? ' (exists: kept aside, renamed)' : ' (does not exist yet)'}`);
+    lines.push(
+      `  Files into:       ${p.filesTarget.path}${p.filesTarget.server ? ` on ${p.filesTarget.server}` : ''}${p.filesTarget.exists ? ' (exists: kept aside, renamed)' : ' (does not exist yet)'}`,
+    );
   if (p.warnings.length) {
     lines.push('');
     lines.push('Warnings:');
