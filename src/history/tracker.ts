@@ -90,7 +90,11 @@ export async function runTracked<T>(
     outcome = outcomeOf(result);
     status = outcome.status;
   } catch (error) {
-    failure = timeout.signal.aborted ? timeout.signal.reason : deps.signal?.aborted ? (deps.signal.reason ?? new InterruptedError('SIGINT')) : error;
+    // An interrupted run keeps the engine's own message when it names the signal: it adds what it confirmed
+    // (a restore's rollback, the target unchanged), which the bare "Interrupted by SIGINT" would lose.
+    const interruption = (deps.signal?.reason as Error | undefined) ?? new InterruptedError('SIGINT');
+    const saysWhy = error instanceof BackupDrillError && error.message.includes(interruption.message.split('.')[0]!);
+    failure = timeout.signal.aborted ? timeout.signal.reason : deps.signal?.aborted ? (saysWhy ? error : interruption) : error;
     status = timeout.signal.aborted ? 'timed-out' : deps.signal?.aborted ? 'interrupted' : 'failed';
     outcome = { status: 'failed', headline: redact(describeError(failure)), reasons: [redact(describeError(failure))], exitCode: exitCodeOf(failure) };
   } finally {

@@ -70,7 +70,16 @@ export function partPlan(sizeHint?: number, tuning: Pick<S3Tuning, 'partSize' | 
 
 export class S3Storage implements Storage {
   readonly location: string;
-  private readonly client: S3Client;
+  private readonly clients: { retrying: S3Client; once: S3Client };
+  /**
+   * Set once a request failed after every retry because the endpoint did not answer: the run has
+   * failed, and its clean-up (partial parts, the lock, the run record) then tries each request once,
+   * so a dead endpoint ends the run in bounded time instead of retrying every clean-up step.
+   */
+  private endpointDown = false;
+  private get client(): S3Client {
+    return this.endpointDown ? this.clients.once : this.clients.retrying;
+  }
 
   /** `url` is `s3://bucket[/prefix]`. Validates inputs; makes no request. */
   static fromUrl(url: string, options: S3Options, tuning: S3Tuning = {}): S3Storage {
@@ -91,26 +100,30 @@ export class S3Storage implements Storage {
     if (options.endpoint !== undefined) validateEndpoint(options.endpoint, bucket);
     partPlan(undefined, tuning); // rejects a bad part size now rather than at the first put
     this.location = `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
-    this.client = new S3Client({
-      region: options.region || defaultRegion,
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle,
-      followRegionRedirects: true, // AWS: a bucket in another region still works (one extra request)
-      // The default flexible checksums make s3rver store aws-chunked framing and are
-      // refused by several S3-compatible stores; put verifies the size instead.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: tuning.maxAttempts ?? 5,
-      // Deadlines: a connection not open within connect-timeout, or a request with no bytes
-      // either way for storage-timeout (an endpoint that takes the upload and never answers),
-      // fails that attempt; the SDK retries it (parts are buffers, so every request is replayable).
-      requestHandler: {
-        connectionTimeout: options.connectTimeoutMs ?? deadlines().connectMs,
-        socketTimeout: options.idleTimeoutMs ?? deadlines().idleMs,
-      },
-      ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
-    });
-    this.client.middlewareStack.add(contentMd5ForDeleteObjects, { step: 'build', priority: 'low', name: 'contentMd5ForDeleteObjects' });
+    const makeClient = (maxAttempts: number): S3Client => {
+      const client = new S3Client({
+        region: options.region || defaultRegion,
+        endpoint: options.endpoint,
+        forcePathStyle: options.forcePathStyle,
+        followRegionRedirects: true, // AWS: a bucket in another region still works (one extra request)
+        // The default flexible checksums make s3rver store aws-chunked framing and are
+        // refused by several S3-compatible stores; put verifies the size instead.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts,
+        // Deadlines: a connection not open within connect-timeout, or a request with no bytes
+        // either way for storage-timeout (an endpoint that takes the upload and never answers),
+        // fails that attempt; the SDK retries it (parts are buffers, so every request is replayable).
+        requestHandler: {
+          connectionTimeout: options.connectTimeoutMs ?? deadlines().connectMs,
+          socketTimeout: options.idleTimeoutMs ?? deadlines().idleMs,
+        },
+        ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
+      });
+      client.middlewareStack.add(contentMd5ForDeleteObjects, { step: 'build', priority: 'low', name: 'contentMd5ForDeleteObjects' });
+      return client;
+    };
+    this.clients = { retrying: makeClient(tuning.maxAttempts ?? 5), once: makeClient(1) };
   }
 
   uriOf(key: string): string {
@@ -298,6 +311,7 @@ export class S3Storage implements Storage {
   }
 
   private error(error: unknown, op: S3Operation, key: string): unknown {
+    if (UNREACHABLE.has(codeOf(error))) this.endpointDown = true;
     return translateS3Error(error, {
       op,
       bucket: this.bucket,

@@ -503,7 +503,7 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     assert.match(r.stdout, /ENCRYPTED/);
     const line = r.stdout.split('\n').find((l) => l.startsWith(inlineId));
     assert.ok(line, r.stdout);
-    assert.match(line, /\byes\s+yes\s*$/, `COMPLETE yes, ENCRYPTED yes: ${line}`);
+    assert.match(line, /\byes\s+yes\s+(never|passed|failed)\b/, `COMPLETE yes, ENCRYPTED yes, then LAST DRILL: ${line}`);
     const json = cli(['list', '--storage', inlineStore, '--json']);
     assert.equal(json.status, 0, json.stderr);
     assert.deepEqual(
@@ -512,7 +512,7 @@ describe('encrypted backups (age) end to end', { skip }, () => {
     );
     const plain = cli(['list', '--storage', plainStore]);
     assert.equal(plain.status, 0, plain.stderr);
-    assert.match(plain.stdout.split('\n').find((l) => l.startsWith(plainManifest.id)) ?? '', /\byes\s+no\s*$/);
+    assert.match(plain.stdout.split('\n').find((l) => l.startsWith(plainManifest.id)) ?? '', /\byes\s+no\s+(never|passed|failed)\b/);
   });
 
   test('CLI inspect without a key exits 2 with the key hint', () => {

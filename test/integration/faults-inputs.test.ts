@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { RUNS_FOLDER } from '../../src/history/record.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,10 +59,16 @@ function assertClean(r: Run, code: number, patterns: RegExp[]): void {
   assert.doesNotMatch(r.stderr, STACK_TRACE, `no stack trace:\n${r.stderr}`);
 }
 
-/** Every file (not folder) under a local folder, relative. */
+/**
+ * Every file (not folder) under a local folder, relative, but the run records (`<set>/runs/`): a failed
+ * run must leave its record (issue 14), and it is never a backup part or a lock.
+ */
 async function filesUnder(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name).slice(root.length + 1));
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name).slice(root.length + 1))
+    .filter((f) => !f.split('/').includes(RUNS_FOLDER));
 }
 
 type Fault = 'stall' | 'reset' | 'error500';
@@ -235,8 +242,8 @@ describe('faults and inputs (issue 11)', () => {
         Object.assign(process.env, awsEnv); // the check below reads the bucket directly, in this process
         const direct = await openStorage({ storage: `s3://${s3.bucket}/${prefix}`, s3: { endpoint: s3.endpoint, forcePathStyle: true, region: s3.region } });
         const left: string[] = [];
-        for await (const o of direct.list('')) left.push(o.key);
-        assert.deepEqual(left, [], 'no partial parts, no manifest, no lock left behind');
+        for await (const o of direct.list('')) if (!o.key.split('/').includes(RUNS_FOLDER)) left.push(o.key);
+        assert.deepEqual(left, [], 'no partial parts, no manifest, no lock left behind (the failed run keeps its record)');
       });
     }
 
