@@ -15,6 +15,8 @@ import { redact } from '../util/redact.js';
 import { actionsLogger } from './core-logger.js';
 import { readActionConfig } from './inputs.js';
 import { writeBackupSummary } from './summary.js';
+import { ActionsToolCache } from './tool-cache.js';
+import { actionToolchain } from '../toolchain/index.js';
 
 /**
  * The runner cancels a step with SIGINT, then SIGTERM about 7.5 s later, then SIGKILL 2.5 s
@@ -46,9 +48,11 @@ export async function run(): Promise<void> {
   core.saveState(STATE.pid, String(process.pid));
   try {
     const config = readActionConfig();
+    // Missing PostgreSQL binaries of the needed major are fetched (apt, npm) and cached by the action.
+    const toolchain = actionToolchain(actionsLogger, new ActionsToolCache());
     switch (config.mode) {
       case 'backup': {
-        const r = await runBackup(config, { logger: actionsLogger, signal, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) });
+        const r = await runBackup(config, { logger: actionsLogger, signal, toolchain, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) });
         core.setOutput('backup-id', r.id);
         core.setOutput('backup-uri', r.uri);
         core.setOutput('size-bytes', String(r.sizeBytes));
@@ -65,6 +69,7 @@ export async function run(): Promise<void> {
         const r = await runDrill(config, {
           logger: actionsLogger,
           signal,
+          toolchain,
           onCleanup: (item) => {
             cleanup.push(item);
             core.saveState(STATE.cleanup, JSON.stringify(cleanup));
@@ -97,7 +102,7 @@ export async function run(): Promise<void> {
         // No prompt here: the calling workflow's environment approval and confirm input are the confirmation.
         let preview: RestorePreview | undefined;
         try {
-          const r = await runRestore(config, { logger: actionsLogger, signal, onPreview: (p) => (preview = p) });
+          const r = await runRestore(config, { logger: actionsLogger, signal, toolchain, onPreview: (p) => (preview = p) });
           await writePreview(preview ?? r.preview);
           core.setOutput('backup-id', r.preview.backup.id);
           core.setOutput('status', r.dryRun ? 'dry-run' : (r.report?.status ?? 'passed'));

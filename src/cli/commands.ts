@@ -11,6 +11,7 @@ import { connect } from '../postgres/connect.js';
 import { suggestRedactions } from '../postgres/redaction.js';
 import { ExitCode } from '../errors.js';
 import { renderText } from '../report/text.js';
+import { cliToolchain } from '../toolchain/index.js';
 import type { Logger } from '../util/logger.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { cliReader, type ParsedArgs } from './args.js';
@@ -52,7 +53,7 @@ const backup: Command = {
   mode: 'backup',
   async run(ctx) {
     const config = configFor(ctx, 'backup');
-    const r = await runBackup(config, { logger: ctx.logger, signal: ctx.signal });
+    const r = await runBackup(config, { logger: ctx.logger, signal: ctx.signal, toolchain: cliToolchain(ctx.logger) });
     return {
       result: {
         backupId: r.id,
@@ -93,7 +94,7 @@ const drill: Command = {
       return { result: { removed }, text: removed ? `Removed ${removed} kept or stale drill database(s).` : 'No kept or stale drill databases here.' };
     }
     const config = configFor(ctx, 'restore-drill');
-    const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal });
+    const r = await runDrill(config, { logger: ctx.logger, signal: ctx.signal, toolchain: cliToolchain(ctx.logger) });
     const text =
       renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
     return {
@@ -132,7 +133,7 @@ const restore: Command = {
   async run(ctx) {
     const id = ctx.parsed.positionals[0];
     const config = configFor(ctx, 'restore', id ? { 'backup-id': id } : {});
-    const r = await runRestore(config, { logger: ctx.logger, signal: ctx.signal, confirm: (q) => ctx.confirm(q) });
+    const r = await runRestore(config, { logger: ctx.logger, signal: ctx.signal, toolchain: cliToolchain(ctx.logger), confirm: (q) => ctx.confirm(q) });
     const lines = [...(r.dryRun ? ['Dry run: nothing was written. Plan:', ...r.plan.map((p) => `  ${p}`)] : [])];
     if (r.report) lines.push(renderText(r.report));
     if (r.previousFilesPath) lines.push(`Previous files kept at ${r.previousFilesPath}`);

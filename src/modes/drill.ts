@@ -17,7 +17,7 @@ import { unsealingFor } from '../archive/seal.js';
 import { makeDecryptor, openPart, readPartText, verifyPart, type Decryptor } from '../archive/open-part.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
-import { findBinDir } from '../postgres/binaries.js';
+import { installedOnly, restoreTools } from '../toolchain/index.js';
 import { EphemeralCluster, cleanupStaleClusters } from '../postgres/cluster.js';
 import { connect, ident, serverInfo } from '../postgres/connect.js';
 import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
@@ -71,9 +71,10 @@ interface DrillTarget {
 
 async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDeps): Promise<DrillTarget> {
   const wanted = config.postgresVersion ?? manifest.source.major;
-  const bins = await findBinDir({
-    tools: ['initdb', 'pg_ctl', 'postgres'],
-    wanted,
+  const bins = await (deps.toolchain ?? installedOnly(deps.logger)).find({
+    kind: 'server',
+    major: wanted,
+    allowNewer: true, // a newer server restores an older backup
     preferDir: config.postgresBinDir,
     purpose: `a throwaway server to restore a PostgreSQL ${manifest.source.serverVersion} backup`,
   });
@@ -158,19 +159,15 @@ async function restoreDatabase(
   manifest: Manifest,
   targetUrl: string,
   config: Config,
-  logger: Logger,
+  deps: DrillDeps,
   decrypt: Decryptor,
   workDir: string,
   signal?: AbortSignal,
 ): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
+  const { logger } = deps;
   const dump = partByRole(manifest, 'database')!;
   const redacted = partByRole(manifest, 'redacted-data');
-  const tools = await findBinDir({
-    tools: ['pg_restore', 'psql'],
-    wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0),
-    preferDir: config.postgresBinDir,
-    purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
-  });
+  const tools = await restoreTools(manifest, config.postgresBinDir, deps.toolchain ?? installedOnly(logger));
   const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
   try {
     const t0 = performance.now();
@@ -315,7 +312,7 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     });
     let restored = false;
     try {
-      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, decrypt, workDir, deps.signal);
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, deps, decrypt, workDir, deps.signal);
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;
