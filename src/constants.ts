@@ -207,6 +207,9 @@ export const OUTPUTS: Record<string, string> = {
   'failed-checks': 'Number of failed checks.',
   'report-path': 'Path of the JSON report.',
   'database-url': 'URL of the restored drill database (with keep-database).',
+  'rehearsal-status':
+    'Upgrade rehearsal result (with rehearse-major): `passed`, `explained` (only differences the major change explains), `differences` or `not-run`.',
+  'rehearsal-differences': 'Number of upgrade rehearsal differences the major change does not explain.',
 };
 
 /** Names of state values passed from the action's main step to its post step. */

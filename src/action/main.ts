@@ -87,6 +87,10 @@ export async function run(): Promise<void> {
         core.setOutput('files', String(rep.files.restoredCount));
         core.setOutput('failed-checks', String(rep.totals.failedChecks + rep.totals.failedTables + (rep.files.status === 'failed' ? 1 : 0)));
         core.setOutput('report-path', r.jsonPath);
+        if (rep.rehearsal) {
+          core.setOutput('rehearsal-status', rep.rehearsal.status);
+          core.setOutput('rehearsal-differences', String(rep.rehearsal.unexplained));
+        }
         if (r.databaseUrl) {
           core.setSecret(new URL(r.databaseUrl).password);
           core.setOutput('database-url', r.databaseUrl);

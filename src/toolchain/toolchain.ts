@@ -52,6 +52,9 @@ export interface ToolchainOptions {
   searchDirs?: string[];
 }
 
+/** The newest PostgreSQL major released when this version of backup-drill was made (what `latest` reaches for). */
+export const NEWEST_KNOWN_MAJOR = 18;
+
 export class Toolchain {
   /** Folders acquired by this process, newest last: a drill's server folder from apt also serves its client tools. */
   private readonly acquired: (AcquiredTools & { runs: string })[] = [];
@@ -61,6 +64,21 @@ export class Toolchain {
 
   get policy(): AcquirePolicy {
     return this.options.policy;
+  }
+
+  /**
+   * Majors a server could be had of, newest first: the installed ones and, when this toolchain
+   * acquires, the newest ones its sources serve (`rehearse-major: latest` tries them in order).
+   */
+  async serverMajors(): Promise<number[]> {
+    const installed = (await findAllBinDirs(TOOLS.server, undefined, this.options.searchDirs)).map((b) => b.major);
+    const fetchable: number[] = [];
+    if (this.options.policy === 'acquire') {
+      for (let m = NEWEST_KNOWN_MAJOR; m >= NEWEST_KNOWN_MAJOR - 1; m--) {
+        for (const s of this.options.sources ?? []) if (await s.usable(m, 'server').catch(() => false)) fetchable.push(m);
+      }
+    }
+    return [...new Set([...installed, ...fetchable])].sort((a, b) => b - a);
   }
 
   async find(request: ToolRequest): Promise<ResolvedTools> {
@@ -78,7 +96,12 @@ export class Toolchain {
     const reasons: string[] = [];
     const earlier = await this.acquiredFolder(request.major, tools);
     if (earlier) {
-      return this.use({ dir: earlier.binDir, major: earlier.major, version: earlier.runs }, earlier.source, `${label}: using ${earlier.version} acquired earlier in this run (${earlier.binDir})`, earlier.libDir);
+      return this.use(
+        { dir: earlier.binDir, major: earlier.major, version: earlier.runs },
+        earlier.source,
+        `${label}: using ${earlier.version} acquired earlier in this run (${earlier.binDir})`,
+        earlier.libDir,
+      );
     }
     if (this.options.policy === 'acquire') {
       const got = await this.acquire(request.major, request.kind, tools, reasons);
@@ -93,7 +116,11 @@ export class Toolchain {
 
     const newer = installed.filter((b) => b.major > request.major).sort((a, b) => a.major - b.major)[0];
     if (request.allowNewer && newer) {
-      return this.use(newer, 'installed', `${label}: none of that major${reasons.length ? ' could be acquired' : ''} here; using the newer installed ${newer.version} in ${newer.dir}`);
+      return this.use(
+        newer,
+        'installed',
+        `${label}: none of that major${reasons.length ? ' could be acquired' : ''} here; using the newer installed ${newer.version} in ${newer.dir}`,
+      );
     }
     const seen = installed.length ? installed.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
     throw new EnvironmentError(
@@ -151,7 +178,11 @@ export class Toolchain {
           });
           const restored = key ? await this.usable(await readMarker(folder), tools) : undefined;
           if (restored) {
-            return this.adopt(restored, 'cache', `PostgreSQL ${major} ${kind}: restored ${restored.version} (${restored.source}) from the ${cache.name} cache, key ${key}, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+            return this.adopt(
+              restored,
+              'cache',
+              `PostgreSQL ${major} ${kind}: restored ${restored.version} (${restored.source}) from the ${cache.name} cache, key ${key}, in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+            );
           }
           if (key) logger.warn(`The cached PostgreSQL ${major} ${kind} binaries (key ${key}) do not run here; fetching them again.`);
         }

@@ -67,7 +67,10 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
       cached.filter((k) => k.includes(`postgresql-15-client-apt-`) && k.endsWith(repoVersion.replace(/[^A-Za-z0-9._+-]/g, '_'))),
     );
     assert.equal(cached.length, 1, `one cache entry, keyed by the exact version: ${cached.join(', ')}`);
-    assert.ok(first.lines.some((l) => /fetched .* from apt/.test(l)), first.lines.join('\n'));
+    assert.ok(
+      first.lines.some((l) => /fetched .* from apt/.test(l)),
+      first.lines.join('\n'),
+    );
 
     // The next run: a fresh tool folder, and an apt source that would fail, so only the cache can serve it.
     const second = new MemoryLogger();
@@ -75,7 +78,10 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
     const again = await toolchain('tools-2', brokenApt, second).find({ kind: 'client', major: 15, allowNewer: false, purpose: 'a test' });
     assert.equal(again.origin, 'cache');
     assert.ok(again.dir.startsWith(join(work.path, 'tools-2')), again.dir);
-    assert.ok(second.lines.some((l) => /restored .* from the folder cache, key backup-drill-postgresql-15-client-apt-/.test(l)), second.lines.join('\n'));
+    assert.ok(
+      second.lines.some((l) => /restored .* from the folder cache, key backup-drill-postgresql-15-client-apt-/.test(l)),
+      second.lines.join('\n'),
+    );
     assert.ok(!second.lines.some((l) => /fetching from apt/.test(l)), second.lines.join('\n'));
 
     // The fetched binaries do the real work: a backup with the fetched pg_dump, a drill on a fetched server.
@@ -85,18 +91,27 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
     const source = await startCluster();
     try {
       const url = await createSeededDatabase(source, 'app', 5);
-      const backup = await runBackup(buildConfig((n) => ({ 'database-url': url, storage })[n], {}), { logger, toolchain: chain });
+      const backup = await runBackup(
+        buildConfig((n) => ({ 'database-url': url, storage })[n], {}),
+        { logger, toolchain: chain },
+      );
       assert.equal(backup.manifest.dump.toolVersion, repoVersion.split('-')[0], 'the backup names the fetched pg_dump');
     } finally {
       await source.stop();
     }
-    const drill = await runDrill(buildConfig((n) => ({ mode: 'restore-drill', storage, 'report-dir': join(work.path, 'reports') })[n], {}), {
-      logger,
-      toolchain: chain,
-    });
+    const drill = await runDrill(
+      buildConfig((n) => ({ mode: 'restore-drill', storage, 'report-dir': join(work.path, 'reports') })[n], {}),
+      {
+        logger,
+        toolchain: chain,
+      },
+    );
     assert.equal(drill.report.status, 'passed', drill.report.failures.join('\n'));
     assert.equal(drill.report.drillServerVersion, repoVersion.split('-')[0], 'the throwaway server is the fetched one');
-    assert.ok(logger.lines.some((l) => /PostgreSQL 15 server: fetched .* from apt/.test(l)), logger.lines.join('\n'));
+    assert.ok(
+      logger.lines.some((l) => /PostgreSQL 15 server: fetched .* from apt/.test(l)),
+      logger.lines.join('\n'),
+    );
   });
 
   test('a major the repository does not carry fails with the reason and what to do', async () => {
