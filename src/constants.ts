@@ -207,6 +207,7 @@ export const OUTPUTS: Record<string, string> = {
   'failed-checks': 'Number of failed checks.',
   'report-path': 'Path of the JSON report.',
   'database-url': 'URL of the restored drill database (with keep-database).',
+  'postgres-binaries': 'Where the PostgreSQL binaries came from, per need: e.g. `client 17: apt, server 17: cache` (`installed`, `apt`, `npm` or `cache`).',
   'rehearsal-status':
     'Upgrade rehearsal result (with rehearse-major): `passed`, `explained` (only differences the major change explains), `differences` or `not-run`.',
   'rehearsal-differences': 'Number of upgrade rehearsal differences the major change does not explain.',

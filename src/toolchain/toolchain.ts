@@ -81,7 +81,17 @@ export class Toolchain {
     return [...new Set([...installed, ...fetchable])].sort((a, b) => b - a);
   }
 
+  /** What this run used, one entry per need (`server 18: cache`), for the action's `postgres-binaries` output. */
+  readonly used: string[] = [];
+
   async find(request: ToolRequest): Promise<ResolvedTools> {
+    const found = await this.choose(request);
+    const entry = `${request.kind} ${found.major}: ${found.origin}`;
+    if (!this.used.includes(entry)) this.used.push(entry);
+    return found;
+  }
+
+  private async choose(request: ToolRequest): Promise<ResolvedTools> {
     const { logger } = this.options;
     const tools = request.tools ?? TOOLS[request.kind];
     const label = `PostgreSQL ${request.major} ${request.kind} tools (${tools.join(', ')})`;
@@ -107,8 +117,7 @@ export class Toolchain {
       const got = await this.acquire(request.major, request.kind, tools, reasons);
       if (got) return got;
     }
-    let commands: string[] = [];
-    if (this.options.policy !== 'installed') commands = await this.installCommands(request.major, request.kind);
+    const commands = await this.installCommands(request.major, request.kind);
     if (this.options.policy === 'advise' && commands.length && !this.advised.has(label)) {
       this.advised.add(label);
       logger.warn(`No ${label} on this machine. To install them (nothing is installed for you):\n  ${commands.join('\n  ')}`);
@@ -124,24 +133,25 @@ export class Toolchain {
     }
     const seen = installed.length ? installed.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
     throw new EnvironmentError(
-      `No ${tools.join('/')} of PostgreSQL ${request.major}${request.allowNewer ? ' or newer' : ''} for ${request.purpose}; installed: ${seen}.${reasons.length ? ` Acquiring them failed: ${reasons.join('; ')}.` : ''}`,
+      `No ${tools.join('/')} of PostgreSQL ${request.major}${request.allowNewer ? ' or newer' : ''} found for ${request.purpose}; found: ${seen}.${reasons.length ? ` Acquiring them failed: ${reasons.join('; ')}.` : ''}`,
       { hint: this.hint(request, commands) },
     );
   }
 
   private hint(request: ToolRequest, commands: string[]): string {
+    const install = commands.length ? `To install them: ${commands.join(' && ')}. ` : '';
     const action =
       this.options.policy === 'acquire'
-        ? "The action fetches them itself with 'postgres-version: auto' (the default) on Debian/Ubuntu runners with access to apt.postgresql.org"
-        : "The GitHub Action fetches and caches them itself ('postgres-version: auto')";
-    const install = commands.length ? ` To install them here: ${commands.join(' && ')}.` : '';
-    return `${action}; or point 'postgres-bin-dir' at a folder with PostgreSQL ${request.major} binaries.${install}`;
+        ? "The action fetches them itself with 'postgres-version: auto' (the default) on Debian/Ubuntu runners that reach apt.postgresql.org."
+        : "The GitHub Action fetches and caches them itself ('postgres-version: auto').";
+    return `${install}Or point 'postgres-bin-dir' at a folder with PostgreSQL ${request.major} binaries. ${action}`;
   }
 
   private async installCommands(major: number, kind: ToolKind): Promise<string[]> {
     for (const source of this.options.sources ?? []) {
       if (await source.usable(major, kind).catch(() => false)) return source.installCommands(major, kind);
     }
+    if (process.platform === 'darwin') return [`brew install postgresql@${major}`];
     return [];
   }
 
@@ -228,9 +238,4 @@ export class Toolchain {
     }
     return { dir: bin.dir, major: bin.major, version: bin.version, origin };
   }
-}
-
-/** What modes use when no toolchain is given: installed binaries only, as before acquisition existed. */
-export function installedOnly(logger: Logger, searchDirs?: string[]): Toolchain {
-  return new Toolchain({ logger, policy: 'installed', searchDirs });
 }

@@ -120,7 +120,7 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
       toolchain('tools-4', sourcesList, logger).find({ kind: 'client', major: 17, allowNewer: false, purpose: 'a PostgreSQL 17.2 server' }),
       (error: unknown) => {
         assert.ok(error instanceof EnvironmentError, String(error));
-        assert.match(error.message, /No pg_dump\/pg_restore\/psql of PostgreSQL 17 for a PostgreSQL 17.2 server/);
+        assert.match(error.message, /No pg_dump\/pg_restore\/psql of PostgreSQL 17 found for a PostgreSQL 17.2 server/);
         assert.match(error.message, /apt: .*no postgresql-client-17/);
         assert.match(error.hint ?? '', /postgres-bin-dir/);
         return true;

@@ -71,7 +71,7 @@ describe('PostgreSQL majors 13 to 18', () => {
     for (const major of [16, 17]) {
       await assert.rejects(backupOf(major, `pg${major}`), (error: unknown) => {
         assert.ok(error instanceof EnvironmentError, String(error));
-        assert.match(error.message, new RegExp(`No pg_dump of PostgreSQL ${major} or newer for a PostgreSQL ${major}\\.\\d+ server; installed: 15 `));
+        assert.match(error.message, new RegExp(`No pg_dump of PostgreSQL ${major} or newer found for a PostgreSQL ${major}\\.\\d+ server; found: 15 `));
         assert.match(error.hint ?? '', /postgres-version: auto/);
         assert.match(error.hint ?? '', /postgres-bin-dir/);
         return true;
