@@ -118,12 +118,12 @@ export class Toolchain {
       if (got) return got;
     }
     const commands = await this.installCommands(request.major, request.kind);
-    if (this.options.policy === 'advise' && commands.length && !this.advised.has(label)) {
-      this.advised.add(label);
-      logger.warn(`No ${label} on this machine. To install them (nothing is installed for you):\n  ${commands.join('\n  ')}`);
-    }
-
     const newer = installed.filter((b) => b.major > request.major).sort((a, b) => a.major - b.major)[0];
+    if (this.options.policy === 'advise' && commands.length && request.allowNewer && newer && !this.advised.has(label)) {
+      // A newer major does the job; the exact one is better (a dump exactly as that server's pg_dump makes it): say how, install nothing.
+      this.advised.add(label);
+      logger.info(`No ${label} on this machine. To install them (nothing is installed for you):\n  ${commands.join('\n  ')}`);
+    }
     if (request.allowNewer && newer) {
       return this.use(
         newer,

@@ -50,7 +50,7 @@ describe('toolchain', () => {
     const chain = new Toolchain({ ...cliToolchain(logger).options, searchDirs: [installed] });
     const newer = await chain.find({ kind: 'client', major: 13, allowNewer: true, purpose: 'a PostgreSQL 13 server' });
     assert.equal(newer.dir, installed);
-    const advice = logger.lines.find((l) => l.startsWith('warning: No PostgreSQL 13 client tools'));
+    const advice = logger.lines.find((l) => l.startsWith('No PostgreSQL 13 client tools'));
     assert.ok(advice, logger.lines.join('\n'));
     const codename = /VERSION_CODENAME=(\S+)/.exec(await readFile('/etc/os-release', 'utf8'))![1];
     assert.match(advice, new RegExp(`https://apt.postgresql.org/pub/repos/apt ${codename}-pgdg main`));
