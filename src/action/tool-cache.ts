@@ -12,14 +12,9 @@ export class ActionsToolCache implements ToolCache {
     return cache.restoreCache([folder], key, restoreKeys);
   }
 
-  async save(folder: string, key: string): Promise<void> {
-    if (!cache.isFeatureAvailable()) return;
-    try {
-      await cache.saveCache([folder], key);
-    } catch (error) {
-      // Another job of the matrix saved the same key first: theirs is the same binaries.
-      if (error instanceof cache.ReserveCacheError) return;
-      throw error;
-    }
+  async save(folder: string, key: string): Promise<boolean> {
+    if (!cache.isFeatureAvailable()) return false;
+    // saveCache logs its own failures (another job of a matrix saving the same key first is one) and returns -1.
+    return (await cache.saveCache([folder], key)) !== -1;
   }
 }

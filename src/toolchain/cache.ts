@@ -9,8 +9,8 @@ export interface ToolCache {
   readonly name: string;
   /** Restores `key`, else the newest entry whose key starts with one of `restoreKeys`, into `folder`. The key restored, or undefined. */
   restore(folder: string, key: string, restoreKeys: string[]): Promise<string | undefined>;
-  /** Saves `folder` under `key`. An existing entry of that key is left as it is (keys are immutable, as in actions/cache). */
-  save(folder: string, key: string): Promise<void>;
+  /** Saves `folder` under `key`: true when saved; false when it was not (an entry of that key exists: keys are immutable, as in actions/cache). */
+  save(folder: string, key: string): Promise<boolean>;
 }
 
 /** Keys become folder names: anything but letters, digits and `.-_+` is replaced. */
@@ -42,10 +42,10 @@ export class FolderCache implements ToolCache {
     return hit;
   }
 
-  async save(folder: string, key: string): Promise<void> {
+  async save(folder: string, key: string): Promise<boolean> {
     await mkdir(this.root, { recursive: true });
     const final = join(this.root, folderName(key));
-    if (await stat(final).catch(() => undefined)) return;
+    if (await stat(final).catch(() => undefined)) return false;
     const staging = join(this.root, `.staging-${randomBytes(4).toString('hex')}`);
     try {
       await cp(folder, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
@@ -53,6 +53,7 @@ export class FolderCache implements ToolCache {
         // Another run saved the same key first: theirs is as good as ours.
         if (!(await stat(final).catch(() => undefined))) throw error;
       });
+      return true;
     } finally {
       await rm(staging, { recursive: true, force: true });
     }

@@ -204,7 +204,12 @@ export class Toolchain {
         if (cache) {
           const key = `${prefix}${got.version}`;
           await cache.save(folder, key).then(
-            () => logger.info(`Saved PostgreSQL ${got.version} to the ${cache.name} cache (key ${key}).`),
+            (saved) =>
+              logger.info(
+                saved
+                  ? `Saved PostgreSQL ${got.version} to the ${cache.name} cache (key ${key}).`
+                  : `The ${cache.name} cache did not take key ${key} (it may exist already).`,
+              ),
             (error: unknown) => logger.warn(`Could not save PostgreSQL ${got.version} to the ${cache.name} cache: ${describeError(error)}`),
           );
         }
