@@ -2,7 +2,8 @@
 // without touching the machine's apt: a private apt state and sources list, `apt-get
 // download` of the packages, `dpkg-deb -x` into a tool folder, and an `ldd` check that every
 // shared library is found. Nothing is installed system-wide.
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, describeError } from '../errors.js';
 import { runTool } from '../util/exec.js';
@@ -79,6 +80,18 @@ export class AptSource implements ToolSource {
     await writeFile(join(stateDir, 'status'), '');
     await writeFile(join(stateDir, 'sources.list'), await this.sourcesList(stateDir));
     return AptSource.privateOptions(stateDir);
+  }
+
+  /** Reads the repository's index (a private `apt-get update`, a few seconds) for the version it serves now. */
+  async currentVersion(major: number, kind: ToolKind): Promise<string | undefined> {
+    const stateDir = await mkdtemp(join(tmpdir(), 'backup-drill-apt-'));
+    try {
+      const apt = await this.prepareState(stateDir);
+      await this.apt('apt-get', [...apt, '-q', 'update'], stateDir, 'read the PostgreSQL apt repository');
+      return (await this.candidate(apt, aptPackages(major, kind)[0]!, major, stateDir)).version;
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   }
 
   async acquire(major: number, kind: ToolKind, folder: string): Promise<AcquiredTools> {

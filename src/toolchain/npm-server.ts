@@ -75,10 +75,9 @@ export class NpmServerSource implements ToolSource {
     return `backup-drill-postgresql-${major}-server-npm-${this.options.platform ?? npmPlatform()}-`;
   }
 
-  /** The exact version is known before fetching: its cache key is exact too. */
-  cacheKey(major: number): string | undefined {
-    const pin = this.pin(major);
-    return pin ? `backup-drill-postgresql-${major}-server-npm-${this.options.platform ?? npmPlatform()}-${pin.version}` : undefined;
+  /** Pinned: known without asking the registry. */
+  async currentVersion(major: number): Promise<string | undefined> {
+    return this.pin(major)?.version;
   }
 
   async acquire(major: number, kind: ToolKind, folder: string): Promise<AcquiredTools> {

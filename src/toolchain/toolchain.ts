@@ -182,7 +182,13 @@ export class Toolchain {
         const prefix = await source.cacheKeyPrefix(major, kind);
         if (cache) {
           const t0 = Date.now();
-          const key = await cache.restore(folder, prefix, [prefix]).catch((error: unknown) => {
+          // The exact version the source serves now names the key, so a new minor release is fetched once and cached;
+          // when the source cannot tell (offline), the newest cached entry of the major will do.
+          const current = await source.currentVersion?.(major, kind).catch((error: unknown) => {
+            logger.debug(`${source.name}: current version of PostgreSQL ${major} unknown: ${describeError(error)}`);
+            return undefined;
+          });
+          const key = await cache.restore(folder, current ? `${prefix}${current}` : prefix, current ? [] : [prefix]).catch((error: unknown) => {
             logger.warn(`The tool cache (${cache.name}) could not be read: ${describeError(error)}`);
             return undefined;
           });

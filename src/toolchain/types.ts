@@ -32,6 +32,8 @@ export interface ToolSource {
   usable(major: number, kind: ToolKind): Promise<boolean>;
   /** The cache key prefix for `major`/`kind` on this machine (os release, architecture), without the version. */
   cacheKeyPrefix(major: number, kind: ToolKind): Promise<string>;
+  /** The exact version the source would fetch now (a cache key names it), or undefined when it cannot tell. */
+  currentVersion?(major: number, kind: ToolKind): Promise<string | undefined>;
   /** Fetches the binaries into `folder` (empty or missing) and describes them. */
   acquire(major: number, kind: ToolKind, folder: string): Promise<AcquiredTools>;
   /** The exact commands a person would run to install them (the CLI prints these instead of installing). */

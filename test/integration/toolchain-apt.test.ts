@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config.js';
 import { EnvironmentError } from '../../src/errors.js';
@@ -83,6 +83,14 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
       second.lines.join('\n'),
     );
     assert.ok(!second.lines.some((l) => /fetching from apt/.test(l)), second.lines.join('\n'));
+
+    // A cached entry of an older minor release is not used while the repository serves a newer one: fetched again, cached too.
+    const entry = (await readdir(join(work.path, 'cache')))[0]!;
+    await rename(join(work.path, 'cache', entry), join(work.path, 'cache', entry.replace(/-15\.\d+/, '-15.0')));
+    const third = new MemoryLogger();
+    const fresh = await toolchain('tools-2b', sourcesList, third).find({ kind: 'client', major: 15, allowNewer: false, purpose: 'a test' });
+    assert.equal(fresh.origin, 'apt', third.lines.join('\n'));
+    assert.equal((await readdir(join(work.path, 'cache'))).length, 2);
 
     // The fetched binaries do the real work: a backup with the fetched pg_dump, a drill on a fetched server.
     const logger = new MemoryLogger();
