@@ -1,9 +1,12 @@
 // Upgrade rehearsal differences: pg_restore's error output split per object, and the
 // documented table of differences that a major change explains.
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { missingExtensions, rehearsalResult, restoreErrors } from '../../src/rehearse/differences.js';
 import { MAJOR_CHANGES, explain } from '../../src/rehearse/explained.js';
+import type { RehearsalResult } from '../../src/rehearse/types.js';
+import { renderJUnit } from '../../src/report/junit.js';
+import type { DrillReport } from '../../src/report/types.js';
 
 // pg_restore 15 (without --exit-on-error) restoring into PostgreSQL 17, as captured by the majors suite.
 const STDERR = `pg_restore: error: could not execute query: ERROR:  extension "adminpack" is not available
@@ -64,4 +67,45 @@ test('the result counts unexplained differences; only explained ones make it "ex
   assert.equal(both.unexplained, 1);
   assert.equal(rehearsalResult(17, 15, '17.10', missing.slice(0, 1), 1).status, 'explained');
   assert.equal(rehearsalResult(17, 15, '17.10', [], 1).status, 'passed');
+});
+
+describe('the rehearsal in the JUnit report', () => {
+  const base = (rehearsal: RehearsalResult, failures: string[]): DrillReport => ({
+    kind: 'restore-drill',
+    status: failures.length ? 'failed' : 'passed',
+    backupId: '20250101T020000Z-abc123',
+    backupName: 'nightly',
+    backupUri: 'file:///b',
+    backupTakenAt: '2025-01-01T02:00:00Z',
+    backupAgeSeconds: 60,
+    sourceServerVersion: '15.1',
+    drillServerVersion: '15.1',
+    startedAt: '2025-01-01T05:12:00Z',
+    finishedAt: '2025-01-01T05:16:00Z',
+    timings: { downloadSeconds: 1, restoreSeconds: 1, verifySeconds: 1, totalSeconds: 3 },
+    tables: [],
+    unexpectedTables: [],
+    files: { status: 'skipped', expectedCount: 0, restoredCount: 0, expectedBytes: 0, restoredBytes: 0, problems: [] },
+    checks: [],
+    rehearsal,
+    totals: { tables: 0, rows: 0, failedTables: 0, failedChecks: 0, notVerified: 0 },
+    failures,
+    warnings: [],
+  });
+  const rehearsal = rehearsalResult(17, 15, '17.10', missingExtensions(['adminpack', 'ip4r'], new Set()), 2);
+
+  it('differences are skipped cases while the rehearsal is informational: a passing drill stays green', () => {
+    const xml = renderJUnit(base(rehearsal, []));
+    assert.match(xml, /<testsuite name="[^"]*rehearsal"[^>]*failures="0"[^>]*skipped="2"/);
+    assert.match(xml, /name="extension ip4r \(extension-missing\)"[^]*?<skipped message="not verified: unexplained: not available/);
+    assert.match(
+      xml,
+      /name="extension adminpack \(extension-missing\)"[^]*?<skipped message="not verified: explained by the major change: PostgreSQL 17 removed/,
+    );
+  });
+
+  it('with rehearse-must-pass the unexplained ones fail', () => {
+    const xml = renderJUnit(base(rehearsal, ['upgrade rehearsal on PostgreSQL 17.10: 1 unexplained difference(s)']));
+    assert.match(xml, /<testsuite name="[^"]*rehearsal"[^>]*failures="1"[^>]*skipped="1"/);
+  });
 });
