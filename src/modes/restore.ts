@@ -145,7 +145,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps): Promise<Restore
   const needed = [dumpPart, manifest.files ? tarPart : undefined, manifest.files ? listPart : undefined].filter((p): p is PartInfo => p !== undefined);
   const decrypt = makeDecryptor(manifest.id, needed, unseal);
 
-  const tools = restoreDb ? await restoreTools(manifest, config.postgresBinDir, deps.toolchain ?? installedOnly(logger)) : undefined;
+  const tools = restoreDb ? await restoreTools(manifest, config.postgresBinDir, deps.toolchain ?? installedOnly(logger), config.postgresVersion) : undefined;
 
   // ── Preview: read-only, nothing downloaded beyond the dump's table of contents.
   let target: TargetState | undefined;

@@ -9,7 +9,7 @@ import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '../../src/archive/manifest.js';
 import { buildConfig } from '../../src/config.js';
-import { EnvironmentError, IntegrityError } from '../../src/errors.js';
+import { EnvironmentError, IntegrityError, UsageError } from '../../src/errors.js';
 import { findAllBinDirs } from '../../src/postgres/binaries.js';
 import { AptSource, FolderCache, NpmServerSource, Toolchain, cliToolchain, restoreTools } from '../../src/toolchain/index.js';
 import { MemoryLogger } from '../../src/util/logger.js';
@@ -81,6 +81,18 @@ describe('toolchain', () => {
         return true;
       },
     );
+  });
+
+  test('restore: postgres-version picks a newer pg_restore, and one older than the dump is refused naming the input', async () => {
+    const manifest = { id: 'b1', source: { major: 13, serverVersion: '13.9' }, dump: { toolVersion: '15.4' } } as unknown as Manifest;
+    const chain = new Toolchain({ logger: new MemoryLogger(), policy: 'installed', searchDirs: [installed] });
+    assert.equal((await restoreTools(manifest, undefined, chain)).major, 15);
+    await assert.rejects(restoreTools(manifest, undefined, chain, 14), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.input, 'postgres-version');
+      assert.match(error.message, /postgres-version 14 is older than the pg_dump that made backup b1 \(15\.4\)/);
+      return true;
+    });
   });
 
   test('folder cache: exact key first, else the newest entry of the first matching prefix; saved keys are never overwritten', async () => {
