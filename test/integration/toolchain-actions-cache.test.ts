@@ -21,6 +21,7 @@ describe('toolchain: the @actions/cache adapter', () => {
   let work: { path: string; remove(): Promise<void> };
   let service: FakeCacheService;
   let installed: string;
+  let M: number;
   const saved: Record<string, string | undefined> = {};
 
   before(async () => {
@@ -32,7 +33,9 @@ describe('toolchain: the @actions/cache adapter', () => {
     process.env.RUNNER_TEMP = join(work.path, 'runner-temp');
     delete process.env.ACTIONS_CACHE_SERVICE_V2;
     await mkdir(process.env.RUNNER_TEMP, { recursive: true });
-    installed = (await findAllBinDirs(['pg_dump', 'pg_restore', 'psql'])).find((b) => b.major === 15)!.dir;
+    const newest = (await findAllBinDirs(['pg_dump', 'pg_restore', 'psql'])).sort((a, b) => b.major - a.major)[0]!;
+    installed = newest.dir;
+    M = newest.major;
   });
   after(async () => {
     for (const k of ENV) {
@@ -43,7 +46,7 @@ describe('toolchain: the @actions/cache adapter', () => {
     await work?.remove();
   });
 
-  /** A source that copies the machine's PostgreSQL 15 client tools (the apt source is covered by toolchain-apt.test.ts). */
+  /** A source that copies the machine's PostgreSQL client tools (the apt source is covered by toolchain-apt.test.ts). */
   function copySource(calls: string[]): ToolSource {
     return {
       name: 'apt',
@@ -53,7 +56,7 @@ describe('toolchain: the @actions/cache adapter', () => {
       acquire: async (major, kind, folder) => {
         calls.push(`${major} ${kind}`);
         await cp(installed, join(folder, 'bin'), { recursive: true });
-        await writeMarker(folder, { binDir: join(folder, 'bin'), major, version: '15.0-copy', kind, source: 'apt' });
+        await writeMarker(folder, { binDir: join(folder, 'bin'), major, version: `${major}.0-copy`, kind, source: 'apt' });
         return (await readMarker(folder))!;
       },
     };
@@ -66,19 +69,21 @@ describe('toolchain: the @actions/cache adapter', () => {
     const first = new MemoryLogger();
     const got = await new Toolchain({ ...options, logger: first, sources: [copySource(calls)] }).find({
       kind: 'client',
-      major: 15,
+      major: M,
       allowNewer: false,
       purpose: 'a test',
     });
     assert.equal(got.origin, 'apt');
-    assert.deepEqual(calls, ['15 client']);
+    assert.deepEqual(calls, [`${M} client`]);
     assert.deepEqual(
       service.entries.map((e) => [e.key, e.committed]),
-      [['backup-drill-postgresql-15-client-test-15.0-copy', true]],
+      [[`backup-drill-postgresql-${M}-client-test-${M}.0-copy`, true]],
     );
     assert.ok(service.requests.includes('PATCH /_apis/artifactcache/caches/1'), service.requests.join('\n'));
     assert.ok(
-      first.lines.some((l) => l.includes('Saved PostgreSQL 15.0-copy to the GitHub Actions cache (key backup-drill-postgresql-15-client-test-15.0-copy)')),
+      first.lines.some((l) =>
+        l.includes(`Saved PostgreSQL ${M}.0-copy to the GitHub Actions cache (key backup-drill-postgresql-${M}-client-test-${M}.0-copy)`),
+      ),
       first.lines.join('\n'),
     );
 
@@ -87,21 +92,26 @@ describe('toolchain: the @actions/cache adapter', () => {
     const second = new MemoryLogger();
     const again = await new Toolchain({ ...options, logger: second, sources: [copySource(calls)] }).find({
       kind: 'client',
-      major: 15,
+      major: M,
       allowNewer: false,
       purpose: 'a test',
     });
     assert.equal(again.origin, 'cache');
-    assert.deepEqual(calls, ['15 client'], 'the source was not asked again');
+    assert.deepEqual(calls, [`${M} client`], 'the source was not asked again');
     assert.ok(
-      second.lines.some((l) => /restored 15\.0-copy \(apt\) from the GitHub Actions cache, key backup-drill-postgresql-15-client-test-15\.0-copy/.test(l)),
+      second.lines.some((l) =>
+        l.includes(`restored ${M}.0-copy (apt) from the GitHub Actions cache, key backup-drill-postgresql-${M}-client-test-${M}.0-copy`),
+      ),
       second.lines.join('\n'),
     );
     const pgDump = spawnSync(join(again.dir, 'pg_dump'), ['--version'], { encoding: 'utf8' });
-    assert.match(pgDump.stdout, /\(PostgreSQL\) 15\./);
+    assert.match(pgDump.stdout, new RegExp(`\\(PostgreSQL\\) ${M}\\.`));
     assert.deepEqual((await readdir(again.dir)).sort(), (await readdir(installed)).sort());
 
-    assert.equal(await new ActionsToolCache().save(join(toolRoot, 'postgresql-15-client-apt'), 'backup-drill-postgresql-15-client-test-15.0-copy'), false);
+    assert.equal(
+      await new ActionsToolCache().save(join(toolRoot, `postgresql-${M}-client-apt`), `backup-drill-postgresql-${M}-client-test-${M}.0-copy`),
+      false,
+    );
     assert.equal(service.entries.length, 1);
   });
 });

@@ -1,5 +1,5 @@
 // The action's acquisition path against a real apt repository: built here from Debian's own
-// postgresql-15 packages (apt-get download + dpkg-scanpackages, served as a `file:` source),
+// postgresql-<major> packages of the installed major (apt-get download + dpkg-scanpackages, a `file:` source),
 // with the installed PostgreSQL hidden from the search. The first run fetches and caches, the
 // second restores from the cache (its apt source points nowhere), and the fetched binaries
 // take a real backup and run a real drill.
@@ -10,6 +10,7 @@ import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config.js';
 import { EnvironmentError } from '../../src/errors.js';
+import { findAllBinDirs } from '../../src/postgres/binaries.js';
 import { runBackup } from '../../src/modes/backup.js';
 import { runDrill } from '../../src/modes/drill.js';
 import { AptSource, FolderCache, Toolchain } from '../../src/toolchain/index.js';
@@ -30,15 +31,29 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
   let work: { path: string; remove(): Promise<void> };
   let sourcesList: string;
   let repoVersion: string;
+  let M: number;
+  let skip: string | undefined;
 
   before(async () => {
     work = await tempDir('bd-apt-');
     await chmod(work.path, 0o755); // the fetched server runs as the postgres user when we are root
     const repo = join(work.path, 'repo');
     await mkdir(join(repo, 'pool'), { recursive: true });
-    sh('apt-get', ['-q', 'download', 'postgresql-15', 'postgresql-client-15', 'libpq5'], join(repo, 'pool'));
+    const server = (await findAllBinDirs(['initdb', 'pg_ctl', 'postgres'])).sort((a, b) => b.major - a.major)[0];
+    assert.ok(server, 'an installed PostgreSQL server (apt-get install postgresql)');
+    M = server.major;
+    // The distribution's own packages of the installed major (bookworm: 15, noble: 16), the installed copy hidden below.
+    const download = spawnSync('apt-get', ['-q', 'download', `postgresql-${M}`, `postgresql-client-${M}`, 'libpq5'], {
+      cwd: join(repo, 'pool'),
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (download.status !== 0) {
+      skip = `apt-get download postgresql-${M} failed (no apt lists or no mirror here): ${download.stderr.trim().split('\n').pop()}`;
+      return;
+    }
     await writeFile(join(repo, 'Packages'), sh('dpkg-scanpackages', ['--multiversion', 'pool', '/dev/null'], repo));
-    repoVersion = /Package: postgresql-client-15\n(?:.*\n)*?Version: (.+)/.exec(await readFile(join(repo, 'Packages'), 'utf8'))![1]!;
+    repoVersion = new RegExp(`Package: postgresql-client-${M}\n(?:.*\n)*?Version: (.+)`).exec(await readFile(join(repo, 'Packages'), 'utf8'))![1]!;
     sourcesList = `deb [trusted=yes] file:${repo} ./\n`;
   });
   after(async () => work?.remove());
@@ -54,9 +69,10 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
     });
   }
 
-  test('fetched once (apt), restored from the cache by the next run without apt, then used for a real backup and drill', async () => {
+  test('fetched once (apt), restored from the cache by the next run without apt, then used for a real backup and drill', async (t) => {
+    if (skip) return t.skip(skip);
     const first = new MemoryLogger();
-    const got = await toolchain('tools-1', sourcesList, first).find({ kind: 'client', major: 15, allowNewer: false, purpose: 'a test' });
+    const got = await toolchain('tools-1', sourcesList, first).find({ kind: 'client', major: M, allowNewer: false, purpose: 'a test' });
     assert.equal(got.origin, 'apt');
     assert.ok(got.dir.startsWith(join(work.path, 'tools-1')), got.dir);
     const pgDump = sh(join(got.dir, 'pg_dump'), ['--version'], work.path);
@@ -64,7 +80,7 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
     const cached = await readdir(join(work.path, 'cache'));
     assert.deepEqual(
       cached.filter((k) => !k.startsWith('.')),
-      cached.filter((k) => k.includes(`postgresql-15-client-apt-`) && k.endsWith(repoVersion.replace(/[^A-Za-z0-9._+-]/g, '_'))),
+      cached.filter((k) => k.includes(`postgresql-${M}-client-apt-`) && k.endsWith(repoVersion.replace(/[^A-Za-z0-9._+-]/g, '_'))),
     );
     assert.equal(cached.length, 1, `one cache entry, keyed by the exact version: ${cached.join(', ')}`);
     assert.ok(
@@ -75,20 +91,20 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
     // The next run: a fresh tool folder, and an apt source that would fail, so only the cache can serve it.
     const second = new MemoryLogger();
     const brokenApt = `deb [trusted=yes] file:${join(work.path, 'no-such-repo')} ./\n`;
-    const again = await toolchain('tools-2', brokenApt, second).find({ kind: 'client', major: 15, allowNewer: false, purpose: 'a test' });
+    const again = await toolchain('tools-2', brokenApt, second).find({ kind: 'client', major: M, allowNewer: false, purpose: 'a test' });
     assert.equal(again.origin, 'cache');
     assert.ok(again.dir.startsWith(join(work.path, 'tools-2')), again.dir);
     assert.ok(
-      second.lines.some((l) => /restored .* from the folder cache, key backup-drill-postgresql-15-client-apt-/.test(l)),
+      second.lines.some((l) => new RegExp(`restored .* from the folder cache, key backup-drill-postgresql-${M}-client-apt-`).test(l)),
       second.lines.join('\n'),
     );
     assert.ok(!second.lines.some((l) => /fetching from apt/.test(l)), second.lines.join('\n'));
 
     // A cached entry of an older minor release is not used while the repository serves a newer one: fetched again, cached too.
     const entry = (await readdir(join(work.path, 'cache')))[0]!;
-    await rename(join(work.path, 'cache', entry), join(work.path, 'cache', entry.replace(/-15\.\d+/, '-15.0')));
+    await rename(join(work.path, 'cache', entry), join(work.path, 'cache', entry.replace(new RegExp(`-${M}\\.\\d+`), `-${M}.0`)));
     const third = new MemoryLogger();
-    const fresh = await toolchain('tools-2b', sourcesList, third).find({ kind: 'client', major: 15, allowNewer: false, purpose: 'a test' });
+    const fresh = await toolchain('tools-2b', sourcesList, third).find({ kind: 'client', major: M, allowNewer: false, purpose: 'a test' });
     assert.equal(fresh.origin, 'apt', third.lines.join('\n'));
     assert.equal((await readdir(join(work.path, 'cache'))).length, 2);
 
@@ -117,19 +133,20 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
     assert.equal(drill.report.status, 'passed', drill.report.failures.join('\n'));
     assert.equal(drill.report.drillServerVersion, repoVersion.split('-')[0], 'the throwaway server is the fetched one');
     assert.ok(
-      logger.lines.some((l) => /PostgreSQL 15 server: fetched .* from apt/.test(l)),
+      logger.lines.some((l) => new RegExp(`PostgreSQL ${M} server: fetched .* from apt`).test(l)),
       logger.lines.join('\n'),
     );
   });
 
-  test('a major the repository does not carry fails with the reason and what to do', async () => {
+  test('a major the repository does not carry fails with the reason and what to do', async (t) => {
+    if (skip) return t.skip(skip);
     const logger = new MemoryLogger();
     await assert.rejects(
-      toolchain('tools-4', sourcesList, logger).find({ kind: 'client', major: 17, allowNewer: false, purpose: 'a PostgreSQL 17.2 server' }),
+      toolchain('tools-4', sourcesList, logger).find({ kind: 'client', major: M + 2, allowNewer: false, purpose: `a PostgreSQL ${M + 2}.2 server` }),
       (error: unknown) => {
         assert.ok(error instanceof EnvironmentError, String(error));
-        assert.match(error.message, /No pg_dump\/pg_restore\/psql of PostgreSQL 17 found for a PostgreSQL 17.2 server/);
-        assert.match(error.message, /apt: .*no postgresql-client-17/);
+        assert.match(error.message, new RegExp(`No pg_dump/pg_restore/psql of PostgreSQL ${M + 2} found for a PostgreSQL ${M + 2}\\.2 server`));
+        assert.match(error.message, new RegExp(`apt: .*no postgresql-client-${M + 2}`));
         assert.match(error.hint ?? '', /postgres-bin-dir/);
         return true;
       },

