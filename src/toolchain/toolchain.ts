@@ -221,8 +221,9 @@ export class Toolchain {
         }
         return this.adopt(got, got.source, `PostgreSQL ${major} ${kind}: fetched ${got.version} from ${source.name} in ${seconds}s into ${got.binDir}`);
       } catch (error) {
+        // Not a warning yet: a newer installed major may do the job; if nothing does, the error lists every reason.
         reasons.push(`${source.name}: ${describeError(error)}`);
-        logger.warn(`Could not fetch PostgreSQL ${major} ${kind} binaries from ${source.name}: ${describeError(error)}`);
+        logger.info(`Could not fetch PostgreSQL ${major} ${kind} binaries from ${source.name}: ${describeError(error)}`);
       }
     }
     return undefined;
