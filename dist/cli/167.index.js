@@ -68,6 +68,11 @@ class Progress {
     emit(state) {
         const counts = this.options.counts !== false;
         const event = progressEvent(this.label, state, this.started, counts ? this.bytes : undefined, this.options.totalBytes);
+        const total = this.options.totalBytes;
+        if (state === 'running' && this.options.whenAllRead && total && this.bytes >= total) {
+            event.note = this.options.whenAllRead;
+            delete event.bytesPerSecond;
+        }
         if (state === 'running')
             this.ticks++;
         if (this.logger.progress)
@@ -104,6 +109,8 @@ function describeProgress(e) {
         if (e.bytesPerSecond)
             parts.push(`${(0,format/* formatBytes */.z3)(e.bytesPerSecond)}/s`);
     }
+    if (e.note)
+        parts.push(e.note);
     if (e.state === 'end')
         parts.push(`done in ${(0,format/* formatDuration */.a3)(e.elapsedSeconds)}`);
     else {
@@ -2531,6 +2538,8 @@ class Coalesce extends external_node_stream_.Transform {
     }
 }
 
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __webpack_require__(8500);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __webpack_require__(1421);
 ;// CONCATENATED MODULE: ./src/postgres/binaries.ts
@@ -5099,8 +5108,6 @@ async function deleteBackup(storage, entry) {
     await storage.delete(entry.objects.filter((k) => !manifests.includes(k)));
 }
 
-// EXTERNAL MODULE: external "node:timers/promises"
-var external_node_timers_promises_ = __webpack_require__(8500);
 ;// CONCATENATED MODULE: ./src/util/process.ts
 /** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
 function processAlive(pid) {
@@ -5809,6 +5816,7 @@ async function allSettledOrThrow(promises, graceMs = 1000) {
 
 
 
+
 /** Parallel connections computing table stats while the dump streams. */
 const STATS_CONNECTIONS = 2;
 async function checkFilesPath(path) {
@@ -5855,6 +5863,8 @@ async function runBackup(config, deps) {
         }
     });
 }
+/** How long a failed backup waits for its other part writers to stop before it removes their objects. */
+const PART_STOP_GRACE_MS = 10_000;
 async function takeBackup(config, deps, filesRoot) {
     const { logger, storage } = deps;
     const started = new Date();
@@ -5869,6 +5879,16 @@ async function takeBackup(config, deps, filesRoot) {
     let snapshot;
     const statsClients = [];
     const partsWritten = [];
+    // A failed part must stop the others: a writer still waiting on its input would leave its
+    // temporary object behind after the clean-up below.
+    const stopParts = new AbortController();
+    const partsSignal = deps.signal ? AbortSignal.any([deps.signal, stopParts.signal]) : stopParts.signal;
+    const inflight = [];
+    const writeTracked = (...args) => {
+        const written = writePart(...args);
+        inflight.push(written.catch(() => undefined));
+        return written;
+    };
     try {
         const server = await serverInfo(main);
         const databaseBytes = Number((await main.query('SELECT pg_database_size(current_database())::text AS n')).rows[0].n);
@@ -5899,7 +5919,7 @@ async function takeBackup(config, deps, filesRoot) {
         // Size hint for S3 part sizing; computed before the parallel work starts, because no
         // await may come between creating those promises and awaiting them (unhandled rejections).
         const treeBytes = filesRoot ? await estimateTreeBytes(filesRoot) : 0;
-        const writer = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
+        const writer = { storage, prefix, signal: partsSignal, seal: sealing?.seal };
         if (sealing)
             logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
         // pg_database_size includes indexes that pg_dump does not write: an upper estimate, shown as "of ~".
@@ -5915,7 +5935,7 @@ async function takeBackup(config, deps, filesRoot) {
             try {
                 partsWritten.push(partName(BACKUP_PARTS.database));
                 // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
-                const part = await writePart(writer, partName(BACKUP_PARTS.database), 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
+                const part = await writeTracked(writer, partName(BACKUP_PARTS.database), 'database', dump.stdout, (n) => dumpProgress.add(n), databaseBytes * 2 + (64 << 20));
                 await dump.done; // a pg_dump that failed after writing some bytes must not count
                 return part;
             }
@@ -5951,7 +5971,7 @@ async function takeBackup(config, deps, filesRoot) {
         if (redacted.length) {
             const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
             partsWritten.push(partName(BACKUP_PARTS.redactedData));
-            redactedWork = writePart(writer, partName(BACKUP_PARTS.redactedData), 'redacted-data', copy.stdout).then(async (part) => {
+            redactedWork = writeTracked(writer, partName(BACKUP_PARTS.redactedData), 'redacted-data', copy.stdout).then(async (part) => {
                 await copy.done;
                 return part;
             });
@@ -5962,8 +5982,8 @@ async function takeBackup(config, deps, filesRoot) {
             const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
             partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
             filesWork = allSettledOrThrow([
-                writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
-                writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
+                writeTracked(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
+                writeTracked(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
                 packed.done,
             ])
                 .then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
@@ -5977,7 +5997,7 @@ async function takeBackup(config, deps, filesRoot) {
                 return undefined;
             }
             partsWritten.push(partName(BACKUP_PARTS.roles));
-            return writePart(writer, partName(BACKUP_PARTS.roles), 'roles', external_node_stream_.Readable.from([r.sql]));
+            return writeTracked(writer, partName(BACKUP_PARTS.roles), 'roles', external_node_stream_.Readable.from([r.sql]));
         });
         const settled = await Promise.allSettled([
             databasePart,
@@ -6000,7 +6020,7 @@ async function takeBackup(config, deps, filesRoot) {
         const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
         partsWritten.push(BACKUP_PARTS.checksums);
         // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
-        const checksums = await writePart({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', external_node_stream_.Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
+        const checksums = await writeTracked({ ...writer, seal: undefined }, BACKUP_PARTS.checksums, 'checksums', external_node_stream_.Readable.from([formatChecksums(parts.map((p) => ({ sha256: p.sha256, name: p.name })))]));
         parts.push(checksums);
         const finished = new Date();
         const manifest = {
@@ -6052,7 +6072,7 @@ async function takeBackup(config, deps, filesRoot) {
             };
             manifest.indexDigest = { algorithm: 'sha256-jcs', value: indexBodyDigest(index) };
             partsWritten.push(SEALED_MANIFEST);
-            const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', external_node_stream_.Readable.from([JSON.stringify(withDigest(manifest), null, 2) + '\n']));
+            const sealedPart = await writeTracked(writer, SEALED_MANIFEST, 'manifest', external_node_stream_.Readable.from([JSON.stringify(withDigest(manifest), null, 2) + '\n']));
             stored = JSON.stringify(withDigest({ ...index, parts: [...parts, sealedPart] }), null, 2) + '\n';
         }
         else {
@@ -6069,6 +6089,8 @@ async function takeBackup(config, deps, filesRoot) {
     }
     catch (error) {
         logger.error(`Backup ${id} failed: ${(0,errors/* describeError */.Uc)(deps.signal?.aborted ? deps.signal.reason : error)}`);
+        stopParts.abort(error);
+        await Promise.race([Promise.allSettled(inflight), (0,external_node_timers_promises_.setTimeout)(PART_STOP_GRACE_MS, undefined, { ref: false })]);
         // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
         await storage
             .delete(partsWritten.map((name) => `${prefix}/${name}`))
@@ -8096,7 +8118,10 @@ async function restoreDatabase(storage, prefix, manifest, targetUrl, config, log
         preferDir: config.postgresBinDir,
         purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
     });
-    const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
+    const progress = new Progress('database', logger, {
+        totalBytes: dump.bytes,
+        whenAllRead: 'all read; pg_restore is building indexes and constraints',
+    }).start();
     try {
         const t0 = external_node_perf_hooks_.performance.now();
         let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;
@@ -11146,24 +11171,33 @@ const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase', 'decrypt-passphras
 const list = {
     name: 'list',
     usage: 'backup-drill list --storage <dir|s3://…> [--name <set>] [--json]',
-    summary: 'List the backups in storage, newest first: id, time, age, size, complete or not, encrypted or not.',
+    summary: 'List the backups in storage, newest first: id, time, age, size, complete, incomplete or damaged (a stat per part, no download), encrypted or not.',
     inputs: STORAGE_INPUTS,
     async run(ctx) {
         const config = configFor(ctx, 'backup');
         const storage = await openStorage(config);
         const entries = await listBackups(storage, config.name);
-        const rows = entries.map((e) => ({
+        // A stat per part, no download: a damaged backup must not look complete (as retention sees it).
+        const states = await Promise.all(entries.map((e) => assessBackup(storage, config.name, e)));
+        const rows = entries.map((e, i) => ({
             id: e.id,
             time: e.time.toISOString(),
             ageSeconds: Math.round((Date.now() - e.time.getTime()) / 1000),
             sizeBytes: e.sizeBytes,
-            complete: e.complete,
+            complete: states[i].state === 'verified',
+            state: (states[i].state === 'verified' ? 'complete' : states[i].state),
+            ...(states[i].state === 'damaged' ? { damaged: states[i].reason } : {}),
             encrypted: e.objects.some((k) => k.endsWith('.age')),
         }));
+        const shownState = { complete: 'yes', incomplete: 'NO', damaged: 'DAMAGED' };
+        const damaged = rows.filter((r) => r.damaged);
         const text = rows.length
             ? [
                 `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED`,
-                ...entries.map((e, i) => `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${(0,format/* formatBytes */.z3)(e.sizeBytes).padStart(10)}  ${(e.complete ? 'yes' : 'NO').padEnd(8)}  ${rows[i].encrypted ? 'yes' : 'no'}`),
+                ...entries.map((e, i) => `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${(0,format/* formatBytes */.z3)(e.sizeBytes).padStart(10)}  ${shownState[rows[i].state].padEnd(8)}  ${rows[i].encrypted ? 'yes' : 'no'}`),
+                ...(damaged.length
+                    ? ['', 'Damaged (retention counts them toward no rule; `verify <id>` for details):', ...damaged.map((r) => `  ${r.id}: ${r.damaged}`)]
+                    : []),
             ].join('\n')
             : `No backups under ${storage.uriOf(config.name)}.`;
         return { result: rows, text };
@@ -11257,6 +11291,7 @@ const verify = {
 const download = {
     name: 'download',
     usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…> [--decrypt-identity <key>]',
+    maxArguments: 2,
     summary: "Download a backup's stored objects into a folder, verifying each as it arrives; an object that fails verification is not kept. Encrypted backups download without a key (as stored); with a key, each part is also checked to decrypt.",
     inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],
     async run(ctx) {

@@ -32,27 +32,36 @@ const KEY_INPUTS = ['decrypt-identity', 'decrypt-passphrase', 'decrypt-passphras
 export const list: Command = {
   name: 'list',
   usage: 'backup-drill list --storage <dir|s3://…> [--name <set>] [--json]',
-  summary: 'List the backups in storage, newest first: id, time, age, size, complete or not, encrypted or not.',
+  summary: 'List the backups in storage, newest first: id, time, age, size, complete, incomplete or damaged (a stat per part, no download), encrypted or not.',
   inputs: STORAGE_INPUTS,
   async run(ctx) {
     const config = configFor(ctx, 'backup');
     const storage = await openStorage(config);
     const entries = await listBackups(storage, config.name);
-    const rows = entries.map((e) => ({
+    // A stat per part, no download: a damaged backup must not look complete (as retention sees it).
+    const states = await Promise.all(entries.map((e) => assessBackup(storage, config.name, e)));
+    const rows = entries.map((e, i) => ({
       id: e.id,
       time: e.time.toISOString(),
       ageSeconds: Math.round((Date.now() - e.time.getTime()) / 1000),
       sizeBytes: e.sizeBytes,
-      complete: e.complete,
+      complete: states[i]!.state === 'verified',
+      state: (states[i]!.state === 'verified' ? 'complete' : states[i]!.state) as 'complete' | 'incomplete' | 'damaged',
+      ...(states[i]!.state === 'damaged' ? { damaged: (states[i] as { reason: string }).reason } : {}),
       encrypted: e.objects.some((k) => k.endsWith('.age')),
     }));
+    const shownState = { complete: 'yes', incomplete: 'NO', damaged: 'DAMAGED' } as const;
+    const damaged = rows.filter((r) => r.damaged);
     const text = rows.length
       ? [
           `${'ID'.padEnd(24)} ${'TIME (UTC)'.padEnd(20)} ${'AGE'.padEnd(12)} ${'SIZE'.padStart(10)}  COMPLETE  ENCRYPTED`,
           ...entries.map(
             (e, i) =>
-              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${(e.complete ? 'yes' : 'NO').padEnd(8)}  ${rows[i]!.encrypted ? 'yes' : 'no'}`,
+              `${e.id.padEnd(24)} ${e.time.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)} ${ago(e.time).padEnd(12)} ${formatBytes(e.sizeBytes).padStart(10)}  ${shownState[rows[i]!.state].padEnd(8)}  ${rows[i]!.encrypted ? 'yes' : 'no'}`,
           ),
+          ...(damaged.length
+            ? ['', 'Damaged (retention counts them toward no rule; `verify <id>` for details):', ...damaged.map((r) => `  ${r.id}: ${r.damaged}`)]
+            : []),
         ].join('\n')
       : `No backups under ${storage.uriOf(config.name)}.`;
     return { result: rows, text };
@@ -164,6 +173,7 @@ export const verify: Command = {
 export const download: Command = {
   name: 'download',
   usage: 'backup-drill download <id|latest> <dir> --storage <dir|s3://…> [--decrypt-identity <key>]',
+  maxArguments: 2,
   summary:
     "Download a backup's stored objects into a folder, verifying each as it arrives; an object that fails verification is not kept. Encrypted backups download without a key (as stored); with a key, each part is also checked to decrypt.",
   inputs: [...STORAGE_INPUTS, ...KEY_INPUTS],

@@ -31,6 +31,7 @@ import {
 import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
 import { installedOnly, type Toolchain } from '../toolchain/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { captureRoles } from '../postgres/roles.js';
 import {
   excludeDataArgs,
@@ -140,6 +141,9 @@ function dumpMajor(config: Config, serverMajor: number, serverVersion: string): 
   return asked;
 }
 
+/** How long a failed backup waits for its other part writers to stop before it removes their objects. */
+const PART_STOP_GRACE_MS = 10_000;
+
 async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage }, filesRoot: string | undefined): Promise<BackupResult> {
   const { logger, storage } = deps;
   const started = new Date();
@@ -156,6 +160,16 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
   let snapshot: ExportedSnapshot | undefined;
   const statsClients: Client[] = [];
   const partsWritten: string[] = [];
+  // A failed part must stop the others: a writer still waiting on its input would leave its
+  // temporary object behind after the clean-up below.
+  const stopParts = new AbortController();
+  const partsSignal = deps.signal ? AbortSignal.any([deps.signal, stopParts.signal]) : stopParts.signal;
+  const inflight: Promise<unknown>[] = [];
+  const writeTracked: typeof writePart = (...args) => {
+    const written = writePart(...args);
+    inflight.push(written.catch(() => undefined));
+    return written;
+  };
   try {
     const server = await serverInfo(main);
     const databaseBytes = Number((await main.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0]!.n);
@@ -192,7 +206,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     // Size hint for S3 part sizing; computed before the parallel work starts, because no
     // await may come between creating those promises and awaiting them (unhandled rejections).
     const treeBytes = filesRoot ? await estimateTreeBytes(filesRoot) : 0;
-    const writer: PartWriterOptions = { storage, prefix, signal: deps.signal, seal: sealing?.seal };
+    const writer: PartWriterOptions = { storage, prefix, signal: partsSignal, seal: sealing?.seal };
     if (sealing) logger.info(`Encrypting every part with age for ${[...sealing.recipients, ...(sealing.passphrase ? ['a passphrase'] : [])].join(', ')}`);
     // pg_database_size includes indexes that pg_dump does not write: an upper estimate, shown as "of ~".
     const dumpProgress = new Progress('database', logger, { totalBytes: databaseBytes }).start();
@@ -207,7 +221,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       try {
         partsWritten.push(partName(BACKUP_PARTS.database));
         // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
-        const part = await writePart(
+        const part = await writeTracked(
           writer,
           partName(BACKUP_PARTS.database),
           'database',
@@ -249,7 +263,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     if (redacted.length) {
       const copy = startRedactedCopy({ binDir: pgDump.dir, databaseUrl: config.databaseUrl, snapshotId: snapshot.id, tables: redacted });
       partsWritten.push(partName(BACKUP_PARTS.redactedData));
-      redactedWork = writePart(writer, partName(BACKUP_PARTS.redactedData), 'redacted-data', copy.stdout).then(async (part) => {
+      redactedWork = writeTracked(writer, partName(BACKUP_PARTS.redactedData), 'redacted-data', copy.stdout).then(async (part) => {
         await copy.done;
         return part;
       });
@@ -261,8 +275,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       const packed = packFiles(filesRoot, config.filesExclude, logger, (n) => filesProgress.add(n));
       partsWritten.push(partName(BACKUP_PARTS.files), partName(BACKUP_PARTS.fileList));
       filesWork = allSettledOrThrow<[PartInfo, PartInfo, FilesSummary]>([
-        writePart(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
-        writePart(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
+        writeTracked(writer, partName(BACKUP_PARTS.files), 'files', packed.tar, undefined, treeBytes * 1.5 + (64 << 20)),
+        writeTracked(writer, partName(BACKUP_PARTS.fileList), 'file-list', packed.list),
         packed.done,
       ])
         .then(([tarPart, listPart, summary]) => ({ summary, parts: [tarPart, listPart] }))
@@ -277,7 +291,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
         return undefined;
       }
       partsWritten.push(partName(BACKUP_PARTS.roles));
-      return writePart(writer, partName(BACKUP_PARTS.roles), 'roles', Readable.from([r.sql]));
+      return writeTracked(writer, partName(BACKUP_PARTS.roles), 'roles', Readable.from([r.sql]));
     });
     const settled = await Promise.allSettled([
       databasePart,
@@ -301,7 +315,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     const parts = [dbPart, ...(redactedPart ? [redactedPart] : []), ...(rolesPart ? [rolesPart] : []), ...(files?.parts ?? [])];
     partsWritten.push(BACKUP_PARTS.checksums);
     // checksums.sha256 stays readable: it lists digests of the stored (encrypted) bytes only.
-    const checksums = await writePart(
+    const checksums = await writeTracked(
       { ...writer, seal: undefined },
       BACKUP_PARTS.checksums,
       'checksums',
@@ -359,7 +373,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       };
       manifest.indexDigest = { algorithm: 'sha256-jcs', value: indexBodyDigest(index) };
       partsWritten.push(SEALED_MANIFEST);
-      const sealedPart = await writePart(writer, SEALED_MANIFEST, 'manifest', Readable.from([JSON.stringify(withDigest(manifest), null, 2) + '\n']));
+      const sealedPart = await writeTracked(writer, SEALED_MANIFEST, 'manifest', Readable.from([JSON.stringify(withDigest(manifest), null, 2) + '\n']));
       stored = JSON.stringify(withDigest({ ...index, parts: [...parts, sealedPart] }), null, 2) + '\n';
     } else {
       stored = JSON.stringify(withDigest(manifest), null, 2) + '\n';
@@ -377,6 +391,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     return { id, uri: storage.uriOf(prefix), manifest, sizeBytes, durationSeconds };
   } catch (error) {
     logger.error(`Backup ${id} failed: ${describeError(deps.signal?.aborted ? deps.signal.reason : error)}`);
+    stopParts.abort(error);
+    await Promise.race([Promise.allSettled(inflight), sleep(PART_STOP_GRACE_MS, undefined, { ref: false })]);
     // Remove what was written so an incomplete backup never lingers; it has no manifest either way.
     await storage
       .delete(partsWritten.map((name) => `${prefix}/${name}`))

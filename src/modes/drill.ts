@@ -174,7 +174,10 @@ async function restoreDatabase(
   const dump = partByRole(manifest, 'database')!;
   const redacted = partByRole(manifest, 'redacted-data');
   const tools = await restoreTools(manifest, config.postgresBinDir, deps.toolchain ?? installedOnly(logger));
-  const progress = new Progress('database', logger, { totalBytes: dump.bytes }).start();
+  const progress = new Progress('database', logger, {
+    totalBytes: dump.bytes,
+    whenAllRead: 'all read; pg_restore is building indexes and constraints',
+  }).start();
   try {
     const t0 = performance.now();
     let local = !dump.encrypted ? storage.localPath?.(`${prefix}/${dump.name}`) : undefined;

@@ -105,7 +105,6 @@ export class EphemeralCluster {
   private constructor(
     readonly root: string,
     readonly dataDir: string,
-    readonly socketDir: string,
     readonly port: number,
     readonly password: string,
     readonly binDir: string,
@@ -125,15 +124,13 @@ export class EphemeralCluster {
     const root = await mkdtemp(join(parent, 'pg-'));
     const user = unprivilegedUser();
     const dataDir = join(root, 'data');
-    const socketDir = join(root, 'sock');
     const password = randomBytes(18).toString('base64url');
     registerSecret(password);
     const owner: Owner = { pid: process.pid, binDir: options.binDir, dataDir, startedAt: new Date().toISOString() };
     await writeFile(join(root, 'owner.json'), JSON.stringify(owner));
-    await mkdir(socketDir);
     await writeFile(join(root, 'pwfile'), password, { mode: 0o600 });
     if (user) {
-      for (const p of [root, socketDir, join(root, 'pwfile')]) await chown(p, user.uid, user.gid);
+      for (const p of [root, join(root, 'pwfile')]) await chown(p, user.uid, user.gid);
     }
     const spawnAs = user ? { uid: user.uid, gid: user.gid } : {};
     const env = { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
@@ -151,7 +148,9 @@ export class EphemeralCluster {
 
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
-      unix_socket_directories: socketDir,
+      // TCP on 127.0.0.1 only: every client connects by URL, and a Unix socket under a deep temp folder
+      // exceeds the 107-byte socket path limit (the server then refuses to start).
+      unix_socket_directories: '',
       max_connections: '50',
       ...(options.tuneForRestore ? THROWAWAY_TUNING : {}),
     };
@@ -176,7 +175,7 @@ export class EphemeralCluster {
       });
       if (result.code === 0) {
         options.logger?.debug(`throwaway PostgreSQL started on 127.0.0.1:${port} (${root})`);
-        return new EphemeralCluster(root, dataDir, socketDir, port, password, options.binDir, user, options.logger);
+        return new EphemeralCluster(root, dataDir, port, password, options.binDir, user, options.logger);
       }
       const log = await readFile(join(root, 'server.log'), 'utf8').catch(() => '');
       // Another process may have taken the port between our probe and the start: try another.

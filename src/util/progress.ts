@@ -18,6 +18,8 @@ export interface ProgressEvent {
   percent?: number;
   bytesPerSecond?: number;
   etaSeconds?: number;
+  /** What the phase is doing once every byte is read (e.g. pg_restore building indexes). */
+  note?: string;
 }
 
 /** How often a running phase reports: BACKUP_DRILL_PROGRESS_INTERVAL_MS, or the logger's own rate, or 10 s. */
@@ -33,6 +35,8 @@ export interface ProgressOptions {
   /** False for phases that have no byte count (cluster start, verification, stats). */
   counts?: boolean;
   intervalMs?: number;
+  /** Said once every counted byte is in while the phase goes on (the rate and ETA then mean nothing). */
+  whenAllRead?: string;
 }
 
 export class Progress {
@@ -78,6 +82,11 @@ export class Progress {
   private emit(state: ProgressEvent['state']): void {
     const counts = this.options.counts !== false;
     const event = progressEvent(this.label, state, this.started, counts ? this.bytes : undefined, this.options.totalBytes);
+    const total = this.options.totalBytes;
+    if (state === 'running' && this.options.whenAllRead && total && this.bytes >= total) {
+      event.note = this.options.whenAllRead;
+      delete event.bytesPerSecond;
+    }
     if (state === 'running') this.ticks++;
     if (this.logger.progress) return this.logger.progress(event);
     // Plain logs: no start line, and no end line for a short phase that has nothing to count.
@@ -109,6 +118,7 @@ export function describeProgress(e: ProgressEvent): string {
     parts.push(e.totalBytes ? `${formatBytes(e.bytes)} of ~${formatBytes(e.totalBytes)} (${e.percent}%)` : formatBytes(e.bytes));
     if (e.bytesPerSecond) parts.push(`${formatBytes(e.bytesPerSecond)}/s`);
   }
+  if (e.note) parts.push(e.note);
   if (e.state === 'end') parts.push(`done in ${formatDuration(e.elapsedSeconds)}`);
   else {
     parts.push(`${formatDuration(e.elapsedSeconds)} so far`);

@@ -2,13 +2,16 @@
 // drill deletes the backup being drilled"). Prune never deletes a backup being
 // drilled; of two backups at once one waits or exits 8 cleanly.
 import { after, before, describe } from 'node:test';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collect, describeRun, EXIT, hasStackTrace, runCli, spawnCli, type CliRun } from './helpers/cli.js';
-import { backupDir, copyStorage, filesUnder, listIds, startWorld, takeBackup, type World } from './helpers/fixture.js';
+import { backupDir, copyStorage, storedParts, listIds, startWorld, takeBackup, type World } from './helpers/fixture.js';
 import { TreeWatcher, waitFor } from './helpers/procs.js';
 import { completeButDamaged, leftoverLocks, leftoverPartials } from './helpers/storage-check.js';
 import { faultTest, QUICK } from './helpers/tally.js';
+
+/** How long the drill's last check sleeps: longer than a prune or a small backup takes on a busy machine. */
+const HOLD_OPEN_SECONDS = 20;
 
 describe('class 8: concurrent runs', () => {
   let world: World;
@@ -42,13 +45,22 @@ describe('class 8: concurrent runs', () => {
   /** Starts a drill of the older backup; once it is restoring, runs `during`; returns what went wrong. */
   async function drillWhile(storage: string, during: () => Promise<CliRun[]>, labels: string[], allowed: number[][]): Promise<string | undefined> {
     const older = ids[0]!;
-    const expected = await filesUnder(backupDir(storage, older));
-    const child = spawnCli(['drill', '--storage', storage, '--backup-id', older, '--report-dir', join(storage, 'reports')]);
-    const drilled = collect(child, 300_000);
+    const expected = await storedParts(backupDir(storage, older));
+    // A slow check keeps the drill reading after pg_restore starts: a small backup restores in ~1 s,
+    // so without it the prune could legitimately delete the backup after the drill has finished.
+    const checks = join(world.work, 'hold-open.checks.yml');
+    await writeFile(checks, `checks:\n  - name: hold the drill open\n    sql: select 1 from pg_sleep(${HOLD_OPEN_SECONDS})\n    expect: { equals: 1 }\n`);
+    const child = spawnCli(['drill', '--storage', storage, '--backup-id', older, '--checks', checks, '--report-dir', join(storage, 'reports')]);
+    let drillEnded = false;
+    const drilled = collect(child, 300_000).then((run) => {
+      drillEnded = true;
+      return run;
+    });
     const watcher = new TreeWatcher(child.pid!);
     const restoring = await waitFor(() => watcher.running('pg_restore'), 120_000);
     watcher.stop();
     const others = restoring ? await during() : [];
+    const overlapped = !drillEnded;
     const drill = await drilled;
     const problems: string[] = [];
     if (!restoring) problems.push(`the drill never reached pg_restore: ${describeRun(drill)}`);
@@ -57,8 +69,12 @@ describe('class 8: concurrent runs', () => {
       const p = cleanEnd(r, allowed[i]!, labels[i]!);
       if (p) problems.push(p);
     });
-    const now = await filesUnder(backupDir(storage, older));
-    if (now.join() !== expected.join()) problems.push(`the backup being drilled (${older}) lost parts: now ${now.join(', ') || 'nothing'}`);
+    const now = await storedParts(backupDir(storage, older));
+    if (!overlapped) problems.push(`inconclusive: the drill ended before ${labels.join(' and ')} did (raise HOLD_OPEN_SECONDS)`);
+    else if (now.join() !== expected.join())
+      problems.push(
+        `the backup being drilled (${older}) lost parts: now ${now.join(', ') || 'nothing'} — ${others.map((r, i) => `${labels[i]}: ${describeRun(r)}`).join('; ')}`,
+      );
     return problems.join('; ') || undefined;
   }
 

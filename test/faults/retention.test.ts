@@ -6,7 +6,7 @@ import { after, before, describe } from 'node:test';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeRun, runCli } from './helpers/cli.js';
-import { backupDir, copyStorage, filesUnder, startWorld, takeBackup, type World } from './helpers/fixture.js';
+import { backupDir, copyStorage, storedParts, startWorld, takeBackup, type World } from './helpers/fixture.js';
 import { faultTest, QUICK } from './helpers/tally.js';
 
 interface Damage {
@@ -51,13 +51,13 @@ describe('class 6: retention over damaged backups', () => {
     pristine = join(world.work, 'pristine');
     for (let i = 0; i < 3; i++) ids.push(await takeBackup(world, pristine));
     ids = ids.sort();
-    for (const id of ids) expected.set(id, await filesUnder(backupDir(pristine, id)));
+    for (const id of ids) expected.set(id, await storedParts(backupDir(pristine, id)));
   });
   after(() => world?.stop());
 
   /** undefined when the backup is still there, whole, and verifies. */
   async function intact(storage: string, id: string): Promise<string | undefined> {
-    const now = await filesUnder(backupDir(storage, id));
+    const now = await storedParts(backupDir(storage, id));
     if (now.length === 0) return `the newest good backup ${id} was deleted`;
     if (now.join() !== expected.get(id)!.join()) return `the newest good backup ${id} lost parts: has ${now.join(', ')}`;
     const run = await runCli(['verify', id, '--storage', storage]);

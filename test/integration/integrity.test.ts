@@ -351,6 +351,25 @@ describe('integrity (issue 11)', () => {
       assert.match(r.out, /Prune refused/);
       assert.deepEqual(await ids(dir), all);
     });
+
+    test('list marks a damaged backup DAMAGED with why, never complete (text and --json)', async () => {
+      const { dir, ids: all } = await copyOf(plainTemplate);
+      await BREAKS['a truncated part']!(join(dir, SET, all[2]!));
+      const r = cli(['list', '--storage', dir]);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out.split('\n').find((l) => l.startsWith(all[2]!)) ?? '', /\sDAMAGED\s/);
+      assert.match(r.out.split('\n').find((l) => l.startsWith(all[1]!)) ?? '', /\syes\s+no\s*$/);
+      assert.match(r.out, new RegExp(`${all[2]}: .*database\\.dump`));
+      const json = JSON.parse(cli(['list', '--storage', dir, '--json']).out) as Array<{ id: string; complete: boolean; state: string }>;
+      assert.deepEqual(
+        json.map((e) => [e.id, e.complete, e.state]),
+        [
+          [all[2], false, 'damaged'],
+          [all[1], true, 'complete'],
+          [all[0], true, 'complete'],
+        ],
+      );
+    });
   });
 
   describe('item 7: concurrency', () => {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
-import { ConsoleLogger } from '../../src/util/logger.js';
+import { ConsoleLogger, MemoryLogger } from '../../src/util/logger.js';
 import { Progress, describeProgress, progressEvent, type ProgressEvent } from '../../src/util/progress.js';
 import { createSeededDatabase, startCluster } from '../helpers/postgres.js';
 import { makeUploads, tempDir } from '../helpers/fs.js';
@@ -125,6 +125,25 @@ describe('progress rendering', () => {
     assert.equal(progressEvent('database', 'end', started, 5000, 1000).percent, 100);
     assert.match(describeProgress(running), /^database: 300 B of ~1000 B \(30%\), 30 B\/s, 10\.0s so far, ETA 2\d\.\ds$/);
     assert.equal(progressEvent('compare', 'running', started).bytes, undefined);
+  });
+
+  test('once every byte is read, a phase that goes on says what it waits for instead of a decaying rate', async () => {
+    const events: ProgressEvent[] = [];
+    const logger = Object.assign(new MemoryLogger(), { progress: (e: ProgressEvent) => void events.push(e) });
+    const progress = new Progress('database', logger, { totalBytes: 100, whenAllRead: 'pg_restore is building indexes', intervalMs: 50 }).start();
+    progress.add(40);
+    await new Promise((r) => setTimeout(r, 120));
+    progress.add(60);
+    await new Promise((r) => setTimeout(r, 120));
+    progress.stop();
+    const running = events.filter((e) => e.state === 'running');
+    assert.ok(running.some((e) => e.bytes === 40 && e.note === undefined));
+    const waiting = running.filter((e) => e.bytes === 100);
+    assert.ok(
+      waiting.length > 0 && waiting.every((e) => e.note === 'pg_restore is building indexes' && e.bytesPerSecond === undefined),
+      JSON.stringify(waiting),
+    );
+    assert.match(describeProgress(waiting[0]!), /^database: 100 B of ~100 B \(99%\), pg_restore is building indexes, \d+\.\ds so far$/);
   });
 
   test('a live line on a terminal, cleared before messages; colours only on a terminal and not with NO_COLOR', () => {

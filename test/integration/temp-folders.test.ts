@@ -52,6 +52,27 @@ describe('temp folders', () => {
     }
   });
 
+  test('a throwaway server starts under a temp folder deeper than the 107-byte Unix socket path limit', async () => {
+    const work = await tempDir();
+    cleanups.push(work.remove);
+    let deep = work.path;
+    for (const part of ['a-rather-long-runner-temp-folder', 'of-a-self-hosted-runner-job', 'with-more-levels-below-it', 'and-one-more-level-here']) {
+      deep = join(deep, part);
+      await mkdir(deep, { mode: 0o755 });
+      await chmod(deep, 0o755);
+    }
+    await chmod(work.path, 0o755);
+    assert.ok(deep.length > 107, deep);
+    const cluster = await EphemeralCluster.start({ binDir: await serverBinDir(), parentDir: deep });
+    try {
+      const client = await connect(cluster.url());
+      assert.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
+      await client.end();
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test('a kept drill database survives later cleanup until its age limit or an explicit --cleanup', async () => {
     const work = await tempDir();
     cleanups.push(work.remove);

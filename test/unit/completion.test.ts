@@ -114,3 +114,13 @@ describe('completion scripts', () => {
     assert.ok(complete('backup-drill list -').includes('-q'), 'short flags');
   });
 });
+
+describe('command arguments', () => {
+  test("every command accepts as many arguments as its usage line shows (download's <dir> was once refused)", () => {
+    for (const command of COMMANDS) {
+      const beforeOptions = command.usage.split(' --')[0]!;
+      const shown = (beforeOptions.match(/<[^>]+>|\[<[^>]+>\]/g) ?? []).length;
+      assert.ok((command.maxArguments ?? 1) >= shown, `${command.name}: usage '${command.usage}' shows ${shown}, accepts ${command.maxArguments ?? 1}`);
+    }
+  });
+});

@@ -83,4 +83,4 @@ export function describeRun(run: CliRun): string {
   return `exit ${run.status ?? run.signal}${run.timedOut ? ' (TIMED OUT, killed)' : ''} after ${(run.ms / 1000).toFixed(1)}s: ${tail(run)}`;
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, checksFailed: 3, database: 4, storage: 5, tool: 6, integrity: 7, locked: 8 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, checksFailed: 3, database: 4, storage: 5, tool: 6, integrity: 7, locked: 8, environment: 9 } as const;

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { VERIFIED_MARKER } from '../../../src/storage/catalog.js';
 import type { EphemeralCluster } from '../../../src/postgres/cluster.js';
 import { createSeededDatabase, startCluster, withClient } from '../../helpers/postgres.js';
 import { makeUploads, tempDir } from '../../helpers/fs.js';
@@ -81,6 +82,14 @@ export async function listIds(storage: string, name = 'default'): Promise<string
 }
 
 /** Files (relative paths) under a folder, recursively. */
+/**
+ * The backup's own objects: the verification marker is a mutable object outside the digested set
+ * (issue 11's Decisions), written by a verify or a passed drill, so it is not a part that can be lost.
+ */
+export async function storedParts(backupFolder: string): Promise<string[]> {
+  return (await filesUnder(backupFolder)).filter((f) => f !== VERIFIED_MARKER);
+}
+
 export async function filesUnder(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
