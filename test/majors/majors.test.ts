@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { buildConfig } from '../../src/config.js';
 import { EnvironmentError } from '../../src/errors.js';
@@ -21,6 +22,8 @@ import { MemoryLogger } from '../../src/util/logger.js';
 import { createSeededDatabase, withClient } from '../helpers/postgres.js';
 import { embeddedBinDir } from '../helpers/embedded.js';
 import { tempDir } from '../helpers/fs.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('PostgreSQL majors 13 to 18', () => {
   let work: { path: string; remove(): Promise<void> };
@@ -76,6 +79,35 @@ describe('PostgreSQL majors 13 to 18', () => {
         assert.match(error.hint ?? '', /postgres-bin-dir/);
         return true;
       });
+    }
+  });
+
+  test('the CLI installs nothing: it prints the exact commands, and uses the newer installed pg_dump where that works', async () => {
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/index.ts'), ...args], {
+        cwd: REPO,
+        encoding: 'utf8',
+        timeout: 180_000,
+        env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' },
+      });
+    for (const major of [13, 17]) {
+      const cluster = await EphemeralCluster.start({ binDir: bins.get(major)! });
+      try {
+        const url = await createSeededDatabase(cluster, 'app', 1);
+        const r = cli(['backup', '--database-url', url, '--storage', join(work.path, `cli-${major}`)]);
+        const out = r.stdout + r.stderr;
+        assert.match(out, new RegExp(`apt-get install -y postgresql-client-${major}`), out);
+        if (major === 13) {
+          assert.equal(r.status, 0, out);
+          assert.match(out, /nothing is installed for you/);
+          assert.match(out, /using the newer installed 15\./);
+        } else {
+          assert.equal(r.status, 9, out);
+          assert.match(out, /No pg_dump of PostgreSQL 17 or newer found/);
+        }
+      } finally {
+        await cluster.stop();
+      }
     }
   });
 
