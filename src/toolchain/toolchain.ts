@@ -177,17 +177,19 @@ export class Toolchain {
       try {
         await mkdir(root, { recursive: true, mode: 0o755 });
         await chmod(root, 0o755); // a root run's throwaway server runs as another user, who must reach the binaries
+        // The exact version the source serves now: a tool folder or cache entry of another (older) release is not used,
+        // so a new minor release is fetched once and cached; when the source cannot tell (offline), what is there will do.
+        const current = await source.currentVersion?.(major, kind).catch((error: unknown) => {
+          logger.debug(`${source.name}: current version of PostgreSQL ${major} unknown: ${describeError(error)}`);
+          return undefined;
+        });
         const ready = await this.usable(await readMarker(folder), tools);
-        if (ready) return this.adopt(ready, 'cache', `PostgreSQL ${major} ${kind}: using the tool folder ${folder} (${ready.version}, from an earlier step)`);
+        if (ready && (!current || ready.version === current)) {
+          return this.adopt(ready, 'cache', `PostgreSQL ${major} ${kind}: using the tool folder ${folder} (${ready.version}, from an earlier step or job)`);
+        }
         const prefix = await source.cacheKeyPrefix(major, kind);
         if (cache) {
           const t0 = Date.now();
-          // The exact version the source serves now names the key, so a new minor release is fetched once and cached;
-          // when the source cannot tell (offline), the newest cached entry of the major will do.
-          const current = await source.currentVersion?.(major, kind).catch((error: unknown) => {
-            logger.debug(`${source.name}: current version of PostgreSQL ${major} unknown: ${describeError(error)}`);
-            return undefined;
-          });
           const key = await cache.restore(folder, current ? `${prefix}${current}` : prefix, current ? [] : [prefix]).catch((error: unknown) => {
             logger.warn(`The tool cache (${cache.name}) could not be read: ${describeError(error)}`);
             return undefined;

@@ -88,6 +88,24 @@ describe('toolchain: PostgreSQL binaries from an apt repository, cached', () => 
       first.lines.join('\n'),
     );
 
+    // A later step (or job, on a self-hosted runner) uses the tool folder as it is while the repository serves that release.
+    const reuse = new MemoryLogger();
+    assert.equal((await toolchain('tools-1', sourcesList, reuse).find({ kind: 'client', major: M, allowNewer: false, purpose: 'a test' })).origin, 'cache');
+    assert.ok(
+      reuse.lines.some((l) => /using the tool folder .* from an earlier step or job/.test(l)),
+      reuse.lines.join('\n'),
+    );
+    // …but not once the repository serves a newer release than the folder holds: the cache's entry of that release replaces it.
+    const marker = join(work.path, 'tools-1', `postgresql-${M}-client-apt`, '.backup-drill-tools.json');
+    await writeFile(marker, (await readFile(marker, 'utf8')).replace(repoVersion, `${M}.0-0`));
+    const stale = new MemoryLogger();
+    await toolchain('tools-1', sourcesList, stale).find({ kind: 'client', major: M, allowNewer: false, purpose: 'a test' });
+    assert.ok(
+      stale.lines.some((l) => l.includes(`restored ${repoVersion} (apt) from the folder cache`)),
+      stale.lines.join('\n'),
+    );
+    assert.ok((await readFile(marker, 'utf8')).includes(`"version": "${repoVersion}"`));
+
     // The next run: a fresh tool folder, and an apt source that would fail, so only the cache can serve it.
     const second = new MemoryLogger();
     const brokenApt = `deb [trusted=yes] file:${join(work.path, 'no-such-repo')} ./\n`;
