@@ -12,6 +12,14 @@ command -v pg_dump >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_dump >/dev
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v age >/dev/null 2>&1 || need+=(age)
 command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
+# The toolchain tests build a local apt repository (dpkg-scanpackages) and extract packages (dpkg-deb).
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
+# The upgrade-rehearsal test (npm run test:majors) needs a third-party extension the newer majors' servers lack.
+for v in /usr/lib/postgresql/*/; do
+  [ -d "$v" ] || continue
+  major=$(basename "$v")
+  [ -f "/usr/share/postgresql/$major/extension/ip4r.control" ] || need+=("postgresql-$major-ip4r")
+done
 command -v tar >/dev/null 2>&1 || need+=(tar)
 # openssh-server: the SSH suite (test/integration/ssh.test.ts) starts a real sshd; ssh-keygen makes its keys.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)

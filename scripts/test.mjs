@@ -8,8 +8,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { envWith, nodeFor, takeNodeOption } from './node.mjs';
 
-// The adversarial suites have their own scripts (npm run test:torture, npm run test:faults).
-const OWN_SUITES = new Set([join('test', 'torture'), join('test', 'faults')]);
+// The adversarial suites and the multi-major matrix have their own scripts (npm run test:torture, test:faults, test:majors).
+const OWN_SUITES = new Set([join('test', 'torture'), join('test', 'faults'), join('test', 'majors')]);
 
 function collect(path) {
   if (statSync(path).isFile()) return [path];

@@ -65,7 +65,11 @@ export interface Config {
   redactColumns: string[];
   sensitiveColumns: string[];
   backupId: string;
+  /** The PostgreSQL major whose binaries to use; undefined = `auto` (the source server's or the backup's). */
   postgresVersion?: number;
+  /** Upgrade rehearsal: restore the backup a second time into a server of this major. */
+  rehearseMajor?: number | 'latest';
+  rehearseMustPass: boolean;
   drillDatabaseUrl?: string;
   checksPath?: string;
   maxAgeSeconds?: number;
@@ -135,6 +139,15 @@ export function parseInteger(name: string, value: string | undefined, min: numbe
   if (value === undefined || value === '') return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new UsageError(`Input '${name}' must be a whole number from ${min} to ${max}, got '${value}'.`, { input: name });
+  }
+  return Number(value);
+}
+
+/** A PostgreSQL major (10–99), or the input's keyword (`auto`, `latest`), which the caller handles. */
+function parseMajor(name: string, value: string | undefined, keyword: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 99) {
+    throw new UsageError(`Input '${name}' must be \`${keyword}\` or a PostgreSQL major version such as 17; got '${value}'.`, { input: name });
   }
   return Number(value);
 }
@@ -534,7 +547,11 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
   if (maxAgeRaw && maxAgeSeconds === undefined) {
     throw new UsageError(`Input 'max-age' must be a duration such as 26h, 90m, 2d or 1w; got '${maxAgeRaw}'.`, { input: 'max-age' });
   }
-  const postgresVersion = parseInteger('postgres-version', get('postgres-version'), 9, 99);
+  // `auto` (the default) leaves the major to what the run finds: the source server's, or the backup's.
+  const postgresVersionRaw = get('postgres-version')?.trim().toLowerCase();
+  const postgresVersion = postgresVersionRaw === 'auto' ? undefined : parseMajor('postgres-version', postgresVersionRaw, 'auto');
+  const rehearseRaw = get('rehearse-major')?.trim().toLowerCase();
+  const rehearseMajor = rehearseRaw === 'latest' ? 'latest' : parseMajor('rehearse-major', rehearseRaw, 'latest');
   const tables = parseList(get('tables'));
   const intoSchema = get('into-schema') || undefined;
   if (intoSchema && tables.length === 0) {
@@ -578,6 +595,8 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     sensitiveColumns: parseList(get('sensitive-columns')),
     backupId: get('backup-id') ?? 'latest',
     postgresVersion,
+    rehearseMajor,
+    rehearseMustPass: parseBoolean('rehearse-must-pass', get('rehearse-must-pass')),
     drillDatabaseUrl: validateDatabaseUrl('drill-database-url', get('drill-database-url')),
     checksPath: get('checks') || undefined,
     maxAgeSeconds,

@@ -127,9 +127,24 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'latest',
     modes: ['restore-drill', 'restore'],
   },
+  // ── Versions: PostgreSQL binaries of any major, fetched and cached; upgrade rehearsals.
   {
     name: 'postgres-version',
-    description: "Major version of the throwaway drill server. Default: the backup's source major (or the nearest newer one installed).",
+    description:
+      "`auto` or a major. The PostgreSQL major whose binaries to use: `auto` takes the source server's (backup) or the backup's (drill, restore); in a drill it is the throwaway server's major. The action fetches missing binaries (PostgreSQL apt repository, npm for drill servers) and caches them; the CLI prints the install commands.",
+    default: 'auto',
+    modes: 'all',
+  },
+  {
+    name: 'rehearse-major',
+    description:
+      'Upgrade rehearsal: restore the same backup a second time into a throwaway server of this major (or `latest`, the newest one found or fetched) and report what differs, in its own report section.',
+    modes: ['restore-drill'],
+  },
+  {
+    name: 'rehearse-must-pass',
+    description: 'Fail the drill when the upgrade rehearsal finds a difference the major change does not explain (otherwise it only reports).',
+    default: 'false',
     modes: ['restore-drill'],
   },
   {
@@ -294,6 +309,10 @@ export const OUTPUTS: Record<string, string> = {
   'failed-checks': 'Number of failed checks.',
   'report-path': 'Path of the JSON report.',
   'database-url': 'URL of the restored drill database (with keep-database).',
+  'postgres-binaries': 'Where the PostgreSQL binaries came from, per need: e.g. `client 17: apt, server 17: cache` (`installed`, `apt`, `npm` or `cache`).',
+  'rehearsal-status':
+    'Upgrade rehearsal result (with rehearse-major): `passed`, `explained` (only differences the major change explains), `differences` or `not-run`.',
+  'rehearsal-differences': 'Number of upgrade rehearsal differences the major change does not explain.',
 };
 
 /** Names of state values passed from the action's main step to its post step. */

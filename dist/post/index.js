@@ -33943,9 +33943,22 @@ const INPUTS = [
         default: 'latest',
         modes: ['restore-drill', 'restore'],
     },
+    // ── Versions: PostgreSQL binaries of any major, fetched and cached; upgrade rehearsals.
     {
         name: 'postgres-version',
-        description: "Major version of the throwaway drill server. Default: the backup's source major (or the nearest newer one installed).",
+        description: "`auto` or a major. The PostgreSQL major whose binaries to use: `auto` takes the source server's (backup) or the backup's (drill, restore); in a drill it is the throwaway server's major. The action fetches missing binaries (PostgreSQL apt repository, npm for drill servers) and caches them; the CLI prints the install commands.",
+        default: 'auto',
+        modes: 'all',
+    },
+    {
+        name: 'rehearse-major',
+        description: 'Upgrade rehearsal: restore the same backup a second time into a throwaway server of this major (or `latest`, the newest one found or fetched) and report what differs, in its own report section.',
+        modes: ['restore-drill'],
+    },
+    {
+        name: 'rehearse-must-pass',
+        description: 'Fail the drill when the upgrade rehearsal finds a difference the major change does not explain (otherwise it only reports).',
+        default: 'false',
         modes: ['restore-drill'],
     },
     {
@@ -34101,6 +34114,9 @@ const OUTPUTS = {
     'failed-checks': 'Number of failed checks.',
     'report-path': 'Path of the JSON report.',
     'database-url': 'URL of the restored drill database (with keep-database).',
+    'postgres-binaries': 'Where the PostgreSQL binaries came from, per need: e.g. `client 17: apt, server 17: cache` (`installed`, `apt`, `npm` or `cache`).',
+    'rehearsal-status': 'Upgrade rehearsal result (with rehearse-major): `passed`, `explained` (only differences the major change explains), `differences` or `not-run`.',
+    'rehearsal-differences': 'Number of upgrade rehearsal differences the major change does not explain.',
 };
 /** Names of state values passed from the action's main step to its post step. */
 const STATE = {
@@ -35564,6 +35580,15 @@ function parseInteger(name, value, min, max) {
     }
     return Number(value);
 }
+/** A PostgreSQL major (10–99), or the input's keyword (`auto`, `latest`), which the caller handles. */
+function parseMajor(name, value, keyword) {
+    if (value === undefined || value === '')
+        return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 99) {
+        throw new errors/* UsageError */.eb(`Input '${name}' must be \`${keyword}\` or a PostgreSQL major version such as 17; got '${value}'.`, { input: name });
+    }
+    return Number(value);
+}
 /** Splits a list given one per line and/or comma-separated. */
 function parseList(value) {
     if (!value)
@@ -35962,7 +35987,11 @@ function buildConfig(read, env = process.env) {
     if (maxAgeRaw && maxAgeSeconds === undefined) {
         throw new errors/* UsageError */.eb(`Input 'max-age' must be a duration such as 26h, 90m, 2d or 1w; got '${maxAgeRaw}'.`, { input: 'max-age' });
     }
-    const postgresVersion = parseInteger('postgres-version', get('postgres-version'), 9, 99);
+    // `auto` (the default) leaves the major to what the run finds: the source server's, or the backup's.
+    const postgresVersionRaw = get('postgres-version')?.trim().toLowerCase();
+    const postgresVersion = postgresVersionRaw === 'auto' ? undefined : parseMajor('postgres-version', postgresVersionRaw, 'auto');
+    const rehearseRaw = get('rehearse-major')?.trim().toLowerCase();
+    const rehearseMajor = rehearseRaw === 'latest' ? 'latest' : parseMajor('rehearse-major', rehearseRaw, 'latest');
     const tables = parseList(get('tables'));
     const intoSchema = get('into-schema') || undefined;
     if (intoSchema && tables.length === 0) {
@@ -36004,6 +36033,8 @@ function buildConfig(read, env = process.env) {
         sensitiveColumns: parseList(get('sensitive-columns')),
         backupId: get('backup-id') ?? 'latest',
         postgresVersion,
+        rehearseMajor,
+        rehearseMustPass: parseBoolean('rehearse-must-pass', get('rehearse-must-pass')),
         drillDatabaseUrl: validateDatabaseUrl('drill-database-url', get('drill-database-url')),
         checksPath: get('checks') || undefined,
         maxAgeSeconds,

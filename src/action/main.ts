@@ -18,6 +18,8 @@ import { actionsLogger } from './core-logger.js';
 import { readActionConfig } from './inputs.js';
 import type { Config } from '../config.js';
 import { writeBackupSummary, writeHistorySummary } from './summary.js';
+import { ActionsToolCache } from './tool-cache.js';
+import { actionToolchain } from '../toolchain/index.js';
 
 /**
  * The runner cancels a step with SIGINT, then SIGTERM about 7.5 s later, then SIGKILL 2.5 s
@@ -48,6 +50,8 @@ export async function run(): Promise<void> {
   const stopHandling = handleCancellation(controller);
   core.saveState(STATE.pid, String(process.pid));
   let tracked: Config | undefined;
+  // Missing PostgreSQL binaries of the needed major are fetched (apt, npm) and cached by the action.
+  const toolchain = actionToolchain(actionsLogger, new ActionsToolCache());
   try {
     const config = readActionConfig();
     tracked = config.mode === 'backup' || config.mode === 'restore-drill' ? config : undefined;
@@ -56,7 +60,8 @@ export async function run(): Promise<void> {
         const r = await runTracked(
           config,
           { logger: actionsLogger, signal },
-          (tracked) => runBackup(config, { logger: actionsLogger, signal: tracked, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) }),
+          (tracked) =>
+            runBackup(config, { logger: actionsLogger, signal: tracked, toolchain, onBackupPrefix: (prefix) => core.saveState(STATE.backupPrefix, prefix) }),
           backupOutcome,
         );
         core.setOutput('backup-id', r.id);
@@ -81,6 +86,7 @@ export async function run(): Promise<void> {
             runDrill(config, {
               logger: actionsLogger,
               signal: tracked,
+              toolchain,
               onCleanup: (item) => {
                 cleanup.push(item);
                 core.saveState(STATE.cleanup, JSON.stringify(cleanup));
@@ -100,6 +106,10 @@ export async function run(): Promise<void> {
         core.setOutput('files', String(rep.files.restoredCount));
         core.setOutput('failed-checks', String(rep.totals.failedChecks + rep.totals.failedTables + (rep.files.status === 'failed' ? 1 : 0)));
         core.setOutput('report-path', r.jsonPath);
+        if (rep.rehearsal) {
+          core.setOutput('rehearsal-status', rep.rehearsal.status);
+          core.setOutput('rehearsal-differences', String(rep.rehearsal.unexplained));
+        }
         if (r.databaseUrl) {
           core.setSecret(new URL(r.databaseUrl).password);
           core.setOutput('database-url', r.databaseUrl);
@@ -124,7 +134,7 @@ export async function run(): Promise<void> {
           const r = await runTracked(
             config,
             { logger: actionsLogger, signal },
-            (tracked) => runRestore(config, { logger: actionsLogger, signal: tracked, onPreview: (p) => (preview = p) }),
+            (tracked) => runRestore(config, { logger: actionsLogger, signal: tracked, toolchain, onPreview: (p) => (preview = p) }),
             restoreOutcome,
           );
           await writePreview(preview ?? r.preview);
@@ -168,6 +178,8 @@ export async function run(): Promise<void> {
       if (tracked) await writeHistorySummary(tracked, []);
     }
   } finally {
+    // Set even when the run failed: which binaries it had is part of the diagnosis.
+    if (toolchain.used.length) core.setOutput('postgres-binaries', toolchain.used.join(', '));
     stopHandling();
   }
 }

@@ -11,6 +11,7 @@ import { connect } from '../postgres/connect.js';
 import { suggestRedactions } from '../postgres/redaction.js';
 import { ExitCode } from '../errors.js';
 import { renderText } from '../report/text.js';
+import { cliToolchain } from '../toolchain/index.js';
 import type { Logger } from '../util/logger.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { cliReader, type ParsedArgs } from './args.js';
@@ -55,7 +56,7 @@ const backup: Command = {
   mode: 'backup',
   async run(ctx) {
     const config = configFor(ctx, 'backup');
-    const r = await runTracked(config, ctx, (signal) => runBackup(config, { logger: ctx.logger, signal }), backupOutcome);
+    const r = await runTracked(config, ctx, (signal) => runBackup(config, { logger: ctx.logger, signal, toolchain: cliToolchain(ctx.logger) }), backupOutcome);
     return {
       result: {
         backupId: r.id,
@@ -99,7 +100,7 @@ const drill: Command = {
       return { result: { removed }, text: removed ? `Removed ${removed} kept or stale drill database(s).` : 'No kept or stale drill databases here.' };
     }
     const config = configFor(ctx, 'restore-drill');
-    const r = await runTracked(config, ctx, (signal) => runDrill(config, { logger: ctx.logger, signal }), drillOutcome);
+    const r = await runTracked(config, ctx, (signal) => runDrill(config, { logger: ctx.logger, signal, toolchain: cliToolchain(ctx.logger) }), drillOutcome);
     const text =
       renderText(r.report) + `\nReports: ${r.jsonPath}\n         ${r.junitPath}` + (r.databaseUrl ? `\nRestored database kept running: ${r.databaseUrl}` : '');
     return {
@@ -139,7 +140,12 @@ const restore: Command = {
   async run(ctx) {
     const id = ctx.parsed.positionals[0];
     const config = configFor(ctx, 'restore', id ? { 'backup-id': id } : {});
-    const r = await runTracked(config, ctx, (signal) => runRestore(config, { logger: ctx.logger, signal, confirm: (q) => ctx.confirm(q) }), restoreOutcome);
+    const r = await runTracked(
+      config,
+      ctx,
+      (signal) => runRestore(config, { logger: ctx.logger, signal, toolchain: cliToolchain(ctx.logger), confirm: (q) => ctx.confirm(q) }),
+      restoreOutcome,
+    );
     const lines = [...(r.dryRun ? ['Dry run: nothing was written. Plan:', ...r.plan.map((p) => `  ${p}`)] : [])];
     if (r.report) lines.push(renderText(r.report));
     if (r.previousFilesPath) lines.push(`Previous files kept at ${r.previousFilesPath}`);

@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import { BACKUP_PARTS } from '../constants.js';
-import { describeError } from '../errors.js';
+import { UsageError, describeError } from '../errors.js';
 import { newBackupId } from '../archive/backup-id.js';
 import { formatChecksums } from '../archive/checksums.js';
 import { localFilesSource, type FilesSource } from '../archive/files-source.js';
@@ -29,8 +29,8 @@ import {
 } from '../archive/manifest.js';
 import { sealingFor } from '../archive/seal.js';
 import { writePart, type PartWriterOptions } from '../archive/part-writer.js';
+import { installedOnly, type Toolchain } from '../toolchain/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findBinDir } from '../postgres/binaries.js';
 import { captureRoles } from '../postgres/roles.js';
 import {
   excludeDataArgs,
@@ -75,6 +75,8 @@ export interface ModeDeps {
   afterSnapshot?: () => Promise<void>;
   /** Told the backup's storage prefix before any part is written (the action's post step removes it after a kill). */
   onBackupPrefix?: (prefix: string) => void;
+  /** Finds (and in the action, fetches) PostgreSQL binaries of the needed major; default: installed ones only. */
+  toolchain?: Toolchain;
 }
 
 /** Parallel connections computing table stats while the dump streams. */
@@ -121,6 +123,19 @@ async function backupUnderLock(config: Config, deps: ModeDeps, files: FilesSourc
   });
 }
 
+/** The pg_dump major: the server's, or a newer one given as postgres-version (an older pg_dump cannot read the server). */
+function dumpMajor(config: Config, serverMajor: number, serverVersion: string): number {
+  const asked = config.postgresVersion;
+  if (asked === undefined) return serverMajor;
+  if (asked < serverMajor) {
+    throw new UsageError(`postgres-version ${asked} is older than the source server (PostgreSQL ${serverVersion}): pg_dump cannot dump a newer server.`, {
+      input: 'postgres-version',
+      hint: `Use 'auto' (the default) or ${serverMajor} or newer.`,
+    });
+  }
+  return asked;
+}
+
 /** How long a failed backup waits for its other part writers to stop before it removes their objects. */
 const PART_STOP_GRACE_MS = 10_000;
 
@@ -153,9 +168,11 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
   try {
     const server = await serverInfo(main);
     const databaseBytes = Number((await main.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0]!.n);
-    const pgDump = await findBinDir({
+    const pgDump = await (deps.toolchain ?? installedOnly(logger)).find({
+      kind: 'client',
       tools: ['pg_dump'],
-      wanted: server.major,
+      major: dumpMajor(config, server.major, server.version),
+      allowNewer: true, // pg_dump reads every older server
       preferDir: config.postgresBinDir,
       purpose: `a PostgreSQL ${server.version} server`,
     });

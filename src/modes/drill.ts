@@ -17,7 +17,9 @@ import { unsealingFor } from '../archive/seal.js';
 import { makeDecryptor, openPart, readPartText, verifyPart, type Decryptor } from '../archive/open-part.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
-import { findBinDir } from '../postgres/binaries.js';
+import { installedOnly, restoreTools } from '../toolchain/index.js';
+import { missingExtensions, objectDifferences, rehearsalResult, restoreErrors, tableDifferences } from '../rehearse/differences.js';
+import type { RehearsalDifference, RehearsalResult } from '../rehearse/types.js';
 import { EphemeralCluster, cleanupStaleClusters } from '../postgres/cluster.js';
 import { connect, ident, serverInfo } from '../postgres/connect.js';
 import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
@@ -71,13 +73,17 @@ interface DrillTarget {
   keep?(): Promise<void>;
 }
 
-async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDeps): Promise<DrillTarget> {
-  const wanted = config.postgresVersion ?? manifest.source.major;
-  const bins = await findBinDir({
-    tools: ['initdb', 'pg_ctl', 'postgres'],
-    wanted,
-    preferDir: config.postgresBinDir,
-    purpose: `a throwaway server to restore a PostgreSQL ${manifest.source.serverVersion} backup`,
+async function throwawayTarget(config: Config, manifest: Manifest, deps: DrillDeps, rehearsal?: number): Promise<DrillTarget> {
+  const wanted = rehearsal ?? config.postgresVersion ?? manifest.source.major;
+  const bins = await (deps.toolchain ?? installedOnly(deps.logger)).find({
+    kind: 'server',
+    major: wanted,
+    allowNewer: rehearsal === undefined, // a newer server restores an older backup; a rehearsal is of exactly its major
+    preferDir: rehearsal === undefined ? config.postgresBinDir : undefined,
+    purpose:
+      rehearsal === undefined
+        ? `a throwaway server to restore a PostgreSQL ${manifest.source.serverVersion} backup`
+        : `an upgrade rehearsal on PostgreSQL ${rehearsal}`,
   });
   deps.logger.info(`Starting a throwaway PostgreSQL ${bins.version} (${bins.dir})`);
   const cluster = await EphemeralCluster.start({ binDir: bins.dir, tuneForRestore: true, logger: deps.logger }).catch((error: unknown) => {
@@ -160,19 +166,16 @@ async function restoreDatabase(
   manifest: Manifest,
   targetUrl: string,
   config: Config,
-  logger: Logger,
+  deps: DrillDeps,
   decrypt: Decryptor,
   workDir: string,
   signal?: AbortSignal,
-): Promise<{ downloadSeconds: number; restoreSeconds: number }> {
+  keepGoing = false,
+): Promise<{ downloadSeconds: number; restoreSeconds: number; stderr: string }> {
+  const { logger } = deps;
   const dump = partByRole(manifest, 'database')!;
   const redacted = partByRole(manifest, 'redacted-data');
-  const tools = await findBinDir({
-    tools: ['pg_restore', 'psql'],
-    wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0),
-    preferDir: config.postgresBinDir,
-    purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
-  });
+  const tools = await restoreTools(manifest, config.postgresBinDir, deps.toolchain ?? installedOnly(logger));
   const progress = new Progress('database', logger, {
     totalBytes: dump.bytes,
     whenAllRead: 'all read; pg_restore is building indexes and constraints',
@@ -192,27 +195,29 @@ async function restoreDatabase(
       await pipeline(await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)), createWriteStream(local));
     }
     const t1 = performance.now();
+    const errors: string[] = [];
+    const restore = async (options: Omit<Parameters<typeof runPgRestore>[0], 'keepGoing' | 'signal'>) => {
+      errors.push((await runPgRestore({ ...options, keepGoing, signal })).stderr);
+    };
     try {
       if (local && redacted) {
-        await runPgRestore({
+        await restore({
           binDir: tools.dir,
           databaseUrl: targetUrl,
           file: local,
           jobs: config.jobs,
           extraArgs: ['--section=pre-data', '--section=data'],
-          signal,
         });
         await runPsqlScript({ binDir: tools.dir, databaseUrl: targetUrl, input: await openPart(storage, prefix, redacted, decrypt) });
-        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'], signal });
+        await restore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, extraArgs: ['--section=post-data'] });
       } else if (local) {
-        await runPgRestore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs, signal });
+        await restore({ binDir: tools.dir, databaseUrl: targetUrl, file: local, jobs: config.jobs });
       } else {
         // Remote or encrypted: stream into pg_restore while verifying; a mismatch fails the restore at the end of the stream.
-        await runPgRestore({
+        await restore({
           binDir: tools.dir,
           databaseUrl: targetUrl,
           input: await openPart(storage, prefix, dump, decrypt, (n) => progress.add(n)),
-          signal,
         });
       }
     } catch (error) {
@@ -221,10 +226,21 @@ async function restoreDatabase(
       throw error;
     }
     await verifying;
-    return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000 };
+    return { downloadSeconds: (t1 - t0) / 1000, restoreSeconds: (performance.now() - t1) / 1000, stderr: errors.join('\n') };
   } finally {
     progress.stop();
   }
+}
+
+function rehearsalLine(r: RehearsalResult): string {
+  if (r.status === 'not-run') return `upgrade rehearsal on PostgreSQL ${r.major || 'latest'} did not run: ${r.differences[0]?.message ?? ''}`;
+  const explained = r.differences.length - r.unexplained;
+  if (r.status === 'passed') return `upgrade rehearsal: the backup restores on PostgreSQL ${r.serverVersion} with no differences`;
+  return `upgrade rehearsal on PostgreSQL ${r.serverVersion}: ${r.unexplained} unexplained difference(s)${explained ? `, ${explained} explained by the major change` : ''}: ${r.differences
+    .filter((d) => !d.explainedBy)
+    .slice(0, 3)
+    .map((d) => `${d.object}: ${d.message.length > 160 ? `${d.message.slice(0, 159)}…` : d.message}`)
+    .join('; ')}`;
 }
 
 async function verifyFiles(storage: Storage, prefix: string, manifest: Manifest, workDir: string, decrypt: Decryptor): Promise<FilesResult> {
@@ -291,6 +307,81 @@ async function drillTrend(
 /** A drill that failed only on the trend guard is its own outcome (exit 11), not "drill failed". */
 export function isSuspectOnly(report: DrillReport): boolean {
   return report.status === 'failed' && report.failures.length > 0 && report.failures.every((f) => f.startsWith('trend: '));
+}
+
+/** The rehearsal's major: the one asked for, or for `latest` the newest whose server binaries can be had. */
+async function rehearsalMajor(config: Config, deps: DrillDeps): Promise<number | undefined> {
+  if (typeof config.rehearseMajor === 'number') return config.rehearseMajor;
+  const chain = deps.toolchain ?? installedOnly(deps.logger);
+  for (const major of await chain.serverMajors()) {
+    const found = await chain.find({ kind: 'server', major, allowNewer: false, purpose: 'an upgrade rehearsal' }).catch(() => undefined);
+    if (found) return major;
+  }
+  return undefined;
+}
+
+/**
+ * Upgrade rehearsal: the same backup restored a second time, into a throwaway server of the
+ * rehearsed major, with pg_restore going on past errors so that every one is listed; then the
+ * same table and object comparisons as the drill. Every difference is reported; the documented
+ * table in src/rehearse/explained.ts says which ones the major change explains.
+ */
+async function rehearseUpgrade(
+  config: Config,
+  deps: DrillDeps,
+  backup: { storage: Storage; prefix: string; manifest: Manifest; decrypt: Decryptor },
+): Promise<RehearsalResult> {
+  const { manifest, storage, prefix, decrypt } = backup;
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const notRun = (major: number, message: string): RehearsalResult => ({
+    ...rehearsalResult(major, manifest.source.major, 'n/a', [{ object: `PostgreSQL ${major || 'latest'}`, type: 'not-run', message }], seconds()),
+    status: 'not-run',
+  });
+  const major = await rehearsalMajor(config, deps);
+  if (major === undefined) return notRun(0, 'no PostgreSQL server binaries could be found or fetched for `latest`');
+  let target: DrillTarget;
+  try {
+    target = await throwawayTarget(config, manifest, deps, major);
+  } catch (error) {
+    return notRun(major, describeError(error));
+  }
+  const workDir = await mkdtemp(join(runTempRoot(), 'rehearse-'));
+  deps.onCleanup?.({ kind: 'dir', path: workDir });
+  try {
+    deps.logger.info(
+      `Upgrade rehearsal: restoring backup ${manifest.id} (PostgreSQL ${manifest.source.serverVersion}) into PostgreSQL ${target.serverVersion}`,
+    );
+    await createCapturedRoles(storage, prefix, manifest, target.url, decrypt, deps.logger);
+    const found: RehearsalDifference[] = [];
+    const client = await connect(target.url);
+    try {
+      const available = new Set((await client.query<{ name: string }>('SELECT name FROM pg_available_extensions')).rows.map((r) => r.name));
+      found.push(
+        ...missingExtensions(
+          Object.keys(manifest.objects?.extensionVersions ?? {}).filter((e) => e !== 'plpgsql'),
+          available,
+        ),
+      );
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    try {
+      const { stderr } = await restoreDatabase(storage, prefix, manifest, target.url, config, deps, decrypt, workDir, deps.signal, true);
+      found.push(...restoreErrors(stderr));
+    } catch (error) {
+      found.push({ object: 'database', type: 'restore-error', message: describeError(error) });
+      return rehearsalResult(major, manifest.source.major, target.serverVersion, found, seconds());
+    }
+    const { tables } = await compareTables(target.url, manifest, config.jobs);
+    found.push(...tableDifferences(tables));
+    const verified = await objectsVerification(target.url, manifest, { refreshMaterializedViews: true });
+    found.push(...objectDifferences(verified.results));
+    return rehearsalResult(major, manifest.source.major, target.serverVersion, found, seconds());
+  } finally {
+    await target.dispose().catch((e) => deps.logger.warn(`Could not remove the rehearsal server: ${describeError(e)}`));
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 /** A drill holds a shared lock, so no prune deletes the backup it reads. */
@@ -373,7 +464,7 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     });
     let restored = false;
     try {
-      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, logger, decrypt, workDir, deps.signal);
+      const t = await restoreDatabase(storage, prefix, manifest, target.url, config, deps, decrypt, workDir, deps.signal);
       timings.downloadSeconds = t.downloadSeconds;
       timings.restoreSeconds = t.restoreSeconds;
       restored = true;
@@ -446,6 +537,15 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
   timings.totalSeconds = (performance.now() - t0) / 1000;
+  // The rehearsal runs after the drill's own server is gone (one throwaway server at a time).
+  let rehearsal: RehearsalResult | undefined;
+  if (config.rehearseMajor !== undefined) {
+    rehearsal = await phase(logger, 'upgrade rehearsal', () => rehearseUpgrade(config, deps, { storage, prefix, manifest, decrypt }));
+    const line = rehearsalLine(rehearsal);
+    logger.info(line);
+    // Only rehearse-must-pass makes a difference the major change does not explain a failure.
+    if (rehearsal.status === 'differences' || rehearsal.status === 'not-run') (config.rehearseMustPass ? failures : warnings).push(line);
+  }
 
   const finishedAt = new Date();
   const report: DrillReport = {
@@ -466,6 +566,7 @@ async function drillBackup(config: Config, deps: DrillDeps, checksFile: ChecksFi
     files,
     checks,
     ...(objects ? { objects } : {}),
+    ...(rehearsal ? { rehearsal } : {}),
     totals: reportTotals(tables, checks),
     failures,
     warnings,

@@ -22,7 +22,7 @@ import { partByRole, type Manifest, type PartInfo, type TableStats } from '../ar
 import { unsealingFor } from '../archive/seal.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
-import { findBinDir } from '../postgres/binaries.js';
+import { installedOnly, restoreTools, type Toolchain } from '../toolchain/index.js';
 import { compareTables } from '../postgres/compare.js';
 import { objectsVerification } from '../postgres/objects/index.js';
 import { connect } from '../postgres/connect.js';
@@ -54,6 +54,8 @@ export { renderPreview, RestoreRefused, type RestorePreview };
 
 export interface RestoreDeps {
   logger: Logger;
+  /** Finds (and in the action, fetches) pg_restore/psql new enough for the backup; default: installed ones only. */
+  toolchain?: Toolchain;
   storage?: Storage;
   signal?: AbortSignal;
   /**
@@ -155,14 +157,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps, destination: Fil
   const needed = [dumpPart, manifest.files ? tarPart : undefined, manifest.files ? listPart : undefined].filter((p): p is PartInfo => p !== undefined);
   const decrypt = makeDecryptor(manifest.id, needed, unseal);
 
-  const tools = restoreDb
-    ? await findBinDir({
-        tools: ['pg_restore', 'psql'],
-        wanted: Math.max(manifest.source.major, Number.parseInt(manifest.dump.toolVersion, 10) || 0),
-        preferDir: config.postgresBinDir,
-        purpose: `a dump made by pg_dump ${manifest.dump.toolVersion}`,
-      })
-    : undefined;
+  const tools = restoreDb ? await restoreTools(manifest, config.postgresBinDir, deps.toolchain ?? installedOnly(logger), config.postgresVersion) : undefined;
 
   // ── Preview: read-only, nothing downloaded beyond the dump's table of contents.
   let target: TargetState | undefined;

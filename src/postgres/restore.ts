@@ -18,17 +18,27 @@ export interface RestoreOptions {
   jobs?: number;
   extraArgs?: string[];
   signal?: AbortSignal;
+  /** Restore everything that restores and return the errors (an upgrade rehearsal lists them all) instead of stopping at the first. */
+  keepGoing?: boolean;
 }
 
 export async function runPgRestore(options: RestoreOptions): Promise<{ stderr: string }> {
   const conn = libpqConnection(options.databaseUrl);
-  const args = ['--no-owner', '--no-acl', '--exit-on-error', '--no-password', `--dbname=${conn.dbname}`, ...(options.extraArgs ?? [])];
+  const args = [
+    '--no-owner',
+    '--no-acl',
+    ...(options.keepGoing ? [] : ['--exit-on-error']),
+    '--no-password',
+    `--dbname=${conn.dbname}`,
+    ...(options.extraArgs ?? []),
+  ];
   if (options.file) {
     if ((options.jobs ?? 1) > 1) args.push(`--jobs=${options.jobs}`);
     args.push(options.file);
   }
   const path = join(options.binDir, 'pg_restore');
   const { code, stderr: text } = await runFed(path, args, conn.env, options.input, options.signal);
+  if (options.keepGoing && (code === 0 || /errors ignored on restore/i.test(text))) return { stderr: text };
   if (code !== 0) throw toolFailed(path, code, text);
   if (/errors ignored on restore/i.test(text)) {
     throw new ToolError('pg_restore', `pg_restore reported ignored errors: ${text.split('\n').slice(-12).join('\n')}`, { stderr: text });

@@ -97,12 +97,50 @@ function drillSuite(r: DrillReport, suites: Suite[]): Suite[] {
   return [{ group: 'drill', cases: [{ classname: 'drill', name: 'drill', seconds: r.timings.totalSeconds, outcome }] }];
 }
 
+/**
+ * The upgrade rehearsal: one case per difference. It fails only when it failed the drill
+ * (rehearse-must-pass); otherwise its differences are skipped cases, so a passing drill stays green.
+ */
+function rehearsalSuite(r: DrillReport): Suite[] {
+  const rehearsal = r.rehearsal;
+  if (!rehearsal) return [];
+  const classname = `rehearsal.postgresql-${rehearsal.major || 'latest'}`;
+  const failing = r.failures.some((f) => f.startsWith('upgrade rehearsal'));
+  if (!rehearsal.differences.length) {
+    return [
+      {
+        group: 'rehearsal',
+        cases: [
+          {
+            classname,
+            name: 'restores and verifies alike',
+            seconds: rehearsal.durationSeconds,
+            outcome: { status: 'passed', message: `PostgreSQL ${rehearsal.serverVersion}` },
+          },
+        ],
+      },
+    ];
+  }
+  const cases = rehearsal.differences.map((d): TestCase => ({
+    classname,
+    name: `${d.object} (${d.type})`,
+    seconds: 0,
+    outcome: {
+      status: d.explainedBy ? 'not-verified' : failing ? 'failed' : 'not-verified',
+      message: d.explainedBy ? `explained by the major change: ${d.explainedBy}` : `unexplained: ${d.message}`,
+      detail: d.message,
+    },
+  }));
+  return [{ group: 'rehearsal', cases }];
+}
+
 function suitesOf(r: DrillReport): Suite[] {
   const suites: Suite[] = [
     { group: 'tables', cases: r.tables.map(tableCase) },
     ...(r.objects?.length ? [{ group: 'objects', cases: r.objects.map(objectCase) }] : []),
     { group: 'files', cases: [filesCase(r.files)] },
     { group: 'checks', cases: r.checks.map(checkCase) },
+    ...rehearsalSuite(r),
   ];
   return suites.concat(drillSuite(r, suites));
 }

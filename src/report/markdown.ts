@@ -23,6 +23,7 @@ import {
   timingsLine,
   truncateList,
 } from './text.js';
+import { rehearsalHeadline, rehearsalRows } from './rehearsal.js';
 import { objectIcon, objectLabel, objectStatusWord, objectsSummary, orderObjects } from './objects.js';
 import type { CheckResult, DrillReport, FilesResult, ObjectResult, TableResult } from './types.js';
 
@@ -123,12 +124,22 @@ function checksSection(checks: CheckResult[]): string[] {
   return head.concat(orderChecks(checks).map(checkRow));
 }
 
+function rehearsalSection(report: DrillReport): string[] {
+  const r = report.rehearsal;
+  if (!r) return [];
+  const head = ['', `### ${md(rehearsalHeadline(r))}`];
+  if (!r.differences.length) return head;
+  const rows = rehearsalRows(r).map((cells) => `| ${cells.map(md).join(' | ')} |`);
+  return [...head, '', '| Object | Type | Difference | Major change |', '|---|---|---|---|', ...rows];
+}
+
 export function renderMarkdown(report: DrillReport): string {
   const lines = [
     ...headline(report),
     ...(report.status === 'failed' ? bulletList('Why it failed', report.failures) : []),
     ...tablesSection(report),
     ...objectsSection(report.objects),
+    ...rehearsalSection(report),
     ...filesSection(report.files),
     ...checksSection(report.checks),
     ...bulletList('Warnings', report.warnings, '⚠ '),

@@ -2,6 +2,7 @@
 // renderer shares (kept here rather than in a new module so the report folder stays small).
 
 import { formatBytes, formatDuration } from '../util/format.js';
+import { rehearsalHeadline, rehearsalRows } from './rehearsal.js';
 import { objectIcon, objectLabel, objectStatusWord, objectsSummary, orderObjects } from './objects.js';
 import type { CheckResult, DrillReport, FilesResult, ObjectResult, Status, TableResult } from './types.js';
 
@@ -248,12 +249,19 @@ function objectsSection(objects: ObjectResult[] | undefined): string[] {
   return ['', `Objects: ${objectsSummary(objects)}`, ...alignColumns(rows)];
 }
 
+function rehearsalSection(report: DrillReport): string[] {
+  const r = report.rehearsal;
+  if (!r) return [];
+  return ['', rehearsalHeadline(r), ...alignColumns(rehearsalRows(r).map((cells) => ['  ', ...cells.map(printable)]))];
+}
+
 export function renderText(report: DrillReport): string {
   const lines = [
     ...header(report),
     ...bulletSection('Failures:', report.failures, '-'),
     ...tablesSection(report),
     ...objectsSection(report.objects),
+    ...rehearsalSection(report),
     ...filesSection(report.files),
     ...checksSection(report.checks),
     ...bulletSection('Warnings:', report.warnings, '⚠'),

@@ -1,5 +1,8 @@
 // The result of a drill (and of a restore's verification), as reported in the
 // job summary, the JSON report and the JUnit report.
+import type { RehearsalResult } from '../rehearse/types.js';
+
+export type { RehearsalResult, RehearsalDifference } from '../rehearse/types.js';
 
 export type Status = 'passed' | 'failed' | 'not-verified' | 'error' | 'skipped';
 
@@ -69,6 +72,8 @@ export interface DrillReport {
   checks: CheckResult[];
   /** Large objects, sequences, extension configuration rows, materialized views and structure (format 3 backups). */
   objects?: ObjectResult[];
+  /** Upgrade rehearsal (rehearse-major): the same backup restored on another major, its differences. */
+  rehearsal?: RehearsalResult;
   totals: { tables: number; rows: number; failedTables: number; failedChecks: number; notVerified: number };
   /** Why the drill failed, in one line each (empty when passed). */
   failures: string[];

@@ -53,6 +53,8 @@ export function actionScenario(label: string, node: () => string | undefined, ru
       assert.equal(outputs.tables, '8');
       assert.ok(Number(outputs['size-bytes']) > 0);
       assert.ok(Number(outputs.files) > 0);
+      // The runner's own pg_dump of the server's major: nothing fetched (and no cache service off GitHub).
+      assert.match(outputs['postgres-binaries'] ?? '', /^client \d+: installed$/);
       assert.match(readFileSync(b.summary, 'utf8'), /Backup .*Tables \/ rows/s);
       // The database password is masked (::add-mask::) and never printed in clear otherwise.
       assert.ok(backup.stdout.includes(`::add-mask::${cluster.password}`), backup.stdout.slice(0, 2000));
@@ -80,6 +82,7 @@ export function actionScenario(label: string, node: () => string | undefined, ru
       assert.equal(out['backup-id'], outputs['backup-id']);
       assert.equal(out.tables, '8');
       assert.equal(out['failed-checks'], '0');
+      assert.match(out['postgres-binaries'] ?? '', /^server \d+: installed, client \d+: installed$/);
       assert.ok(existsSync(out['report-path']!));
       assert.ok(existsSync(out['report-path']!.replace(/\.json$/, '.junit.xml')));
       const summary = readFileSync(d.summary, 'utf8');
