@@ -14300,7 +14300,11 @@ async function runTracked(config, deps, run, outcomeOf) {
         status = outcome.status;
     }
     catch (error) {
-        failure = timeout.signal.aborted ? timeout.signal.reason : deps.signal?.aborted ? (deps.signal.reason ?? new src_errors/* InterruptedError */.p4('SIGINT')) : error;
+        // An interrupted run keeps the engine's own message when it names the signal: it adds what it confirmed
+        // (a restore's rollback, the target unchanged), which the bare "Interrupted by SIGINT" would lose.
+        const interruption = deps.signal?.reason ?? new src_errors/* InterruptedError */.p4('SIGINT');
+        const saysWhy = error instanceof src_errors/* BackupDrillError */.G$ && error.message.includes(interruption.message.split('.')[0]);
+        failure = timeout.signal.aborted ? timeout.signal.reason : deps.signal?.aborted ? (saysWhy ? error : interruption) : error;
         status = timeout.signal.aborted ? 'timed-out' : deps.signal?.aborted ? 'interrupted' : 'failed';
         outcome = { status: 'failed', headline: (0,util_redact/* redact */.E$)((0,src_errors/* describeError */.Uc)(failure)), reasons: [(0,util_redact/* redact */.E$)((0,src_errors/* describeError */.Uc)(failure))], exitCode: (0,src_errors/* exitCodeOf */.FO)(failure) };
     }

@@ -64,7 +64,16 @@ class S3Storage {
     options;
     tuning;
     location;
-    client;
+    clients;
+    /**
+     * Set once a request failed after every retry because the endpoint did not answer: the run has
+     * failed, and its clean-up (partial parts, the lock, the run record) then tries each request once,
+     * so a dead endpoint ends the run in bounded time instead of retrying every clean-up step.
+     */
+    endpointDown = false;
+    get client() {
+        return this.endpointDown ? this.clients.once : this.clients.retrying;
+    }
     /** `url` is `s3://bucket[/prefix]`. Validates inputs; makes no request. */
     static fromUrl(url, options, tuning = {}) {
         const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(url);
@@ -85,26 +94,30 @@ class S3Storage {
             validateEndpoint(options.endpoint, bucket);
         partPlan(undefined, tuning); // rejects a bad part size now rather than at the first put
         this.location = `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
-        this.client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.S3Client({
-            region: options.region || defaultRegion,
-            endpoint: options.endpoint,
-            forcePathStyle: options.forcePathStyle,
-            followRegionRedirects: true, // AWS: a bucket in another region still works (one extra request)
-            // The default flexible checksums make s3rver store aws-chunked framing and are
-            // refused by several S3-compatible stores; put verifies the size instead.
-            requestChecksumCalculation: 'WHEN_REQUIRED',
-            responseChecksumValidation: 'WHEN_REQUIRED',
-            maxAttempts: tuning.maxAttempts ?? 5,
-            // Deadlines: a connection not open within connect-timeout, or a request with no bytes
-            // either way for storage-timeout (an endpoint that takes the upload and never answers),
-            // fails that attempt; the SDK retries it (parts are buffers, so every request is replayable).
-            requestHandler: {
-                connectionTimeout: options.connectTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().connectMs,
-                socketTimeout: options.idleTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().idleMs,
-            },
-            ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
-        });
-        this.client.middlewareStack.add(contentMd5ForDeleteObjects, { step: 'build', priority: 'low', name: 'contentMd5ForDeleteObjects' });
+        const makeClient = (maxAttempts) => {
+            const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.S3Client({
+                region: options.region || defaultRegion,
+                endpoint: options.endpoint,
+                forcePathStyle: options.forcePathStyle,
+                followRegionRedirects: true, // AWS: a bucket in another region still works (one extra request)
+                // The default flexible checksums make s3rver store aws-chunked framing and are
+                // refused by several S3-compatible stores; put verifies the size instead.
+                requestChecksumCalculation: 'WHEN_REQUIRED',
+                responseChecksumValidation: 'WHEN_REQUIRED',
+                maxAttempts,
+                // Deadlines: a connection not open within connect-timeout, or a request with no bytes
+                // either way for storage-timeout (an endpoint that takes the upload and never answers),
+                // fails that attempt; the SDK retries it (parts are buffers, so every request is replayable).
+                requestHandler: {
+                    connectionTimeout: options.connectTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().connectMs,
+                    socketTimeout: options.idleTimeoutMs ?? (0,_util_deadlines_js__WEBPACK_IMPORTED_MODULE_4__/* .deadlines */ .QA)().idleMs,
+                },
+                ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
+            });
+            client.middlewareStack.add(contentMd5ForDeleteObjects, { step: 'build', priority: 'low', name: 'contentMd5ForDeleteObjects' });
+            return client;
+        };
+        this.clients = { retrying: makeClient(tuning.maxAttempts ?? 5), once: makeClient(1) };
     }
     uriOf(key) {
         return `s3://${this.bucket}/${this.prefix}${key}`;
@@ -284,6 +297,8 @@ class S3Storage {
         });
     }
     error(error, op, key) {
+        if (UNREACHABLE.has(codeOf(error)))
+            this.endpointDown = true;
         return translateS3Error(error, {
             op,
             bucket: this.bucket,
