@@ -12811,6 +12811,9 @@ function findRefusals(input) {
     const reasons = [...input.tableProblems, ...input.filesProblems];
     if (input.restoreFiles && !manifest.files)
         reasons.push(`Backup ${manifest.id} has no files; leave files-path empty or restore the database only (parts: database).`);
+    if (target?.readOnly)
+        reasons.push(`Target ${where(target)} is marked read-only: ${target.readOnly}. backup-drill does not override that. ` +
+            `If the restore is intended, lift it first (e.g. ALTER DATABASE "${target.database}" RESET default_transaction_read_only), then run it again.`);
     if (target && (mode === 'full' || mode === 'tables')) {
         if (target.userTables > 0 && !config.force) {
             reasons.push(mode === 'full'
@@ -13150,8 +13153,15 @@ async function inspectTarget(client, url) {
          JOIN pg_class f ON f.oid = c.conrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
          JOIN pg_class t ON t.oid = c.confrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
         WHERE c.contype = 'f'`)).rows;
+    const marked = (await client.query("SELECT reset_val AS v, pg_catalog.pg_is_in_recovery() AS standby FROM pg_catalog.pg_settings WHERE name = 'default_transaction_read_only'")).rows[0];
+    const readOnly = marked?.standby
+        ? 'it is a standby server (in recovery)'
+        : marked?.v === 'on'
+            ? 'default_transaction_read_only is on for it (set for the database, the role or the server)'
+            : undefined;
     const largeObjects = Number((await client.query('SELECT count(*)::text AS n FROM pg_largeobject_metadata')).rows[0].n);
     return {
+        ...(readOnly ? { readOnly } : {}),
         database: info.database,
         host: targetHost(url),
         user,

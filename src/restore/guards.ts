@@ -51,6 +51,11 @@ export function findRefusals(input: GuardInput): string[] {
   const reasons: string[] = [...input.tableProblems, ...input.filesProblems];
   if (input.restoreFiles && !manifest.files)
     reasons.push(`Backup ${manifest.id} has no files; leave files-path empty or restore the database only (parts: database).`);
+  if (target?.readOnly)
+    reasons.push(
+      `Target ${where(target)} is marked read-only: ${target.readOnly}. backup-drill does not override that. ` +
+        `If the restore is intended, lift it first (e.g. ALTER DATABASE "${target.database}" RESET default_transaction_read_only), then run it again.`,
+    );
   if (target && (mode === 'full' || mode === 'tables')) {
     if (target.userTables > 0 && !config.force) {
       reasons.push(

@@ -17,6 +17,12 @@ export interface TargetState {
   migration: MigrationHead | null;
   /** Non-system schemas on the target. */
   schemas: string[];
+  /**
+   * Why the target refuses writes by its own settings: `default_transaction_read_only` set for the
+   * database, the role or the server (its reset value, which our read-only session SET does not change),
+   * or a standby. A restore never overrides that: an operator marked it so.
+   */
+  readOnly?: string;
   availableExtensions: string[];
   /** Extensions installed in the target database, with the schema holding their objects. */
   installedExtensions: Array<{ name: string; schema: string }>;
@@ -75,8 +81,19 @@ export async function inspectTarget(client: Client, url: string | undefined): Pr
         WHERE c.contype = 'f'`,
     )
   ).rows;
+  const marked = (
+    await client.query<{ v: string; standby: boolean }>(
+      "SELECT reset_val AS v, pg_catalog.pg_is_in_recovery() AS standby FROM pg_catalog.pg_settings WHERE name = 'default_transaction_read_only'",
+    )
+  ).rows[0];
+  const readOnly = marked?.standby
+    ? 'it is a standby server (in recovery)'
+    : marked?.v === 'on'
+      ? 'default_transaction_read_only is on for it (set for the database, the role or the server)'
+      : undefined;
   const largeObjects = Number((await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_largeobject_metadata')).rows[0]!.n);
   return {
+    ...(readOnly ? { readOnly } : {}),
     database: info.database,
     host: targetHost(url),
     user,

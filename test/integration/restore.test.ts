@@ -212,6 +212,24 @@ describe('restore', () => {
     assert.equal((await fingerprint(url)).hash, (await fingerprint(sourceUrl)).hash);
   });
 
+  test('a target its operator marked read-only (default_transaction_read_only) is refused even with force, and is unchanged', async () => {
+    const url = await seededDb();
+    const db = basename(new URL(url).pathname);
+    await withClient(cluster.url(), (c) => c.query(`ALTER DATABASE "${db}" SET default_transaction_read_only = on`));
+    try {
+      const before = await fingerprint(url);
+      await assert.rejects(runRestore(config({ 'database-url': url, force: 'true', 'ignore-schema-mismatch': 'true' }), deps()), (e: unknown) => {
+        assert.ok(e instanceof RestoreRefused);
+        assert.match(e.message, /is marked read-only: default_transaction_read_only is on/);
+        assert.match(e.message, new RegExp(`ALTER DATABASE "${db}" RESET default_transaction_read_only`));
+        return true;
+      });
+      assert.deepEqual(await fingerprint(url), before);
+    } finally {
+      await withClient(cluster.url(), (c) => c.query(`ALTER DATABASE "${db}" RESET default_transaction_read_only`));
+    }
+  });
+
   test('force replaces everything: nothing newer than the backup survives in the restored schemas', async () => {
     const url = await restoredDb();
     await withClient(url, async (c) => {
