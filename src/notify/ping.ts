@@ -6,6 +6,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
 import { redact } from '../util/redact.js';
 import { post } from './http.js';
+import { hostOf } from './targets.js';
 
 export type PingKind = 'start' | 'success' | 'fail';
 
@@ -26,13 +27,5 @@ export async function sendPing(base: string | undefined, kind: PingKind, body: s
   } catch (error) {
     logger.warn(`Could not send the ${kind} ping to ping-url (${hostOf(base)}): ${redact(describeError(error))}. The run itself is not affected.`);
     return false;
-  }
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'unparsable URL';
   }
 }

@@ -32,7 +32,8 @@ export function parseTarget(raw: string): Target {
   return { kind, url: raw, label: `${kind} (${host})` };
 }
 
-function hostOf(url: string): string {
+/** The host a notification URL points at, for messages (never the path, which may hold a token). */
+export function hostOf(url: string): string {
   try {
     return new URL(url).host;
   } catch {

@@ -1,7 +1,7 @@
 // What machine this is, for cache keys and for choosing a source: the OS release
 // (/etc/os-release), the Debian architecture name, and whether apt is there at all.
-import { access, readFile } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isExecutable } from '../postgres/binaries.js';
 
 export interface OsRelease {
   /** e.g. `ubuntu`, `debian` */
@@ -39,17 +39,8 @@ export function npmPlatform(platform: string = process.platform, arch: string = 
   return `${platform}-${arch}`;
 }
 
-export async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    await access(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** apt-get, apt-cache and dpkg-deb are all there (a Debian or Ubuntu machine). */
 export async function hasAptTools(): Promise<boolean> {
-  for (const tool of ['/usr/bin/apt-get', '/usr/bin/apt-cache', '/usr/bin/dpkg-deb']) if (!(await isExecutableFile(tool))) return false;
+  for (const tool of ['/usr/bin/apt-get', '/usr/bin/apt-cache', '/usr/bin/dpkg-deb']) if (!(await isExecutable(tool))) return false;
   return true;
 }

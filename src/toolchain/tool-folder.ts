@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { delimiter } from 'node:path';
 import { runTool } from '../util/exec.js';
-import { isExecutableFile } from './platform.js';
+import { isExecutable } from '../postgres/binaries.js';
 import type { AcquiredTools } from './types.js';
 
 const MARKER = '.backup-drill-tools.json';
@@ -38,7 +38,7 @@ export async function missingLibraries(tools: AcquiredTools, names: string[]): P
   const missing = new Set<string>();
   for (const name of names) {
     const path = join(tools.binDir, name);
-    if (!(await isExecutableFile(path))) {
+    if (!(await isExecutable(path))) {
       missing.add(`${name} (the binary itself)`);
       continue;
     }

@@ -9,10 +9,9 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, describeError } from '../errors.js';
-import { findAllBinDirs, type BinDir } from '../postgres/binaries.js';
+import { findAllBinDirs, isExecutable, type BinDir } from '../postgres/binaries.js';
 import type { Logger } from '../util/logger.js';
 import type { ToolCache } from './cache.js';
-import { isExecutableFile } from './platform.js';
 import { libraryPathWith, missingLibraries, probeVersion, readMarker } from './tool-folder.js';
 import { TOOLS, type AcquiredTools, type ToolKind, type ToolOrigin, type ToolSource } from './types.js';
 
@@ -160,7 +159,7 @@ export class Toolchain {
     for (const a of [...this.acquired].reverse()) {
       if (a.major !== major) continue;
       let all = true;
-      for (const t of tools) if (!(await isExecutableFile(join(a.binDir, t)))) all = false;
+      for (const t of tools) if (!(await isExecutable(join(a.binDir, t)))) all = false;
       if (all) return a;
     }
     return undefined;
