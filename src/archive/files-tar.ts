@@ -7,7 +7,7 @@
 // devices are skipped and listed in the manifest; excluded paths (globs
 // relative to the directory) are skipped, and an excluded directory is not entered.
 import { createHash } from 'node:crypto';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
@@ -25,6 +25,58 @@ export interface PackedFiles {
 }
 
 const READ_SIZE = 1 << 20;
+
+/** What a file's tar header carries besides its type. */
+export interface FileHeader {
+  name: string;
+  size: number;
+  mode?: number;
+  mtime?: Date;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Adds one file to the tar from its chunks, hashing them on the way in; resolves with the SHA-256
+ * of the content once the tar has the whole entry. Used for local files and for files read over SSH.
+ */
+export async function packFile(pack: tarStream.Pack, header: FileHeader, chunks: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<string> {
+  const hash = createHash('sha256');
+  let finished!: (error?: Error | null) => void;
+  const added = new Promise<void>((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
+  const entry = pack.entry({ ...header, type: 'file' }, (e) => finished(e));
+  // The failure arrives through the callback above; without a listener, an entry destroyed with the
+  // tar (e.g. the disk filled up) would also emit an unhandled 'error' and crash the process.
+  (entry as unknown as NodeJS.EventEmitter).on('error', () => undefined);
+  added.catch(() => undefined); // awaited below; a failure while writing must not count as unhandled meanwhile
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    onBytes?.(chunk.length);
+    if (!entry.write(chunk)) await once(entry as unknown as NodeJS.EventEmitter, 'drain');
+  }
+  entry.end(undefined as unknown as Buffer);
+  await added;
+  return hash.digest('hex');
+}
+
+/** Exactly `size` bytes of an open file, padded with zeros if it shrank meanwhile (the tar header already says `size`). */
+async function* readExactly(handle: FileHandle, size: number, name: string, logger: Logger): AsyncGenerator<Buffer> {
+  let position = 0;
+  while (position < size) {
+    // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
+    const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - position));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    let chunk: Buffer;
+    if (bytesRead === 0) {
+      logger.warn(`files: ${name} changed while being read; its copy is padded with zeros.`);
+      chunk = Buffer.alloc(size - position);
+    } else {
+      chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    }
+    position += chunk.length;
+    yield chunk;
+  }
+}
 
 export function packFiles(root: string, exclude: string[], logger: Logger, onBytes?: (n: number) => void): PackedFiles {
   const pack = tarStream.pack();
@@ -51,37 +103,11 @@ export function packFiles(root: string, exclude: string[], logger: Logger, onByt
     try {
       const stat = await handle.stat();
       const size = stat.size;
-      const hash = createHash('sha256');
-      let finished!: (error?: Error | null) => void;
-      const added = new Promise<void>((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
-      const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
-      // The failure arrives through the callback above; without a listener, an entry destroyed with the
-      // tar (e.g. the disk filled up) would also emit an unhandled 'error' and crash the process.
-      (entry as unknown as NodeJS.EventEmitter).on('error', () => undefined);
-      added.catch(() => undefined); // awaited below; a failure while writing must not count as unhandled meanwhile
-      let position = 0;
-      while (position < size) {
-        // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
-        const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - position));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-        let chunk: Buffer;
-        if (bytesRead === 0) {
-          // The file shrank while we read it: pad to the size in the header so the tar stays valid.
-          logger.warn(`files: ${name} changed while being read; its copy is padded with zeros.`);
-          chunk = Buffer.alloc(size - position);
-        } else {
-          chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-        }
-        hash.update(chunk);
-        position += chunk.length;
-        onBytes?.(chunk.length);
-        if (!entry.write(chunk)) await once(entry as unknown as NodeJS.EventEmitter, 'drain');
-      }
-      entry.end(undefined as unknown as Buffer);
-      await added;
+      const header = { name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid };
+      const sha256 = await packFile(pack, header, readExactly(handle, size, name, logger), onBytes);
       summary.count++;
       summary.bytes += size;
-      await writeList(formatChecksumLine({ sha256: hash.digest('hex'), name }));
+      await writeList(formatChecksumLine({ sha256, name }));
     } finally {
       await handle.close();
     }

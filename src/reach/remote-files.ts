@@ -3,14 +3,13 @@
 // tar + files.sha256 + summary the local packing produces (per-file digests,
 // files-exclude, symlinks kept as links, specials skipped). Nothing is staged:
 // each file's bytes pass through once, hashed on the way.
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import picomatch from 'picomatch';
 import tarStream from 'tar-stream';
 import { RemoteError, UsageError } from '../errors.js';
 import type { FilesSource } from '../archive/files-source.js';
-import type { PackedFiles } from '../archive/files-tar.js';
+import { packFile, type PackedFiles } from '../archive/files-tar.js';
 import type { FilesSummary } from '../archive/manifest.js';
 import { formatChecksumLine } from '../archive/checksums.js';
 import type { Logger } from '../util/logger.js';
@@ -71,23 +70,12 @@ function packRemote(session: SshSession, path: string, where: string, exclude: s
     new Promise((resolve, reject) => pack.entry(header, (e) => (e ? reject(e) : resolve())));
 
   const copyFile = async (header: tarStream.Header, name: string, stream: Readable): Promise<void> => {
-    const hash = createHash('sha256');
     const size = header.size ?? 0;
-    let finished!: (error?: Error | null) => void;
-    const added = new Promise<void>((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
-    const entry = pack.entry({ name, size, mode: header.mode, mtime: header.mtime, uid: header.uid, gid: header.gid, type: 'file' }, (e) => finished(e));
-    (entry as unknown as NodeJS.EventEmitter).on('error', () => undefined);
-    added.catch(() => undefined);
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      onBytes?.(chunk.length);
-      if (!entry.write(chunk)) await once(entry as unknown as NodeJS.EventEmitter, 'drain');
-    }
-    entry.end(undefined as unknown as Buffer);
-    await added;
+    const fileHeader = { name, size, mode: header.mode, mtime: header.mtime, uid: header.uid, gid: header.gid };
+    const sha256 = await packFile(pack, fileHeader, stream as AsyncIterable<Buffer>, onBytes);
     summary.count++;
     summary.bytes += size;
-    if (!list.write(formatChecksumLine({ sha256: hash.digest('hex'), name }))) await once(list, 'drain');
+    if (!list.write(formatChecksumLine({ sha256, name }))) await once(list, 'drain');
   };
 
   const done = (async () => {
