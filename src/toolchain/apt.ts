@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.js';
 import { PGDG_KEY } from './pgdg-key.js';
 import { debianArch, hasAptTools, readOsRelease, type OsRelease } from './platform.js';
 import { TOOLS, type AcquiredTools, type ToolKind, type ToolSource } from './types.js';
-import { readMarker, writeMarker, missingLibraries } from './tool-folder.js';
+import { fillToolFolder, missingLibraries } from './tool-folder.js';
 
 export const PGDG_URL = 'https://apt.postgresql.org/pub/repos/apt';
 const KEY_PATH = '/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc';
@@ -97,9 +97,7 @@ export class AptSource implements ToolSource {
   async acquire(major: number, kind: ToolKind, folder: string): Promise<AcquiredTools> {
     const stateDir = `${folder}.apt-state`;
     const debs = join(stateDir, 'debs');
-    await rm(folder, { recursive: true, force: true });
-    await mkdir(folder, { recursive: true });
-    try {
+    return fillToolFolder(folder, stateDir, async () => {
       const apt = await this.prepareState(stateDir);
       await mkdir(debs, { recursive: true });
       await this.apt('apt-get', [...apt, '-q', 'update'], stateDir, 'read the PostgreSQL apt repository');
@@ -127,14 +125,8 @@ export class AptSource implements ToolSource {
         source: 'apt',
       };
       await this.checkLibraries(tools, missing);
-      await writeMarker(folder, tools);
-      return (await readMarker(folder))!;
-    } catch (error) {
-      await rm(folder, { recursive: true, force: true });
-      throw error;
-    } finally {
-      await rm(stateDir, { recursive: true, force: true });
-    }
+      return tools;
+    });
   }
 
   private async checkLibraries(tools: AcquiredTools, fetched: string[]): Promise<void> {

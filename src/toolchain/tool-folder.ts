@@ -1,6 +1,6 @@
 // A tool folder: acquired binaries plus a marker file that says what they are, so a
 // folder restored from the cache is recognised without asking apt or npm again.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { delimiter } from 'node:path';
 import { runTool } from '../util/exec.js';
@@ -23,6 +23,24 @@ export async function readMarker(folder: string): Promise<AcquiredTools | undefi
     return { ...raw, binDir: resolve(folder, raw.binDir), libDir: raw.libDir ? resolve(folder, raw.libDir) : undefined };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Fills `folder` afresh with `fill` and marks it complete. On any failure the folder is removed, so a
+ * half-filled one is never used; `scratch` (the download, the apt state) is removed either way.
+ */
+export async function fillToolFolder(folder: string, scratch: string, fill: () => Promise<AcquiredTools>): Promise<AcquiredTools> {
+  await rm(folder, { recursive: true, force: true });
+  await mkdir(folder, { recursive: true });
+  try {
+    await writeMarker(folder, await fill());
+    return (await readMarker(folder))!;
+  } catch (error) {
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
