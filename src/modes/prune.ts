@@ -177,15 +177,13 @@ async function ensureNewestReadInFull(
       return;
     }
     const bad = result.parts.filter((p) => !p.ok);
+    const reason = bad.map((p) => `${p.name}: ${p.message}`).join('; ');
     // A storage that could not be read says nothing about the backup: stop, rather than judge it damaged.
     if (bad.every((p) => p.unreadable))
-      throw new StorageError(
-        `Prune stopped: backup ${entry.id} could not be read in full, so nothing was deleted: ${bad.map((p) => `${p.name}: ${p.message}`).join('; ')}`,
-        {
-          hint: 'Check the storage (endpoint, credentials, throttling) and run prune again.',
-        },
-      );
-    states.set(entry.id, { state: 'damaged', reason: bad.map((p) => `${p.name}: ${p.message}`).join('; ') });
+      throw new StorageError(`Prune stopped: backup ${entry.id} could not be read in full, so nothing was deleted: ${reason}`, {
+        hint: 'Check the storage (endpoint, credentials, throttling) and run prune again.',
+      });
+    states.set(entry.id, { state: 'damaged', reason });
   }
 }
 
