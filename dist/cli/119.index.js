@@ -8746,15 +8746,16 @@ class EphemeralCluster {
         const password = (0,external_node_crypto_.randomBytes)(18).toString('base64url');
         (0,util_redact/* registerSecret */.cl)(password);
         const owner = { pid: process.pid, binDir: options.binDir, dataDir, startedAt: new Date().toISOString() };
-        await (0,external_node_fs_promises_.writeFile)((0,external_node_path_.join)(root, 'owner.json'), JSON.stringify(owner));
-        await (0,external_node_fs_promises_.writeFile)((0,external_node_path_.join)(root, 'pwfile'), password, { mode: 0o600 });
-        if (user) {
-            for (const p of [root, (0,external_node_path_.join)(root, 'pwfile')])
-                await (0,external_node_fs_promises_.chown)(p, user.uid, user.gid);
-        }
         const spawnAs = user ? { uid: user.uid, gid: user.gid } : {};
         const env = { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
         try {
+            // Inside the try: a full disk can fail these writes too, and the folder must not outlive that.
+            await (0,external_node_fs_promises_.writeFile)((0,external_node_path_.join)(root, 'owner.json'), JSON.stringify(owner));
+            await (0,external_node_fs_promises_.writeFile)((0,external_node_path_.join)(root, 'pwfile'), password, { mode: 0o600 });
+            if (user) {
+                for (const p of [root, (0,external_node_path_.join)(root, 'pwfile')])
+                    await (0,external_node_fs_promises_.chown)(p, user.uid, user.gid);
+            }
             await runTool((0,external_node_path_.join)(options.binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--pwfile', (0,external_node_path_.join)(root, 'pwfile'), '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], { ...spawnAs, env, cwd: root });
         }
         catch (error) {

@@ -34724,15 +34724,16 @@ class EphemeralCluster {
         const password = randomBytes(18).toString('base64url');
         registerSecret(password);
         const owner = { pid: process.pid, binDir: options.binDir, dataDir, startedAt: new Date().toISOString() };
-        await writeFile(join(root, 'owner.json'), JSON.stringify(owner));
-        await writeFile(join(root, 'pwfile'), password, { mode: 0o600 });
-        if (user) {
-            for (const p of [root, join(root, 'pwfile')])
-                await chown(p, user.uid, user.gid);
-        }
         const spawnAs = user ? { uid: user.uid, gid: user.gid } : {};
         const env = { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
         try {
+            // Inside the try: a full disk can fail these writes too, and the folder must not outlive that.
+            await writeFile(join(root, 'owner.json'), JSON.stringify(owner));
+            await writeFile(join(root, 'pwfile'), password, { mode: 0o600 });
+            if (user) {
+                for (const p of [root, join(root, 'pwfile')])
+                    await chown(p, user.uid, user.gid);
+            }
             await runTool(join(options.binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--pwfile', join(root, 'pwfile'), '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], { ...spawnAs, env, cwd: root });
         }
         catch (error) {
