@@ -1,10 +1,19 @@
 // Runs one command under GNU time and measures it: wall time, CPU of the
-// process tree it waited for, its max RSS, and — for a node child — the node
-// process's own peak RSS (VmHWM) and CPU, polled from /proc every 50 ms.
+// process tree it waited for, its max RSS, and, polled from /proc every 50 ms:
+// - the summed RSS of the whole process tree below GNU time (the command and
+//   every descendant: node, bash, pg_dump, zstd, tar, psql, …), PostgreSQL
+//   server processes (comm "postgres") excluded, and its peak; also its PSS
+//   (shared pages counted once) every 250 ms;
+// - for a node child: the node process's own peak RSS (VmHWM) and CPU;
+// - the CPU of PostgreSQL servers the caller names (postmaster pids): a server
+//   started with pg_ctl is daemonized, so GNU time never sees its CPU. Counted:
+//   the postmaster's own and reaped children's CPU (utime+stime+cutime+cstime)
+//   plus its live children's, as a delta over the run.
 // Also the machine's load: 1-minute load average before/after and the share
 // of both cores that was busy (all processes) while the command ran.
 import { spawn, execFileSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -22,6 +31,12 @@ export interface Measurement {
   /** For a node child: its own peak RSS (VmHWM) and CPU, polled. */
   nodePeakRssMb?: number;
   nodeCpuSeconds?: number;
+  /** Peak of the summed RSS (VmRSS) of every process below GNU time, PostgreSQL server processes excluded. */
+  treePeakRssMb: number;
+  /** The same as PSS (shared pages counted once), sampled every 250 ms. */
+  treePeakPssMb: number;
+  /** CPU (user+sys) of the named PostgreSQL servers over the run; 0 when none was named or seen. */
+  serverCpuSeconds: number;
   load1Before: number;
   load1After: number;
   /** Busy share of all cores over the run (every process on the machine), 0–100. */
@@ -54,6 +69,82 @@ async function childrenOf(pid: number): Promise<number[]> {
   }
 }
 
+/**
+ * Summed VmRSS (kB) of every descendant of `root` (not root itself), leaving
+ * out PostgreSQL server processes (comm "postgres") and what runs below them;
+ * with `pss`, also their summed PSS (shared pages split between the processes
+ * that map them: forked pg_restore workers, shared libraries), which costs a
+ * page-table walk per process (~1 ms for a 200 MB node).
+ */
+async function treeMemoryKb(root: number, pss: boolean): Promise<{ rssKb: number; pssKb: number }> {
+  let rssKb = 0;
+  let pssKb = 0;
+  const queue = await childrenOf(root);
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    const s = await procStatus(pid);
+    if (!s || s.name === 'postgres') continue;
+    rssKb += s.rssKb;
+    if (pss) pssKb += Number(/^Pss:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => ''))?.[1] ?? 0);
+    queue.push(...(await childrenOf(pid)));
+  }
+  return { rssKb, pssKb };
+}
+
+/** Name and VmRSS (kB) of a process, from /proc/<pid>/status. */
+async function procStatus(pid: number): Promise<{ name: string; rssKb: number } | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return {
+      name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '',
+      rssKb: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime+stime (and with `reaped`, + cutime+cstime: its waited-for children's) in clock ticks. */
+async function cpuTicksOf(pid: number, reaped: boolean): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after "pid (comm) ": fields 14-17 (utime, stime, cutime, cstime) are indexes 11-14 here
+    return Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A PostgreSQL server's CPU so far, in clock ticks: the postmaster's own and
+ * its reaped children's, plus its live children's (backends, checkpointer,
+ * parallel workers). Undefined when the postmaster is gone.
+ */
+async function serverTicks(postmaster: number): Promise<number | undefined> {
+  const own = await cpuTicksOf(postmaster, true);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const pid of await childrenOf(postmaster)) total += (await cpuTicksOf(pid, true)) ?? 0;
+  return total;
+}
+
+/**
+ * Postmaster pids of the clusters whose data dir is `<root>/data` or
+ * `<root>/<any>/data` (from postmaster.pid; a negative pid there is a
+ * single-user postgres of initdb, which initdb waits for: not a server).
+ */
+export async function postmastersUnder(root: string): Promise<number[]> {
+  const candidates = [join(root, 'data', 'postmaster.pid')];
+  for (const e of await readdir(root, { withFileTypes: true }).catch(() => []))
+    if (e.isDirectory()) candidates.push(join(root, e.name, 'data', 'postmaster.pid'));
+  const pids: number[] = [];
+  for (const file of candidates) {
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+  }
+  return pids;
+}
+
 async function nodeStats(pid: number): Promise<{ hwmKb: number; cpuTicks: number } | undefined> {
   try {
     const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
@@ -81,10 +172,19 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Echo the child's stderr with timestamps (for debugging). */
   echo?: boolean;
+  /** Postmaster pids whose server CPU belongs to this run (polled; servers already running count from the start). */
+  servers?: () => Promise<number[]>;
 }
 
 export async function measure(command: string, args: string[], options: RunOptions): Promise<Measurement> {
   if (options.signal?.aborted) throw options.signal.reason;
+  // Servers already running: their CPU counts from here. Servers that appear later count from zero.
+  const serverBase = new Map<number, number>();
+  const serverMax = new Map<number, number>();
+  for (const pid of (await options.servers?.()) ?? []) {
+    const ticks = await serverTicks(pid);
+    if (ticks !== undefined) serverBase.set(pid, ticks);
+  }
   const load1Before = await loadavg1();
   const cpu0 = await cpuTimes();
   const startEpoch = Date.now() / 1000;
@@ -124,9 +224,15 @@ export async function measure(command: string, args: string[], options: RunOptio
   let nodePid: number | undefined;
   let hwmKb = 0;
   let cpuTicks = 0;
+  let treePeakKb = 0;
+  let treePeakPssKb = 0;
+  let polls = 0;
   let polling = true;
   const poller = (async () => {
     while (polling) {
+      const tree = await treeMemoryKb(child.pid!, polls++ % 5 === 0);
+      treePeakKb = Math.max(treePeakKb, tree.rssKb);
+      treePeakPssKb = Math.max(treePeakPssKb, tree.pssKb);
       if (options.pollNode) {
         if (nodePid === undefined) nodePid = (await childrenOf(child.pid!))[0];
         if (nodePid !== undefined) {
@@ -137,6 +243,12 @@ export async function measure(command: string, args: string[], options: RunOptio
           }
         }
       }
+      if (options.servers) {
+        for (const pid of await options.servers()) {
+          const ticks = await serverTicks(pid);
+          if (ticks !== undefined) serverMax.set(pid, Math.max(serverMax.get(pid) ?? 0, ticks));
+        }
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -145,6 +257,13 @@ export async function measure(command: string, args: string[], options: RunOptio
   const wallSeconds = (performance.now() - t0) / 1000;
   polling = false;
   await poller;
+  // A server still running (the persistent source cluster) is read once more now that the command is done.
+  for (const pid of serverBase.keys()) {
+    const ticks = await serverTicks(pid);
+    if (ticks !== undefined) serverMax.set(pid, Math.max(serverMax.get(pid) ?? 0, ticks));
+  }
+  let serverTicksTotal = 0;
+  for (const [pid, max] of serverMax) serverTicksTotal += Math.max(0, max - (serverBase.get(pid) ?? 0));
   options.signal?.removeEventListener('abort', onAbort);
   const cpu1 = await cpuTimes();
   const load1After = await loadavg1();
@@ -159,6 +278,13 @@ export async function measure(command: string, args: string[], options: RunOptio
     }
   }
   if (exitCode !== 0) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    // What the command left running in its group (a script's background jobs after its failure) must not outlive it.
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* all gone */
+    }
     const error = new Error(`${options.name} exited ${exitCode}: ${timeText}\n${stderrTail.slice(-3000)}`);
     throw error;
   }
@@ -170,6 +296,9 @@ export async function measure(command: string, args: string[], options: RunOptio
     cpuSysSeconds: sys ?? NaN,
     maxRssMb: (maxKb ?? NaN) / 1024,
     ...(options.pollNode ? { nodePeakRssMb: hwmKb / 1024, nodeCpuSeconds: cpuTicks / CLK_TCK } : {}),
+    treePeakRssMb: treePeakKb / 1024,
+    treePeakPssMb: treePeakPssKb / 1024,
+    serverCpuSeconds: serverTicksTotal / CLK_TCK,
     load1Before,
     load1After,
     machineBusyPct: (100 * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total),
