@@ -1,5 +1,6 @@
 // The single place where raw inputs (action inputs, CLI flags, env) become a
 // typed, validated Config. Every error names the input, the value and the fix.
+import { parseCompression, type CompressionChoice } from './archive/codec.js';
 import { INPUTS, MODES, type Mode } from './constants.js';
 import { UsageError } from './errors.js';
 import { setDeadlines } from './util/deadlines.js';
@@ -59,7 +60,8 @@ export interface Config {
   filesPath?: string;
   filesExclude: string[];
   postgresBinDir?: string;
-  compression: number;
+  /** `auto` (zstd when available, else gzip) or a codec and level (archive/codec.ts). */
+  compression: CompressionChoice;
   retention: Retention;
   encryption: EncryptionOptions;
   redactColumns: string[];
@@ -578,7 +580,7 @@ export function buildConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     filesPath: get('files-path') || undefined,
     filesExclude: validateExcludes(parseList(get('files-exclude'))),
     postgresBinDir: validateBinDir(get('postgres-bin-dir') || undefined),
-    compression: parseInteger('compression', get('compression'), 0, 9) ?? 1,
+    compression: parseCompression(get('compression')),
     retention: {
       keepLast: parseInteger('keep-last', get('keep-last'), 0, 100000),
       keepDaily: parseInteger('keep-daily', get('keep-daily'), 0, 100000),

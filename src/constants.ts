@@ -51,8 +51,9 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'compression',
-    description: "pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump's default 6 for ~6% more bytes (see BENCHMARKS.md).",
-    default: '1',
+    description:
+      "How the dump is compressed: `auto` (zstd level 1 on every core when the `zstd` command or Node 22.15+ is there, else pg_dump's gzip -Z1), `zstd` or `zstd:<1-19>`, `gzip` or `gzip:<0-9>` (inside pg_dump), `none`, or a bare 0–9 (pg_dump's gzip level, as before). zstd is measured ~4× faster than gzip -Z1 and smaller (see BENCHMARKS.md).",
+    default: 'auto',
     modes: ['backup'],
   },
   { name: 'keep-last', description: 'Retention: keep the N newest complete backups.', modes: ['backup'] },

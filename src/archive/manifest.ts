@@ -11,8 +11,10 @@ export const FORMAT_NAME = 'backup-drill';
  * 3: checksums over columns in a recorded canonical order with pinned session settings (`checksumSettings`),
  *    unverifiable columns named, `objects` (large objects, sequences, materialized views, structure), and
  *    the manifest's own digest (`digest`). Shared by the Trust and Integrity work; see docs/FORMAT.md.
+ * 4: the dump may be zstd-compressed as a whole (`dump.codec`, the part's `compression`), which a
+ *    version-3 reader would hand to pg_restore as is (issue 16).
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 /** How a table's checksum was computed (see postgres/stats.ts and docs/FORMAT.md). */
 export type ChecksumMethod = 'text' | 'record';
@@ -140,6 +142,8 @@ export interface PartInfo {
   sha256: string;
   /** Set when the part is age-encrypted: the stored bytes are ciphertext. */
   encrypted?: boolean;
+  /** Format 4: set when the part's content was compressed before encryption (`zstd -d` restores it). */
+  compression?: 'zstd';
 }
 
 export interface Manifest {
@@ -164,7 +168,10 @@ export interface Manifest {
     tool: string;
     toolVersion: string;
     format: 'custom';
+    /** The level of `codec` (gzip: pg_dump -Z, 0 = none). */
     compression: number;
+    /** Format 4: zstd (the whole custom-format archive, written -Z0, is zstd-compressed) or gzip (inside pg_dump). Absent before: gzip. */
+    codec?: 'zstd' | 'gzip';
     /** Exported snapshot shared by the dump and the table stats. */
     snapshotConsistent: boolean;
   };

@@ -1,11 +1,12 @@
 // Reading a stored part back: storage object → digest check → decryption
 // (for encrypted parts). One way for drills, restores and manifests alike.
 import { pipeline as pipelineCallback, PassThrough, type Readable, type Transform } from 'node:stream';
-import { IntegrityError } from '../errors.js';
+import { BackupDrillError, IntegrityError } from '../errors.js';
 import type { Storage } from '../storage/port.js';
 import type { PartInfo } from './manifest.js';
 import { needKeyError } from './seal.js';
 import { VerifyingStream } from './verify-stream.js';
+import { decompressorFor } from './codec.js';
 
 /** The decrypting transform for a part, or undefined when it is stored in clear. */
 export type Decryptor = (part: PartInfo) => Transform | undefined;
@@ -45,6 +46,29 @@ export async function openPart(storage: Storage, prefix: string, part: PartInfo,
   }
   // Errors reach the reader: pipeline destroys every stream, the last one with the error.
   return pipelineCallback([...streams, out] as unknown as [Readable, PassThrough], () => undefined) as unknown as Readable;
+}
+
+/**
+ * A part's content as it was before it was stored: verified, decrypted and, for a
+ * compressed part (format 4: `database.dump.zst`), decompressed. Decompression
+ * errors name the part; the digest check at the end still ends the stream.
+ */
+export async function openContent(storage: Storage, prefix: string, part: PartInfo, decrypt: Decryptor, onBytes?: (n: number) => void): Promise<Readable> {
+  const inflate = decompressorFor(part);
+  const stream = await openPart(storage, prefix, part, decrypt, onBytes);
+  if (!inflate) return stream;
+  const out = new PassThrough();
+  inflate.once('error', (error) => {
+    out.destroy(
+      error instanceof BackupDrillError
+        ? error
+        : new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
+            hint: 'The stored bytes are damaged. Use another backup.',
+            cause: error,
+          }),
+    );
+  });
+  return pipelineCallback([stream, inflate, out] as unknown as [Readable, Transform, PassThrough], () => undefined) as unknown as Readable;
 }
 
 /** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */

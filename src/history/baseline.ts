@@ -15,7 +15,7 @@ export function sampleOfManifest(manifest: Manifest, sizeBytes: number): TrendSa
     sizeBytes,
     rows: manifest.totals.rows,
     tables: Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
-    compression: manifest.dump.compression,
+    compression: `${manifest.dump.codec ?? 'gzip'}:${manifest.dump.compression}`,
   };
 }
 

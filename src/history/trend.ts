@@ -12,8 +12,8 @@ export interface TrendSample {
   rows?: number;
   /** Rows per `schema.table`. */
   tables?: Record<string, number>;
-  /** pg_dump compression level, when known: stored sizes compare only between backups of the same level. */
-  compression?: number;
+  /** Codec and level (`zstd:1`, `gzip:6`), when known: stored sizes compare only between backups compressed alike. */
+  compression?: string;
 }
 
 export interface TrendOptionsPure {
@@ -82,7 +82,7 @@ export function assessTrend(current: TrendSample, previous: TrendSample[], optio
     }
   };
 
-  // A new compression level changes the stored size by design (0 → 1 is −60%): compare like with like.
+  // A new codec or level changes the stored size by design (0 → 1 is −60%): compare like with like.
   const sameLevel = baseline.filter((b) => b.compression === undefined || current.compression === undefined || b.compression === current.compression);
   if (sameLevel.length) {
     measure(
@@ -91,7 +91,7 @@ export function assessTrend(current: TrendSample, previous: TrendSample[], optio
       sameLevel.map((b) => b.sizeBytes),
       (n) => formatBytes(n),
     );
-  } else result.deltas.push(`stored size not compared: the compression level changed to ${current.compression}`);
+  } else result.deltas.push(`stored size not compared: the compression changed to ${current.compression}`);
   const rows = countedRows(current, ignored);
   const baseRows = baseline.map((b) => countedRows(b, ignored)).filter((n): n is number => n !== undefined);
   if (rows !== undefined && baseRows.length) measure('rows', rows, baseRows, (n) => String(Math.round(n)));

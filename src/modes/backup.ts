@@ -43,6 +43,7 @@ import {
 } from '../postgres/redaction.js';
 import { connect, serverInfo, type Client } from '../postgres/connect.js';
 import { startDump } from '../postgres/dump.js';
+import { resolveCompression, startZstd } from '../archive/codec.js';
 import { migrationHead } from '../postgres/migrations.js';
 import { ExportedSnapshot } from '../postgres/snapshot.js';
 import { captureObjectsInSnapshot } from '../postgres/objects/index.js';
@@ -146,6 +147,8 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
   // Encrypted parts carry the .age suffix, so `age -d` users know what they hold.
   const partName = (name: string) => (sealing ? `${name}.age` : name);
 
+  const { compression, note } = resolveCompression(config.compression);
+  if (note) logger.warn(note);
   const id = newBackupId(started);
   const prefix = `${config.name}/${id}`;
   deps.onBackupPrefix?.(prefix);
@@ -209,27 +212,47 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
       binDir: pgDump.dir,
       databaseUrl: config.databaseUrl,
       snapshotId: snapshot.id,
-      compression: config.compression,
+      compression: compression.codec === 'gzip' ? compression.level : 0,
       extraArgs: excludeDataArgs(redacted),
     });
+    // zstd reads pg_dump's pipe itself; its progress is the dump bytes it has read, so the total stays comparable.
+    const zstd = compression.codec === 'zstd' ? startZstd(dump.stdout, compression.level) : undefined;
+    const stopStreams = () => {
+      dump.kill();
+      zstd?.kill();
+    };
     const databasePart = (async (): Promise<PartInfo> => {
+      let counted = 0;
+      const poll = zstd
+        ? setInterval(() => {
+            void zstd.readBytes().then((n) => {
+              if (n > counted) dumpProgress.add(n - counted);
+              counted = Math.max(counted, n);
+            });
+          }, 500)
+        : undefined;
       try {
-        partsWritten.push(partName(BACKUP_PARTS.database));
+        const name = partName(zstd ? `${BACKUP_PARTS.database}.zst` : BACKUP_PARTS.database);
+        partsWritten.push(name);
         // Hint for S3 part sizing: a dump is rarely larger than the database; ×2 leaves room for decompressed TOAST data.
         const part = await writeTracked(
           writer,
-          partName(BACKUP_PARTS.database),
+          name,
           'database',
-          dump.stdout,
-          (n) => dumpProgress.add(n),
+          zstd ? zstd.stdout : dump.stdout,
+          zstd ? undefined : (n) => dumpProgress.add(n),
           databaseBytes * 2 + (64 << 20),
         );
-        await dump.done; // a pg_dump that failed after writing some bytes must not count
+        // A pg_dump (or zstd) that failed after writing some bytes must not count.
+        await dump.done;
+        await zstd?.done;
+        if (zstd) part.compression = 'zstd';
         return part;
       } catch (error) {
-        dump.kill();
+        stopStreams();
         throw error;
       } finally {
+        clearInterval(poll);
         dumpProgress.stop();
       }
     })();
@@ -238,7 +261,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     // the failure path then deletes the parts and the lock is released within the runner's window.
     const objectsSessions: Client[] = [];
     const stopDatabaseWork = () => {
-      dump.kill();
+      stopStreams();
       for (const c of [...statsClients, ...objectsSessions]) c.end().catch(() => undefined);
     };
     deps.signal?.addEventListener('abort', stopDatabaseWork, { once: true });
@@ -337,7 +360,14 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
         schemaHash: hash,
         migration,
       },
-      dump: { tool: 'pg_dump', toolVersion: pgDump.version, format: 'custom', compression: config.compression, snapshotConsistent: true },
+      dump: {
+        tool: 'pg_dump',
+        toolVersion: pgDump.version,
+        format: 'custom',
+        compression: compression.level,
+        codec: compression.codec,
+        snapshotConsistent: true,
+      },
       tables: stats,
       objects,
       checksumSettings: { ...CHECKSUM_SETTINGS },

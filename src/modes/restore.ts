@@ -44,8 +44,8 @@ import { localFilesDestination, previousName, verifyFilesOnly, type FilesDestina
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
 import { buildPreview, renderPreview, type RestorePreview } from '../restore/preview.js';
-import { checkFreeSpace, stagePart, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
-import { makeDecryptor, openPart, readPartText, verifyPart } from '../archive/open-part.js';
+import { checkFreeSpace, stagePart, stagedDumpBytes, type FreeSpace, type SpaceNeed } from '../restore/stage.js';
+import { makeDecryptor, openContent, openPart, readPartText, verifyPart } from '../archive/open-part.js';
 import { redactedTableKeys, resolveTables, tocSelection } from '../restore/tables.js';
 import { connectReadOnly, inspectTarget, type TargetState } from '../restore/target.js';
 import { readTocFile, readTocStream, writeTocList, type Toc } from '../restore/toc.js';
@@ -175,7 +175,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps, destination: Fil
   let tocError: unknown;
   if (tools && dumpPart) {
     try {
-      toc = await readTocStream(tools.dir, await openPart(storage, prefix, dumpPart, decrypt));
+      toc = await readTocStream(tools.dir, await openContent(storage, prefix, dumpPart, decrypt));
     } catch (error) {
       tocError = error;
     }
@@ -248,7 +248,7 @@ async function restoreBackup(config: Config, deps: RestoreDeps, destination: Fil
 
     // ── Verify before touching anything: every needed part, fetched and checked.
     const needs: SpaceNeed[] = [];
-    if (dumpPart) needs.push({ dir: work, bytes: dumpPart.bytes, what: 'the database dump', hint: 'Point TMPDIR at a folder on a bigger disk.' });
+    if (dumpPart) needs.push({ dir: work, bytes: stagedDumpBytes(dumpPart), what: 'the database dump', hint: 'Point TMPDIR at a folder on a bigger disk.' });
     if (filesInfo && manifest.files && !config.dryRun && destination?.local) {
       const f = manifest.files;
       needs.push({
