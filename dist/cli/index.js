@@ -16,7 +16,7 @@ if (problem) {
     process.exitCode = 2; // ExitCode.usage: the environment does not fit (see 'backup-drill --help')
 }
 else {
-    const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(331), __nccwpck_require__.e(119)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9119));
+    const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(331), __nccwpck_require__.e(524)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2524));
     process.exitCode = await runCli(process.argv.slice(2));
 }
 

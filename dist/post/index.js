@@ -30874,7 +30874,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4126:
+/***/ 2625:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33870,8 +33870,8 @@ const INPUTS = [
     },
     {
         name: 'compression',
-        description: "pg_dump compression level 0–9. Default 1: measured 3× faster than pg_dump's default 6 for ~6% more bytes (see BENCHMARKS.md).",
-        default: '1',
+        description: "How the dump is compressed: `auto` (zstd level 1 on every core when the `zstd` command or Node 22.15+ is there, else pg_dump's gzip -Z1), `zstd` or `zstd:<1-19>`, `gzip` or `gzip:<0-9>` (inside pg_dump), `none`, or a bare 0–9 (pg_dump's gzip level, as before). zstd is measured ~4× faster than gzip -Z1 and smaller (see BENCHMARKS.md).",
+        default: 'auto',
         modes: ['backup'],
     },
     { name: 'keep-last', description: 'Retention: keep the N newest complete backups.', modes: ['backup'] },
@@ -34493,7 +34493,7 @@ var redact = __nccwpck_require__(767);
 
 
 /** Keeps the last `limit` bytes of a stream (stderr), for error messages. */
-class TailBuffer {
+class exec_TailBuffer {
     limit;
     chunks = [];
     size = 0;
@@ -34517,28 +34517,28 @@ let pdeathsigWorks;
  * which then execs the command in place (same pid, so kill() and exit codes are unchanged).
  * Without it a killed CLI left pg_dump running (4 of 20 kills). Where setpriv is missing, as is.
  */
-function dieWithParent(command, args) {
+function exec_dieWithParent(command, args) {
     pdeathsigWorks ??=
         process.platform === 'linux' && (0,external_node_child_process_.spawnSync)('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
     return pdeathsigWorks ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
 }
 /** Runs a command to completion; throws ToolError on a non-zero exit unless allowFailure. */
 async function exec_runTool(path, args, options = {}) {
-    const [command, commandArgs] = dieWithParent(path, args);
+    const [command, commandArgs] = exec_dieWithParent(path, args);
     const child = (0,external_node_child_process_.spawn)(command, commandArgs, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];
-    const err = new TailBuffer(64 * 1024);
+    const err = new exec_TailBuffer(64 * 1024);
     child.stdout.on('data', (c) => out.push(c));
     child.stderr.on('data', (c) => err.push(c));
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
-    const code = await waitForExit(child, path);
+    const code = await exec_waitForExit(child, path);
     const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: err.toString() };
     if (code !== 0 && !options.allowFailure)
-        throw toolFailed(path, code, result.stderr);
+        throw exec_toolFailed(path, code, result.stderr);
     return result;
 }
-function waitForExit(child, path) {
+function exec_waitForExit(child, path) {
     return new Promise((resolve, reject) => {
         child.once('error', (error) => {
             reject(new errors/* ToolError */.v4((0,external_node_path_.basename)(path), `Cannot run ${path}: ${error.message}.`, {
@@ -34549,7 +34549,7 @@ function waitForExit(child, path) {
         child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
     });
 }
-function toolFailed(path, code, stderr) {
+function exec_toolFailed(path, code, stderr) {
     const tool = (0,external_node_path_.basename)(path);
     // setpriv (dieWithParent) reports a tool it cannot start with exit 127.
     const missing = code === 127 && /failed to execute/.test(stderr);
@@ -35253,6 +35253,223 @@ const actionsLogger = {
     group: (title, fn) => group(title, fn),
 };
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/util/process-transform.ts
+// A child process as a stream stage (e.g. `zstd -d`): bytes written go to its
+// stdin, its stdout is read out. The stream ends only after the child exited 0,
+// so a failing or killed child is an error, never a short read; destroying the
+// stream kills the child.
+
+
+
+class process_transform_ProcessTransform extends external_node_stream_.Duplex {
+    failure;
+    child;
+    stderr = new exec_TailBuffer();
+    stdoutEnded = false;
+    exitCode;
+    constructor(command, args, failure) {
+        super();
+        this.failure = failure;
+        const [cmd, cmdArgs] = exec_dieWithParent(command, args);
+        this.child = (0,external_node_child_process_.spawn)(cmd, cmdArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+        this.child.stderr.on('data', (c) => this.stderr.push(c));
+        this.child.stdin.on('error', () => undefined); // EPIPE: the exit code tells what happened
+        this.child.stdout.on('data', (c) => {
+            if (!this.push(c))
+                this.child.stdout.pause();
+        });
+        this.child.stdout.once('end', () => {
+            this.stdoutEnded = true;
+            this.maybeEnd();
+        });
+        this.child.once('error', (error) => this.destroy(error));
+        this.child.once('close', (code) => {
+            this.exitCode = code;
+            if (code !== 0)
+                this.destroy(this.failure(code, this.stderr.toString()));
+            else
+                this.maybeEnd();
+        });
+    }
+    maybeEnd() {
+        if (this.stdoutEnded && this.exitCode === 0)
+            this.push(null);
+    }
+    _read() {
+        this.child.stdout.resume();
+    }
+    _write(chunk, _encoding, callback) {
+        if (this.child.stdin.write(chunk))
+            callback();
+        else
+            this.child.stdin.once('drain', () => callback());
+    }
+    _final(callback) {
+        this.child.stdin.end(callback);
+    }
+    _destroy(error, callback) {
+        if (this.exitCode === undefined)
+            this.child.kill('SIGKILL');
+        callback(error);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/codec.ts
+// How the database dump is compressed. zstd on every core (the zstd CLI, fed
+// pg_dump's output directly) is the default: on 2 cores it compresses a dump in
+// a quarter of the time pg_dump's one-core gzip -Z1 takes, to smaller output
+// (BENCHMARKS.md). Node's zlib zstd (Node >= 22.15, one core) stands in without
+// the CLI; gzip inside pg_dump is the fallback when neither exists.
+
+
+
+
+
+
+
+
+const ZSTD_DEFAULT_LEVEL = 1;
+const ZSTD_MAX_LEVEL = 19;
+/** Parses the `compression` input: auto | zstd[:1-19] | gzip[:0-9] | none | a bare 0-9 (pg_dump's gzip level, as before format 4). */
+function parseCompression(value) {
+    const text = (value ?? '').trim().toLowerCase();
+    if (text === '' || text === 'auto')
+        return { codec: 'auto' };
+    if (text === 'none')
+        return { codec: 'gzip', level: 0 };
+    const match = /^(?:(zstd|gzip)(?::(\d{1,2}))?|(\d))$/.exec(text);
+    if (match) {
+        if (match[3] !== undefined)
+            return { codec: 'gzip', level: Number(match[3]) };
+        const codec = match[1];
+        const level = match[2] === undefined ? (codec === 'zstd' ? ZSTD_DEFAULT_LEVEL : 1) : Number(match[2]);
+        const [min, max] = codec === 'zstd' ? [1, ZSTD_MAX_LEVEL] : [0, 9];
+        if (level >= min && level <= max)
+            return { codec, level };
+    }
+    throw new errors/* UsageError */.eb(`Input 'compression' must be auto, zstd, zstd:<1-19>, gzip, gzip:<0-9>, none or a bare 0-9, got '${value}'.`, {
+        input: 'compression',
+        hint: "Use 'auto' (zstd when available, else gzip), 'zstd' or 'zstd:<1-19>', 'gzip' or 'gzip:<0-9>', 'none', or a bare 0-9 (pg_dump's gzip level).",
+    });
+}
+function describeCompression(c) {
+    if (!c)
+        return 'unknown';
+    if (c.codec === 'gzip')
+        return c.level === 0 ? 'none' : `gzip ${c.level} (pg_dump -Z${c.level})`;
+    return `zstd ${c.level}`;
+}
+/** The compression an older manifest's `dump.compression` level means (pg_dump's gzip). */
+function legacyCompression(level) {
+    return { codec: 'gzip', level };
+}
+let zstdCli;
+/** Whether the `zstd` command runs here (probed once). */
+function hasZstdCli() {
+    zstdCli ??= spawnSync('zstd', ['--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+    return zstdCli;
+}
+/** Whether this Node has zstd in zlib (22.15+ and 23.8+). */
+function hasNodeZstd() {
+    return typeof zlib.createZstdCompress === 'function';
+}
+/** Resolves `auto`; refuses an explicit zstd that nothing here can write. */
+function resolveCompression(choice) {
+    const zstdHere = hasZstdCli() || hasNodeZstd();
+    if (choice.codec === 'auto') {
+        if (zstdHere)
+            return { compression: { codec: 'zstd', level: ZSTD_DEFAULT_LEVEL } };
+        return {
+            compression: { codec: 'gzip', level: 1 },
+            note: `compression auto: no zstd here (no zstd command, and Node ${process.version} has no zlib zstd): using pg_dump's gzip -Z1, slower. Install zstd for faster backups.`,
+        };
+    }
+    if (choice.codec === 'zstd' && !zstdHere) {
+        throw new EnvironmentError(`compression ${choice.codec}:${choice.level} needs the zstd command or Node 22.15 or newer; this machine has neither.`, {
+            hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd'), or set compression to 'auto' or 'gzip'.",
+        });
+    }
+    return { compression: choice };
+}
+/**
+ * Compresses a child's stdout with zstd. The CLI reads the pipe itself, so the
+ * uncompressed dump never passes through this process; its progress is read
+ * from /proc. Without the CLI, Node's zlib compresses it here.
+ */
+function startZstd(input, level) {
+    if (hasZstdCli())
+        return startZstdCli(input, level);
+    let read = 0;
+    input.on('data', (c) => (read += c.length));
+    const compressor = zlib.createZstdCompress({
+        params: { [zlib.constants.ZSTD_c_compressionLevel]: level },
+    });
+    const out = new PassThrough();
+    const done = new Promise((resolve, reject) => {
+        out.once('end', resolve);
+        out.once('error', reject);
+    });
+    done.catch(() => undefined);
+    input.once('error', (e) => out.destroy(e));
+    compressor.once('error', (e) => out.destroy(e));
+    input.pipe(compressor).pipe(out);
+    return { stdout: out, done, readBytes: async () => read, kill: () => input.destroy() };
+}
+function startZstdCli(input, level) {
+    const args = ['-q', '-c', `-${level}`, `-T${availableParallelism()}`];
+    const [command, commandArgs] = dieWithParent('zstd', args);
+    // The dump's pipe is handed to zstd as its stdin: no copy through this process.
+    const child = spawn(command, commandArgs, { stdio: [input, 'pipe', 'pipe'] });
+    // zstd holds its own copy of the pipe; ours must close, or pg_dump's 'close' (all its pipes shut) never comes.
+    input.destroy();
+    const stderr = new TailBuffer();
+    child.stderr.on('data', (c) => stderr.push(c));
+    const done = waitForExit(child, 'zstd').then((code) => {
+        if (code !== 0)
+            throw toolFailed('zstd', code, stderr.toString());
+    });
+    done.catch(() => undefined);
+    // zstd's `zstd` process execs in place of setpriv, so its pid reads its own I/O.
+    const readBytes = async () => {
+        try {
+            const io = await readFile(`/proc/${child.pid}/io`, 'utf8');
+            return Number(/^rchar:\s*(\d+)/m.exec(io)?.[1] ?? 0);
+        }
+        catch {
+            return 0;
+        }
+    };
+    return { stdout: child.stdout, done, readBytes, kill: () => child.kill('SIGTERM') };
+}
+/**
+ * The transform that turns a stored part's (decrypted) bytes back into what was
+ * compressed, for parts marked `compression: 'zstd'`; undefined for the rest.
+ * The zstd CLI runs beside us (3× faster than zlib here); Node's zlib without it.
+ */
+function decompressorFor(part) {
+    if (part.compression === undefined)
+        return undefined;
+    if (part.compression !== 'zstd') {
+        throw new IntegrityError(`Part ${part.name} is compressed with ${JSON.stringify(part.compression)}, which this version cannot read.`, {
+            hint: 'Use the backup-drill version that wrote it, or a newer one.',
+        });
+    }
+    if (hasZstdCli())
+        return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => corrupted(part.name, `zstd exited with code ${code}: ${stderr}`));
+    if (hasNodeZstd())
+        return zlib.createZstdDecompress();
+    throw new EnvironmentError(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
+        hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
+    });
+}
+function corrupted(name, detail) {
+    return new IntegrityError(`Part ${name} does not decompress: ${detail.trim()}`, {
+        hint: 'The stored bytes are damaged (or were written by another tool). Use another backup.',
+    });
+}
+
 // EXTERNAL MODULE: ./src/util/deadlines.ts
 var deadlines = __nccwpck_require__(4389);
 // EXTERNAL MODULE: ./src/util/format.ts
@@ -35534,6 +35751,7 @@ function maskKey(key) {
 ;// CONCATENATED MODULE: ./src/config.ts
 // The single place where raw inputs (action inputs, CLI flags, env) become a
 // typed, validated Config. Every error names the input, the value and the fix.
+
 
 
 
@@ -36017,7 +36235,7 @@ function buildConfig(read, env = process.env) {
         filesPath: get('files-path') || undefined,
         filesExclude: validateExcludes(parseList(get('files-exclude'))),
         postgresBinDir: validateBinDir(get('postgres-bin-dir') || undefined),
-        compression: parseInteger('compression', get('compression'), 0, 9) ?? 1,
+        compression: parseCompression(get('compression')),
         retention: {
             keepLast: parseInteger('keep-last', get('keep-last'), 0, 100000),
             keepDaily: parseInteger('keep-daily', get('keep-daily'), 0, 100000),
@@ -36338,7 +36556,7 @@ function exitCodeOf(error) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4126);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2625);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
 

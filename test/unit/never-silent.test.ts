@@ -61,11 +61,11 @@ describe('trend guard', () => {
   });
 
   it('stored sizes compare only between backups of the same compression level', () => {
-    const previous = [{ ...sample('b1', 1000, { 'public.t': 100 }), compression: 0 }];
-    const recompressed = assessTrend({ ...sample('b2', 300, { 'public.t': 100 }), compression: 1 }, previous, OPTIONS);
+    const previous = [{ ...sample('b1', 1000, { 'public.t': 100 }), compression: 'gzip:0' }];
+    const recompressed = assessTrend({ ...sample('b2', 300, { 'public.t': 100 }), compression: 'zstd:1' }, previous, OPTIONS);
     assert.equal(recompressed.verdict, 'ok');
-    assert.match(recompressed.deltas[0]!, /stored size not compared: the compression level changed to 1/);
-    assert.equal(assessTrend({ ...sample('b2', 300, { 'public.t': 100 }), compression: 0 }, previous, OPTIONS).verdict, 'suspect');
+    assert.match(recompressed.deltas[0]!, /stored size not compared: the compression changed to zstd:1/);
+    assert.equal(assessTrend({ ...sample('b2', 300, { 'public.t': 100 }), compression: 'gzip:0' }, previous, OPTIONS).verdict, 'suspect');
   });
 
   it('an encrypted baseline (sizes only) compares stored size alone', () => {
