@@ -786,7 +786,8 @@ class ProcessTransform extends external_node_stream_.Duplex {
             this.maybeEnd();
         });
         this.child.once('error', (error) => this.destroy(error));
-        this.child.once('close', (code) => {
+        // 'exit', not 'close': after a failure our end of its stdin may stay open, and 'close' waits for it.
+        this.child.once('exit', (code) => {
             this.exitCode = code;
             if (code !== 0)
                 this.destroy(this.failure(code, this.stderr.toString()));
@@ -958,16 +959,11 @@ function decompressorFor(part) {
         });
     }
     if (hasZstdCli())
-        return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => corrupted(part.name, `zstd exited with code ${code}: ${stderr}`));
+        return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => new Error(`zstd -d exited with code ${code}: ${stderr.trim()}`));
     if (hasNodeZstd())
         return external_node_zlib_default().createZstdDecompress();
     throw new src_errors/* EnvironmentError */.eG(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
         hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
-    });
-}
-function corrupted(name, detail) {
-    return new src_errors/* IntegrityError */.cs(`Part ${name} does not decompress: ${detail.trim()}`, {
-        hint: 'The stored bytes are damaged (or were written by another tool). Use another backup.',
     });
 }
 
@@ -4403,23 +4399,33 @@ function findAllBinDirs(tools, preferDir, searchDirs) {
     return found.then((dirs) => dirs.map((d) => ({ ...d })));
 }
 async function probeBinDirs(tools, preferDir, searchDirs) {
-    const found = [];
-    const seen = new Set();
-    for (const dir of await candidateDirs(preferDir, searchDirs)) {
-        let ok = true;
+    const dirs = await candidateDirs(preferDir, searchDirs);
+    // Every candidate at once (each `--version` of the Debian wrapper takes ~0.1 s), and each real file once.
+    const probes = await Promise.all(dirs.map(async (dir) => {
         for (const tool of tools)
             if (!(await isExecutable((0,external_node_path_.join)(dir, tool))))
-                ok = false;
-        if (!ok)
+                return undefined;
+        const real = await (0,external_node_fs_promises_.realpath)((0,external_node_path_.join)(dir, tools[0])).catch(() => (0,external_node_path_.join)(dir, tools[0]));
+        return { dir, real };
+    }));
+    const versions = new Map();
+    // Run by the candidate's own name: Debian's pg_wrapper picks the program from it.
+    for (const p of probes)
+        if (p && !versions.has(p.real))
+            versions.set(p.real, versionOf((0,external_node_path_.join)(p.dir, tools[0])));
+    const found = [];
+    const seen = new Set();
+    for (const p of probes) {
+        if (!p)
             continue;
-        const v = await versionOf((0,external_node_path_.join)(dir, tools[0]));
+        const v = await versions.get(p.real);
         if (!v)
             continue;
         const key = `${v.version}:${tools.join(',')}`;
-        if (seen.has(key) && dir !== preferDir)
+        if (seen.has(key) && p.dir !== preferDir)
             continue;
         seen.add(key);
-        found.push({ dir, ...v });
+        found.push({ dir: p.dir, ...v });
     }
     return found;
 }
@@ -7402,15 +7408,33 @@ async function openContent(storage, prefix, part, decrypt, onBytes) {
     if (!inflate)
         return stream;
     const out = new external_node_stream_.PassThrough();
+    // A digest mismatch or a storage failure is the real cause of anything that follows it.
+    stream.once('error', (error) => out.destroy(error));
     inflate.once('error', (error) => {
-        out.destroy(error instanceof src_errors/* BackupDrillError */.G$
+        if (out.destroyed)
+            return;
+        // A damaged part usually breaks decompression first: read on to the digest check, which names the cause.
+        const fail = () => out.destroy(error instanceof src_errors/* BackupDrillError */.G$
             ? error
             : new src_errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
-                hint: 'The stored bytes are damaged. Use another backup.',
+                hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
                 cause: error,
             }));
+        // zstd finds some damage only at the end of a frame, after every byte was read and verified.
+        if (stream.readableEnded) {
+            fail();
+            return;
+        }
+        stream.unpipe(inflate);
+        stream.once('end', fail);
+        stream.resume();
     });
-    return (0,external_node_stream_.pipeline)([stream, inflate, out], () => undefined);
+    out.once('close', () => {
+        stream.destroy();
+        inflate.destroy();
+    });
+    stream.pipe(inflate).pipe(out);
+    return out;
 }
 /** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */
 async function readPartText(storage, prefix, part, decrypt) {

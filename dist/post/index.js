@@ -35285,7 +35285,8 @@ class process_transform_ProcessTransform extends external_node_stream_.Duplex {
             this.maybeEnd();
         });
         this.child.once('error', (error) => this.destroy(error));
-        this.child.once('close', (code) => {
+        // 'exit', not 'close': after a failure our end of its stdin may stay open, and 'close' waits for it.
+        this.child.once('exit', (code) => {
             this.exitCode = code;
             if (code !== 0)
                 this.destroy(this.failure(code, this.stderr.toString()));
@@ -35457,16 +35458,11 @@ function decompressorFor(part) {
         });
     }
     if (hasZstdCli())
-        return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => corrupted(part.name, `zstd exited with code ${code}: ${stderr}`));
+        return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => new Error(`zstd -d exited with code ${code}: ${stderr.trim()}`));
     if (hasNodeZstd())
         return zlib.createZstdDecompress();
     throw new EnvironmentError(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
         hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
-    });
-}
-function corrupted(name, detail) {
-    return new IntegrityError(`Part ${name} does not decompress: ${detail.trim()}`, {
-        hint: 'The stored bytes are damaged (or were written by another tool). Use another backup.',
     });
 }
 

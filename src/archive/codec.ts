@@ -155,15 +155,9 @@ export function decompressorFor(part: { name: string; compression?: string }): D
       hint: 'Use the backup-drill version that wrote it, or a newer one.',
     });
   }
-  if (hasZstdCli()) return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => corrupted(part.name, `zstd exited with code ${code}: ${stderr}`));
+  if (hasZstdCli()) return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => new Error(`zstd -d exited with code ${code}: ${stderr.trim()}`));
   if (hasNodeZstd()) return (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress();
   throw new EnvironmentError(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
     hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
-  });
-}
-
-function corrupted(name: string, detail: string): IntegrityError {
-  return new IntegrityError(`Part ${name} does not decompress: ${detail.trim()}`, {
-    hint: 'The stored bytes are damaged (or were written by another tool). Use another backup.',
   });
 }

@@ -58,17 +58,35 @@ export async function openContent(storage: Storage, prefix: string, part: PartIn
   const stream = await openPart(storage, prefix, part, decrypt, onBytes);
   if (!inflate) return stream;
   const out = new PassThrough();
+  // A digest mismatch or a storage failure is the real cause of anything that follows it.
+  stream.once('error', (error) => out.destroy(error));
   inflate.once('error', (error) => {
-    out.destroy(
-      error instanceof BackupDrillError
-        ? error
-        : new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
-            hint: 'The stored bytes are damaged. Use another backup.',
-            cause: error,
-          }),
-    );
+    if (out.destroyed) return;
+    // A damaged part usually breaks decompression first: read on to the digest check, which names the cause.
+    const fail = () =>
+      out.destroy(
+        error instanceof BackupDrillError
+          ? error
+          : new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
+              hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
+              cause: error,
+            }),
+      );
+    // zstd finds some damage only at the end of a frame, after every byte was read and verified.
+    if (stream.readableEnded) {
+      fail();
+      return;
+    }
+    stream.unpipe(inflate);
+    stream.once('end', fail);
+    stream.resume();
   });
-  return pipelineCallback([stream, inflate, out] as unknown as [Readable, Transform, PassThrough], () => undefined) as unknown as Readable;
+  out.once('close', () => {
+    stream.destroy();
+    inflate.destroy();
+  });
+  stream.pipe(inflate).pipe(out);
+  return out;
 }
 
 /** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */

@@ -2,7 +2,7 @@
 // common silent failure in peer tools is a pg_dump older than the server.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { access, readdir, constants as fsConstants } from 'node:fs/promises';
+import { access, readdir, realpath, constants as fsConstants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 
@@ -73,18 +73,28 @@ export function findAllBinDirs(tools: string[], preferDir?: string, searchDirs?:
 }
 
 async function probeBinDirs(tools: string[], preferDir?: string, searchDirs?: string[]): Promise<BinDir[]> {
+  const dirs = await candidateDirs(preferDir, searchDirs);
+  // Every candidate at once (each `--version` of the Debian wrapper takes ~0.1 s), and each real file once.
+  const probes = await Promise.all(
+    dirs.map(async (dir) => {
+      for (const tool of tools) if (!(await isExecutable(join(dir, tool)))) return undefined;
+      const real = await realpath(join(dir, tools[0]!)).catch(() => join(dir, tools[0]!));
+      return { dir, real };
+    }),
+  );
+  const versions = new Map<string, Promise<{ major: number; version: string } | undefined>>();
+  // Run by the candidate's own name: Debian's pg_wrapper picks the program from it.
+  for (const p of probes) if (p && !versions.has(p.real)) versions.set(p.real, versionOf(join(p.dir, tools[0]!)));
   const found: BinDir[] = [];
   const seen = new Set<string>();
-  for (const dir of await candidateDirs(preferDir, searchDirs)) {
-    let ok = true;
-    for (const tool of tools) if (!(await isExecutable(join(dir, tool)))) ok = false;
-    if (!ok) continue;
-    const v = await versionOf(join(dir, tools[0]!));
+  for (const p of probes) {
+    if (!p) continue;
+    const v = await versions.get(p.real)!;
     if (!v) continue;
     const key = `${v.version}:${tools.join(',')}`;
-    if (seen.has(key) && dir !== preferDir) continue;
+    if (seen.has(key) && p.dir !== preferDir) continue;
     seen.add(key);
-    found.push({ dir, ...v });
+    found.push({ dir: p.dir, ...v });
   }
   return found;
 }

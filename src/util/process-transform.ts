@@ -30,7 +30,8 @@ export class ProcessTransform extends Duplex {
       this.maybeEnd();
     });
     this.child.once('error', (error) => this.destroy(error));
-    this.child.once('close', (code) => {
+    // 'exit', not 'close': after a failure our end of its stdin may stay open, and 'close' waits for it.
+    this.child.once('exit', (code) => {
       this.exitCode = code;
       if (code !== 0) this.destroy(this.failure(code, this.stderr.toString()));
       else this.maybeEnd();

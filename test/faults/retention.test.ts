@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describeRun, runCli } from './helpers/cli.js';
 import { backupDir, copyStorage, storedParts, startWorld, takeBackup, type World } from './helpers/fixture.js';
 import { faultTest, QUICK } from './helpers/tally.js';
+import { storedDump } from '../helpers/dump.js';
 
 interface Damage {
   what: string;
@@ -22,10 +23,10 @@ async function flipAt(path: string, fraction: number): Promise<void> {
 }
 
 const DAMAGES: Damage[] = [
-  { what: 'a flipped byte in its dump', apply: (d) => flipAt(join(d, 'database.dump'), 0.6) },
+  { what: 'a flipped byte in its dump', apply: (d) => flipAt(storedDump(d), 0.6) },
   { what: 'a flipped byte in its tar', apply: (d) => flipAt(join(d, 'files.tar'), 0.5) },
-  { what: 'its dump truncated', apply: async (d) => writeFile(join(d, 'database.dump'), (await readFile(join(d, 'database.dump'))).subarray(0, 1000)) },
-  { what: 'its dump deleted', apply: (d) => rm(join(d, 'database.dump')) },
+  { what: 'its dump truncated', apply: async (d) => writeFile(storedDump(d), (await readFile(storedDump(d))).subarray(0, 1000)) },
+  { what: 'its dump deleted', apply: (d) => rm(storedDump(d)) },
   { what: 'a checksums.sha256 flip', apply: (d) => flipAt(join(d, 'checksums.sha256'), 0.3) },
   {
     what: 'manifest.json truncated to invalid JSON',

@@ -16,6 +16,7 @@ import { BackupDrillError, DatabaseError, EnvironmentError, ToolError, UsageErro
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { createSeededDatabase, startCluster, withClient } from '../helpers/postgres.js';
 import { makeUploads, tempDir } from '../helpers/fs.js';
+import { plainDump } from '../helpers/dump.js';
 
 function config(values: Record<string, string>) {
   return buildConfig((name) => values[name], {});
@@ -45,7 +46,7 @@ describe('backup to a local folder', () => {
     const logger = new MemoryLogger();
     const result = await runBackup(config({ 'database-url': url, storage, 'files-path': uploads, 'files-exclude': 'cache/**' }), { logger });
     const dir = join(storage, 'default', result.id);
-    assert.deepEqual((await readdir(dir)).sort(), ['checksums.sha256', 'database.dump', 'files.sha256', 'files.tar', 'manifest.json', 'roles.sql']);
+    assert.deepEqual((await readdir(dir)).sort(), ['checksums.sha256', 'database.dump.zst', 'files.sha256', 'files.tar', 'manifest.json', 'roles.sql']);
 
     const manifest = parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'), 'test');
     assert.equal(manifest.id, result.id);
@@ -78,7 +79,7 @@ describe('backup to a local folder', () => {
     // sha256sum -c accepts checksums.sha256.
     const check = spawnSync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir, encoding: 'utf8' });
     assert.equal(check.status, 0, check.stdout + check.stderr);
-    assert.match(check.stdout, /database\.dump: OK/);
+    assert.match(check.stdout, /database\.dump\.zst: OK/);
     assert.match(check.stdout, /files\.tar: OK/);
     for (const part of manifest.parts) {
       const stored = execFileSync('sha256sum', [join(dir, part.name)], { encoding: 'utf8' }).split(' ')[0];
@@ -87,7 +88,7 @@ describe('backup to a local folder', () => {
 
     // pg_restore reads the dump's table of contents.
     const pgRestore = await findBinDir({ tools: ['pg_restore'], wanted: manifest.source.major, purpose: 'test' });
-    const toc = execFileSync(join(pgRestore.dir, 'pg_restore'), ['-l', join(dir, 'database.dump')], { encoding: 'utf8' });
+    const toc = execFileSync(join(pgRestore.dir, 'pg_restore'), ['-l', plainDump(dir, work.path)], { encoding: 'utf8' });
     assert.match(toc, /TABLE DATA public tickets/);
     assert.match(toc, /TABLE DATA billing invoices/);
     assert.match(toc, /TABLE DATA public "?CustomerNotes"?/);
@@ -130,7 +131,7 @@ describe('backup to a local folder', () => {
       '--exit-on-error',
       '-d',
       cluster.url('restored'),
-      join(storage, 'default', result.id, 'database.dump'),
+      plainDump(join(storage, 'default', result.id), work.path),
     ]);
     await withClient(cluster.url('restored'), async (c) => {
       const t = await tableStats(c, tickets);

@@ -26,6 +26,7 @@ import {
 import type { Manifest } from '../../src/archive/manifest.js';
 import { startCluster, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
+import { plainDump } from '../helpers/dump.js';
 
 const SCHEMA = `
 CREATE DOMAIN positive AS int CHECK (VALUE > 0);
@@ -136,7 +137,7 @@ describe('row checksum methods', () => {
     for (const [name, columns] of Object.entries(TEXT_COLUMNS))
       assert.deepEqual([recorded(name).checksumMethod, recorded(name).textColumns], ['record', columns], name);
     assert.equal(recorded('api_tokens').checksumMethod, undefined, 'a redacted table keeps the text form');
-    assert.equal(manifest.formatVersion, 3);
+    assert.equal(manifest.formatVersion, 4);
     // Before PostgreSQL 14 there is no hash_record_extended: every table keeps 'text'.
     assert.equal((await withClient(url, (c) => textHashedColumns(c, 130000))).size, 0);
   });
@@ -235,7 +236,7 @@ describe('row checksum methods', () => {
       '--exit-on-error',
       '-d',
       cluster.url('enum_copy'),
-      join(storage, 'default', manifest.id, 'database.dump'),
+      plainDump(join(storage, 'default', manifest.id)),
     ]);
     const sums = async (u: string) =>
       withClient(u, async (c) => {

@@ -106,7 +106,7 @@ describe('format-3 checksums', () => {
     await withClient(cluster.url(), (c) => c.query('ALTER DATABASE dbpath SET search_path = app, public'));
     const storage = join(work.path, 'dbpath');
     const m = await backup(cluster.url('dbpath'), storage);
-    assert.equal(m.formatVersion, 3);
+    assert.equal(m.formatVersion, 4);
     assert.equal(m.checksumSettings?.search_path, '');
     assert.equal(m.checksumSettings?.extra_float_digits, '3');
     const child = m.tables.find((t) => t.name === 'child')!;

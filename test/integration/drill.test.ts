@@ -15,6 +15,7 @@ import { EphemeralCluster, cleanupStaleClusters, clustersRoot } from '../../src/
 import { connect } from '../../src/postgres/connect.js';
 import { createSeededDatabase, serverBinDir, startCluster, TEST_PASSWORDS } from '../helpers/postgres.js';
 import { makeUploads, tempDir } from '../helpers/fs.js';
+import { storedDump } from '../helpers/dump.js';
 
 const CHECKS = `checks:
   - name: tickets exist
@@ -90,7 +91,7 @@ describe('restore drill', () => {
   test('a flipped byte in the dump fails the drill naming the part and both digests', async () => {
     const copy = join(work.path, 'corrupt');
     await copyBackup(storage, copy);
-    const dump = join(copy, 'default', backupId, 'database.dump');
+    const dump = storedDump(join(copy, 'default', backupId));
     const fh = await open(dump, 'r+');
     const buf = Buffer.alloc(1);
     await fh.read(buf, 0, 1, 5000);
@@ -102,7 +103,7 @@ describe('restore drill', () => {
     const text = r.report.failures.join('\n');
     assert.match(
       text,
-      /Part database\.dump .* does not match its manifest: expected \d+ bytes with SHA-256 [0-9a-f]{64}, got \d+ bytes with SHA-256 [0-9a-f]{64}/,
+      /Part database\.dump(\.zst)? .* does not match its manifest: expected \d+ bytes with SHA-256 [0-9a-f]{64}, got \d+ bytes with SHA-256 [0-9a-f]{64}/,
     );
   });
 

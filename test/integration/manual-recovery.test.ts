@@ -106,12 +106,12 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
       blocks[0]!.includes(PLACEHOLDERS.backup) && blocks[0]!.includes(PLACEHOLDERS.uploads) && blocks[0]!.includes(`TARGET=${PLACEHOLDERS.target}`),
       'step 2 names the placeholders',
     );
-    for (const tool of ['sha256sum -c', 'pg_restore', 'psql', 'tar -x'])
+    for (const tool of ['sha256sum -c', 'zstd -d', 'pg_restore', 'psql', 'tar -x'])
       assert.ok(
         blocks.some((b) => b.includes(tool)),
         `a tested block uses ${tool}`,
       );
-    assert.match(doc, /age -d -i key\.txt -o database\.dump database\.dump\.age/, 'the decryption command is documented');
+    assert.match(doc, /age -d -i key\.txt -o database\.dump\.zst database\.dump\.zst\.age/, 'the decryption command is documented');
   });
 
   test('the documented commands restore the database and the uploads', async () => {
@@ -119,7 +119,8 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
     const output = r.stdout + r.stderr;
     assert.equal(r.status, 0, output);
     // sha256sum -c accepted every part.
-    for (const part of ['database.dump', 'files.tar', 'files.sha256']) assert.match(r.stdout, new RegExp(`^${part.replace('.', '\\.')}: OK$`, 'm'), output);
+    for (const part of ['database.dump.zst', 'files.tar', 'files.sha256'])
+      assert.match(r.stdout, new RegExp(`^${part.replaceAll('.', '\\.')}: OK$`, 'm'), output);
     // The psql check printed one "ok" line per table and nothing else.
     const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8')) as { tables: Array<{ schema: string; name: string; rows: number }> };
     for (const t of manifest.tables)
@@ -156,14 +157,14 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
     // A copy of the backup with one byte of the dump flipped: step 3 must fail.
     const damaged = join(work.path, 'damaged');
     cpSync(backupDir, damaged, { recursive: true });
-    const fd = openSync(join(damaged, 'database.dump'), 'r+');
+    const fd = openSync(join(damaged, 'database.dump.zst'), 'r+');
     const byte = Buffer.alloc(1);
     readSync(fd, byte, 0, 1, 1000);
     writeSync(fd, Buffer.from([byte[0]! ^ 0xff]), 0, 1, 1000);
     closeSync(fd);
     const verify = runDoc([blocks[0]!, blocks[1]!], damaged);
     assert.notEqual(verify.status, 0);
-    assert.match(verify.stdout, /^database\.dump: FAILED$/m, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /^database\.dump\.zst: FAILED$/m, verify.stdout + verify.stderr);
 
     // A restored row that no longer matches (same row count, other content): step 6 must fail and name the table.
     await withClient(cluster.url(PLACEHOLDERS.target), (c) =>
@@ -201,7 +202,7 @@ describe('docs/RECOVERY.md: recovery with sha256sum, tar, pg_restore and psql on
     const r = runDoc([blocks[0]!, blocks[1]!, decrypt.replace('key.txt', keyFile), ...blocks.slice(2)], dir, encUploads, 'app_restored_encrypted');
     const output = r.stdout + r.stderr;
     assert.equal(r.status, 0, output);
-    assert.match(r.stdout, /^database\.dump\.age: OK$/m, output);
+    assert.match(r.stdout, /^database\.dump\.zst\.age: OK$/m, output);
     assert.doesNotMatch(r.stdout, /MISSING|DIFFERS/);
     assert.match(r.stdout, /^all files OK$/m);
     await withClient(cluster.url('app_restored_encrypted'), async (dst) => {

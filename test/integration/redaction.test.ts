@@ -17,6 +17,7 @@ import { suggestRedactions } from '../../src/postgres/redaction.js';
 import type { EphemeralCluster } from '../../src/postgres/cluster.js';
 import { createSeededDatabase, startCluster, TEST_PASSWORDS, withClient } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/fs.js';
+import { plainDump } from '../helpers/dump.js';
 
 describe('credential redaction', () => {
   let cluster: EphemeralCluster;
@@ -54,7 +55,7 @@ describe('credential redaction', () => {
       'users.mfa_secret=NULL',
       "users.password_hash='redacted'",
     ]);
-    const dumpSql = execFileSync('pg_restore', ['-f', '-', join(dir, 'database.dump')], { maxBuffer: 1 << 28 }).toString();
+    const dumpSql = execFileSync('pg_restore', ['-f', '-', plainDump(dir)], { maxBuffer: 1 << 28 }).toString();
     assert.match(dumpSql, /CREATE TABLE public\.users/, 'the table definition is still there');
     for (const name of await readdir(dir)) {
       const bytes = (await readFile(join(dir, name))).toString('latin1');

@@ -25,6 +25,7 @@ import { inspectTarget } from '../../src/restore/target.js';
 import { rewriteIntoSchema, resolveTables } from '../../src/restore/tables.js';
 import { createSeededDatabase, startCluster, withClient, TEST_PASSWORDS } from '../helpers/postgres.js';
 import { makeUploads, tempDir } from '../helpers/fs.js';
+import { storedDump } from '../helpers/dump.js';
 
 const CHECKS = `checks:
   - name: canary login
@@ -441,10 +442,10 @@ describe('restore', () => {
   test('a corrupted part is refused before anything is written', async () => {
     const copy = join(work.path, 'corrupt');
     await cp(storage, copy, { recursive: true });
-    for (const part of ['database.dump', 'files.tar']) {
-      const fh = await open(join(copy, 'default', backupId, part), 'r+');
+    for (const part of [storedDump(join(copy, 'default', backupId)), join(copy, 'default', backupId, 'files.tar')]) {
+      const fh = await open(part, 'r+');
       const buf = Buffer.alloc(1);
-      const at = part === 'files.tar' ? 600 : 3000;
+      const at = part.endsWith('files.tar') ? 600 : 3000;
       await fh.read(buf, 0, 1, at);
       buf[0] = buf[0]! ^ 0xff;
       await fh.write(buf, 0, 1, at);
@@ -456,7 +457,7 @@ describe('restore', () => {
     const filesBefore = await tree(filesPath);
     await assert.rejects(runRestore(config({ storage: copy, 'database-url': url, 'files-path': filesPath, force: 'true' }), deps()), (e: unknown) => {
       assert.ok(e instanceof IntegrityError, String(e));
-      assert.match(e.message, /Part (database\.dump|files\.tar) .* does not match its manifest/);
+      assert.match(e.message, /Part (database\.dump(\.zst)?|files\.tar) .* does not match its manifest/);
       return true;
     });
     assert.deepEqual(await fingerprint(url), before);

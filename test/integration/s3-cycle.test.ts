@@ -66,10 +66,13 @@ describe('S3 round trip', () => {
     const rows = JSON.parse(listed.stdout) as Array<{ id: string; complete: boolean }>;
     assert.equal(rows.length, 3);
     assert.ok(rows.every((r) => r.complete));
-    const drill = await cli(['drill', '--storage', storage, '--report-dir', join(work.path, 'reports'), '--json']);
+    const drill = await cli(['drill', '--storage', storage, '--report-dir', join(work.path, 'reports'), '--json', '--jobs', '2']);
     assert.equal(drill.status, 0, drill.stdout.slice(-2000) + drill.stderr.slice(-2000));
     const report = JSON.parse(drill.stdout);
     assert.equal(report.status, 'passed');
+    // A zstd dump from S3 is restored in parallel from a staged copy, and the report says so.
+    const restoreCheck = (report.checks as Array<{ name: string; message: string }>).find((c) => c.name === 'pg_restore');
+    assert.match(restoreCheck?.message ?? '', /with 2 jobs from an uncompressed copy of the dump staged in the temp folder \(\d/);
     assert.equal(report.backupId, rows[0]!.id, 'drills the newest');
     assert.equal(report.files.status, 'passed');
     const verify = await cli(['verify', 'latest', '--storage', storage]);
