@@ -1,3 +1,6 @@
-import { run } from './main.js';
+import { keepMemoryFlat } from '../util/memory.js';
+
+keepMemoryFlat();
+const { run } = await import('./main.js');
 
 await run();

@@ -161,3 +161,47 @@ export function decompressorFor(part: { name: string; compression?: string }): D
     hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
   });
 }
+
+/**
+ * `zstd -d` from `input` into `file`. When zstd fails, the rest of the input is still read: a digest
+ * mismatch found at its end (the real cause) is thrown instead of the decompression error.
+ */
+export async function unzstdToFile(input: Readable, file: string, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  const [command, commandArgs] = dieWithParent('zstd', ['-d', '-q', '-f', '-o', file]);
+  const child = spawn(command, commandArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
+  const stderr = new TailBuffer();
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+  child.stdin!.on('error', () => undefined); // EPIPE when zstd stops: its exit code says why
+  const stop = () => child.kill('SIGKILL');
+  signal?.addEventListener('abort', stop, { once: true });
+  let inputError: unknown;
+  const inputDone = new Promise<void>((resolve) => {
+    input.once('error', (error) => {
+      inputError = error;
+      child.kill('SIGKILL');
+      resolve();
+    });
+    input.once('end', () => resolve());
+  });
+  input.pipe(child.stdin!);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (c) => resolve(c));
+    });
+    if (code !== 0 && !inputError && !signal?.aborted) {
+      input.unpipe(child.stdin!);
+      input.resume(); // on to the digest check
+      await inputDone;
+    }
+    if (inputError) throw inputError;
+    signal?.throwIfAborted();
+    if (code !== 0) throw new Error(`zstd -d exited with code ${code}: ${stderr.toString()}`);
+    await inputDone;
+    if (inputError) throw inputError;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    input.destroy();
+  }
+}

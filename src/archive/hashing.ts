@@ -1,6 +1,7 @@
 // A pass-through that hashes (SHA-256) and counts what flows through it.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
+import { streamed } from '../util/memory.js';
 
 export class HashingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
@@ -12,6 +13,7 @@ export class HashingStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    streamed(chunk.length);
     this.onBytes?.(chunk.length);
     callback(null, chunk);
   }

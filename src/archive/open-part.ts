@@ -6,7 +6,9 @@ import type { Storage } from '../storage/port.js';
 import type { PartInfo } from './manifest.js';
 import { needKeyError } from './seal.js';
 import { VerifyingStream } from './verify-stream.js';
-import { decompressorFor } from './codec.js';
+import { decompressorFor, hasZstdCli, unzstdToFile } from './codec.js';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 
 /** The decrypting transform for a part, or undefined when it is stored in clear. */
 export type Decryptor = (part: PartInfo) => Transform | undefined;
@@ -87,6 +89,36 @@ export async function openContent(storage: Storage, prefix: string, part: PartIn
   });
   stream.pipe(inflate).pipe(out);
   return out;
+}
+
+/**
+ * Writes a part's content (verified, decrypted, decompressed) to `file`, for pg_restore --jobs.
+ * A zstd part is unpacked by the zstd command straight into the file: the content never passes
+ * through this process (measured: 1 GB staged in a fraction of the time of a stream through Node).
+ */
+export async function stageContent(
+  storage: Storage,
+  prefix: string,
+  part: PartInfo,
+  decrypt: Decryptor,
+  file: string,
+  onBytes?: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (part.compression !== 'zstd' || !hasZstdCli()) {
+    await pipeline(await openContent(storage, prefix, part, decrypt, onBytes), createWriteStream(file, { mode: 0o600 }), { signal });
+    return;
+  }
+  const stream = await openPart(storage, prefix, part, decrypt, onBytes);
+  try {
+    await unzstdToFile(stream, file, signal);
+  } catch (error) {
+    if (error instanceof BackupDrillError || (error as Error).name === 'AbortError') throw error;
+    throw new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${(error as Error).message}`, {
+      hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
+      cause: error,
+    });
+  }
 }
 
 /** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */

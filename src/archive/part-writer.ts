@@ -49,6 +49,9 @@ export async function writePart(
   return part;
 }
 
+/** Chunks at least this big are worth their own write and hash call. */
+const BIG_CHUNK = 64 * 1024;
+
 /** Gathers small chunks into ~1 MiB ones. */
 export class Coalesce extends Transform {
   private pending: Buffer[] = [];
@@ -57,6 +60,13 @@ export class Coalesce extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // A big chunk (a file read, a pipe read) passes as is: copying it into a new buffer only makes garbage.
+    if (chunk.length >= BIG_CHUNK) {
+      this.release();
+      this.push(chunk);
+      callback();
+      return;
+    }
     this.pending.push(chunk);
     this.size += chunk.length;
     if (this.size >= this.target) this.release();

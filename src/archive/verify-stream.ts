@@ -5,6 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 import type { PartInfo } from './manifest.js';
+import { streamed } from '../util/memory.js';
 
 export class VerifyingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
@@ -18,6 +19,7 @@ export class VerifyingStream extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
     this.hash.update(chunk);
+    streamed(chunk.length);
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);

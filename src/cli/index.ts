@@ -2,12 +2,14 @@
 // Entry point. The Node check runs before anything else is loaded: the engine and the AWS SDK
 // need Node ≥ 22, and on an older Node they would fail later with an obscure error.
 import { nodeVersionProblem } from './node-version.js';
+import { keepMemoryFlat } from '../util/memory.js';
 
 const problem = nodeVersionProblem(process.version);
 if (problem) {
   process.stderr.write(`error: ${problem}\n`);
   process.exitCode = 2; // ExitCode.usage: the environment does not fit (see 'backup-drill --help')
 } else {
+  keepMemoryFlat();
   const { runCli } = await import('./main.js');
   process.exitCode = await runCli(process.argv.slice(2));
 }

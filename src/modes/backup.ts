@@ -13,7 +13,6 @@ import { UsageError, describeError } from '../errors.js';
 import { newBackupId } from '../archive/backup-id.js';
 import { formatChecksums } from '../archive/checksums.js';
 import { localFilesSource, type FilesSource } from '../archive/files-source.js';
-import { withReach } from '../reach/index.js';
 import {
   FORMAT_NAME,
   FORMAT_VERSION,
@@ -52,6 +51,7 @@ import { openStorage } from '../storage/registry.js';
 import type { Storage } from '../storage/port.js';
 import { hasRetention, validatePolicy } from '../storage/retention.js';
 import { pruneUnlocked, withLock, type PruneResult } from './prune.js';
+import type { HeldLock } from '../storage/lock.js';
 import type { Logger } from '../util/logger.js';
 import { guardBackup } from '../history/guard.js';
 import type { TrendVerdict } from '../history/trend.js';
@@ -96,7 +96,11 @@ export interface BackupOutcome extends BackupResult {
  */
 export async function runBackup(config: Config, deps: ModeDeps): Promise<BackupOutcome> {
   // Over SSH: the same backup, with database-url pointing at a tunnel and the uploads read on the server.
-  if (config.ssh) return withReach(config, config.ssh, deps.logger, (reached) => backupUnderLock(reached.config, deps, reached.files));
+  if (config.ssh) {
+    // ssh2 loads only for SSH runs: it is a large part of the bundle's start-up.
+    const { withReach } = await import('../reach/index.js');
+    return withReach(config, config.ssh, deps.logger, (reached) => backupUnderLock(reached.config, deps, reached.files));
+  }
   return backupUnderLock(config, deps, config.filesPath ? localFilesSource(config.filesPath) : undefined);
 }
 
@@ -104,24 +108,44 @@ async function backupUnderLock(config: Config, deps: ModeDeps, files: FilesSourc
   await files?.check();
   if (hasRetention(config.retention)) validatePolicy(config.retention);
   sealingFor(config); // bad recipients or key combinations fail before anything starts
-  const storage = deps.storage ?? (await openStorage(config));
-  await storage.checkWritable();
-  return withLock(storage, config, 'backup', deps.logger, async (lock) => {
-    const taken = await takeBackup(config, { ...deps, storage }, files);
-    // Before retention: a suspect backup makes retention keep the last good one.
-    const trend = await guardBackup(storage, config, taken, deps.logger);
-    const result: BackupOutcome = { ...taken, ...(trend ? { trend } : {}) };
-    if (!hasRetention(config.retention)) return result;
-    try {
-      // The backup just written was hashed as it was stored: it counts as read in full.
-      const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false, lock, readInFull: [result.id] });
-      return { ...result, pruned };
-    } catch (error) {
-      // The backup itself is complete and safe; a failed or refused prune is reported, not fatal to it.
-      deps.logger.warn(`Retention failed or was refused after a successful backup (nothing more was deleted): ${describeError(error)}`);
-      return result;
-    }
-  });
+  // Reading the source overlaps the storage check and the lock's settle wait (~0.5 s the start spent idle).
+  const source = inspectSource(config, deps);
+  source.catch(() => undefined); // awaited under the lock; a refused lock closes its connection below
+  let sourceTaken = false;
+  try {
+    const storage = deps.storage ?? (await openStorage(config));
+    await storage.checkWritable();
+    return await withLock(storage, config, 'backup', deps.logger, async (lock) => {
+      sourceTaken = true;
+      return backupAndPrune(config, deps, storage, files, source, lock);
+    });
+  } finally {
+    if (!sourceTaken) await source.then((s) => s.main.end()).catch(() => undefined);
+  }
+}
+
+async function backupAndPrune(
+  config: Config,
+  deps: ModeDeps,
+  storage: Storage,
+  files: FilesSource | undefined,
+  source: Promise<SourceInfo>,
+  lock: HeldLock,
+): Promise<BackupOutcome> {
+  const taken = await takeBackup(config, { ...deps, storage }, files, source);
+  // Before retention: a suspect backup makes retention keep the last good one.
+  const trend = await guardBackup(storage, config, taken, deps.logger);
+  const result: BackupOutcome = { ...taken, ...(trend ? { trend } : {}) };
+  if (!hasRetention(config.retention)) return result;
+  try {
+    // The backup just written was hashed as it was stored: it counts as read in full.
+    const pruned = await pruneUnlocked(storage, config, { logger: deps.logger, dryRun: false, lock, readInFull: [result.id] });
+    return { ...result, pruned };
+  } catch (error) {
+    // The backup itself is complete and safe; a failed or refused prune is reported, not fatal to it.
+    deps.logger.warn(`Retention failed or was refused after a successful backup (nothing more was deleted): ${describeError(error)}`);
+    return result;
+  }
 }
 
 /** The pg_dump major: the server's, or a newer one given as postgres-version (an older pg_dump cannot read the server). */
@@ -137,10 +161,45 @@ function dumpMajor(config: Config, serverMajor: number, serverVersion: string): 
   return asked;
 }
 
+/** What the backup learns about its source before it holds the lock. */
+interface SourceInfo {
+  main: Client;
+  server: Awaited<ReturnType<typeof serverInfo>>;
+  /** pg_database_size: the progress estimate and the S3 part-size hint. */
+  databaseBytes: number;
+  pgDump: Awaited<ReturnType<Toolchain['find']>>;
+}
+
+/** Connects, reads the server and finds a pg_dump for it: read-only, so it may run while the lock settles. */
+async function inspectSource(config: Config, deps: ModeDeps): Promise<SourceInfo> {
+  const main = await connect(config.databaseUrl);
+  try {
+    const server = await serverInfo(main);
+    const databaseBytes = Number((await main.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0]!.n);
+    const pgDump = await (deps.toolchain ?? installedOnly(deps.logger)).find({
+      kind: 'client',
+      tools: ['pg_dump'],
+      major: dumpMajor(config, server.major, server.version),
+      allowNewer: true, // pg_dump reads every older server
+      preferDir: config.postgresBinDir,
+      purpose: `a PostgreSQL ${server.version} server`,
+    });
+    return { main, server, databaseBytes, pgDump };
+  } catch (error) {
+    await main.end().catch(() => undefined);
+    throw error;
+  }
+}
+
 /** How long a failed backup waits for its other part writers to stop before it removes their objects. */
 const PART_STOP_GRACE_MS = 10_000;
 
-async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage }, filesSource: FilesSource | undefined): Promise<BackupResult> {
+async function takeBackup(
+  config: Config,
+  deps: ModeDeps & { storage: Storage },
+  filesSource: FilesSource | undefined,
+  source: Promise<SourceInfo>,
+): Promise<BackupResult> {
   const { logger, storage } = deps;
   const started = new Date();
   const sealing = sealingFor(config);
@@ -154,7 +213,7 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
   deps.onBackupPrefix?.(prefix);
   logger.info(`Backup ${id} → ${storage.uriOf(prefix)}`);
 
-  const main = await connect(config.databaseUrl);
+  const { main, server, databaseBytes, pgDump } = await source;
   let snapshot: ExportedSnapshot | undefined;
   const statsClients: Client[] = [];
   const partsWritten: string[] = [];
@@ -169,16 +228,6 @@ async function takeBackup(config: Config, deps: ModeDeps & { storage: Storage },
     return written;
   };
   try {
-    const server = await serverInfo(main);
-    const databaseBytes = Number((await main.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0]!.n);
-    const pgDump = await (deps.toolchain ?? installedOnly(logger)).find({
-      kind: 'client',
-      tools: ['pg_dump'],
-      major: dumpMajor(config, server.major, server.version),
-      allowNewer: true, // pg_dump reads every older server
-      preferDir: config.postgresBinDir,
-      purpose: `a PostgreSQL ${server.version} server`,
-    });
     logger.info(`Source: ${server.database}, PostgreSQL ${server.version}; using pg_dump ${pgDump.version} from ${pgDump.dir}`);
 
     snapshot = await ExportedSnapshot.open(config.databaseUrl);

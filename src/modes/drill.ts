@@ -14,7 +14,7 @@ import { parseChecksums } from '../archive/checksums.js';
 import { compareFiles, extractFiles } from '../archive/files-verify.js';
 import { partByRole, type Manifest } from '../archive/manifest.js';
 import { unsealingFor } from '../archive/seal.js';
-import { makeDecryptor, openContent, openPart, readPartText, verifyPart, type Decryptor } from '../archive/open-part.js';
+import { makeDecryptor, openContent, openPart, readPartText, stageContent, verifyPart, type Decryptor } from '../archive/open-part.js';
 import { BACKUP_PARTS } from '../constants.js';
 import { loadChecksFile, type ChecksFile } from '../checks/checks-file.js';
 import { runChecks } from '../checks/run-checks.js';
@@ -24,8 +24,6 @@ import type { RehearsalDifference, RehearsalResult } from '../rehearse/types.js'
 import { EphemeralCluster, cleanupStaleClusters } from '../postgres/cluster.js';
 import { connect, ident, serverInfo } from '../postgres/connect.js';
 import { runPgRestore, runPsqlScript } from '../postgres/restore.js';
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { compareTables } from '../postgres/compare.js';
 import { rolesToCreate } from '../postgres/roles.js';
 import { objectsVerification } from '../postgres/objects/index.js';
@@ -204,9 +202,7 @@ function fetchDump(storage: Storage, prefix: string, manifest: Manifest, config:
     }
     if (config.jobs <= 1 && !redacted) return { fetchSeconds: 0 };
     const file = join(workDir, BACKUP_PARTS.database);
-    await pipeline(await openContent(storage, prefix, dump, decrypt, (n) => progress.add(n)), createWriteStream(file, { mode: 0o600 }), {
-      signal: stopping.signal,
-    });
+    await stageContent(storage, prefix, dump, decrypt, file, (n) => progress.add(n), stopping.signal);
     return { file, stagedBytes: (await stat(file)).size, fetchSeconds: fetchSeconds() };
   })();
   source.catch(() => undefined); // awaited by the restore; a drill that fails before it stops it

@@ -39,7 +39,6 @@ import { Progress } from '../util/progress.js';
 import { runTool } from '../util/exec.js';
 import { prepareRestore, schemasToReplace, type RestoreKind } from '../restore/database.js';
 import { rolesToCreate } from '../postgres/roles.js';
-import { withReach } from '../reach/index.js';
 import { localFilesDestination, previousName, verifyFilesOnly, type FilesDestination, type StagedFiles, type Swap } from '../restore/files.js';
 import { RestoreRefused, checkFormat, findRefusals } from '../restore/guards.js';
 import { buildPlan } from '../restore/plan.js';
@@ -114,6 +113,7 @@ function confirmQuestion(
 export async function runRestore(config: Config, deps: RestoreDeps): Promise<RestoreResult> {
   // Over SSH: the same restore, with database-url pointing at a tunnel to the database as the server sees it.
   if (config.ssh) {
+    const { withReach } = await import('../reach/index.js'); // ssh2 loads only for SSH runs
     return withReach(config, config.ssh, deps.logger, (reached) => restoreUnderLock(reached.config, deps, reached.filesTarget), {
       database: config.parts.database,
       verb: 'restore',

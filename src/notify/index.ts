@@ -6,7 +6,6 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
 import { redact } from '../util/redact.js';
 import { discordPayload, genericPayload, slackPayload, teamsPayload } from './chat.js';
-import { sendEmail } from './email.js';
 import type { RunEvent } from './event.js';
 import { post } from './http.js';
 import { parseTarget, type Target } from './targets.js';
@@ -23,7 +22,8 @@ export function shouldNotify(on: NotifyOn, event: Pick<RunEvent, 'status' | 'war
 async function deliver(target: Target, event: RunEvent): Promise<void> {
   switch (target.kind) {
     case 'email':
-      return sendEmail(target.url, event);
+      // Loaded only for e-mail targets: nodemailer is a large part of the bundle's start-up.
+      return (await import('./email.js')).sendEmail(target.url, event);
     case 'slack':
       return post(target.url, JSON.stringify(slackPayload(event)), 'application/json');
     case 'teams':

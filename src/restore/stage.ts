@@ -1,13 +1,11 @@
 // Fetches the parts a restore needs, verifying every digest while the bytes
 // stream (and decrypting encrypted parts), before anything touches the target.
 // Free disk space is checked first, so a big download fails at once and clearly.
-import { createWriteStream } from 'node:fs';
 import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { BackupDrillError } from '../errors.js';
 import type { PartInfo } from '../archive/manifest.js';
-import { openContent, type Decryptor } from '../archive/open-part.js';
+import { stageContent, type Decryptor } from '../archive/open-part.js';
 import type { Storage } from '../storage/port.js';
 import { formatBytes } from '../util/format.js';
 
@@ -76,6 +74,6 @@ export async function stagePart(
   signal?: AbortSignal,
 ): Promise<string> {
   const file = join(dir, part.name.replace(/\.zst(?=\.age$|$)/, ''));
-  await pipeline(await openContent(storage, prefix, part, decrypt, onBytes), createWriteStream(file, { mode: 0o600 }), { signal });
+  await stageContent(storage, prefix, part, decrypt, file, onBytes, signal);
   return file;
 }
