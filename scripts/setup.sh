@@ -11,6 +11,8 @@ need=()
 command -v pg_dump >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1 || need+=(postgresql)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v age >/dev/null 2>&1 || need+=(age)
+# Dumps are zstd-compressed on every core by the zstd command (Node's zlib is the slower fallback).
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
 # The toolchain tests build a local apt repository (dpkg-scanpackages) and extract packages (dpkg-deb).
 command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
