@@ -1281,10 +1281,11 @@ function startZstd(input, level) {
     input.once('error', (e) => out.destroy(e));
     compressor.once('error', (e) => out.destroy(e));
     input.pipe(compressor).pipe(out);
-    return { stdout: out, done, readBytes: async () => read, kill: () => input.destroy() };
+    return { stdout: out, done, readBytes: async () => read, totalRead: () => read, kill: () => input.destroy() };
 }
 function startZstdCli(input, level) {
-    const args = ['-q', '-c', `-${level}`, `-T${(0,external_node_os_.availableParallelism)()}`];
+    // -vv --no-progress: no progress bar, one summary line at the end with the exact byte counts.
+    const args = ['-vv', '--no-progress', '-c', `-${level}`, `-T${(0,external_node_os_.availableParallelism)()}`];
     const [command, commandArgs] = dieWithParent('zstd', args);
     // The dump's pipe is handed to zstd as its stdin: no copy through this process.
     const child = (0,external_node_child_process_.spawn)(command, commandArgs, { stdio: [input, 'pipe', 'pipe'] });
@@ -1307,7 +1308,11 @@ function startZstdCli(input, level) {
             return 0;
         }
     };
-    return { stdout: child.stdout, done, readBytes, kill: () => child.kill('SIGTERM') };
+    const totalRead = () => {
+        const summary = /\(\s*(\d+) B =>\s*\d+ B/.exec(stderr.toString());
+        return summary ? Number(summary[1]) : undefined;
+    };
+    return { stdout: child.stdout, done, readBytes, totalRead, kill: () => child.kill('SIGTERM') };
 }
 /**
  * The transform that turns a stored part's (decrypted) bytes back into what was
@@ -7936,8 +7941,16 @@ async function takeBackup(config, deps, filesSource, source) {
                 // A pg_dump (or zstd) that failed after writing some bytes must not count.
                 await dump.done;
                 await zstd?.done;
-                if (zstd)
+                if (zstd) {
                     part.compression = 'zstd';
+                    const read = zstd.totalRead();
+                    if (read !== undefined) {
+                        part.contentBytes = read;
+                        if (read > counted)
+                            dumpProgress.add(read - counted);
+                        counted = read;
+                    }
+                }
                 return part;
             }
             catch (error) {
@@ -12613,11 +12626,13 @@ async function checkFreeSpace(needs, free = freeSpace) {
     }
 }
 /**
- * Disk a staged dump needs. A zstd dump is staged decompressed, and its size is
- * not recorded: 4× the stored size (zstd -1 shrinks dumps 2.5-4× in our tests).
+ * Disk a staged dump needs. A zstd dump is staged decompressed: its recorded content size, or,
+ * when a backup did not record it, 4× the stored size (zstd -1 shrinks dumps 2.5-4× in our tests).
  */
 function stagedDumpBytes(part) {
-    return part.compression === 'zstd' ? part.bytes * 4 : part.bytes;
+    if (part.compression !== 'zstd')
+        return part.bytes;
+    return part.contentBytes ?? part.bytes * 4;
 }
 /** Downloads a part into `dir`, verified, decrypted and decompressed (a seekable dump for pg_restore -j); returns the file's path. */
 async function stagePart(storage, prefix, part, decrypt, dir, onBytes, signal) {

@@ -35416,10 +35416,11 @@ function startZstd(input, level) {
     input.once('error', (e) => out.destroy(e));
     compressor.once('error', (e) => out.destroy(e));
     input.pipe(compressor).pipe(out);
-    return { stdout: out, done, readBytes: async () => read, kill: () => input.destroy() };
+    return { stdout: out, done, readBytes: async () => read, totalRead: () => read, kill: () => input.destroy() };
 }
 function startZstdCli(input, level) {
-    const args = ['-q', '-c', `-${level}`, `-T${availableParallelism()}`];
+    // -vv --no-progress: no progress bar, one summary line at the end with the exact byte counts.
+    const args = ['-vv', '--no-progress', '-c', `-${level}`, `-T${availableParallelism()}`];
     const [command, commandArgs] = dieWithParent('zstd', args);
     // The dump's pipe is handed to zstd as its stdin: no copy through this process.
     const child = spawn(command, commandArgs, { stdio: [input, 'pipe', 'pipe'] });
@@ -35442,7 +35443,11 @@ function startZstdCli(input, level) {
             return 0;
         }
     };
-    return { stdout: child.stdout, done, readBytes, kill: () => child.kill('SIGTERM') };
+    const totalRead = () => {
+        const summary = /\(\s*(\d+) B =>\s*\d+ B/.exec(stderr.toString());
+        return summary ? Number(summary[1]) : undefined;
+    };
+    return { stdout: child.stdout, done, readBytes, totalRead, kill: () => child.kill('SIGTERM') };
 }
 /**
  * The transform that turns a stored part's (decrypted) bytes back into what was

@@ -91,6 +91,8 @@ export interface RunningCompressor {
   done: Promise<void>;
   /** Bytes read from the dump so far (for progress). */
   readBytes(): Promise<number>;
+  /** Once done: every byte read, when known (the CLI's summary line; zlib counts them here). */
+  totalRead(): number | undefined;
   kill(): void;
 }
 
@@ -115,11 +117,12 @@ export function startZstd(input: Readable, level: number): RunningCompressor {
   input.once('error', (e) => out.destroy(e));
   compressor.once('error', (e) => out.destroy(e));
   input.pipe(compressor).pipe(out);
-  return { stdout: out, done, readBytes: async () => read, kill: () => input.destroy() };
+  return { stdout: out, done, readBytes: async () => read, totalRead: () => read, kill: () => input.destroy() };
 }
 
 function startZstdCli(input: Readable, level: number): RunningCompressor {
-  const args = ['-q', '-c', `-${level}`, `-T${availableParallelism()}`];
+  // -vv --no-progress: no progress bar, one summary line at the end with the exact byte counts.
+  const args = ['-vv', '--no-progress', '-c', `-${level}`, `-T${availableParallelism()}`];
   const [command, commandArgs] = dieWithParent('zstd', args);
   // The dump's pipe is handed to zstd as its stdin: no copy through this process.
   const child: ChildProcess = spawn(command, commandArgs, { stdio: [input, 'pipe', 'pipe'] });
@@ -140,7 +143,11 @@ function startZstdCli(input: Readable, level: number): RunningCompressor {
       return 0;
     }
   };
-  return { stdout: child.stdout!, done, readBytes, kill: () => child.kill('SIGTERM') };
+  const totalRead = () => {
+    const summary = /\(\s*(\d+) B =>\s*\d+ B/.exec(stderr.toString());
+    return summary ? Number(summary[1]) : undefined;
+  };
+  return { stdout: child.stdout!, done, readBytes, totalRead, kill: () => child.kill('SIGTERM') };
 }
 
 /**

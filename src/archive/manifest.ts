@@ -144,6 +144,8 @@ export interface PartInfo {
   encrypted?: boolean;
   /** Format 4: set when the part's content was compressed before encryption (`zstd -d` restores it). */
   compression?: 'zstd';
+  /** Format 4, with `compression`: the size of the content before compression, when known (the disk a staged copy needs). */
+  contentBytes?: number;
 }
 
 export interface Manifest {

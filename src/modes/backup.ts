@@ -295,7 +295,15 @@ async function takeBackup(
         // A pg_dump (or zstd) that failed after writing some bytes must not count.
         await dump.done;
         await zstd?.done;
-        if (zstd) part.compression = 'zstd';
+        if (zstd) {
+          part.compression = 'zstd';
+          const read = zstd.totalRead();
+          if (read !== undefined) {
+            part.contentBytes = read;
+            if (read > counted) dumpProgress.add(read - counted);
+            counted = read;
+          }
+        }
         return part;
       } catch (error) {
         stopStreams();

@@ -56,11 +56,12 @@ export async function checkFreeSpace(needs: SpaceNeed[], free: FreeSpace = freeS
 }
 
 /**
- * Disk a staged dump needs. A zstd dump is staged decompressed, and its size is
- * not recorded: 4× the stored size (zstd -1 shrinks dumps 2.5-4× in our tests).
+ * Disk a staged dump needs. A zstd dump is staged decompressed: its recorded content size, or,
+ * when a backup did not record it, 4× the stored size (zstd -1 shrinks dumps 2.5-4× in our tests).
  */
 export function stagedDumpBytes(part: PartInfo): number {
-  return part.compression === 'zstd' ? part.bytes * 4 : part.bytes;
+  if (part.compression !== 'zstd') return part.bytes;
+  return part.contentBytes ?? part.bytes * 4;
 }
 
 /** Downloads a part into `dir`, verified, decrypted and decompressed (a seekable dump for pg_restore -j); returns the file's path. */

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config.js';
 import { runBackup } from '../../src/modes/backup.js';
@@ -94,6 +94,7 @@ describe('dump compression', () => {
     const plain = join(work.path, 'plain.dump');
     execFileSync('zstd', ['-d', '-q', '-o', plain, join(dir, part.name)]);
     assert.equal(readFileSync(plain).subarray(0, 5).toString(), 'PGDMP', 'a pg_dump custom-format archive inside');
+    assert.equal(part.contentBytes, statSync(plain).size, 'the recorded content size is exact');
     const r = await drill(storage);
     assert.equal(r.report.status, 'passed', r.report.failures.join('\n'));
     assert.match(r.report.checks.find((c) => c.name === 'pg_restore')!.message, /with 2 jobs from an uncompressed copy of the dump staged/);

@@ -379,7 +379,7 @@ describe('secrets never reach logs, reports, manifests, outputs or storage', () 
     );
     assert.ok(reports.filter((a) => /\.(json|junit\.xml)$/.test(a.where)).length >= 2, 'CLI reports');
     for (const store of [actionStore, cliStore]) {
-      for (const part of ['manifest.json', 'manifest.json.age', 'database.dump.age', 'files.tar.age', 'checksums.sha256']) {
+      for (const part of ['manifest.json', 'manifest.json.age', 'database.dump.zst.age', 'files.tar.age', 'checksums.sha256']) {
         assert.ok(
           store.some((a) => a.where.endsWith(`/${part}`)),
           `${part} collected`,
