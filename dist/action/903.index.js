@@ -2502,16 +2502,15 @@ function parseCompression(value) {
     });
 }
 function describeCompression(c) {
-    if (!c)
-        return 'unknown';
     if (c.codec === 'gzip')
         return c.level === 0 ? 'none' : `gzip ${c.level} (pg_dump -Z${c.level})`;
     return `zstd ${c.level}`;
 }
-/** The compression an older manifest's `dump.compression` level means (pg_dump's gzip). */
-function legacyCompression(level) {
-    return { codec: 'gzip', level };
+/** What a manifest's `dump` says it was compressed with; before format 4 (no `codec`), the level was pg_dump's gzip. */
+function dumpCompressionOf(dump) {
+    return { codec: dump.codec ?? 'gzip', level: dump.compression };
 }
+const INSTALL_ZSTD = "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd')";
 let zstdCli;
 /** Whether the `zstd` command runs here (probed once). */
 function hasZstdCli() {
@@ -2535,7 +2534,7 @@ function resolveCompression(choice) {
     }
     if (choice.codec === 'zstd' && !zstdHere) {
         throw new errors/* EnvironmentError */.eG(`compression ${choice.codec}:${choice.level} needs the zstd command or Node 22.15 or newer; this machine has neither.`, {
-            hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd'), or set compression to 'auto' or 'gzip'.",
+            hint: `${INSTALL_ZSTD}, or set compression to 'auto' or 'gzip'.`,
         });
     }
     return { compression: choice };
@@ -2613,7 +2612,7 @@ function decompressorFor(part) {
     if (hasNodeZstd())
         return external_node_zlib_default().createZstdDecompress();
     throw new errors/* EnvironmentError */.eG(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
-        hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
+        hint: `${INSTALL_ZSTD} or use Node 22.15 or newer.`,
     });
 }
 /**
@@ -2726,12 +2725,7 @@ async function openContent(storage, prefix, part, decrypt, onBytes) {
         if (out.destroyed)
             return;
         // A damaged part usually breaks decompression first: read on to the digest check, which names the cause.
-        const fail = () => out.destroy(error instanceof errors/* BackupDrillError */.G$
-            ? error
-            : new errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
-                hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
-                cause: error,
-            }));
+        const fail = () => out.destroy(error instanceof errors/* BackupDrillError */.G$ ? error : notDecompressing(storage, prefix, part, error));
         // zstd finds some damage only at the end of a frame, after every byte was read and verified.
         if (stream.readableEnded) {
             fail();
@@ -2765,11 +2759,15 @@ async function stageContent(storage, prefix, part, decrypt, file, onBytes, signa
     catch (error) {
         if (error instanceof errors/* BackupDrillError */.G$ || error.name === 'AbortError')
             throw error;
-        throw new errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
-            hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
-            cause: error,
-        });
+        throw notDecompressing(storage, prefix, part, error);
     }
+}
+/** A part whose digest matched but whose zstd stream is broken (read to its end, so the digest is known good). */
+function notDecompressing(storage, prefix, part, error) {
+    return new errors/* IntegrityError */.cs(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
+        hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
+        cause: error,
+    });
 }
 /** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */
 async function readPartText(storage, prefix, part, decrypt) {
@@ -7559,13 +7557,16 @@ function assessTrend(current, previous, options) {
 
 
 
+
+/** `zstd:1`, `gzip:6`: stored sizes compare only between backups with the same key. */
+const compressionKey = (c) => `${c.codec}:${c.level}`;
 function sampleOfManifest(manifest, sizeBytes) {
     return {
         id: manifest.id,
         sizeBytes,
         rows: manifest.totals.rows,
         tables: Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
-        compression: `${manifest.dump.codec ?? 'gzip'}:${manifest.dump.compression}`,
+        compression: compressionKey(dumpCompressionOf(manifest.dump)),
     };
 }
 /** Up to TREND_WINDOW samples older than `beforeId`, newest first. */

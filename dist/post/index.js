@@ -35356,16 +35356,15 @@ function parseCompression(value) {
     });
 }
 function describeCompression(c) {
-    if (!c)
-        return 'unknown';
     if (c.codec === 'gzip')
         return c.level === 0 ? 'none' : `gzip ${c.level} (pg_dump -Z${c.level})`;
     return `zstd ${c.level}`;
 }
-/** The compression an older manifest's `dump.compression` level means (pg_dump's gzip). */
-function legacyCompression(level) {
-    return { codec: 'gzip', level };
+/** What a manifest's `dump` says it was compressed with; before format 4 (no `codec`), the level was pg_dump's gzip. */
+function dumpCompressionOf(dump) {
+    return { codec: dump.codec ?? 'gzip', level: dump.compression };
 }
+const INSTALL_ZSTD = "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd')";
 let zstdCli;
 /** Whether the `zstd` command runs here (probed once). */
 function hasZstdCli() {
@@ -35389,7 +35388,7 @@ function resolveCompression(choice) {
     }
     if (choice.codec === 'zstd' && !zstdHere) {
         throw new EnvironmentError(`compression ${choice.codec}:${choice.level} needs the zstd command or Node 22.15 or newer; this machine has neither.`, {
-            hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd'), or set compression to 'auto' or 'gzip'.",
+            hint: `${INSTALL_ZSTD}, or set compression to 'auto' or 'gzip'.`,
         });
     }
     return { compression: choice };
@@ -35467,7 +35466,7 @@ function decompressorFor(part) {
     if (hasNodeZstd())
         return zlib.createZstdDecompress();
     throw new EnvironmentError(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
-        hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
+        hint: `${INSTALL_ZSTD} or use Node 22.15 or newer.`,
     });
 }
 /**

@@ -44,16 +44,17 @@ export function parseCompression(value: string | undefined): CompressionChoice {
   });
 }
 
-export function describeCompression(c: DumpCompression | undefined): string {
-  if (!c) return 'unknown';
+export function describeCompression(c: DumpCompression): string {
   if (c.codec === 'gzip') return c.level === 0 ? 'none' : `gzip ${c.level} (pg_dump -Z${c.level})`;
   return `zstd ${c.level}`;
 }
 
-/** The compression an older manifest's `dump.compression` level means (pg_dump's gzip). */
-export function legacyCompression(level: number): DumpCompression {
-  return { codec: 'gzip', level };
+/** What a manifest's `dump` says it was compressed with; before format 4 (no `codec`), the level was pg_dump's gzip. */
+export function dumpCompressionOf(dump: { codec?: DumpCompression['codec']; compression: number }): DumpCompression {
+  return { codec: dump.codec ?? 'gzip', level: dump.compression };
 }
+
+const INSTALL_ZSTD = "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd')";
 
 let zstdCli: boolean | undefined;
 /** Whether the `zstd` command runs here (probed once). */
@@ -79,7 +80,7 @@ export function resolveCompression(choice: CompressionChoice): { compression: Du
   }
   if (choice.codec === 'zstd' && !zstdHere) {
     throw new EnvironmentError(`compression ${choice.codec}:${choice.level} needs the zstd command or Node 22.15 or newer; this machine has neither.`, {
-      hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd'), or set compression to 'auto' or 'gzip'.",
+      hint: `${INSTALL_ZSTD}, or set compression to 'auto' or 'gzip'.`,
     });
   }
   return { compression: choice };
@@ -165,7 +166,7 @@ export function decompressorFor(part: { name: string; compression?: string }): D
   if (hasZstdCli()) return new ProcessTransform('zstd', ['-d', '-q', '-c'], (code, stderr) => new Error(`zstd -d exited with code ${code}: ${stderr.trim()}`));
   if (hasNodeZstd()) return (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress();
   throw new EnvironmentError(`Part ${part.name} is zstd-compressed, and this machine has no zstd command and Node ${process.version} has no zlib zstd.`, {
-    hint: "Install zstd (Debian/Ubuntu: 'apt-get install zstd'; macOS: 'brew install zstd') or use Node 22.15 or newer.",
+    hint: `${INSTALL_ZSTD} or use Node 22.15 or newer.`,
   });
 }
 

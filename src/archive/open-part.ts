@@ -65,15 +65,7 @@ export async function openContent(storage: Storage, prefix: string, part: PartIn
   inflate.once('error', (error) => {
     if (out.destroyed) return;
     // A damaged part usually breaks decompression first: read on to the digest check, which names the cause.
-    const fail = () =>
-      out.destroy(
-        error instanceof BackupDrillError
-          ? error
-          : new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
-              hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
-              cause: error,
-            }),
-      );
+    const fail = () => out.destroy(error instanceof BackupDrillError ? error : notDecompressing(storage, prefix, part, error));
     // zstd finds some damage only at the end of a frame, after every byte was read and verified.
     if (stream.readableEnded) {
       fail();
@@ -114,11 +106,16 @@ export async function stageContent(
     await unzstdToFile(stream, file, signal);
   } catch (error) {
     if (error instanceof BackupDrillError || (error as Error).name === 'AbortError') throw error;
-    throw new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${(error as Error).message}`, {
-      hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
-      cause: error,
-    });
+    throw notDecompressing(storage, prefix, part, error as Error);
   }
+}
+
+/** A part whose digest matched but whose zstd stream is broken (read to its end, so the digest is known good). */
+function notDecompressing(storage: Storage, prefix: string, part: PartInfo, error: Error): IntegrityError {
+  return new IntegrityError(`Part ${part.name} of ${storage.uriOf(prefix)} does not decompress: ${error.message}`, {
+    hint: 'Its digest matches the manifest, so it was damaged before it was stored (or the manifest was rewritten). Use another backup.',
+    cause: error,
+  });
 }
 
 /** Reads a small part whole (verified, decrypted), e.g. files.sha256 or a sealed manifest. */

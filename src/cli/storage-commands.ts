@@ -1,6 +1,6 @@
 // CLI commands that work on the stored backups themselves: list, inspect,
 // verify, prune, delete, download. All read storage alone (no local state).
-import { describeCompression, legacyCompression, type DumpCompression } from '../archive/codec.js';
+import { describeCompression, dumpCompressionOf } from '../archive/codec.js';
 import { BackupDrillError, ExitCode, LockedError, UsageError } from '../errors.js';
 import { assessBackup, deleteBackup, listBackups, resolveBackup, type CatalogEntry } from '../storage/catalog.js';
 import type { Storage } from '../storage/port.js';
@@ -93,7 +93,7 @@ function describeManifest(m: Manifest): string {
     `backup:     ${m.id} (${m.name})`,
     `taken:      ${m.startedAt} → ${m.finishedAt} (${ago(new Date(m.finishedAt))})`,
     `by:         ${m.trigger.kind === 'github' ? `${m.trigger.runUrl ?? 'GitHub'} (${m.trigger.event ?? ''}, ${m.trigger.actor ?? ''})` : 'CLI'}; ${m.tool.name} ${m.tool.version}`,
-    `source:     ${m.source.database}, PostgreSQL ${m.source.serverVersion}, ${m.source.encoding}; dump by pg_dump ${m.dump.toolVersion} (${describeCompression(m.dump.codec ? ({ codec: m.dump.codec, level: m.dump.compression } as DumpCompression) : legacyCompression(m.dump.compression))})`,
+    `source:     ${m.source.database}, PostgreSQL ${m.source.serverVersion}, ${m.source.encoding}; dump by pg_dump ${m.dump.toolVersion} (${describeCompression(dumpCompressionOf(m.dump))})`,
     `schema:     ${m.source.schemaHash}`,
     `migration:  ${m.source.migration ? `${m.source.migration.head} (${m.source.migration.ledger}, ${m.source.migration.count} applied)` : 'no known ledger'}`,
     `tables:     ${m.totals.tables}, ${m.totals.rows} rows`,

@@ -8,6 +8,10 @@ import type { Manifest } from '../archive/manifest.js';
 import type { Storage } from '../storage/port.js';
 import { isSuspect } from './markers.js';
 import { TREND_WINDOW, type TrendSample } from './trend.js';
+import { dumpCompressionOf, type DumpCompression } from '../archive/codec.js';
+
+/** `zstd:1`, `gzip:6`: stored sizes compare only between backups with the same key. */
+const compressionKey = (c: DumpCompression) => `${c.codec}:${c.level}`;
 
 export function sampleOfManifest(manifest: Manifest, sizeBytes: number): TrendSample {
   return {
@@ -15,7 +19,7 @@ export function sampleOfManifest(manifest: Manifest, sizeBytes: number): TrendSa
     sizeBytes,
     rows: manifest.totals.rows,
     tables: Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
-    compression: `${manifest.dump.codec ?? 'gzip'}:${manifest.dump.compression}`,
+    compression: compressionKey(dumpCompressionOf(manifest.dump)),
   };
 }
 
