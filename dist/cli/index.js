@@ -65,14 +65,19 @@ const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
 ;// CONCATENATED MODULE: ./src/util/memory.ts
 // A run streams gigabytes through 64 KiB - 1 MiB buffers. V8 frees a buffer only when a
-// young-generation collection finds its wrapper dead; these streams allocate few JS objects,
-// so collections are rare and ~60 MB of dead buffers pile up (BENCHMARKS.md). A minor
-// collection after every 32 MiB streamed frees them in time; it costs well under 1 ms.
+// collection finds its wrapper dead; these streams allocate few JS objects, so collections
+// are rare and dead buffers pile up (BENCHMARKS.md). A minor collection after every 8 MiB
+// streamed frees the young ones in time. A buffer still in flight at a minor collection is
+// promoted to the old generation, which V8 collects only now and then: a full collection
+// every 128 MiB frees those. Measured on a 3 GB + 3 GB backup: node's peak RSS 150 → 127 MB,
+// same wall time.
 
 
 let collect;
-let sinceLast = 0;
-const EVERY_BYTES = 32 << 20;
+let sinceMinor = 0;
+let sinceMajor = 0;
+const MINOR_EVERY_BYTES = 8 << 20;
+const MAJOR_EVERY_BYTES = 128 << 20;
 /** Called once at start-up, before the engine loads. */
 function keepMemoryFlat() {
     try {
@@ -86,13 +91,20 @@ function keepMemoryFlat() {
         collect = undefined; // a runtime without it: memory is only less flat
     }
 }
-/** Counts bytes that went through a stream; collects dead buffers every 32 MiB. */
+/** Counts bytes that went through a stream; collects dead buffers as they add up. */
 function streamed(bytes) {
-    sinceLast += bytes;
-    if (sinceLast < EVERY_BYTES || !collect)
+    sinceMinor += bytes;
+    sinceMajor += bytes;
+    if (sinceMinor < MINOR_EVERY_BYTES || !collect)
         return;
-    sinceLast = 0;
-    collect({ type: 'minor' });
+    sinceMinor = 0;
+    if (sinceMajor >= MAJOR_EVERY_BYTES) {
+        sinceMajor = 0;
+        collect({ type: 'major' });
+    }
+    else {
+        collect({ type: 'minor' });
+    }
 }
 
 
