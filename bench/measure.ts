@@ -315,7 +315,7 @@ export async function measure(command: string, args: string[], options: RunOptio
  * undefined = the working tree's dist/cli, or HEAD's when it is missing.
  */
 export async function prepareCli(repoRoot: string, into: string, choice?: string): Promise<{ path: string; source: string; sha256: string }> {
-  const { cp, mkdir, readFile, stat } = await import('node:fs/promises');
+  const { cp, mkdir, readFile, readdir, stat } = await import('node:fs/promises');
   const { createHash } = await import('node:crypto');
   const { dirname, join, resolve } = await import('node:path');
   const commit = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']).toString().trim();
@@ -336,8 +336,8 @@ export async function prepareCli(repoRoot: string, into: string, choice?: string
     source = choice === undefined ? `working-tree dist/cli (HEAD ${commit}${dirty ? ', differs from HEAD' : ''})` : from;
   }
   const path = join(into, 'index.js');
-  const sha256 = createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-  return { path, source, sha256 };
+  // Of every file of the bundle, not the entry alone: a change in a chunk leaves index.js as it was.
+  const hash = createHash('sha256');
+  for (const name of (await readdir(into)).sort()) hash.update(`${name}\0`).update(await readFile(join(into, name)));
+  return { path, source, sha256: hash.digest('hex') };
 }

@@ -392,7 +392,7 @@ async function main(): Promise<void> {
   let timeSeq = 0;
   const timeFile = () => join(work, `time-${timeSeq++}.txt`);
 
-  log(`work dir ${work}; CLI: ${bundle.source} (sha256 ${cliSha}…); sizes ${SIZES.join(', ')} MB; repeats ${REPEATS}; ${CORES} cores`);
+  log(`work dir ${work}; CLI: ${bundle.source} (bundle sha256 ${cliSha}…); sizes ${SIZES.join(', ')} MB; repeats ${REPEATS}; ${CORES} cores`);
   log(`before: ${uptimeBefore}`);
   try {
     for (const dbMb of SIZES) {
@@ -1014,7 +1014,7 @@ function renderMarkdown(output: {
   lines.push(
     `Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGb} GB RAM. **1-minute load during the run: median ${f(load.median, 2)}** (min ${f(load.min, 2)}, max ${f(load.max, 2)}, ${load.samples} samples every 5 s); before: \`${m.uptimeBefore}\`; after: \`${m.uptimeAfter}\`.`,
   );
-  lines.push(`CLI: ${output.cli.source} (sha256 ${output.cli.sha256prefix}…). ${m.postgres}; ${m.zstd}.`);
+  lines.push(`CLI: ${output.cli.source} (bundle sha256 ${output.cli.sha256prefix}…: every file of dist/cli). ${m.postgres}; ${m.zstd}.`);
   lines.push('');
   lines.push(
     `Medians of ${output.options.repeats} repeats, interleaved (the order rotated each repeat). Times in seconds. A ratio is the median of the per-repeat ratios; ` +
