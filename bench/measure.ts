@@ -35,6 +35,8 @@ export interface Measurement {
   treePeakRssMb: number;
   /** The same as PSS (shared pages counted once), sampled every 250 ms. */
   treePeakPssMb: number;
+  /** What made up the tree's peak: RSS in MB by process name, summed over processes of that name. */
+  treePeakByName: Record<string, number>;
   /** CPU (user+sys) of the named PostgreSQL servers over the run; 0 when none was named or seen. */
   serverCpuSeconds: number;
   load1Before: number;
@@ -76,18 +78,22 @@ async function childrenOf(pid: number): Promise<number[]> {
  * that map them: forked pg_restore workers, shared libraries), which costs a
  * page-table walk per process (~1 ms for a 200 MB node).
  */
-async function treeMemoryKb(root: number, pss: boolean): Promise<{ rssKb: number; pssKb: number }> {
+async function treeMemoryKb(root: number, pss: boolean): Promise<{ rssKb: number; pssKb: number; byName: Record<string, number> }> {
   let rssKb = 0;
   let pssKb = 0;
+  const byName: Record<string, number> = {};
   const queue = await childrenOf(root);
   for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
     const s = await procStatus(pid);
     if (!s || s.name === 'postgres') continue;
     rssKb += s.rssKb;
+    // Node 24 names its main thread, and so the process, "MainThread".
+    const name = s.name === 'MainThread' ? 'node' : s.name;
+    byName[name] = (byName[name] ?? 0) + s.rssKb;
     if (pss) pssKb += Number(/^Pss:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => ''))?.[1] ?? 0);
     queue.push(...(await childrenOf(pid)));
   }
-  return { rssKb, pssKb };
+  return { rssKb, pssKb, byName };
 }
 
 /** Name and VmRSS (kB) of a process, from /proc/<pid>/status. */
@@ -225,13 +231,17 @@ export async function measure(command: string, args: string[], options: RunOptio
   let hwmKb = 0;
   let cpuTicks = 0;
   let treePeakKb = 0;
+  let treePeakByName: Record<string, number> = {};
   let treePeakPssKb = 0;
   let polls = 0;
   let polling = true;
   const poller = (async () => {
     while (polling) {
       const tree = await treeMemoryKb(child.pid!, polls++ % 5 === 0);
-      treePeakKb = Math.max(treePeakKb, tree.rssKb);
+      if (tree.rssKb > treePeakKb) {
+        treePeakKb = tree.rssKb;
+        treePeakByName = tree.byName;
+      }
       treePeakPssKb = Math.max(treePeakPssKb, tree.pssKb);
       if (options.pollNode) {
         if (nodePid === undefined) nodePid = (await childrenOf(child.pid!))[0];
@@ -298,6 +308,7 @@ export async function measure(command: string, args: string[], options: RunOptio
     ...(options.pollNode ? { nodePeakRssMb: hwmKb / 1024, nodeCpuSeconds: cpuTicks / CLK_TCK } : {}),
     treePeakRssMb: treePeakKb / 1024,
     treePeakPssMb: treePeakPssKb / 1024,
+    treePeakByName: Object.fromEntries(Object.entries(treePeakByName).map(([name, kb]) => [name, kb / 1024])),
     serverCpuSeconds: serverTicksTotal / CLK_TCK,
     load1Before,
     load1After,

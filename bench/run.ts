@@ -454,8 +454,13 @@ async function main(): Promise<void> {
           measurements.push(m);
           const rss = m.nodePeakRssMb !== undefined ? `node ${m.nodePeakRssMb.toFixed(0)} MB, ` : '';
           const cpu = m.cpuUserSeconds + m.cpuSysSeconds;
+          const atPeak = Object.entries(m.treePeakByName)
+            .filter(([, v]) => v >= 1)
+            .sort((a, b) => b[1] - a[1])
+            .map(([name, v]) => `${name} ${v.toFixed(0)}`)
+            .join(', ');
           log(
-            `  ${m.name.padEnd(24)} #${m.rep}: ${m.wallSeconds.toFixed(2)}s wall, cpu ${cpu.toFixed(1)}s + server ${m.serverCpuSeconds.toFixed(1)}s; peak RSS ${rss}tree ${m.treePeakRssMb.toFixed(0)} MB; load ${m.load1Before.toFixed(1)}→${m.load1After.toFixed(1)}, busy ${m.machineBusyPct.toFixed(0)}%${note}`,
+            `  ${m.name.padEnd(24)} #${m.rep}: ${m.wallSeconds.toFixed(2)}s wall, cpu ${cpu.toFixed(1)}s + server ${m.serverCpuSeconds.toFixed(1)}s; peak RSS ${rss}tree ${m.treePeakRssMb.toFixed(0)} MB (${atPeak}); load ${m.load1Before.toFixed(1)}→${m.load1After.toFixed(1)}, busy ${m.machineBusyPct.toFixed(0)}%${note}`,
           );
         };
         const run = async (command: string, args: string[], options: Omit<RunOptions, 'timeFile' | 'signal'>) => {
@@ -922,6 +927,8 @@ function summarize(results: SizeResult[]) {
         serverCpuSeconds: median(ms.map((m) => m.serverCpuSeconds)),
         treePeakRssMb: Math.max(...ms.map((m) => m.treePeakRssMb)),
         treePeakPssMb: Math.max(...ms.map((m) => m.treePeakPssMb)),
+        /** What made up the largest tree peak, by process name (MB). */
+        treePeakByName: ms.reduce<Measurement | undefined>((a, m) => (a && a.treePeakRssMb >= m.treePeakRssMb ? a : m), undefined)?.treePeakByName ?? {},
         nodePeakRssMb: Math.max(...ms.map((m) => m.nodePeakRssMb ?? NaN)),
         load1Before: median(ms.map((m) => m.load1Before)),
         busyPct: median(ms.map((m) => m.machineBusyPct)),
@@ -1062,6 +1069,14 @@ function renderMarkdown(output: {
     }
   }
   lines.push('');
+  for (const p of output.summary.perSize)
+    for (const [name, v] of Object.entries(p.variants)) {
+      const parts = Object.entries(v.treePeakByName ?? {})
+        .filter(([, mb]) => mb >= 1)
+        .sort((a, b) => b[1] - a[1]);
+      if (v.runs && name.endsWith('/ours') && parts.length)
+        lines.push(`- ${p.dbMb} MB, ${name}: the largest tree peak was made of ${parts.map(([n, mb]) => `${n} ${f(mb, 0)}`).join(' + ')} MB`);
+    }
   for (const p of output.summary.perSize)
     for (const [name, proof] of Object.entries(p.proofs)) if (proof) lines.push(`- ${p.dbMb} MB, ${name} (last repeat): ${proof}`);
   lines.push('');
