@@ -14943,8 +14943,9 @@ function canPrompt(env, input = process.stdin, output = process.stderr) {
  * Ctrl-D on an empty line cancels (rejects). The characters never reach the screen.
  */
 function readHidden(question, input = process.stdin, output = process.stderr) {
-    output.write(question);
+    // Raw mode before the question: a reply typed (or pasted) the moment the question shows must not echo.
     input.setRawMode?.(true);
+    output.write(question);
     input.setEncoding('utf8');
     input.resume();
     return new Promise((resolve, reject) => {

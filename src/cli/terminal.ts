@@ -31,8 +31,9 @@ type TtyInput = NodeJS.ReadStream & { setRawMode?(mode: boolean): unknown };
  * Ctrl-D on an empty line cancels (rejects). The characters never reach the screen.
  */
 export function readHidden(question: string, input: TtyInput = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
-  output.write(question);
+  // Raw mode before the question: a reply typed (or pasted) the moment the question shows must not echo.
   input.setRawMode?.(true);
+  output.write(question);
   input.setEncoding('utf8');
   input.resume();
   return new Promise((resolve, reject) => {

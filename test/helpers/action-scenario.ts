@@ -163,6 +163,7 @@ export function actionScenario(label: string, node: () => string | undefined, ru
         assert.match(summary, /### Against the previous backups[\s\S]*stored size/);
         assert.match(summary, /### Last runs of 'default'[\s\S]*```mermaid\nxychart-beta\n {2}title "Stored size/);
 
+        await new Promise((r) => setTimeout(r, 1500)); // the backup must be older than max-age (1s) when the drill looks
         const d = runnerFiles(await mkdirp(join(work.path, 'step-ns-drill')));
         const teams = `teams+http://127.0.0.1:${new URL(receiver.url).port}/teams`;
         const drill = await runBundleAsync(
