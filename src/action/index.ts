@@ -1,5 +1,6 @@
-import { keepMemoryFlat } from '../util/memory.js';
+import { keepMemoryFlat, restartWithSmallYoungGeneration } from '../util/memory.js';
 
+restartWithSmallYoungGeneration(); // every mode streams a dump
 keepMemoryFlat();
 const { run } = await import('./main.js');
 
