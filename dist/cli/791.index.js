@@ -3248,7 +3248,7 @@ class HashingStream extends external_node_stream_.Transform {
     _transform(chunk, _encoding, callback) {
         this.hash.update(chunk);
         this.bytes += chunk.length;
-        (0,memory/* streamed */.IB)(chunk.length);
+        (0,memory/* streamed */.I)(chunk.length);
         this.onBytes?.(chunk.length);
         callback(null, chunk);
     }
@@ -6477,7 +6477,7 @@ class VerifyingStream extends external_node_stream_.Transform {
     }
     _transform(chunk, _enc, callback) {
         this.hash.update(chunk);
-        (0,memory/* streamed */.IB)(chunk.length);
+        (0,memory/* streamed */.I)(chunk.length);
         this.bytes += chunk.length;
         this.onBytes?.(chunk.length);
         callback(null, chunk);

@@ -20,9 +20,7 @@ if (problem) {
     process.exitCode = 2; // ExitCode.usage: the environment does not fit (see 'backup-drill --help')
 }
 else {
-    if (STREAMING_COMMANDS.has(process.argv[2] ?? ''))
-        (0,_util_memory_js__WEBPACK_IMPORTED_MODULE_0__/* .restartWithSmallYoungGeneration */ .$A)();
-    (0,_util_memory_js__WEBPACK_IMPORTED_MODULE_0__/* .keepMemoryFlat */ .oX)();
+    (0,_util_memory_js__WEBPACK_IMPORTED_MODULE_0__/* .keepMemoryFlat */ .o)({ streams: STREAMING_COMMANDS.has(process.argv[2] ?? '') });
     const { runCli } = await Promise.all(/* import() */[__nccwpck_require__.e(524), __nccwpck_require__.e(791)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3791));
     process.exitCode = await runCli(process.argv.slice(2));
 }
@@ -59,9 +57,8 @@ function nodeVersionProblem(version) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  oX: () => (/* binding */ keepMemoryFlat),
-  $A: () => (/* binding */ restartWithSmallYoungGeneration),
-  IB: () => (/* binding */ streamed)
+  o: () => (/* binding */ keepMemoryFlat),
+  I: () => (/* binding */ streamed)
 });
 
 ;// CONCATENATED MODULE: external "node:v8"
@@ -93,7 +90,7 @@ function semiSpaceSet() {
  * semi-spaces set at start-up: set later (below) V8 applies it only in part. Measured with
  * bench/memory.ts at 3 GB + 1.5 GB: node's peak 99–119 → 95–96 MB in a backup, the process
  * tree's 125–135 → 118–122 MB in a drill; costs one more Node start (~80 ms), so only runs that
- * stream data call it. Returns when it did not restart: a Node without process.execve (before
+ * stream data ask for it. Returns when it did not restart: a Node without process.execve (before
  * 22.15, Windows), the user chose a size, or this is the restarted process.
  */
 function restartWithSmallYoungGeneration() {
@@ -107,8 +104,10 @@ function restartWithSmallYoungGeneration() {
         // not allowed here: go on as we are, with the flag set at run time
     }
 }
-/** Called once at start-up, before the engine loads. */
-function keepMemoryFlat() {
+/** Called once at start-up, before the engine loads; `streams`: this run streams data (worth a restart). */
+function keepMemoryFlat({ streams }) {
+    if (streams)
+        restartWithSmallYoungGeneration();
     delete process.env[RESTARTED]; // children (a CLI that runs the CLI) decide for themselves
     try {
         // Small semi-spaces too (when not set at start): the young generation stays small.

@@ -1,7 +1,6 @@
-import { keepMemoryFlat, restartWithSmallYoungGeneration } from '../util/memory.js';
+import { keepMemoryFlat } from '../util/memory.js';
 
-restartWithSmallYoungGeneration(); // every mode streams a dump
-keepMemoryFlat();
+keepMemoryFlat({ streams: true }); // every mode streams a dump
 const { run } = await import('./main.js');
 
 await run();

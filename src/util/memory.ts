@@ -27,10 +27,10 @@ function semiSpaceSet(): boolean {
  * semi-spaces set at start-up: set later (below) V8 applies it only in part. Measured with
  * bench/memory.ts at 3 GB + 1.5 GB: node's peak 99–119 → 95–96 MB in a backup, the process
  * tree's 125–135 → 118–122 MB in a drill; costs one more Node start (~80 ms), so only runs that
- * stream data call it. Returns when it did not restart: a Node without process.execve (before
+ * stream data ask for it. Returns when it did not restart: a Node without process.execve (before
  * 22.15, Windows), the user chose a size, or this is the restarted process.
  */
-export function restartWithSmallYoungGeneration(): void {
+function restartWithSmallYoungGeneration(): void {
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
   if (typeof execve !== 'function' || semiSpaceSet() || process.env[RESTARTED]) return;
   try {
@@ -40,8 +40,9 @@ export function restartWithSmallYoungGeneration(): void {
   }
 }
 
-/** Called once at start-up, before the engine loads. */
-export function keepMemoryFlat(): void {
+/** Called once at start-up, before the engine loads; `streams`: this run streams data (worth a restart). */
+export function keepMemoryFlat({ streams }: { streams: boolean }): void {
+  if (streams) restartWithSmallYoungGeneration();
   delete process.env[RESTARTED]; // children (a CLI that runs the CLI) decide for themselves
   try {
     // Small semi-spaces too (when not set at start): the young generation stays small.
